@@ -1,0 +1,39 @@
+// File-system helpers shared by the store and the publication layer. All
+// calls go through the Env.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "txdir/env.h"
+
+namespace txdir::fs {
+
+Status FsyncDir(Env* env, int dir_fd);
+Status FsyncPath(Env* env, const std::string& dir_path);
+
+// Opens a directory (O_DIRECTORY|O_RDONLY).
+Result<Fd> OpenDir(Env* env, int dir, const std::string& path);
+
+// mkdir that treats an existing directory as success.
+Status EnsureDir(Env* env, int dir, const std::string& name, mode_t mode = 0755);
+
+// Removes `name` under `dir` recursively, making read-only directories
+// writable first (published generations are read-only). Missing is Ok.
+Status RemoveTree(Env* env, int dir, const std::string& name);
+
+// Writes the whole of `data` to a new file `name` (O_EXCL) with `mode`,
+// optionally fsyncing it before close.
+Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view data, mode_t mode,
+                    bool sync);
+
+// A name unlikely to collide: "<prefix><pid>-<random hex>".
+std::string UniqueName(const std::string& prefix);
+
+std::string JoinPath(const std::string& a, const std::string& b);
+std::string Dirname(const std::string& path);
+std::string Basename(const std::string& path);
+// Absolute, normalized (no symlink resolution); relative paths use the cwd.
+std::string AbsolutePath(const std::string& path);
+
+}  // namespace txdir::fs

@@ -1,0 +1,119 @@
+#include "store/gen_meta.h"
+
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <vector>
+
+namespace txdir::store {
+
+namespace {
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ParseI64(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Parses "2026-11-27T02:11:12.123Z".
+bool ParseTime(const std::string& s, int64_t* out) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return false;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  *out = static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  return true;
+}
+
+// A single-line trailer value: newlines would end the trailer block.
+std::string OneLine(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+}  // namespace
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string FormatTime(int64_t time_ms) {
+  std::time_t secs = static_cast<std::time_t>(time_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(time_ms % 1000));
+  return buf;
+}
+
+std::string FormatCommitMessage(const GenMeta& m) {
+  std::string msg = m.message;
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  if (msg.empty()) msg = "generation " + std::to_string(m.number);
+  std::string out = msg + "\n\n";
+  out += "Txdir-Generation: " + std::to_string(m.number) + "\n";
+  out += "Txdir-Kind: " + OneLine(m.kind) + "\n";
+  if (m.restores) out += "Txdir-Restores: " + std::to_string(*m.restores) + "\n";
+  out += "Txdir-Host: " + OneLine(m.host) + "\n";
+  out += "Txdir-Pid: " + std::to_string(m.pid) + "\n";
+  out += "Txdir-Time: " + FormatTime(m.time_ms) + "\n";
+  return out;
+}
+
+Result<GenMeta> ParseCommitMessage(const std::string& text) {
+  // The trailer block is the last paragraph.
+  std::string body = text;
+  while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+  size_t cut = body.rfind("\n\n");
+  if (cut == std::string::npos)
+    return MakeError(Code::kCorruption, "commit message has no txdir trailers");
+  GenMeta m;
+  m.message = body.substr(0, cut);
+  bool have_number = false;
+  std::string_view block(body.data() + cut + 2, body.size() - cut - 2);
+  while (!block.empty()) {
+    size_t nl = block.find('\n');
+    std::string_view line = block.substr(0, nl);
+    block = nl == std::string_view::npos ? std::string_view{} : block.substr(nl + 1);
+    size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, colon), val = line.substr(colon + 2);
+    bool ok = true;
+    if (key == "Txdir-Generation") {
+      ok = ParseU64(val, &m.number) && m.number > 0;
+      have_number = ok;
+    } else if (key == "Txdir-Kind") {
+      m.kind = std::string(val);
+    } else if (key == "Txdir-Restores") {
+      uint64_t r = 0;
+      ok = ParseU64(val, &r);
+      m.restores = r;
+    } else if (key == "Txdir-Host") {
+      m.host = std::string(val);
+    } else if (key == "Txdir-Pid") {
+      ok = ParseI64(val, &m.pid);
+    } else if (key == "Txdir-Time") {
+      ok = ParseTime(std::string(val), &m.time_ms);
+    }
+    if (!ok)
+      return MakeError(Code::kCorruption, "bad trailer in commit message: " + std::string(line));
+  }
+  if (!have_number)
+    return MakeError(Code::kCorruption, "commit message has no Txdir-Generation trailer");
+  return m;
+}
+
+}  // namespace txdir::store

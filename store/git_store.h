@@ -1,0 +1,99 @@
+// The content-addressed store: a bare git repository holding every
+// generation as a commit on refs/heads/main whose tree is the complete file
+// set. Objects are written through the Env (see odb_backend.h); the head
+// ref is updated by this class through the Env as a compare-and-swap — the
+// single commit point of every operation.
+//
+// Thread safety: a GitStore is used by one thread at a time. Writers must
+// hold the repository's writer lock (txn/) around WriteCommit..SetHead.
+#pragma once
+
+#include <git2.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/gen_meta.h"
+#include "txdir/env.h"
+#include "txdir/error.h"
+
+namespace txdir::store {
+
+inline constexpr const char* kHeadRef = "refs/heads/main";
+
+// Initializes libgit2 once per process and turns its fsync on.
+void EnsureLibgit2();
+
+// Converts the last libgit2 error into an Error (the only place that does).
+tl::unexpected<Error> GitError(int rc, const std::string& what, Code code = Code::kCorruption);
+
+std::string OidHex(const git_oid& oid);
+Result<git_oid> OidFromHex(const std::string& hex);
+bool OidEqual(const git_oid& a, const git_oid& b);
+
+// A file of a tree, by full path ("dir/sub/file").
+struct TreeFile {
+  std::string path;
+  git_oid oid;
+  uint32_t mode;  // 0100644, 0100755 or 0120000
+};
+
+class OdbBackend;
+
+class GitStore {
+ public:
+  // Creates a new bare repository at `git_dir` (which must not exist).
+  static Result<std::unique_ptr<GitStore>> Init(Env* env, const std::string& git_dir);
+  static Result<std::unique_ptr<GitStore>> Open(Env* env, const std::string& git_dir);
+  ~GitStore();
+
+  git_repository* repo() const { return repo_; }
+  const std::string& git_dir() const { return git_dir_; }
+  Env* env() const { return env_; }
+
+  // --- objects. Written objects are durable only after SyncObjects().
+  Result<git_oid> WriteBlob(std::string_view data);
+  // Builds nested trees from a flat list of files. Paths must be validated
+  // and unique; directories are implied.
+  Result<git_oid> WriteTree(const std::vector<TreeFile>& files);
+  Result<git_oid> WriteCommit(const git_oid& tree, const std::optional<git_oid>& parent,
+                              const GenMeta& meta, const std::string& author);
+  // The durability barrier for every object written so far.
+  Status SyncObjects();
+
+  // --- reading
+  Result<GenMeta> ReadMeta(const git_oid& commit) const;
+  Result<git_oid> CommitTree(const git_oid& commit) const;
+  Result<std::optional<git_oid>> CommitParent(const git_oid& commit) const;
+  Result<std::string> CommitAuthor(const git_oid& commit) const;
+  // Every file of the tree, recursively, sorted by path.
+  Result<std::vector<TreeFile>> ListTree(const git_oid& tree) const;
+  Result<std::string> ReadBlob(const git_oid& blob) const;
+  // The blob at `path` in `tree`; NotFound when absent or a directory.
+  Result<TreeFile> FindFile(const git_oid& tree, const std::string& path) const;
+  Result<bool> HasObject(const git_oid& oid) const;
+  // Size of an object without reading it whole.
+  Result<uint64_t> ObjectSize(const git_oid& oid) const;
+
+  // --- the head ref
+  // The commit refs/heads/main points at; nullopt before the first commit.
+  Result<std::optional<git_oid>> Head() const;
+  // THE COMMIT POINT. Atomically moves refs/heads/main from `expected`
+  // (nullopt: unborn) to `next`: lock file, fsync, rename, directory fsync.
+  // Fails with kConflict, changing nothing, when the ref is not `expected`.
+  // When it returns Ok the new head is durable.
+  Status SetHead(const git_oid& next, const std::optional<git_oid>& expected);
+
+ private:
+  GitStore(Env* env, std::string git_dir, git_repository* repo, OdbBackend* backend);
+
+  Env* env_;
+  std::string git_dir_;
+  git_repository* repo_;
+  OdbBackend* backend_;  // owned by the repository's odb
+};
+
+}  // namespace txdir::store

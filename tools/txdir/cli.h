@@ -1,0 +1,57 @@
+// Shared pieces of the txdir command-line tool.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "txdir/error.h"
+#include "txdir/repository.h"
+
+namespace txdir::cli {
+
+// Exit codes (docs/cli.md). Scripts rely on them: never renumber.
+enum Exit : int {
+  kExitOk = 0,
+  kExitInternal = 1,
+  kExitUsage = 2,
+  kExitNotFound = 3,
+  kExitLocked = 4,
+  kExitConflict = 5,
+  kExitCorruption = 6,
+  kExitIo = 7,
+  kExitInvalidInput = 8,
+  kExitExists = 9,
+};
+
+int ExitCodeFor(Code code);
+
+struct Globals {
+  int verbose = 0;
+  bool quiet = false;
+  double timeout_s = -1;  // writer-lock timeout; negative: repository default
+};
+
+// Prints "txdir: error: ..." and returns the exit code for `e`.
+int Fail(const Error& e);
+// Usage error: message, exit 2.
+int UsageError(const std::string& message);
+
+Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globals& g);
+
+// "7" -> 7; anything else (including 0, negatives, junk, overflow) -> error.
+Result<uint64_t> ParseGeneration(const std::string& s);
+
+// Output helpers honouring -q.
+void Out(const Globals& g, const std::string& line);
+
+// Each command file registers its subcommands; `run` receives the exit code.
+using Runner = std::function<int()>;
+void AddCoreCommands(CLI::App& app, Globals& g, Runner* run);
+
+std::string FormatTimeMs(int64_t ms);
+std::string JsonGeneration(const GenerationInfo& g);  // one JSON object
+
+}  // namespace txdir::cli

@@ -1,0 +1,336 @@
+// The first set of commands: init, publish, status, log, show, cat,
+// recover, rollback.
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tools/txdir/cli.h"
+
+namespace txdir::cli {
+
+namespace {
+
+using nlohmann::json;
+
+json GenJson(const GenerationInfo& g) {
+  json j = {{"generation", g.number},
+            {"kind", g.kind},
+            {"message", g.message},
+            {"author", g.author},
+            {"host", g.host},
+            {"pid", g.pid},
+            {"time", FormatTimeMs(g.time_ms)},
+            {"time_ms", g.time_ms},
+            {"commit", g.commit},
+            {"tree", g.tree}};
+  if (g.restores) j["restores"] = *g.restores;
+  return j;
+}
+
+std::string Describe(const GenerationInfo& g) {
+  std::string s = "generation " + std::to_string(g.number);
+  if (g.kind == "rollback" && g.restores)
+    s += " (rollback: restores generation " + std::to_string(*g.restores) + ")";
+  return s;
+}
+
+std::string ModeString(uint32_t mode) {
+  switch (mode) {
+    case 0100755:
+      return "exec";
+    case 0120000:
+      return "link";
+    default:
+      return "file";
+  }
+}
+
+struct PublishArgs {
+  std::string dir, from, message, author, symlinks = "inside";
+};
+
+}  // namespace
+
+std::string JsonGeneration(const GenerationInfo& g) { return GenJson(g).dump(); }
+
+void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
+  // --- init
+  {
+    auto* c = app.add_subcommand("init", "Create a transactional directory");
+    auto dir = std::make_shared<std::string>();
+    auto live = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory (created if missing)")->required();
+    c->add_option("--live", *live,
+                  "Path of the live link (default DIR/current). An existing directory there "
+                  "becomes generation 1 and is replaced by the link");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = Repository::Init(*dir, InitOptions{.live_path = *live});
+        if (!repo) return Fail(repo.error());
+        Out(g, "initialized txdir repository in " + (*repo)->root());
+        Out(g, "live path: " + (*repo)->live_path());
+        auto st = (*repo)->Status();
+        if (st && st->live) Out(g, "adopted existing files as generation 1");
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- publish
+  {
+    auto* c = app.add_subcommand("publish", "Publish a directory tree as the next generation");
+    auto a = std::make_shared<PublishArgs>();
+    c->add_option("DIR", a->dir, "The transactional directory")->required();
+    c->add_option("--from", a->from, "Source directory whose full contents are published")
+        ->required();
+    c->add_option("-m,--message", a->message, "Message recorded with the generation");
+    c->add_option("--author", a->author, "Author (default $TXDIR_AUTHOR or the user name)");
+    c->add_option("--symlinks", a->symlinks,
+                  "inside: store links that stay inside the source, refuse others; keep: "
+                  "store every link as a link")
+        ->check(CLI::IsMember({"inside", "keep"}));
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(a->dir, g);
+        if (!repo) return Fail(repo.error());
+        PublishOptions o;
+        o.message = a->message;
+        o.author = a->author;
+        o.symlinks = a->symlinks == "keep" ? SymlinkPolicy::kKeepAll : SymlinkPolicy::kInsideOnly;
+        auto gen = (*repo)->Publish(a->from, o);
+        if (!gen) return Fail(gen.error());
+        Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- status
+  {
+    auto* c = app.add_subcommand("status", "Show the live and committed generation and the lock");
+    auto dir = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto s = (*repo)->Status();
+        if (!s) return Fail(s.error());
+        if (*as_json) {
+          json j = {{"root", s->root}, {"live_path", s->live_path}, {"consistent", s->consistent}};
+          j["live"] = s->live ? json(*s->live) : json(nullptr);
+          j["committed"] = s->committed ? json(*s->committed) : json(nullptr);
+          if (s->lock_holder)
+            j["lock_holder"] = {{"pid", s->lock_holder->pid},
+                                {"host", s->lock_holder->host},
+                                {"command", s->lock_holder->command},
+                                {"since", FormatTimeMs(s->lock_holder->since_ms)}};
+          else
+            j["lock_holder"] = nullptr;
+          std::cout << j.dump(2) << "\n";
+          return static_cast<int>(kExitOk);
+        }
+        auto gen = [](const std::optional<uint64_t>& n) {
+          return n ? "generation " + std::to_string(*n) : std::string("none");
+        };
+        Out(g, "repository:  " + s->root);
+        Out(g, "live path:   " + s->live_path);
+        Out(g, "live:        " + gen(s->live));
+        Out(g, "committed:   " + gen(s->committed));
+        Out(g, std::string("state:       ") +
+                   (s->consistent ? "consistent"
+                                  : "live link behind the committed generation (the next write "
+                                    "or `txdir recover` repairs it)"));
+        if (s->lock_holder)
+          Out(g, "writer lock: held by pid " + std::to_string(s->lock_holder->pid) + " on " +
+                     s->lock_holder->host + " (" + s->lock_holder->command + ") since " +
+                     FormatTimeMs(s->lock_holder->since_ms));
+        else
+          Out(g, "writer lock: free");
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- log
+  {
+    auto* c = app.add_subcommand("log", "List generations, newest first");
+    auto dir = std::make_shared<std::string>();
+    auto n = std::make_shared<size_t>(0);
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("-n,--max-count", *n, "Show at most N generations")->check(CLI::PositiveNumber);
+    c->add_flag("--json", *as_json, "Print a JSON array");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto log = (*repo)->Log(*n);
+        if (!log) return Fail(log.error());
+        auto st = (*repo)->Status();
+        std::optional<uint64_t> live = st ? st->live : std::nullopt;
+        if (*as_json) {
+          json arr = json::array();
+          for (const auto& gi : *log) {
+            json j = GenJson(gi);
+            j["live"] = live && *live == gi.number;
+            arr.push_back(j);
+          }
+          std::cout << arr.dump(2) << "\n";
+          return static_cast<int>(kExitOk);
+        }
+        for (const auto& gi : *log) {
+          std::string head = "generation " + std::to_string(gi.number);
+          if (live && *live == gi.number) head += " (live)";
+          Out(g, head);
+          Out(g, "  kind:   " + gi.kind +
+                     (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
+          Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
+          Out(g, "  author: " + gi.author + " on " + gi.host + " (pid " + std::to_string(gi.pid) +
+                     ")");
+          Out(g, "  commit: " + gi.commit);
+          std::istringstream msg(gi.message);
+          for (std::string line; std::getline(msg, line);) Out(g, "    " + line);
+          Out(g, "");
+        }
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- show
+  {
+    auto* c = app.add_subcommand("show", "Show a generation's metadata and files, or a file");
+    auto dir = std::make_shared<std::string>();
+    auto spec = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("GEN[:PATH]", *spec, "Generation number, optionally :PATH for one file")
+        ->required();
+    c->add_flag("--json", *as_json, "Print JSON (metadata and file list)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        std::string gen_s = *spec, path;
+        if (auto colon = spec->find(':'); colon != std::string::npos) {
+          gen_s = spec->substr(0, colon);
+          path = spec->substr(colon + 1);
+          if (path.empty()) return UsageError("empty PATH after ':' in '" + *spec + "'");
+        }
+        auto n = ParseGeneration(gen_s);
+        if (!n) return UsageError(n.error().message);
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        if (!path.empty()) {
+          auto data = (*repo)->ReadFile(*n, path);
+          if (!data) return Fail(data.error());
+          std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
+          return std::cout.good() ? static_cast<int>(kExitOk) : static_cast<int>(kExitIo);
+        }
+        auto gi = (*repo)->Generation(*n);
+        if (!gi) return Fail(gi.error());
+        auto files = (*repo)->ListFiles(*n);
+        if (!files) return Fail(files.error());
+        if (*as_json) {
+          json j = GenJson(*gi);
+          j["files"] = json::array();
+          for (const auto& f : *files)
+            j["files"].push_back({{"path", f.path},
+                                  {"size", f.size},
+                                  {"mode", ModeString(f.mode)},
+                                  {"blob", f.blob}});
+          std::cout << j.dump(2) << "\n";
+          return static_cast<int>(kExitOk);
+        }
+        Out(g, Describe(*gi));
+        Out(g, "time:    " + FormatTimeMs(gi->time_ms));
+        Out(g, "author:  " + gi->author + " on " + gi->host + " (pid " + std::to_string(gi->pid) +
+                   ")");
+        Out(g, "commit:  " + gi->commit);
+        Out(g, "message: " + gi->message);
+        Out(g, std::to_string(files->size()) + " files:");
+        for (const auto& f : *files) {
+          char line[64];
+          std::snprintf(line, sizeof line, "  %-4s %10llu  ", ModeString(f.mode).c_str(),
+                        static_cast<unsigned long long>(f.size));
+          Out(g, line + f.path);
+        }
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- cat
+  {
+    auto* c = app.add_subcommand("cat", "Print a file of the live (or a given) generation");
+    auto dir = std::make_shared<std::string>();
+    auto path = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("PATH", *path, "File path inside the generation")->required();
+    c->add_option("--gen", *gen, "Generation number (default: the live one)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        Result<std::string> data;
+        if (gen->empty()) {
+          auto snap = Snapshot::OpenLive(*dir);
+          if (!snap) return Fail(snap.error());
+          data = snap->ReadFile(*path);
+        } else {
+          auto n = ParseGeneration(*gen);
+          if (!n) return UsageError(n.error().message);
+          auto repo = OpenRepo(*dir, g);
+          if (!repo) return Fail(repo.error());
+          data = (*repo)->ReadFile(*n, *path);
+        }
+        if (!data) return Fail(data.error());
+        std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
+        return std::cout.good() ? static_cast<int>(kExitOk) : static_cast<int>(kExitIo);
+      };
+    });
+  }
+  // --- recover
+  {
+    auto* c = app.add_subcommand("recover", "Repair what an interrupted writer left behind");
+    auto dir = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto rep = (*repo)->Recover();
+        if (!rep) return Fail(rep.error());
+        if (rep->actions.empty()) Out(g, "nothing to recover");
+        for (const auto& a : rep->actions) Out(g, a);
+        if (rep->live) Out(g, "live: generation " + std::to_string(*rep->live));
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- rollback
+  {
+    auto* c = app.add_subcommand(
+        "rollback",
+        "Publish an earlier generation's files as a new generation (default: one step back)");
+    auto dir = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    auto msg = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("GEN", *gen, "Generation to restore");
+    c->add_option("-m,--message", *msg, "Message recorded with the new generation");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        std::optional<uint64_t> target;
+        if (!gen->empty()) {
+          auto n = ParseGeneration(*gen);
+          if (!n) return UsageError(n.error().message);
+          target = *n;
+        }
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
+        if (!gi) return Fail(gi.error());
+        Out(g, "published " + Describe(*gi));
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+}
+
+}  // namespace txdir::cli

@@ -1,0 +1,152 @@
+// A transactional directory: a set of files published as whole generations.
+//
+//   auto repo = txdir::Repository::Init("/srv/dash", {.live_path = "/srv/dash/tables"});
+//   auto gen  = (*repo)->Publish("/tmp/build/tables", {.message = "nightly"});
+//   auto snap = (*repo)->OpenSnapshot();   // readers: one generation, pinned
+//
+// Every generation is a commit in a git store under <root>/.txdir/store.git;
+// the live path is a symlink to the generation's read-only directory under
+// <root>/.txdir/gens/<N>. docs/commit_protocol.md gives the protocol.
+//
+// Thread safety: a Repository is used by one thread at a time; use one per
+// thread or process. Writers in any number of processes are serialized by
+// the writer lock (<root>/.txdir/lock), held only inside a write call.
+// Every write call first runs recovery (see Recover) under that lock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "txdir/env.h"
+#include "txdir/error.h"
+#include "txdir/snapshot.h"
+
+namespace txdir {
+
+struct GenerationInfo {
+  uint64_t number = 0;
+  std::string kind;                  // publish | rollback | transaction | exec | pull
+  std::optional<uint64_t> restores;  // for a rollback: the generation restored
+  std::string message;
+  std::string author;
+  std::string host;
+  int64_t pid = 0;
+  int64_t time_ms = 0;  // Unix epoch milliseconds
+  std::string commit;   // git commit id (hex)
+  std::string tree;     // git tree id (hex)
+};
+
+struct FileInfo {
+  std::string path;   // relative, '/'-separated
+  std::string blob;   // git blob id (hex)
+  uint32_t mode = 0;  // 0100644, 0100755 or 0120000
+  uint64_t size = 0;
+};
+
+// Who holds the writer lock; written by the holder for diagnostics only.
+struct LockHolder {
+  int64_t pid = 0;
+  std::string host;
+  std::string command;
+  int64_t since_ms = 0;
+};
+
+struct RepoStatus {
+  std::string root;
+  std::string live_path;
+  std::optional<uint64_t> live;       // generation the live link shows
+  std::optional<uint64_t> committed;  // generation the store's head records
+  bool consistent = false;            // live == committed
+  std::optional<LockHolder> lock_holder;
+};
+
+struct RecoveryReport {
+  std::vector<std::string> actions;  // one line per thing repaired; empty: nothing to do
+  std::optional<uint64_t> live;      // the live generation afterwards
+};
+
+struct InitOptions {
+  // Where the live symlink goes. Empty: <root>/current. If it names an
+  // existing directory, its files become generation 1 and the directory is
+  // replaced by the link.
+  std::string live_path;
+  Env* env = nullptr;  // nullptr: Env::Default()
+};
+
+struct OpenOptions {
+  Env* env = nullptr;
+  // How long a writer waits for the writer lock; negative: the repository's
+  // configured value (default 10 s). Zero fails at once when it is held.
+  std::chrono::milliseconds lock_timeout{-1};
+};
+
+enum class SymlinkPolicy {
+  kInsideOnly,  // links that stay inside the source are stored as links; others refused
+  kKeepAll,     // every link is stored as a link, never followed
+};
+
+struct PublishOptions {
+  std::string message;
+  std::string author;  // empty: $TXDIR_AUTHOR, else the user name
+  SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;
+};
+
+class Repository {
+ public:
+  // Creates the metadata folder <root>/.txdir (atomically: it appears
+  // complete or not at all). <root> is created if missing. Exists if
+  // <root>/.txdir is already there.
+  static Result<std::unique_ptr<Repository>> Init(const std::string& root,
+                                                  const InitOptions& options = {});
+  // Opens an existing repository. Does not lock and does not recover:
+  // readers never write. Write calls recover under the lock.
+  static Result<std::unique_ptr<Repository>> Open(const std::string& root,
+                                                  const OpenOptions& options = {});
+  ~Repository();
+
+  // Publishes the complete contents of the directory tree `source` as the
+  // next generation and makes it live. When this returns Ok the generation
+  // is durable and live. On error nothing is published and the previous
+  // generation stays live. Errors: InvalidArgument (bad source tree),
+  // Locked (lock timeout; names the holder), Io, Corruption.
+  Result<GenerationInfo> Publish(const std::string& source, const PublishOptions& options = {});
+
+  // Publishes the tree of generation `target` as a NEW generation. Without
+  // a target it steps back: from a rollback generation to the one before
+  // the generation it restored, otherwise to live - 1.
+  Result<GenerationInfo> Rollback(std::optional<uint64_t> target,
+                                  const PublishOptions& options = {});
+
+  // Takes the writer lock and repairs what an interrupted writer left:
+  // staging directories, temp files, stale git lock files, orphan
+  // generation directories, and a live link behind the committed head.
+  // Idempotent.
+  Result<RecoveryReport> Recover();
+
+  Result<RepoStatus> Status();
+  // Newest first; limit 0 means all.
+  Result<std::vector<GenerationInfo>> Log(size_t limit = 0);
+  Result<GenerationInfo> Generation(uint64_t number);
+  Result<std::vector<FileInfo>> ListFiles(uint64_t number);
+  // A file's bytes in generation `number`, read from the store.
+  Result<std::string> ReadFile(uint64_t number, const std::string& path);
+
+  // Resolves the live link once and pins that generation (see snapshot.h).
+  Result<Snapshot> OpenSnapshot();
+
+  const std::string& root() const;
+  const std::string& live_path() const;
+
+  struct Impl;
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  explicit Repository(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace txdir

@@ -1,0 +1,75 @@
+// The live link: a symlink whose target is a generation directory.
+#include <filesystem>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/repo_impl.h"
+
+namespace txdir::internal {
+
+namespace {
+
+// The link's target: relative when the live link sits inside the root, so
+// the whole directory can be moved or mounted elsewhere; absolute otherwise.
+std::string LinkTarget(const Layout& l, uint64_t gen) {
+  namespace stdfs = std::filesystem;
+  stdfs::path live_dir = stdfs::path(l.live).parent_path();
+  stdfs::path target = l.GenDir(gen);
+  std::string root_prefix = l.root + "/";
+  if ((live_dir.string() + "/").rfind(root_prefix, 0) == 0 || live_dir.string() == l.root)
+    return target.lexically_relative(live_dir).string();
+  return target.string();
+}
+
+}  // namespace
+
+Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& l) {
+  auto target = env->ReadlinkAt(Env::kCwd, l.live);
+  if (!target) {
+    if (target.error().code == Code::kNotFound) return std::optional<uint64_t>();
+    if (target.error().sys_errno == EINVAL)
+      return MakeError(Code::kCorruption, "live path is not a symlink", l.live);
+    return tl::unexpected(target.error());
+  }
+  std::string name = fs::Basename(*target);
+  auto gen = ParseGenName(name);
+  if (!gen)
+    return MakeError(Code::kCorruption, "live link does not point at a generation: " + *target,
+                     l.live);
+  // The link must resolve to our own gens/<N>, not merely a path that ends
+  // in a number: compare the directories it and gens/<N> name.
+  auto via_link = env->StatAt(Env::kCwd, l.live, /*follow=*/true);
+  auto ours = env->StatAt(Env::kCwd, l.GenDir(*gen), /*follow=*/false);
+  if (!via_link || !ours || via_link->st_dev != ours->st_dev || via_link->st_ino != ours->st_ino)
+    return MakeError(Code::kCorruption,
+                     "live link points outside the repository's generations or at a missing "
+                     "directory: " +
+                         *target,
+                     l.live);
+  return gen;
+}
+
+Status SwapLive(Env* env, const Layout& l, uint64_t gen) {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+  const std::string name = fs::Basename(l.live);
+  const std::string target = LinkTarget(l, gen);
+  if (TXDIR_BROKEN("unlink-then-symlink")) {
+    // Deliberately unsafe variant for the self-test: a window with no link.
+    (void)env->UnlinkAt(dir.get(), name, 0);
+    TXDIR_CHECK(env->SymlinkAt(target, dir.get(), name));
+    return fs::FsyncDir(env, dir.get());
+  }
+  const std::string tmp = fs::UniqueName("." + name + ".txdir-tmp-");
+  TXDIR_CHECK(env->SymlinkAt(target, dir.get(), tmp));
+  TXDIR_FAILPOINT("live.after_symlink");
+  if (auto r = env->RenameAt(dir.get(), tmp, dir.get(), name); !r) {
+    (void)env->UnlinkAt(dir.get(), tmp, 0);
+    if (r.error().sys_errno == EISDIR || r.error().sys_errno == ENOTEMPTY)
+      return MakeError(Code::kCorruption, "live path is a directory, not the live link", l.live);
+    return r;
+  }
+  TXDIR_FAILPOINT("live.after_rename");
+  return fs::FsyncDir(env, dir.get());
+}
+
+}  // namespace txdir::internal

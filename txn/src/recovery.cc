@@ -1,0 +1,163 @@
+// Recovery: bring the repository back to "head committed, live link on the
+// head, no leftovers" after any interruption. Safe to run at any time under
+// the writer lock, and idempotent. docs/commit_protocol.md lists which
+// crash window each step repairs.
+#include <fcntl.h>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/repo_impl.h"
+
+namespace txdir::internal {
+
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Removes git lock files under `dir` (recursively). A *.lock file can only
+// be stale: every txdir writer holds the writer lock, which we hold now.
+Status RemoveGitLocks(Env* env, int dir, const std::string& rel, RecoveryReport* report) {
+  auto entries = TXDIR_TRY(env->ListDir(dir));
+  for (const auto& e : entries) {
+    std::string path = rel.empty() ? e.name : rel + "/" + e.name;
+    auto st = env->StatAt(dir, e.name, false);
+    if (!st) continue;
+    if (S_ISDIR(st->st_mode)) {
+      if (e.name == "objects") continue;  // handled separately, and large
+      Fd sub = TXDIR_TRY(fs::OpenDir(env, dir, e.name));
+      TXDIR_CHECK(RemoveGitLocks(env, sub.get(), path, report));
+    } else if (EndsWith(e.name, ".lock")) {
+      TXDIR_CHECK(env->UnlinkAt(dir, e.name, 0));
+      report->actions.push_back("removed stale git lock " + path);
+    }
+  }
+  return Ok();
+}
+
+// Removes half-written loose objects (tmp_obj_*) left by a crash.
+Status RemoveObjectTemps(Env* env, const std::string& objects, RecoveryReport* report) {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects));
+  for (const auto& fan : TXDIR_TRY(env->ListDir(dir.get()))) {
+    if (fan.name.size() != 2) continue;
+    auto sub = fs::OpenDir(env, dir.get(), fan.name);
+    if (!sub) continue;
+    for (const auto& e : TXDIR_TRY(env->ListDir(sub->get()))) {
+      if (e.name.rfind("tmp_obj_", 0) != 0) continue;
+      TXDIR_CHECK(env->UnlinkAt(sub->get(), e.name, 0));
+      report->actions.push_back("removed temporary object objects/" + fan.name + "/" + e.name);
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lock*/) {
+  Env* env = r.env;
+  const Layout& l = r.layout;
+  RecoveryReport report;
+  TXDIR_FAILPOINT("recover.begin");
+
+  // 1. Staging directories and temp files.
+  {
+    Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
+    auto entries = TXDIR_TRY(env->ListDir(tmp.get()));
+    for (const auto& e : entries) {
+      TXDIR_CHECK(fs::RemoveTree(env, tmp.get(), e.name));
+      report.actions.push_back("removed staging leftover tmp/" + e.name);
+    }
+    if (!entries.empty()) TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
+  }
+  {
+    Fd meta = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.meta));
+    for (const auto& e : TXDIR_TRY(env->ListDir(meta.get()))) {
+      if (e.name.rfind(".config.json.tmp-", 0) == 0) {
+        TXDIR_CHECK(env->UnlinkAt(meta.get(), e.name, 0));
+        report.actions.push_back("removed temp file " + e.name);
+      }
+    }
+  }
+  TXDIR_FAILPOINT("recover.tmp_cleaned");
+
+  // 2. Stale git lock files and half-written objects.
+  {
+    Fd git = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.store));
+    TXDIR_CHECK(RemoveGitLocks(env, git.get(), "", &report));
+    TXDIR_CHECK(RemoveObjectTemps(env, l.store + "/objects", &report));
+  }
+
+  // 3. Generation directories beyond the committed head were never
+  // published: their publish died before the commit point.
+  auto head = TXDIR_TRY(ReadHead(r));
+  const uint64_t committed = head ? head->meta.number : 0;
+  {
+    Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+    bool removed = false;
+    for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
+      auto n = ParseGenName(e.name);
+      if (n && *n <= committed) continue;
+      if (!n && e.name.rfind(".trash-", 0) != 0) continue;  // not ours: leave it
+      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), e.name));
+      report.actions.push_back("removed uncommitted generation directory gens/" + e.name);
+      removed = true;
+    }
+    if (removed) TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+  }
+  TXDIR_FAILPOINT("recover.orphans_removed");
+
+  // 4. Leftover temporary live links beside the live path.
+  {
+    Fd live_dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+    const std::string prefix = "." + fs::Basename(l.live) + ".txdir-tmp-";
+    for (const auto& e : TXDIR_TRY(env->ListDir(live_dir.get()))) {
+      if (e.name.rfind(prefix, 0) != 0) continue;
+      TXDIR_CHECK(env->UnlinkAt(live_dir.get(), e.name, 0));
+      report.actions.push_back("removed temporary live link " + e.name);
+    }
+  }
+
+  // 5. An interrupted adoption (init with an existing live directory):
+  // generation 1 holds the directory's files, so finish replacing it.
+  const std::string adopted = l.meta + "/adopted-original";
+  if (head && head->meta.kind == "adopt") {
+    auto st = env->StatAt(Env::kCwd, l.live, false);
+    if (st && S_ISDIR(st->st_mode)) {
+      TXDIR_CHECK(env->RenameAt(Env::kCwd, l.live, Env::kCwd, adopted));
+      report.actions.push_back("moved adopted directory aside");
+    }
+  }
+
+  // 6. The live link must show the committed head.
+  if (committed > 0) {
+    auto live = ReadLiveGeneration(env, l);
+    std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
+    if (!live && live.error().code != Code::kCorruption) return tl::unexpected(live.error());
+    if (live_gen != committed) {
+      if (!env->StatAt(Env::kCwd, l.GenDir(committed), false)) {
+        auto files = TXDIR_TRY(r.store->ListTree(head->tree));
+        std::vector<uint64_t> donors;
+        if (live_gen) donors.push_back(*live_gen);
+        TXDIR_CHECK(Materialize(r, committed, files, donors));
+        report.actions.push_back("re-materialized generation " + std::to_string(committed));
+      }
+      TXDIR_FAILPOINT("recover.before_swap");
+      TXDIR_CHECK(SwapLive(env, l, committed));
+      report.actions.push_back("moved live link from " +
+                               (live_gen ? "generation " + std::to_string(*live_gen)
+                                         : std::string(live ? "nothing" : "a damaged link")) +
+                               " to generation " + std::to_string(committed));
+    }
+    report.live = committed;
+    if (env->StatAt(Env::kCwd, adopted, false)) {
+      TXDIR_CHECK(fs::RemoveTree(env, Env::kCwd, adopted));
+      report.actions.push_back("removed adopted directory (its files are generation 1)");
+    }
+  }
+  TXDIR_FAILPOINT("recover.done");
+  return report;
+}
+
+}  // namespace txdir::internal

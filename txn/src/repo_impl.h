@@ -1,0 +1,79 @@
+// Internals shared by the publication layer's files. Not installed.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "store/git_store.h"
+#include "txdir/repository.h"
+#include "txn/src/config.h"
+#include "txn/src/layout.h"
+#include "txn/src/writer_lock.h"
+
+namespace txdir {
+
+struct Repository::Impl {
+  Env* env = nullptr;
+  internal::Layout layout;
+  internal::RepoConfig config;
+  std::unique_ptr<store::GitStore> store;
+  std::chrono::milliseconds lock_timeout{10000};
+};
+
+namespace internal {
+
+// The committed head: its commit and metadata. nullopt before the first
+// generation.
+struct Head {
+  git_oid commit;
+  git_oid tree;
+  store::GenMeta meta;
+};
+Result<std::optional<Head>> ReadHead(Repository::Impl& r);
+
+// The commit of generation `number`, found by walking back from the head.
+Result<git_oid> FindGeneration(Repository::Impl& r, uint64_t number);
+Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit);
+
+// The generation the live link points at. nullopt when there is no link.
+// Corruption when it points anywhere but a generation directory of ours.
+Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& layout);
+
+// Points the live link at gens/<gen>: a new symlink under a unique name,
+// rename(2) over the live path, fsync of its directory.
+Status SwapLive(Env* env, const Layout& layout, uint64_t gen);
+
+// Materializes `files` as the read-only directory gens/<gen>: staged in
+// tmp/, every file and directory fsynced, then renamed into place. Files
+// whose blob and mode match a file of a donor generation (materialized)
+// are hard links to it instead of copies.
+Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
+                   const std::vector<uint64_t>& donors);
+
+// What a write operation wants published.
+struct CommitPlan {
+  git_oid tree;
+  store::GenMeta meta;  // number, host, pid and time are filled in
+  std::string author;
+  std::vector<uint64_t> donors;  // generations to hard-link unchanged files from
+  // The head the tree was computed against; Conflict if it moved.
+  std::optional<git_oid> expected_head;
+  // False only while adopting an existing directory as the live path.
+  bool swap_live = true;
+};
+
+// The common tail of every write: commit object, materialize, THE COMMIT
+// POINT (head ref CAS), live swap. Requires the writer lock.
+Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
+                                        CommitPlan plan);
+
+// Recovery proper; requires the writer lock.
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock);
+
+// Takes the lock and recovers: the prologue of every write operation.
+Result<WriterLock> LockForWrite(Repository::Impl& r);
+
+}  // namespace internal
+}  // namespace txdir

@@ -1,0 +1,264 @@
+// The public Repository API: thin glue over the pieces in this folder.
+#include "txdir/repository.h"
+
+#include <fcntl.h>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/path_check.h"
+#include "txn/src/repo_impl.h"
+#include "txn/src/source_tree.h"
+
+namespace txdir {
+
+using internal::Layout;
+
+Repository::Repository(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Repository::~Repository() = default;
+
+const std::string& Repository::root() const { return impl_->layout.root; }
+const std::string& Repository::live_path() const { return impl_->layout.live; }
+
+namespace {
+
+constexpr const char* kAdoptedName = "adopted-original";
+
+// mkdir -p through the Env.
+Status MakeDirs(Env* env, const std::string& abs) {
+  if (abs.empty() || abs == "/") return Ok();
+  if (auto st = env->StatAt(Env::kCwd, abs, true); st) {
+    if (S_ISDIR(st->st_mode)) return Ok();
+    return MakeError(Code::kExists, "exists and is not a directory", abs);
+  }
+  TXDIR_CHECK(MakeDirs(env, fs::Dirname(abs)));
+  return fs::EnsureDir(env, Env::kCwd, abs, 0755);
+}
+
+bool IsInside(const std::string& path, const std::string& dir) {
+  return path == dir || path.rfind(dir + "/", 0) == 0;
+}
+
+// Init's second half when the live path was an existing directory: its
+// files become generation 1, then the directory is replaced by the link.
+Status Adopt(Repository::Impl& r) {
+  auto lock = TXDIR_TRY(internal::LockForWrite(r));
+  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), r.layout.live,
+                                              SymlinkPolicy::kInsideOnly, r.layout.meta));
+  internal::CommitPlan plan;
+  plan.tree = TXDIR_TRY(r.store->WriteTree(files));
+  plan.meta.kind = "adopt";
+  plan.meta.message = "adopted existing directory " + r.layout.live;
+  plan.swap_live = false;
+  TXDIR_CHECK(internal::CommitGeneration(r, lock, std::move(plan)));
+  // Generation 1 now holds the files durably. Move the directory aside
+  // (one rename; recovery finishes from here) and put the link in its place.
+  TXDIR_CHECK(
+      r.env->RenameAt(Env::kCwd, r.layout.live, Env::kCwd, r.layout.meta + "/" + kAdoptedName));
+  TXDIR_FAILPOINT("init.adopt_moved");
+  TXDIR_CHECK(internal::SwapLive(r.env, r.layout, 1));
+  TXDIR_CHECK(fs::RemoveTree(r.env, Env::kCwd, r.layout.meta + "/" + kAdoptedName));
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg,
+                                                     const InitOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  if (root_arg.empty()) return MakeError(Code::kInvalidArgument, "empty repository path");
+  Layout l = Layout::For(root_arg);
+  std::string live =
+      options.live_path.empty() ? l.root + "/current" : fs::AbsolutePath(options.live_path);
+  if (live == l.root || IsInside(live, l.meta) || IsInside(l.root, live))
+    return MakeError(Code::kInvalidArgument,
+                     "live path must not be the repository, inside its metadata folder, or "
+                     "above it",
+                     live);
+  TXDIR_CHECK(MakeDirs(env, l.root));
+  if (env->StatAt(Env::kCwd, l.meta, false))
+    return MakeError(Code::kExists, "already a txdir repository", l.root);
+  TXDIR_CHECK(MakeDirs(env, fs::Dirname(live)));
+  bool adopt = false;
+  if (auto st = env->StatAt(Env::kCwd, live, false); st) {
+    if (!S_ISDIR(st->st_mode))
+      return MakeError(Code::kExists,
+                       "live path exists and is not a directory that could be adopted", live);
+    adopt = true;
+  }
+
+  // Build the metadata folder under a temporary name, then rename it into
+  // place: a repository exists completely or not at all.
+  Fd root_fd = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.root));
+  const std::string tmp_name = fs::UniqueName(".txdir.init-");
+  const std::string tmp_meta = l.root + "/" + tmp_name;
+  txdir::Status built = [&]() -> txdir::Status {
+    TXDIR_CHECK(env->MkdirAt(root_fd.get(), tmp_name, 0755));
+    TXDIR_CHECK(store::GitStore::Init(env, tmp_meta + "/store.git"));
+    Fd meta = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, tmp_meta));
+    TXDIR_CHECK(env->MkdirAt(meta.get(), "gens", 0755));
+    TXDIR_CHECK(env->MkdirAt(meta.get(), "tmp", 0755));
+    TXDIR_CHECK(fs::WriteNewFile(env, meta.get(), "lock", "", 0644, /*sync=*/true));
+    internal::RepoConfig config;
+    config.live_path = IsInside(live, l.root) ? live.substr(l.root.size() + 1) : live;
+    TXDIR_CHECK(internal::SaveConfig(env, tmp_meta + "/config.json", config));
+    TXDIR_CHECK(fs::FsyncDir(env, meta.get()));
+    TXDIR_FAILPOINT("init.meta_built");
+    TXDIR_CHECK(env->RenameAt(root_fd.get(), tmp_name, root_fd.get(), internal::kMetaDirName));
+    return fs::FsyncDir(env, root_fd.get());
+  }();
+  if (!built) {
+    (void)fs::RemoveTree(env, root_fd.get(), tmp_name);
+    return tl::unexpected(built.error());
+  }
+  auto repo = TXDIR_TRY(Open(l.root, OpenOptions{.env = env}));
+  if (adopt) TXDIR_CHECK(Adopt(*repo->impl()));
+  return repo;
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg,
+                                                     const OpenOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->env = options.env != nullptr ? options.env : Env::Default();
+  impl->layout = Layout::For(root_arg);
+  Layout& l = impl->layout;
+  auto st = impl->env->StatAt(Env::kCwd, l.meta, true);
+  if (!st || !S_ISDIR(st->st_mode))
+    return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+  impl->config = TXDIR_TRY(internal::LoadConfig(impl->env, l.config));
+  l.live = impl->config.live_path.front() == '/' ? impl->config.live_path
+                                                 : l.root + "/" + impl->config.live_path;
+  for (const std::string& d : {l.gens, l.tmp, l.lock, l.store}) {
+    if (!impl->env->StatAt(Env::kCwd, d, false))
+      return MakeError(Code::kCorruption, "repository is missing part of its metadata folder", d);
+  }
+  impl->store = TXDIR_TRY(store::GitStore::Open(impl->env, l.store));
+  impl->lock_timeout = options.lock_timeout.count() >= 0
+                           ? options.lock_timeout
+                           : std::chrono::milliseconds(impl->config.lock_timeout_ms);
+  return std::unique_ptr<Repository>(new Repository(std::move(impl)));
+}
+
+Result<GenerationInfo> Repository::Publish(const std::string& source,
+                                           const PublishOptions& options) {
+  Impl& r = *impl_;
+  auto lock = TXDIR_TRY(internal::LockForWrite(r));
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  auto files = TXDIR_TRY(
+      internal::ScanSource(r.env, r.store.get(), source, options.symlinks, r.layout.meta));
+  TXDIR_FAILPOINT("publish.blobs_written");
+  internal::CommitPlan plan;
+  plan.tree = TXDIR_TRY(r.store->WriteTree(files));
+  plan.meta.kind = "publish";
+  plan.meta.message = options.message;
+  plan.author = options.author;
+  if (head) {
+    plan.expected_head = head->commit;
+    plan.donors.push_back(head->meta.number);
+  }
+  return internal::CommitGeneration(r, lock, std::move(plan));
+}
+
+Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,
+                                            const PublishOptions& options) {
+  Impl& r = *impl_;
+  auto lock = TXDIR_TRY(internal::LockForWrite(r));
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  if (!head) return MakeError(Code::kNotFound, "nothing has been published yet");
+  uint64_t to = 0;
+  if (target) {
+    to = *target;
+    if (to == head->meta.number)
+      return MakeError(Code::kInvalidArgument,
+                       "generation " + std::to_string(to) + " is already live");
+  } else {
+    // Step back from what the live generation shows: a rollback to G shows
+    // G, so the next step back is G - 1.
+    uint64_t shown = head->meta.kind == "rollback" && head->meta.restores ? *head->meta.restores
+                                                                          : head->meta.number;
+    if (shown <= 1)
+      return MakeError(Code::kNotFound, "no generation before generation " + std::to_string(shown) +
+                                            " to roll back to");
+    to = shown - 1;
+  }
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, to));
+  internal::CommitPlan plan;
+  plan.tree = TXDIR_TRY(r.store->CommitTree(commit));
+  plan.meta.kind = "rollback";
+  plan.meta.restores = to;
+  plan.meta.message =
+      options.message.empty() ? "rollback to generation " + std::to_string(to) : options.message;
+  plan.author = options.author;
+  plan.expected_head = head->commit;
+  // Every file of the target is in its own directory if still materialized,
+  // so no data is copied; the live generation covers the rest.
+  plan.donors = {to, head->meta.number};
+  return internal::CommitGeneration(r, lock, std::move(plan));
+}
+
+Result<RecoveryReport> Repository::Recover() {
+  Impl& r = *impl_;
+  auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
+  return internal::RecoverLocked(r, lock);
+}
+
+Result<RepoStatus> Repository::Status() {
+  Impl& r = *impl_;
+  RepoStatus s;
+  s.root = r.layout.root;
+  s.live_path = r.layout.live;
+  auto live = internal::ReadLiveGeneration(r.env, r.layout);
+  if (live) s.live = *live;
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  if (head) s.committed = head->meta.number;
+  s.consistent = s.live == s.committed;
+  s.lock_holder = TXDIR_TRY(internal::ReadLockHolder(r.env, r.layout.lock));
+  return s;
+}
+
+Result<std::vector<GenerationInfo>> Repository::Log(size_t limit) {
+  Impl& r = *impl_;
+  std::vector<GenerationInfo> out;
+  auto cur = TXDIR_TRY(r.store->Head());
+  while (cur && (limit == 0 || out.size() < limit)) {
+    out.push_back(TXDIR_TRY(internal::DescribeCommit(r, *cur)));
+    cur = TXDIR_TRY(r.store->CommitParent(*cur));
+  }
+  return out;
+}
+
+Result<GenerationInfo> Repository::Generation(uint64_t number) {
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(*impl_, number));
+  return internal::DescribeCommit(*impl_, commit);
+}
+
+Result<std::vector<FileInfo>> Repository::ListFiles(uint64_t number) {
+  Impl& r = *impl_;
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, number));
+  git_oid tree = TXDIR_TRY(r.store->CommitTree(commit));
+  std::vector<FileInfo> out;
+  for (const auto& f : TXDIR_TRY(r.store->ListTree(tree))) {
+    uint64_t size = TXDIR_TRY(r.store->ObjectSize(f.oid));
+    out.push_back(FileInfo{f.path, store::OidHex(f.oid), f.mode, size});
+  }
+  return out;
+}
+
+Result<std::string> Repository::ReadFile(uint64_t number, const std::string& path) {
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  Impl& r = *impl_;
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, number));
+  git_oid tree = TXDIR_TRY(r.store->CommitTree(commit));
+  auto f = r.store->FindFile(tree, path);
+  if (!f) {
+    Error e = f.error();
+    e.message += " " + std::to_string(number);
+    return tl::unexpected(e);
+  }
+  return r.store->ReadBlob(f->oid);
+}
+
+Result<Snapshot> Repository::OpenSnapshot() {
+  return Snapshot::OpenLive(impl_->layout.root, impl_->env);
+}
+
+}  // namespace txdir

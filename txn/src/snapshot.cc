@@ -1,0 +1,129 @@
+#include "txdir/snapshot.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "store/fs_util.h"
+#include "txn/src/config.h"
+#include "txn/src/layout.h"
+#include "txn/src/path_check.h"
+
+namespace txdir {
+
+namespace {
+
+// Opens gens/<n> and pins it. Retries when gc is removing it at that moment
+// (gc renames a generation away under an exclusive lock before deleting).
+Result<Fd> OpenAndPin(Env* env, const internal::Layout& l, uint64_t n, bool* gone) {
+  *gone = false;
+  auto dir = fs::OpenDir(env, Env::kCwd, l.GenDir(n));
+  if (!dir) {
+    if (dir.error().code == Code::kNotFound) *gone = true;
+    return tl::unexpected(dir.error());
+  }
+  auto locked = env->Flock(dir->get(), LockMode::kShared, /*wait=*/false);
+  if (!locked) {
+    if (locked.error().code == Code::kLocked) *gone = true;
+    return tl::unexpected(locked.error());
+  }
+  // Pinned. Make sure it is still the directory under gens/<n>, not one gc
+  // moved away between our open and our lock.
+  auto a = TXDIR_TRY(env->Fstat(dir->get()));
+  auto b = env->StatAt(Env::kCwd, l.GenDir(n), false);
+  if (!b || a.st_ino != b->st_ino || a.st_dev != b->st_dev) {
+    *gone = true;
+    return MakeError(Code::kNotFound, "generation was removed while opening it", l.GenDir(n));
+  }
+  return std::move(*dir);
+}
+
+Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
+  internal::Layout l = internal::Layout::For(root);
+  auto config = internal::LoadConfig(env, l.config);
+  if (!config) {
+    if (!env->StatAt(Env::kCwd, l.meta, true))
+      return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+    return tl::unexpected(config.error());
+  }
+  l.live = config->live_path.front() == '/' ? config->live_path : l.root + "/" + config->live_path;
+  return l;
+}
+
+}  // namespace
+
+Result<Snapshot> Snapshot::OpenLive(const std::string& root, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  internal::Layout l = TXDIR_TRY(ReaderLayout(env, root));
+  for (int attempt = 0;; ++attempt) {
+    auto target = env->ReadlinkAt(Env::kCwd, l.live);
+    if (!target) {
+      if (target.error().code == Code::kNotFound)
+        return MakeError(Code::kNotFound, "nothing has been published yet", l.live);
+      return tl::unexpected(target.error());
+    }
+    auto n = internal::ParseGenName(fs::Basename(*target));
+    if (!n)
+      return MakeError(Code::kCorruption, "live link does not point at a generation: " + *target,
+                       l.live);
+    bool gone = false;
+    auto dir = OpenAndPin(env, l, *n, &gone);
+    if (dir) return Snapshot(env, std::move(*dir), *n, l.GenDir(*n));
+    // The link moved on and gc took the old generation: resolve again.
+    if (!gone || attempt >= 100) return tl::unexpected(dir.error());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Result<Snapshot> Snapshot::OpenGeneration(const std::string& root, uint64_t number, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  internal::Layout l = TXDIR_TRY(ReaderLayout(env, root));
+  bool gone = false;
+  auto dir = OpenAndPin(env, l, number, &gone);
+  if (!dir) {
+    if (gone)
+      return MakeError(Code::kNotFound,
+                       "generation " + std::to_string(number) + " is not materialized");
+    return tl::unexpected(dir.error());
+  }
+  return Snapshot(env, std::move(*dir), number, l.GenDir(number));
+}
+
+Result<Fd> Snapshot::OpenFile(const std::string& path) const {
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  // Generation trees contain no directory symlinks (links are leaves), and
+  // O_NOFOLLOW keeps a stored link from being followed out of the
+  // generation.
+  return env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW);
+}
+
+Result<std::string> Snapshot::ReadFile(const std::string& path) const {
+  Fd fd = TXDIR_TRY(OpenFile(path));
+  return env_->ReadAll(fd.get());
+}
+
+namespace {
+Status ListInto(Env* env, int dir, const std::string& prefix, std::vector<std::string>* out) {
+  for (const auto& e : TXDIR_TRY(env->ListDir(dir))) {
+    auto st = TXDIR_TRY(env->StatAt(dir, e.name, false));
+    std::string path = prefix + e.name;
+    if (S_ISDIR(st.st_mode)) {
+      Fd sub = TXDIR_TRY(fs::OpenDir(env, dir, e.name));
+      TXDIR_CHECK(ListInto(env, sub.get(), path + "/", out));
+    } else {
+      out->push_back(path);
+    }
+  }
+  return Ok();
+}
+}  // namespace
+
+Result<std::vector<std::string>> Snapshot::ListFiles() const {
+  std::vector<std::string> out;
+  TXDIR_CHECK(ListInto(env_, dir_.get(), "", &out));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace txdir

@@ -1,0 +1,94 @@
+#include "txn/src/writer_lock.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "store/gen_meta.h"
+#include "txn/src/host_info.h"
+
+namespace txdir::internal {
+
+namespace {
+
+std::optional<LockHolder> ParseHolder(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  LockHolder h;
+  try {
+    h.pid = j.value("pid", int64_t{0});
+    h.host = j.value("host", std::string());
+    h.command = j.value("command", std::string());
+    h.since_ms = j.value("since_ms", int64_t{0});
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string DescribeHolder(const LockHolder& h) {
+  return "pid " + std::to_string(h.pid) + " on " + h.host + " (" + h.command + ") since " +
+         store::FormatTime(h.since_ms);
+}
+
+Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
+                                       std::chrono::milliseconds timeout) {
+  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDWR));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    auto r = env->Flock(fd.get(), LockMode::kExclusive, /*wait=*/false);
+    if (r) break;
+    if (r.error().code != Code::kLocked) return tl::unexpected(r.error());
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string who = "an unknown process";
+      if (auto text = env->ReadFileAt(Env::kCwd, lock_path); text) {
+        if (auto h = ParseHolder(*text)) who = DescribeHolder(*h);
+      }
+      return MakeError(Code::kLocked,
+                       "timed out after " + std::to_string(timeout.count()) +
+                           " ms waiting for the writer lock, held by " + who,
+                       lock_path);
+    }
+    // Short sleeps: a waiter proceeds within a few ms of the holder's exit.
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10));
+  }
+  LockHolder me = SelfAsHolder();
+  nlohmann::json j = {{"pid", me.pid},
+                      {"host", me.host},
+                      {"command", me.command},
+                      {"since_ms", me.since_ms},
+                      {"since", store::FormatTime(me.since_ms)}};
+  std::string info = j.dump() + "\n";
+  // Diagnostics only: no fsync, and a failure here does not fail the lock.
+  if (env->Ftruncate(fd.get(), 0)) (void)env->Write(fd.get(), info.data(), info.size());
+  return WriterLock(env, std::move(fd));
+}
+
+WriterLock::~WriterLock() {
+  if (fd_.valid()) {
+    (void)env_->Ftruncate(fd_.get(), 0);
+    (void)env_->Unlock(fd_.get());
+  }
+}
+
+Result<std::optional<LockHolder>> ReadLockHolder(Env* env, const std::string& lock_path) {
+  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDONLY));
+  auto r = env->Flock(fd.get(), LockMode::kShared, /*wait=*/false);
+  if (r) {
+    (void)env->Unlock(fd.get());
+    return std::optional<LockHolder>();
+  }
+  if (r.error().code != Code::kLocked) return tl::unexpected(r.error());
+  auto text = TXDIR_TRY(env->ReadAll(fd.get()));
+  auto h = ParseHolder(text);
+  if (!h) h = LockHolder{0, "?", "unknown", 0};
+  return std::optional<LockHolder>(*h);
+}
+
+}  // namespace txdir::internal
