@@ -1,0 +1,110 @@
+// Database<T>: one table of records of type T (Todo, Feature, Task, or any
+// type with RecordTraits), keyed by id, loaded from and saved to SDN bytes.
+//
+// A Database is an in-memory value: Load parses bytes, the calls below edit
+// memory, Save renders bytes. Reading and writing the file, and making a
+// load-modify-save cycle safe against other writers, is the caller's job
+// (a txdir Transaction). Not thread-safe; copyable.
+//
+// What a save keeps: every other table of the file, in place and unchanged;
+// the record table's columns in file order, including columns T does not know
+// (each record keeps its own values for them; inserted records get ""); the
+// records in file order, inserted ones at the end. A field of T that the file
+// lacks is added as a column only when some record holds a non-default value
+// for it, so a load-then-save does not change a file's schema. When the file
+// has no table for T, Save appends one with all of T's columns.
+//
+// Versioning (Options::versioning): Insert sets version 1, an Update that
+// changes a field sets version = stored + 1; both set last_modified to the
+// clock's time (ISO-8601 UTC). Save then writes `version` and
+// `last_modified` columns, adding them if the file had none. Files without
+// them load with version 0 and last_modified "". With versioning off the two
+// fields are stored as given, and saved only if the file already had them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "txdir/error.h"
+#include "txdir/records.h"
+#include "txdir/sdn.h"
+
+namespace txdir {
+
+struct DatabaseOptions {
+  bool versioning = false;  // maintain version / last_modified on every change
+  bool lenient = false;     // parse with sdn::ParseOptions::lenient
+  // The time stamped into last_modified; null means the system clock. Tests
+  // inject a fixed or stepping clock here.
+  std::function<std::chrono::system_clock::time_point()> clock;
+};
+
+template <Record T>
+class Database {
+ public:
+  using Options = DatabaseOptions;
+  using Traits = RecordTraits<T>;
+
+  // Parses `bytes` (an SDN file; empty bytes are an empty database).
+  // Errors: kInvalidArgument when the text is not SDN (with line and column),
+  // when T's table has no `id` column or a repeated id, or when a cell does
+  // not convert to its field's type.
+  static Result<Database> Load(std::string_view bytes, Options options = {});
+  // As Load, from an already parsed document.
+  static Result<Database> FromDocument(sdn::Document doc, Options options = {});
+
+  // The file's bytes in canonical SDN (see the comment at the top).
+  // Errors: kInternal if the document to write breaks sdn::Validate (a bug).
+  Result<std::string> Save() const;
+  // The document Save writes.
+  sdn::Document ToDocument() const;
+
+  // Errors: kNotFound.
+  Result<T> Get(std::string_view id) const;
+  bool Contains(std::string_view id) const { return index_.count(id) > 0; }
+
+  // Adds `record`. An empty id is replaced by NextId(). Returns the id used.
+  // Errors: kExists when a record with that id is already there.
+  Result<std::string> Insert(T record);
+  // Replaces the record with record.id. An update that changes no field is a
+  // no-op (no version bump). Errors: kNotFound.
+  Status Update(const T& record);
+  // Errors: kNotFound.
+  Status Delete(std::string_view id);
+
+  // Every record, in file order.
+  std::vector<T> All() const;
+  // max + 1 over the numeric ids, "0" for none (ids like "1.2" are skipped).
+  std::string NextId() const;
+  size_t size() const { return entries_.size(); }
+  const Options& options() const { return options_; }
+
+ private:
+  struct Entry {
+    T record;
+    Row extras;  // this record's values of the columns T does not know
+  };
+
+  explicit Database(Options options) : options_(std::move(options)) {}
+  Status AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells);
+  std::vector<std::string> OutputColumns() const;
+  void Reindex();
+  std::string Now() const {
+    return FormatUtc(options_.clock ? options_.clock() : std::chrono::system_clock::now());
+  }
+  static bool IsKnown(std::string_view column);
+
+  Options options_;
+  sdn::Document doc_;       // the whole file; T's table has its rows cleared
+  size_t table_index_ = 0;  // T's table in doc_.tables; == size() when absent
+  std::vector<Entry> entries_;
+  std::map<std::string, size_t, std::less<>> index_;  // id -> entries_ index
+};
+
+}  // namespace txdir
+
+#include "txdir/database_impl.h"  // IWYU pragma: export
