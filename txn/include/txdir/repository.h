@@ -69,6 +69,19 @@ struct RecoveryReport {
   std::optional<uint64_t> live;      // the live generation afterwards
 };
 
+// One thing wrong with a materialized generation.
+struct VerifyIssue {
+  std::string path;     // relative to the generation directory
+  std::string problem;  // "content does not match its hash", "missing", ...
+};
+
+struct VerifyReport {
+  uint64_t generation = 0;
+  size_t files_checked = 0;
+  std::vector<VerifyIssue> issues;
+  bool ok() const { return issues.empty(); }
+};
+
 struct InitOptions {
   // Where the live symlink goes. Empty: <root>/current. If it names an
   // existing directory, its files become generation 1 and the directory is
@@ -134,6 +147,12 @@ class Repository {
   Result<std::vector<FileInfo>> ListFiles(uint64_t number);
   // A file's bytes in generation `number`, read from the store.
   Result<std::string> ReadFile(uint64_t number, const std::string& path);
+
+  // Checks that the directory of generation `number` holds exactly the
+  // files of its tree: each file's bytes hash to the recorded blob, its mode
+  // matches (read-only, exec bit as recorded), links point where recorded,
+  // nothing extra. Read-only. NotFound when it is not materialized.
+  Result<VerifyReport> VerifyGeneration(uint64_t number);
 
   // Resolves the live link once and pins that generation (see snapshot.h).
   Result<Snapshot> OpenSnapshot();
