@@ -167,12 +167,12 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto log = (*repo)->Log(*n);
         if (!log) return Fail(log.error());
         auto st = (*repo)->Status();
-        std::optional<uint64_t> live = st ? st->live : std::nullopt;
+        uint64_t live_gen = st && st->live ? *st->live : 0;
         if (*as_json) {
           json arr = json::array();
           for (const auto& gi : *log) {
             json j = GenJson(gi);
-            j["live"] = live && *live == gi.number;
+            j["live"] = live_gen == gi.number;
             arr.push_back(j);
           }
           std::cout << arr.dump(2) << "\n";
@@ -180,7 +180,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         }
         for (const auto& gi : *log) {
           std::string head = "generation " + std::to_string(gi.number);
-          if (live && *live == gi.number) head += " (live)";
+          if (live_gen == gi.number) head += " (live)";
           Out(g, head);
           Out(g, "  kind:   " + gi.kind +
                      (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));

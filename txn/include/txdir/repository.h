@@ -27,6 +27,9 @@
 
 namespace txdir {
 
+class Transaction;
+struct BeginOptions;
+
 struct GenerationInfo {
   uint64_t number = 0;
   std::string kind;                  // publish | rollback | transaction | exec | pull
@@ -153,6 +156,10 @@ class Repository {
   // matches (read-only, exec bit as recorded), links point where recorded,
   // nothing extra. Read-only. NotFound when it is not materialized.
   Result<VerifyReport> VerifyGeneration(uint64_t number);
+
+  // Starts a transaction on the head (see transaction.h).
+  Result<std::unique_ptr<Transaction>> Begin(const BeginOptions& options);
+  Result<std::unique_ptr<Transaction>> Begin();
 
   // Resolves the live link once and pins that generation (see snapshot.h).
   Result<Snapshot> OpenSnapshot();

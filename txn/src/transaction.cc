@@ -1,0 +1,312 @@
+// Transactions: staged changes against a base generation, merged with
+// whatever was published since, then published through CommitGeneration.
+#include "txdir/transaction.h"
+
+#include <map>
+
+#include "store/failpoint.h"
+#include "txdir/sdn.h"
+#include "txn/src/path_check.h"
+#include "txn/src/repo_impl.h"
+#include "txn/src/source_tree.h"
+
+namespace txdir {
+
+using FileMap = std::map<std::string, store::TreeFile>;
+
+struct Transaction::State {
+  Repository::Impl* repo = nullptr;
+  std::optional<internal::WriterLock> lock;  // exclusive mode only
+  std::optional<git_oid> base_commit;
+  uint64_t base_gen = 0;
+  FileMap base_files;
+  struct Change {
+    std::optional<store::TreeFile> file;  // nullopt: removed
+    int64_t time_ms = 0;
+  };
+  std::map<std::string, Change> changes;
+  bool finished = false;
+};
+
+namespace {
+
+bool SameFile(const std::optional<store::TreeFile>& a, const std::optional<store::TreeFile>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (store::OidEqual(a->oid, b->oid) && a->mode == b->mode);
+}
+
+std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path) {
+  auto it = m.find(path);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+bool IsSdn(const std::string& path) {
+  return path.size() > 4 && path.compare(path.size() - 4, 4, ".sdn") == 0;
+}
+
+Result<FileMap> TreeMap(store::GitStore& store, const git_oid& tree) {
+  FileMap m;
+  for (auto& f : TXDIR_TRY(store.ListTree(tree))) m.emplace(f.path, f);
+  return m;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transaction>> Repository::Begin() { return Begin(BeginOptions{}); }
+
+Result<std::unique_ptr<Transaction>> Repository::Begin(const BeginOptions& options) {
+  auto st = std::make_unique<Transaction::State>();
+  st->repo = impl_.get();
+  if (options.exclusive) st->lock.emplace(TXDIR_TRY(internal::LockForWrite(*impl_)));
+  auto head = TXDIR_TRY(internal::ReadHead(*impl_));
+  if (head) {
+    st->base_commit = head->commit;
+    st->base_gen = head->meta.number;
+    st->base_files = TXDIR_TRY(TreeMap(*impl_->store, head->tree));
+  }
+  return std::unique_ptr<Transaction>(new Transaction(std::move(st)));
+}
+
+Transaction::Transaction(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Transaction::~Transaction() = default;
+
+uint64_t Transaction::base_generation() const { return state_->base_gen; }
+
+Result<std::string> Transaction::Read(const std::string& path) const {
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  std::optional<store::TreeFile> f;
+  if (auto it = state_->changes.find(path); it != state_->changes.end()) {
+    f = it->second.file;
+  } else {
+    f = Lookup(state_->base_files, path);
+  }
+  if (!f) return MakeError(Code::kNotFound, "no such file in the transaction", path);
+  return state_->repo->store->ReadBlob(f->oid);
+}
+
+Result<bool> Transaction::Exists(const std::string& path) const {
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  if (auto it = state_->changes.find(path); it != state_->changes.end())
+    return it->second.file.has_value();
+  return state_->base_files.count(path) > 0;
+}
+
+Result<std::vector<std::string>> Transaction::List() const {
+  std::vector<std::string> out;
+  for (const auto& [path, f] : state_->base_files)
+    if (!state_->changes.count(path)) out.push_back(path);
+  for (const auto& [path, c] : state_->changes)
+    if (c.file) out.push_back(path);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Transaction::Write(const std::string& path, std::string_view bytes, bool executable) {
+  if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  // Objects are immutable and named by content, so writing them before the
+  // lock is safe; unreferenced ones are harmless if we never commit.
+  git_oid oid = TXDIR_TRY(state_->repo->store->WriteBlob(bytes));
+  state_->changes[path] =
+      State::Change{store::TreeFile{path, oid, executable ? 0100755u : 0100644u}, store::NowMs()};
+  return Ok();
+}
+
+Status Transaction::Remove(const std::string& path) {
+  if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  if (!TXDIR_TRY(Exists(path)))
+    return MakeError(Code::kNotFound, "no such file in the transaction", path);
+  state_->changes[path] = State::Change{std::nullopt, store::NowMs()};
+  return Ok();
+}
+
+Status Transaction::ReplaceAllFrom(const std::string& dir) {
+  if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  Repository::Impl& r = *state_->repo;
+  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), dir,
+                                              SymlinkPolicy::kInsideOnly, r.layout.meta));
+  const int64_t now = store::NowMs();
+  std::map<std::string, State::Change> changes;
+  FileMap seen;
+  for (auto& f : files) {
+    seen.emplace(f.path, f);
+    if (!SameFile(f, Lookup(state_->base_files, f.path))) changes[f.path] = State::Change{f, now};
+  }
+  for (const auto& [path, f] : state_->base_files)
+    if (!seen.count(path)) changes[path] = State::Change{std::nullopt, now};
+  state_->changes = std::move(changes);
+  return Ok();
+}
+
+namespace {
+
+// Resolves one path changed on both sides. Returns the file to publish
+// (nullopt: removed), or adds to `conflicts`.
+struct Resolver {
+  Repository::Impl& r;
+  const CommitOptions& options;
+  const internal::Head& head;
+  CommitResult* result;
+  std::vector<std::string>* conflicts;
+  std::vector<RecordConflict>* record_conflicts;
+
+  Result<std::optional<store::TreeFile>> Resolve(const std::string& path,
+                                                 const std::optional<store::TreeFile>& base,
+                                                 const std::optional<store::TreeFile>& ours,
+                                                 int64_t ours_time,
+                                                 const std::optional<store::TreeFile>& theirs) {
+    const bool sdn_merge = IsSdn(path) && ours && theirs &&
+                           (options.strategy == Strategy::kMerge ||
+                            options.strategy == Strategy::kLastModifiedWins);
+    switch (options.strategy) {
+      case Strategy::kError:
+        conflicts->push_back(path);
+        return ours;
+      case Strategy::kLastWriteWins:
+        result->merged.push_back(path);
+        return ours;
+      case Strategy::kLastModifiedWins:
+      case Strategy::kMerge:
+        if (sdn_merge) return MergeSdn(path, base, *ours, *theirs);
+        if (options.strategy == Strategy::kMerge) {
+          conflicts->push_back(path);
+          return ours;
+        }
+        // Not a table: the later write wins. Theirs was written no later
+        // than the head's publish time.
+        if (ours_time >= head.meta.time_ms) {
+          result->merged.push_back(path);
+          return ours;
+        }
+        result->theirs_kept.push_back(path);
+        return theirs;
+    }
+    return MakeError(Code::kInternal, "unknown strategy");
+  }
+
+  Result<sdn::Document> ParseSide(const std::string& path, const std::string& bytes,
+                                  const char* side) {
+    auto doc = sdn::Parse(bytes, sdn::ParseOptions{.lenient = true});
+    if (!doc)
+      return MakeError(Code::kInvalidArgument,
+                       std::string("cannot merge: ") + side + " version is not valid SDN: " +
+                           doc.error().message,
+                       path);
+    return doc;
+  }
+
+  Result<std::optional<store::TreeFile>> MergeSdn(const std::string& path,
+                                                  const std::optional<store::TreeFile>& base,
+                                                  const store::TreeFile& ours,
+                                                  const store::TreeFile& theirs) {
+    std::string base_bytes = base ? TXDIR_TRY(r.store->ReadBlob(base->oid)) : std::string();
+    auto b = TXDIR_TRY(ParseSide(path, base_bytes, "the base"));
+    auto o = TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(ours.oid)), "this transaction's"));
+    auto t = TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(theirs.oid)), "the published"));
+    auto merged = MergeDocument(b, o, t, MergeOptions{.strategy = options.strategy});
+    if (!merged) {
+      Error e = merged.error();
+      e.path = path;
+      return tl::unexpected(e);
+    }
+    if (!merged->conflicts.empty()) {
+      for (auto c : merged->conflicts) {
+        c.table = path + ":" + c.table;
+        record_conflicts->push_back(std::move(c));
+      }
+      return std::optional<store::TreeFile>(ours);
+    }
+    for (auto& rn : merged->renumbered) result->renumbered.push_back(rn);
+    result->merged.push_back(path);
+    git_oid oid = TXDIR_TRY(r.store->WriteBlob(sdn::Write(merged->document)));
+    return std::optional<store::TreeFile>(store::TreeFile{path, oid, ours.mode});
+  }
+};
+
+}  // namespace
+
+Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
+  State& st = *state_;
+  if (st.finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  st.finished = true;
+  Repository::Impl& r = *st.repo;
+  std::optional<internal::WriterLock> lock = std::move(st.lock);
+  if (!lock) lock.emplace(TXDIR_TRY(internal::LockForWrite(r)));
+  TXDIR_FAILPOINT("tx.locked");
+
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  if (!head && st.base_commit)
+    return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
+  const bool moved = head.has_value() != st.base_commit.has_value() ||
+                     (head && !store::OidEqual(head->commit, *st.base_commit));
+  FileMap files = st.base_files;
+  if (moved) files = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
+
+  CommitResult result;
+  std::vector<std::string> conflicts;
+  std::vector<RecordConflict> record_conflicts;
+  for (const auto& [path, change] : st.changes) {
+    auto base = Lookup(st.base_files, path);
+    if (SameFile(change.file, base)) continue;  // no net change of ours
+    auto theirs = Lookup(files, path);
+    std::optional<store::TreeFile> final_file = change.file;
+    if (moved && !SameFile(base, theirs) && !SameFile(change.file, theirs)) {
+      Resolver rs{r, options, *head, &result, &conflicts, &record_conflicts};
+      final_file = TXDIR_TRY(rs.Resolve(path, base, change.file, change.time_ms, theirs));
+    }
+    if (final_file) {
+      files[path] = *final_file;
+      files[path].path = path;
+    } else {
+      files.erase(path);
+    }
+  }
+  if (!conflicts.empty() || !record_conflicts.empty()) {
+    std::string msg = "conflict with generation " + std::to_string(head->meta.number) +
+                      " (published since this transaction began at generation " +
+                      std::to_string(st.base_gen) + "); nothing was published";
+    if (!conflicts.empty()) {
+      msg += "; changed on both sides:";
+      for (const auto& p : conflicts) msg += " " + internal::Printable(p);
+    }
+    if (!record_conflicts.empty()) msg += "; records: " + DescribeConflicts(record_conflicts);
+    return MakeError(Code::kConflict, msg);
+  }
+  TXDIR_FAILPOINT("tx.merged");
+
+  std::vector<store::TreeFile> list;
+  list.reserve(files.size());
+  for (auto& [path, f] : files) list.push_back(f);
+  git_oid tree = TXDIR_TRY(r.store->WriteTree(list));
+  if (head && store::OidEqual(tree, head->tree)) {
+    result.generation = TXDIR_TRY(internal::DescribeCommit(r, head->commit));
+    return result;  // nothing to publish
+  }
+  internal::CommitPlan plan;
+  plan.tree = tree;
+  plan.meta.kind = options.kind;
+  plan.meta.message = options.message;
+  plan.author = options.author;
+  if (head) {
+    plan.expected_head = head->commit;
+    plan.donors.push_back(head->meta.number);
+  }
+  result.generation = TXDIR_TRY(internal::CommitGeneration(r, *lock, std::move(plan)));
+  result.published = true;
+  return result;
+}
+
+Result<CommitResult> RunTransaction(Repository& repo,
+                                    const std::function<Status(Transaction&)>& body,
+                                    const CommitOptions& options, int max_attempts) {
+  for (int attempt = 1;; ++attempt) {
+    auto tx = TXDIR_TRY(repo.Begin());
+    TXDIR_CHECK(body(*tx));
+    auto r = tx->Commit(options);
+    if (r || r.error().code != Code::kConflict || attempt >= max_attempts) return r;
+  }
+}
+
+}  // namespace txdir
