@@ -105,7 +105,11 @@ Status AtomicWriteFileAt(Env* env, int dir, const std::string& name, std::string
   if (name.empty() || name.find('/') != std::string::npos)
     return MakeError(Code::kInvalidArgument, "file name must be a single path component", name);
   // Keep the mode of the file being replaced.
-  if (auto st = env->StatAt(dir, name, true); st) mode = st->st_mode & 07777;
+  bool replacing = false;
+  if (auto st = env->StatAt(dir, name, true); st) {
+    mode = st->st_mode & 07777;
+    replacing = true;
+  }
   const std::string tmp = fs::UniqueName("." + name + ".tmp-");
   Status s = [&]() -> Status {
     if (TXDIR_BROKEN("in-place-rewrite")) {
@@ -115,7 +119,14 @@ Status AtomicWriteFileAt(Env* env, int dir, const std::string& name, std::string
       TXDIR_CHECK(env->Write(fd.get(), data.data(), data.size()));
       return env->Fsync(fd.get());
     }
-    TXDIR_CHECK(fs::WriteNewFile(env, dir, tmp, data, mode, /*sync=*/true));
+    {
+      Fd fd = TXDIR_TRY(env->OpenAt(dir, tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+      // open(2) filters the mode through the umask; a replaced file keeps its
+      // exact mode, so set it before the fsync makes it durable.
+      if (replacing) TXDIR_CHECK(env->Fchmod(fd.get(), mode));
+      TXDIR_CHECK(env->Write(fd.get(), data.data(), data.size()));
+      if (!TXDIR_BROKEN("no-file-fsync")) TXDIR_CHECK(env->Fsync(fd.get()));
+    }
     TXDIR_FAILPOINT("atomic_write.before_rename");
     TXDIR_CHECK(env->RenameAt(dir, tmp, dir, name));
     return fs::FsyncDir(env, dir);
