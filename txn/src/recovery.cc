@@ -7,6 +7,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/source_tree.h"
 
 namespace txdir::internal {
 
@@ -53,9 +54,24 @@ Status RemoveObjectTemps(Env* env, const std::string& objects, RecoveryReport* r
   return Ok();
 }
 
+// Init's adoption of an existing directory at the live path, up to its
+// commit point: its files become generation 1 (kind "adopt"). Step 5 below
+// finishes the rest (move the directory aside, create the link).
+Status CommitAdoption(Repository::Impl& r, const WriterLock& lock) {
+  auto files = TXDIR_TRY(
+      ScanSource(r.env, r.store.get(), r.layout.live, SymlinkPolicy::kInsideOnly, r.layout.meta));
+  CommitPlan plan;
+  plan.tree = TXDIR_TRY(r.store->WriteTree(files));
+  plan.meta.kind = "adopt";
+  plan.meta.message = "adopted existing directory " + r.layout.live;
+  plan.swap_live = false;
+  TXDIR_CHECK(CommitGeneration(r, lock, std::move(plan)));
+  return Ok();
+}
+
 }  // namespace
 
-Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lock*/) {
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock) {
   Env* env = r.env;
   const Layout& l = r.layout;
   RecoveryReport report;
@@ -66,6 +82,12 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lo
     Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
     auto entries = TXDIR_TRY(env->ListDir(tmp.get()));
     for (const auto& e : entries) {
+      // A stage a live process holds (txdir exec while its program runs)
+      // carries that process's flock; everything else is a leftover.
+      if (auto fd = env->OpenAt(tmp.get(), e.name, O_RDONLY | O_NOFOLLOW); fd) {
+        auto held = env->Flock(fd->get(), LockMode::kExclusive, /*wait=*/false);
+        if (!held && held.error().code == Code::kLocked) continue;
+      }
       TXDIR_CHECK(fs::RemoveTree(env, tmp.get(), e.name));
       report.actions.push_back("removed staging leftover tmp/" + e.name);
     }
@@ -80,6 +102,15 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lo
       }
     }
   }
+  {
+    // Half-built metadata folders of an init that died before its rename.
+    Fd root = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.root));
+    for (const auto& e : TXDIR_TRY(env->ListDir(root.get()))) {
+      if (e.name.rfind(".txdir.init-", 0) != 0) continue;
+      TXDIR_CHECK(fs::RemoveTree(env, root.get(), e.name));
+      report.actions.push_back("removed half-built metadata folder " + e.name);
+    }
+  }
   TXDIR_FAILPOINT("recover.tmp_cleaned");
 
   // 2. Stale git lock files and half-written objects.
@@ -92,7 +123,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lo
   // 3. Generation directories beyond the committed head were never
   // published: their publish died before the commit point.
   auto head = TXDIR_TRY(ReadHead(r));
-  const uint64_t committed = head ? head->meta.number : 0;
+  uint64_t committed = head ? head->meta.number : 0;
   {
     Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
     bool removed = false;
@@ -122,10 +153,25 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& /*lo
   // 5. An interrupted adoption (init with an existing live directory):
   // generation 1 holds the directory's files, so finish replacing it.
   const std::string adopted = l.meta + "/adopted-original";
+  if (!head) {
+    // Nothing committed yet and the live path is a directory: only an init
+    // adopting it that died before its commit point leaves this, and
+    // nothing else can repair it (publish refuses to replace a directory,
+    // init refuses an existing repository). Commit the adoption now.
+    auto st = env->StatAt(Env::kCwd, l.live, false);
+    if (st && S_ISDIR(st->st_mode)) {
+      TXDIR_CHECK(CommitAdoption(r, lock));
+      head = TXDIR_TRY(ReadHead(r));
+      committed = head ? head->meta.number : 0;
+      report.actions.push_back("committed the interrupted adoption of " + l.live +
+                               " as generation " + std::to_string(committed));
+    }
+  }
   if (head && head->meta.kind == "adopt") {
     auto st = env->StatAt(Env::kCwd, l.live, false);
     if (st && S_ISDIR(st->st_mode)) {
       TXDIR_CHECK(env->RenameAt(Env::kCwd, l.live, Env::kCwd, adopted));
+      TXDIR_FAILPOINT("init.adopt_moved");
       report.actions.push_back("moved adopted directory aside");
     }
   }

@@ -21,8 +21,6 @@ const std::string& Repository::live_path() const { return impl_->layout.live; }
 
 namespace {
 
-constexpr const char* kAdoptedName = "adopted-original";
-
 // mkdir -p through the Env.
 Status MakeDirs(Env* env, const std::string& abs) {
   if (abs.empty() || abs == "/") return Ok();
@@ -40,23 +38,11 @@ bool IsInside(const std::string& path, const std::string& dir) {
 
 // Init's second half when the live path was an existing directory: its
 // files become generation 1, then the directory is replaced by the link.
+// Recovery does both (see RecoverLocked), so an init that dies half-way is
+// finished by the next write or `txdir recover`.
 Status Adopt(Repository::Impl& r) {
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
-  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), r.layout.live,
-                                              SymlinkPolicy::kInsideOnly, r.layout.meta));
-  internal::CommitPlan plan;
-  plan.tree = TXDIR_TRY(r.store->WriteTree(files));
-  plan.meta.kind = "adopt";
-  plan.meta.message = "adopted existing directory " + r.layout.live;
-  plan.swap_live = false;
-  TXDIR_CHECK(internal::CommitGeneration(r, lock, std::move(plan)));
-  // Generation 1 now holds the files durably. Move the directory aside
-  // (one rename; recovery finishes from here) and put the link in its place.
-  TXDIR_CHECK(
-      r.env->RenameAt(Env::kCwd, r.layout.live, Env::kCwd, r.layout.meta + "/" + kAdoptedName));
-  TXDIR_FAILPOINT("init.adopt_moved");
-  TXDIR_CHECK(internal::SwapLive(r.env, r.layout, 1));
-  TXDIR_CHECK(fs::RemoveTree(r.env, Env::kCwd, r.layout.meta + "/" + kAdoptedName));
+  (void)lock;
   return Ok();
 }
 
