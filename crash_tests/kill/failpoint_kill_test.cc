@@ -1,0 +1,264 @@
+// Kill the CLI with SIGKILL at every named failpoint of an operation, then
+// check the invariants (crash_tests/common/invariants.h). For each scenario
+// the operation runs once with TXDIR_FAILPOINT_LOG to list the K failpoints
+// it reaches, then K more times with TXDIR_CRASH_AT=#k, each from a fresh
+// copy of the starting state.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include "crash_tests/common/fixtures.h"
+#include "crash_tests/common/invariants.h"
+#include "txdir/repository.h"
+
+namespace txdir::crash {
+namespace {
+
+// Builds the starting state under `dir`, fills the expectation for a crash
+// during the operation, and returns the operation's command line.
+using Prepare = std::function<std::vector<std::string>(const std::string& dir, Expectation* e)>;
+// Optional per-point adjustment of the expectation (by failpoint name).
+using Adjust = std::function<void(const std::string& point, Expectation* e)>;
+
+struct Summary {
+  size_t points = 0;
+  std::vector<std::string> violations;
+};
+
+Summary RunScenario(const std::string& name, const Prepare& prepare, const Adjust& adjust = {}) {
+  Summary s;
+  std::vector<std::string> points;
+  {
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    const std::string log = d / "failpoints.log";
+    RunResult r = RunCommand(argv, {"TXDIR_FAILPOINT_LOG=" + log});
+    if (r.exit_code != 0) {
+      s.violations.push_back("uninterrupted run failed: " + r.Describe());
+      return s;
+    }
+    points = ReadLines(log);
+  }
+  s.points = points.size();
+  for (size_t k = 1; k <= points.size(); ++k) {
+    const std::string where = "k=" + std::to_string(k) + " (" + points[k - 1] + "): ";
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    if (adjust) adjust(points[k - 1], &e);
+    RunResult r = RunCommand(argv, {"TXDIR_CRASH_AT=#" + std::to_string(k)});
+    if (!r.killed()) {
+      s.violations.push_back(where + "expected death by SIGKILL, got " + r.Describe());
+      continue;
+    }
+    for (const auto& v : CheckInvariants(d / "repo", e)) s.violations.push_back(where + v);
+  }
+  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(), s.points,
+              s.violations.size());
+  std::fflush(stdout);
+  return s;
+}
+
+void ExpectClean(const Summary& s, size_t min_points) {
+  EXPECT_GE(s.points, min_points) << "fewer failpoints than expected: were some removed?";
+  EXPECT_TRUE(s.violations.empty()) << FormatViolations(s.violations, 40);
+}
+
+// Fills the expectation common to all scenarios.
+void Common(const std::string& dir, Expectation* e) {
+  e->next_source = dir + "/next";
+  WriteTree(e->next_source, TreeNext());
+  e->next_contents = TreeNext();
+}
+
+TEST(FailpointKill, FirstPublish) {
+  auto s = RunScenario("publish_first", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    WriteTree(dir + "/src", TreeA());
+    Common(dir, e);
+    e->acceptable = {0, 1};
+    e->contents = {{1, TreeA()}};
+    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
+  });
+  ExpectClean(s, 15);
+}
+
+TEST(FailpointKill, LaterPublishHardLinksUnchangedFiles) {
+  auto s = RunScenario("publish", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", TreeA());
+    WriteTree(dir + "/src", TreeB());
+    Common(dir, e);
+    e->acknowledged = {1};
+    e->acceptable = {1, 2};
+    e->contents = {{1, TreeA()}, {2, TreeB()}};
+    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
+  });
+  ExpectClean(s, 15);
+}
+
+TEST(FailpointKill, RollbackToMaterializedGeneration) {
+  auto s = RunScenario("rollback_to", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", TreeA());
+    PublishTree(dir + "/repo", dir + "/src", TreeB());
+    PublishTree(dir + "/repo", dir + "/src", TreeC());
+    Common(dir, e);
+    e->acknowledged = {1, 2, 3};
+    e->acceptable = {3, 4};
+    e->contents = {{1, TreeA()}, {2, TreeB()}, {3, TreeC()}, {4, TreeA()}};
+    return std::vector<std::string>{CliPath(), "rollback", dir + "/repo", "1"};
+  });
+  ExpectClean(s, 15);
+}
+
+TEST(FailpointKill, RollbackOneStepBack) {
+  auto s = RunScenario("rollback_step", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", TreeA());
+    PublishTree(dir + "/repo", dir + "/src", TreeB());
+    Common(dir, e);
+    e->acknowledged = {1, 2};
+    e->acceptable = {2, 3};
+    e->contents = {{1, TreeA()}, {2, TreeB()}, {3, TreeA()}};
+    return std::vector<std::string>{CliPath(), "rollback", dir + "/repo"};
+  });
+  ExpectClean(s, 15);
+}
+
+// `init --live DIR` adopting an existing directory: before the metadata
+// folder exists there is no repository and the directory must be intact;
+// `init` is then simply run again. Afterwards recovery must finish the
+// adoption.
+TEST(FailpointKill, InitAdoptingExistingDirectory) {
+  const std::string name = "init_adopt";
+  std::vector<std::string> points;
+  auto argv_for = [](const std::string& dir) {
+    return std::vector<std::string>{CliPath(), "init", dir + "/repo", "--live", dir + "/repo/site"};
+  };
+  {
+    ScratchDir d(name);
+    WriteTree(d / "repo/site", TreeA());
+    RunResult r = RunCommand(argv_for(d.path()), {"TXDIR_FAILPOINT_LOG=" + (d / "fp.log")});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    points = ReadLines(d / "fp.log");
+  }
+  std::vector<std::string> violations;
+  size_t known_gaps = 0;
+  for (size_t k = 1; k <= points.size(); ++k) {
+    const std::string where = "k=" + std::to_string(k) + " (" + points[k - 1] + "): ";
+    ScratchDir d(name);
+    WriteTree(d / "repo/site", TreeA());
+    RunResult r = RunCommand(argv_for(d.path()), {"TXDIR_CRASH_AT=#" + std::to_string(k)});
+    if (!r.killed()) {
+      violations.push_back(where + "expected death by SIGKILL, got " + r.Describe());
+      continue;
+    }
+    Expectation e;
+    Common(d.path(), &e);
+    e.contents = {{1, TreeA()}};
+    e.acceptable = {1};
+    if (!std::filesystem::exists(d / "repo/.txdir")) {
+      // No repository yet: readers still see the plain directory.
+      std::string diff = DiffTrees(TreeA(), ReadTree(d / "repo/site"));
+      if (!diff.empty()) violations.push_back(where + "directory changed before init: " + diff);
+      RunResult again = RunCommand(argv_for(d.path()));
+      if (again.exit_code != 0) {
+        violations.push_back(where + "init run again failed: " + again.Describe());
+        continue;
+      }
+      e.acknowledged = {1};
+    } else {
+      e.unmanaged_live = TreeA();
+    }
+    std::error_code ec;
+    if (std::filesystem::exists(d / "repo/.txdir/adopted-original", ec) &&
+        !std::filesystem::exists(std::filesystem::symlink_status(d / "repo/site", ec))) {
+      // docs/commit_protocol.md, Init: between moving the directory aside
+      // and renaming the link into place the live path does not exist. A
+      // known, documented window (closing it needs renameat2
+      // RENAME_EXCHANGE in the Env); counted, not hidden.
+      e.acceptable.insert(0);
+      ++known_gaps;
+    }
+    for (const auto& v : CheckInvariants(d / "repo", e)) violations.push_back(where + v);
+  }
+  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu known_gaps=%zu\n", name.c_str(),
+              points.size(), violations.size(), known_gaps);
+  EXPECT_GE(points.size(), 15u);
+  EXPECT_LE(known_gaps, 3u);
+  EXPECT_TRUE(violations.empty()) << FormatViolations(violations, 40);
+}
+
+// Recovery itself interrupted: a publish died right after its commit point
+// (the live link lags one generation), then `txdir recover` dies at each of
+// its own failpoints.
+TEST(FailpointKill, RecoveryOfLaggingLiveLink) {
+  auto s = RunScenario("recover", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", TreeA());
+    WriteTree(dir + "/src", TreeB());
+    RunResult r = RunCommand({CliPath(), "publish", dir + "/repo", "--from", dir + "/src"},
+                             {"TXDIR_CRASH_AT=commit.head_updated"});
+    if (!r.killed()) throw std::runtime_error("set-up publish was not killed: " + r.Describe());
+    Common(dir, e);
+    e->acknowledged = {1};
+    e->acceptable = {1, 2};
+    e->contents = {{1, TreeA()}, {2, TreeB()}};
+    return std::vector<std::string>{CliPath(), "recover", dir + "/repo"};
+  });
+  ExpectClean(s, 5);
+}
+
+// The checker must be able to fail, or all of the above prove nothing.
+TEST(FailpointKill, CheckerCatchesAnEditedLiveFile) {
+  ScratchDir d("selftest");
+  InitRepo(d / "repo");
+  PublishTree(d / "repo", d / "src", TreeA());
+  Expectation e;
+  Common(d.path(), &e);
+  e.acknowledged = {1};
+  e.acceptable = {1};
+  e.contents = {{1, TreeA()}};
+  ASSERT_TRUE(CheckInvariants(d / "repo", e).empty());
+
+  // Someone makes a live file writable and edits it in place.
+  const std::string f = d / "repo/.txdir/gens/1/index.html";
+  ASSERT_EQ(::chmod(f.c_str(), 0644), 0);
+  WriteTree(d / "edit", {{"x", "edited\n"}});
+  std::filesystem::copy_file(d / "edit/x", f, std::filesystem::copy_options::overwrite_existing);
+  e.acceptable = {1, 2};  // the first check published generation 2
+  e.contents[2] = TreeNext();
+  e.acknowledged = {1, 2};
+  ASSERT_EQ(::chmod((d / "repo/.txdir/gens/2/index.html").c_str(), 0644), 0);
+  {
+    std::FILE* out = std::fopen((d / "repo/.txdir/gens/2/index.html").c_str(), "w");
+    ASSERT_NE(out, nullptr);
+    std::fputs("edited\n", out);
+    std::fclose(out);
+  }
+  auto v = CheckInvariants(d / "repo", e);
+  std::string all;
+  for (const auto& line : v) all += line + "\n";
+  EXPECT_NE(all.find("mode changed"), std::string::npos) << all;
+  EXPECT_NE(all.find("does not match its recorded hash"), std::string::npos) << all;
+  EXPECT_NE(all.find("does not hold the files it was published with"), std::string::npos) << all;
+}
+
+TEST(FailpointKill, CheckerCatchesALostGeneration) {
+  ScratchDir d("selftest");
+  InitRepo(d / "repo");
+  PublishTree(d / "repo", d / "src", TreeA());
+  Expectation e;
+  e.acknowledged = {1, 2};  // claims a second publish succeeded: it did not
+  e.acceptable = {1, 2};
+  auto v = CheckInvariants(d / "repo", e);
+  ASSERT_EQ(v.size(), 1u) << FormatViolations(v);
+  EXPECT_NE(v[0].find("acknowledged generation 2"), std::string::npos) << v[0];
+}
+
+}  // namespace
+}  // namespace txdir::crash
