@@ -1,0 +1,432 @@
+#include "crash_tests/powerloss/crash_sim.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+namespace txdir::powerloss {
+
+namespace {
+
+constexpr size_t kNever = static_cast<size_t>(-1);
+
+// Does the fsync `f` make op `op` durable?
+bool Covers(const Op& f, const Op& op) {
+  switch (op.kind) {
+    case OpKind::kWrite:
+    case OpKind::kTruncate:
+    case OpKind::kChmod:
+      return f.inode == op.inode;
+    case OpKind::kRename:
+    case OpKind::kLink:
+      // The new name lives in the destination directory. A rename's removal
+      // of the source name is taken to become durable with it: see
+      // docs/durability.md ("renames").
+      return f.inode == op.dir2;
+    case OpKind::kCreate:
+    case OpKind::kMkdir:
+    case OpKind::kSymlink:
+    case OpKind::kUnlink:
+    case OpKind::kRmdir:
+      return f.inode == op.dir;
+    case OpKind::kFsync:
+    case OpKind::kSyncfs:
+      return false;
+  }
+  return false;
+}
+
+std::vector<std::string> SortedEntries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    out.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status SysError(const char* what, const std::string& path) { return ErrnoError(what, path, errno); }
+
+bool ReadWhole(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return n == 0;
+}
+
+struct Copier {
+  std::string src_root, dst_root;
+  const std::function<bool(const std::string&)>& share;
+  std::map<FileId, std::string> seen;  // src inode -> dst path already made
+
+  Status Dir(const std::string& rel) {
+    const std::string src = rel.empty() ? src_root : src_root + "/" + rel;
+    const std::string dst = rel.empty() ? dst_root : dst_root + "/" + rel;
+    struct stat dst_st;
+    if (::lstat(src.c_str(), &dst_st) != 0) return SysError("lstat", src);
+    if (::mkdir(dst.c_str(), 0700) != 0) return SysError("mkdir", dst);
+    for (const std::string& name : SortedEntries(src)) {
+      const std::string r = rel.empty() ? name : rel + "/" + name;
+      const std::string s = src_root + "/" + r, d = dst_root + "/" + r;
+      struct stat st;
+      if (::lstat(s.c_str(), &st) != 0) return SysError("lstat", s);
+      if (S_ISDIR(st.st_mode)) {
+        TXDIR_CHECK(Dir(r));
+      } else if (S_ISLNK(st.st_mode)) {
+        char buf[4096];
+        ssize_t n = ::readlink(s.c_str(), buf, sizeof buf);
+        if (n < 0) return SysError("readlink", s);
+        if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), d.c_str()) != 0)
+          return SysError("symlink", d);
+      } else if (S_ISREG(st.st_mode)) {
+        FileId id{st.st_dev, st.st_ino};
+        if (auto it = seen.find(id); it != seen.end()) {
+          if (::link(it->second.c_str(), d.c_str()) != 0) return SysError("link", d);
+          continue;
+        }
+        if (share && share(r)) {
+          if (::link(s.c_str(), d.c_str()) != 0) return SysError("link", d);
+        } else {
+          std::string data;
+          if (!ReadWhole(s, &data)) return SysError("read", s);
+          int fd = ::open(d.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          if (fd < 0) return SysError("create", d);
+          bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+          ::close(fd);
+          if (!ok) return SysError("write", d);
+          if (::chmod(d.c_str(), st.st_mode & 07777) != 0) return SysError("chmod", d);
+        }
+        seen.emplace(id, d);
+      } else {
+        return MakeError(Code::kInvalidArgument, "cannot copy special file", s);
+      }
+    }
+    if (::chmod(dst.c_str(), dst_st.st_mode & 07777) != 0) return SysError("chmod", dst);
+    return Ok();
+  }
+};
+
+// 64-bit FNV-1a.
+uint64_t Fnv(std::string_view s, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void DigestDir(const std::string& root, const std::string& rel, std::map<FileId, std::string>* ids,
+               std::string* out) {
+  const std::string dir = rel.empty() ? root : root + "/" + rel;
+  for (const std::string& name : SortedEntries(dir)) {
+    const std::string r = rel.empty() ? name : rel + "/" + name;
+    const std::string p = root + "/" + r;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    char head[64];
+    std::snprintf(head, sizeof head, "%o ", static_cast<unsigned>(st.st_mode));
+    *out += head + r;
+    if (S_ISDIR(st.st_mode)) {
+      *out += "/\n";
+      DigestDir(root, r, ids, out);
+      continue;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t n = ::readlink(p.c_str(), buf, sizeof buf);
+      *out += " -> " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "\n";
+      continue;
+    }
+    FileId id{st.st_dev, st.st_ino};
+    if (auto it = ids->find(id); it != ids->end()) {
+      *out += " = " + it->second + "\n";
+      continue;
+    }
+    ids->emplace(id, r);
+    std::string data;
+    ReadWhole(p, &data);
+    *out += " " + std::to_string(data.size()) + ":" + std::to_string(Fnv(data)) + "\n";
+  }
+}
+
+class Replayer {
+ public:
+  Replayer(std::string orig_root, std::string dst)
+      : orig_(std::move(orig_root)), dst_(std::move(dst)) {}
+
+  std::string Map(const std::string& p) const {
+    if (p == orig_) return dst_;
+    return dst_ + p.substr(orig_.size());
+  }
+
+  // Applies `op` (with `data` in place of a write's bytes). Ops made
+  // impossible by a lost op fail and are skipped: that is the model.
+  void Apply(const Op& op, const std::string* data) {
+    const std::string p = Map(op.path);
+    switch (op.kind) {
+      case OpKind::kCreate: {
+        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) return;
+        ::fchmod(fd, op.mode);
+        ::close(fd);
+        return;
+      }
+      case OpKind::kWrite: {
+        if (!Unshare(p)) return;
+        int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return;
+        (void)!::pwrite(fd, data->data(), data->size(), op.offset);
+        ::close(fd);
+        return;
+      }
+      case OpKind::kTruncate:
+        if (Unshare(p)) (void)!::truncate(p.c_str(), op.offset);
+        return;
+      case OpKind::kFsync:
+      case OpKind::kSyncfs:
+        return;
+      case OpKind::kMkdir:
+        if (::mkdir(p.c_str(), 0700) == 0) ::chmod(p.c_str(), op.mode);
+        return;
+      case OpKind::kRename:
+        (void)::rename(p.c_str(), Map(op.path2).c_str());
+        return;
+      case OpKind::kLink:
+        (void)::link(p.c_str(), Map(op.path2).c_str());
+        return;
+      case OpKind::kSymlink: {
+        std::string target = op.data;
+        if (target.rfind(orig_ + "/", 0) == 0) target = Map(target);
+        (void)::symlink(target.c_str(), p.c_str());
+        return;
+      }
+      case OpKind::kUnlink:
+        (void)::unlink(p.c_str());
+        return;
+      case OpKind::kRmdir:
+        (void)::rmdir(p.c_str());
+        return;
+      case OpKind::kChmod:
+        (void)::chmod(p.c_str(), op.mode);
+        return;
+    }
+  }
+
+ private:
+  // Files shared with the pre-state copy are hard links; give a file its
+  // own inode before changing it in place so the shared copy stays intact.
+  static bool Unshare(const std::string& p) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    if (st.st_nlink == 1) return true;
+    std::string data;
+    if (!ReadWhole(p, &data)) return false;
+    const std::string tmp = p + ".powerloss-unshare";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    ::close(fd);
+    return ok && ::rename(tmp.c_str(), p.c_str()) == 0;
+  }
+
+  std::string orig_, dst_;
+};
+
+}  // namespace
+
+std::string CrashState::Describe(const std::vector<Op>& ops) const {
+  static const char* kClass[] = {"prefix", "one-drop", "two-drop", "data"};
+  std::string s = std::string(kClass[static_cast<int>(cls)]) + " crash after op " +
+                  std::to_string(prefix) + "/" + std::to_string(ops.size());
+  if (prefix > 0) s += " (" + ops[prefix - 1].Describe() + ")";
+  if (acked) s += " [acknowledged]";
+  for (size_t d : dropped) s += "; lost op " + std::to_string(d) + ": " + ops[d].Describe();
+  if (variant != DataVariant::kNone)
+    s += std::string(variant == DataVariant::kZeroed ? "; zeroed" : "; half-written") + " op " +
+         std::to_string(variant_op) + ": " + ops[variant_op].Describe();
+  return s;
+}
+
+std::vector<size_t> DurableAt(const std::vector<Op>& ops) {
+  std::vector<size_t> at(ops.size(), kNever);
+  for (size_t j = 0; j < ops.size(); ++j) {
+    if (!ops[j].Mutates()) continue;
+    for (size_t k = j + 1; k < ops.size(); ++k) {
+      if (ops[k].kind == OpKind::kSyncfs ||
+          (ops[k].kind == OpKind::kFsync && Covers(ops[k], ops[j]))) {
+        at[j] = k;
+        break;
+      }
+    }
+  }
+  // A name that is later renamed away needs its own entry only until the
+  // rename: once the rename is durable the inode is reachable under the new
+  // name whatever became of the old entry (the stage directory is made in
+  // tmp/, which is never fsynced, and renamed into gens/, which is). So an
+  // entry op is durable no later than the rename that moves its name.
+  for (size_t j = ops.size(); j-- > 0;) {
+    const Op& op = ops[j];
+    std::string name;
+    if (op.kind == OpKind::kCreate || op.kind == OpKind::kMkdir || op.kind == OpKind::kSymlink)
+      name = op.path;
+    else if (op.kind == OpKind::kRename || op.kind == OpKind::kLink)
+      name = op.path2;
+    else
+      continue;
+    for (size_t k = j + 1; k < ops.size(); ++k) {
+      const Op& later = ops[k];
+      if (later.kind == OpKind::kRename && later.path == name) {
+        at[j] = std::min(at[j], at[k]);
+        break;
+      }
+      if ((later.kind == OpKind::kUnlink || later.kind == OpKind::kRmdir) && later.path == name)
+        break;
+    }
+  }
+  return at;
+}
+
+std::vector<size_t> VolatileAt(const std::vector<Op>& ops, const std::vector<size_t>& durable_at,
+                               size_t prefix) {
+  std::vector<size_t> out;
+  for (size_t j = 0; j < prefix; ++j)
+    if (ops[j].Mutates() && (durable_at[j] == kNever || durable_at[j] >= prefix)) out.push_back(j);
+  return out;
+}
+
+std::vector<CrashState> EnumerateCrashStates(const std::vector<Op>& ops, bool completed,
+                                             const EnumerateOptions& options) {
+  const size_t n = ops.size();
+  const auto durable_at = DurableAt(ops);
+  // A crash right after an fsync leaves the same files as one right before
+  // it, with fewer ops at risk: the states of such a prefix repeat those of
+  // the prefix before. So only prefixes ending in a mutating op (and the
+  // whole log when the operation was acknowledged) are enumerated.
+  std::vector<std::pair<size_t, bool>> prefixes;  // (prefix, acked)
+  for (size_t i = 0; i <= n; ++i) {
+    bool acked = completed && i == n;
+    if (i == 0 || ops[i - 1].Mutates() || acked) prefixes.emplace_back(i, acked);
+  }
+  std::vector<CrashState> out, pairs;
+  for (auto [i, acked] : prefixes) {
+    CrashState base;
+    base.prefix = i;
+    base.acked = acked;
+    out.push_back(base);
+    const auto vol = VolatileAt(ops, durable_at, i);
+    if (options.one_drop) {
+      for (size_t j : vol) {
+        CrashState s = base;
+        s.cls = StateClass::kOneDrop;
+        s.dropped = {j};
+        out.push_back(s);
+      }
+    }
+    if (options.data_variants) {
+      for (size_t j : vol) {
+        if (ops[j].kind != OpKind::kWrite || ops[j].data.empty()) continue;
+        for (DataVariant v : {DataVariant::kZeroed, DataVariant::kHalf}) {
+          if (v == DataVariant::kHalf && ops[j].data.size() < 2) continue;
+          CrashState s = base;
+          s.cls = StateClass::kData;
+          s.variant = v;
+          s.variant_op = j;
+          out.push_back(s);
+        }
+      }
+    }
+    if (options.max_two_drop > 0) {
+      for (size_t a = 0; a < vol.size(); ++a)
+        for (size_t b = a + 1; b < vol.size(); ++b) {
+          CrashState s = base;
+          s.cls = StateClass::kTwoDrop;
+          s.dropped = {vol[a], vol[b]};
+          pairs.push_back(s);
+        }
+    }
+  }
+  if (pairs.size() <= options.max_two_drop) {
+    out.insert(out.end(), pairs.begin(), pairs.end());
+  } else {
+    // Evenly spaced over all pairs of all prefixes: deterministic, and it
+    // covers early and late crash points alike.
+    const size_t m = options.max_two_drop;
+    for (size_t k = 0; k < m; ++k) out.push_back(pairs[k * pairs.size() / m]);
+  }
+  return out;
+}
+
+Status CopyTree(const std::string& src, const std::string& dst,
+                const std::function<bool(const std::string& rel)>& share) {
+  Copier c{src, dst, share, {}};
+  return c.Dir("");
+}
+
+void RemoveTreeForce(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    ::unlink(path.c_str());
+    return;
+  }
+  ::chmod(path.c_str(), 0700);
+  for (const std::string& name : SortedEntries(path)) RemoveTreeForce(path + "/" + name);
+  ::rmdir(path.c_str());
+}
+
+std::string TreeDigest(const std::string& root) {
+  std::map<FileId, std::string> ids;
+  std::string text;
+  DigestDir(root, "", &ids, &text);
+  return std::to_string(text.size()) + ":" + std::to_string(Fnv(text)) + ":" +
+         std::to_string(Fnv(text, 0x84222325cbf29ce4ULL));
+}
+
+Status BuildState(const std::string& pre, const std::string& dst, const std::string& orig_root,
+                  const std::vector<Op>& ops, const CrashState& s) {
+  // Objects and generation files are never written in place: share them.
+  auto share = [](const std::string& rel) {
+    return rel.rfind(".txdir/store.git/objects/", 0) == 0 || rel.rfind(".txdir/gens/", 0) == 0;
+  };
+  TXDIR_CHECK(CopyTree(pre, dst, share));
+  Replayer r(orig_root, dst);
+  for (size_t i = 0; i < s.prefix; ++i) {
+    if (std::find(s.dropped.begin(), s.dropped.end(), i) != s.dropped.end()) continue;
+    const Op& op = ops[i];
+    if (s.variant != DataVariant::kNone && i == s.variant_op) {
+      std::string data = s.variant == DataVariant::kZeroed ? std::string(op.data.size(), '\0')
+                                                           : op.data.substr(0, op.data.size() / 2);
+      r.Apply(op, &data);
+    } else {
+      r.Apply(op, &op.data);
+    }
+  }
+  return Ok();
+}
+
+Status CheckLogConfined(const std::vector<Op>& ops, const std::string& root) {
+  auto inside = [&](const std::string& p) { return p == root || p.rfind(root + "/", 0) == 0; };
+  for (const Op& op : ops) {
+    if (!op.Mutates()) continue;
+    if (!inside(op.path) || (!op.path2.empty() && !inside(op.path2)))
+      return MakeError(Code::kInvalidArgument, "op outside the repository: " + op.Describe());
+  }
+  return Ok();
+}
+
+}  // namespace txdir::powerloss

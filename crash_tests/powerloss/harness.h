@@ -1,0 +1,87 @@
+// The invariant check of one crash state, and the loop that builds and
+// checks every state of an operation's log (crash_sim.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crash_tests/powerloss/crash_sim.h"
+#include "txdir/env.h"
+
+namespace txdir::powerloss {
+
+// A generation's files as a reader should see them: path -> bytes.
+using FileMap = std::map<std::string, std::string>;
+
+struct GenExpect {
+  uint64_t number = 0;
+  std::string commit;  // hex
+  FileMap files;
+};
+
+// What an operation was: the generation before it (none before the first
+// publish) and the one it made.
+struct OpExpectation {
+  std::optional<GenExpect> before;
+  GenExpect after;
+  std::string next_source;  // a tree to publish after recovery
+};
+
+struct Violation {
+  std::string invariant;  // a short name, docs/durability.md lists them
+  std::string detail;
+};
+
+// The invariants of a crash state at `root` (docs/durability.md):
+// readers before recovery, then Open + Recover, head and live after it,
+// leftovers, idempotence, and the next publish. `env` is used for every
+// call (the harness passes one that skips fsync: the checked state's own
+// durability is not under test).
+std::vector<Violation> CheckCrashState(const std::string& root, const OpExpectation& expect,
+                                       bool acked, Env* env);
+
+struct RunOptions {
+  EnumerateOptions enumerate;
+  std::string work_dir;    // scratch space for the states
+  size_t max_reports = 8;  // violation descriptions kept
+};
+
+struct RunResult {
+  size_t ops = 0;
+  std::map<StateClass, size_t> generated;  // states enumerated, per class
+  std::map<StateClass, size_t> checked;    // distinct states checked, per class
+  size_t duplicates = 0;                   // built, equal to one already checked
+  size_t violating_states = 0;
+  std::map<std::string, size_t> by_invariant;  // violations per invariant
+  std::vector<std::string> reports;
+  double seconds = 0;
+
+  size_t Checked(StateClass c) const {
+    auto it = checked.find(c);
+    return it == checked.end() ? 0 : it->second;
+  }
+  size_t TotalChecked() const;
+};
+
+// Builds and checks every crash state of `ops` (the log of one operation
+// run on the tree at `orig_root`, whose pre-operation copy is `pre`).
+Result<RunResult> RunPowerLoss(const std::string& pre, const std::string& orig_root,
+                               const std::vector<Op>& ops, bool completed,
+                               const OpExpectation& expect, const RunOptions& options);
+
+// An Env that skips fsync, fdatasync and syncfs.
+class NoSyncEnv : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  Status Fsync(int) override { return Ok(); }
+  Status Fdatasync(int) override { return Ok(); }
+  Status Syncfs(int) override { return Ok(); }
+};
+
+// Reads every file (and symlink target) under `dir`.
+FileMap ReadTree(const std::string& dir);
+
+}  // namespace txdir::powerloss
