@@ -204,6 +204,17 @@ TEST(RecordMerge, ColumnsAreUnitedAndAMissingColumnIsUnchanged) {
   EXPECT_EQ(m.table.rows, (Rows{{"1", "X", "n1"}, {"2", "y", "n2"}, {"3", "z", "n3"}}));
 }
 
+// Regression: a column both sides dropped made an untouched-by-theirs record
+// look changed on both sides, so its version was bumped a second time.
+TEST(RecordMerge, ColumnDroppedOnBothSidesIsNotAChange) {
+  sdn::Table base = T("t |id, a, old, version|\n    1, x, o, 3\n    2, y, o, 3\n");
+  sdn::Table ours = T("t |id, a, version|\n    1, X, 4\n    2, y, 3\n");
+  sdn::Table theirs = T("t |id, a, version|\n    1, x, 3\n    2, Y, 4\n");
+  TableMerge m = Merge(base, ours, theirs);
+  EXPECT_TRUE(m.conflicts.empty());
+  EXPECT_EQ(m.table.rows, (Rows{{"1", "X", "4"}, {"2", "Y", "4"}}));
+}
+
 TEST(RecordMerge, KeyColumnDefaultsToIdElseTheFirstColumn) {
   sdn::Table base = T("file_cache |path, hash|\n    a, h1\n    b, h2\n");
   sdn::Table ours = T("file_cache |path, hash|\n    a, h9\n    b, h2\n");

@@ -89,16 +89,16 @@ class TableMerger {
     Row row;
     const sdn::Table& t = *side.table;
     const auto& cells = t.rows[side.rows.at(id)];
-    for (size_t i = 0; i < t.columns.size(); ++i) row[t.columns[i]] = cells[i];
     auto base_it = base_.rows.find(id);
     for (const std::string& c : columns_) {
-      if (row.count(c)) continue;
-      std::string value;
-      if (&side != &base_ && base_it != base_.rows.end()) {
+      int i = t.ColumnIndex(c);
+      std::string& value = row[c];
+      if (i >= 0) {
+        value = cells[i];
+      } else if (&side != &base_ && base_it != base_.rows.end()) {
         int bi = base_.table->ColumnIndex(c);
         if (bi >= 0) value = base_.table->rows[base_it->second][bi];
       }
-      row[c] = value;
     }
     return row;
   }
@@ -171,8 +171,9 @@ class TableMerger {
     if (in_t) t = RowAt(theirs_, id);
     if (!in_b) {
       if (!in_o || !in_t) return in_o ? o : t;
-      if (*o == *t || Changed(*o, *t).empty()) return Combine(*o, *o, *t);
-      if (IsNumericId(id)) return t;  // ours is renumbered in Renumber()
+      if (*o == *t) return o;
+      if (Changed(*o, *t).empty()) return Combine(*o, *o, *t);  // same content, stamps differ
+      if (IsNumericId(id)) return t;                            // ours is renumbered in Renumber()
       switch (options_.strategy) {
         case Strategy::kMerge:
         case Strategy::kError:
