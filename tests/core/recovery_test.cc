@@ -1,0 +1,165 @@
+// Recovery: leftovers of an interrupted writer, made by hand, are repaired;
+// a second run finds nothing; the next publish works.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace txdir {
+namespace {
+
+namespace stdfs = std::filesystem;
+using testing::ReadTree;
+using testing::WriteFile;
+using Files = std::map<std::string, std::string>;
+
+bool HasAction(const RecoveryReport& r, const std::string& needle) {
+  for (const auto& a : r.actions)
+    if (a.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+std::string Joined(const RecoveryReport& r) {
+  std::string s;
+  for (const auto& a : r.actions) s += "  " + a + "\n";
+  return s;
+}
+
+// Points the live link at `target` (relative to the root) atomically.
+void RepointLive(const testing::RepoFixture& f, const std::string& target) {
+  std::string tmp = f.root + "/.live-tmp";
+  stdfs::create_symlink(target, tmp);
+  stdfs::rename(tmp, f.live());
+}
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(f_.repo);
+    f_.Publish(v1_);
+    f_.Publish(v2_);
+  }
+
+  void ExpectHealthyAt(uint64_t gen, const Files& files) {
+    auto s = f_.repo->Status();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->live, std::optional<uint64_t>(gen));
+    EXPECT_EQ(s->committed, std::optional<uint64_t>(gen));
+    EXPECT_TRUE(s->consistent);
+    EXPECT_EQ(ReadTree(f_.live()), files);
+  }
+
+  void ExpectSecondRecoverFindsNothingAndPublishWorks() {
+    auto again = f_.repo->Recover();
+    ASSERT_TRUE(again) << again.error().ToString();
+    EXPECT_TRUE(again->actions.empty()) << "second run repaired again:\n" << Joined(*again);
+    EXPECT_EQ(again->live, std::optional<uint64_t>(2));
+    EXPECT_EQ(f_.Publish({{"a", "three"}}), 3u);
+    ExpectHealthyAt(3, {{"a", "three"}});
+    std::string out;
+    EXPECT_EQ(testing::RunShell("git --git-dir='" + meta_ + "/store.git' fsck --strict", &out), 0)
+        << out;
+  }
+
+  testing::RepoFixture f_;
+  const std::string meta_ = f_.root + "/.txdir";
+  const Files v1_ = {{"a", "one"}, {"keep", "k"}};
+  const Files v2_ = {{"a", "two"}, {"keep", "k"}};
+};
+
+TEST_F(RecoveryTest, CleanRepositoryNeedsNothing) {
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_TRUE(r->actions.empty()) << Joined(*r);
+  EXPECT_EQ(r->live, std::optional<uint64_t>(2));
+}
+
+TEST_F(RecoveryTest, RepairsEveryKindOfLeftoverAtOnce) {
+  // A staging directory of a publish that died while materializing.
+  WriteFile(meta_ + "/tmp/stage-3-999-abcdef/a", "half");
+  // A stale lock on the head ref (libgit2 never removes one).
+  WriteFile(meta_ + "/store.git/refs/heads/main.lock",
+            "0000000000000000000000000000000000000000\n");
+  // A generation directory beyond the committed head.
+  WriteFile(f_.gen_dir(3) + "/a", "never committed");
+  ::chmod(f_.gen_dir(3).c_str(), 0555);
+  // A half-written loose object.
+  WriteFile(meta_ + "/store.git/objects/ab/tmp_obj_Xy12Zq", "junk");
+  // The live link moved back to an older generation.
+  RepointLive(f_, ".txdir/gens/1");
+  // A temp config file from an interrupted AtomicWriteFile.
+  WriteFile(meta_ + "/.config.json.tmp-1-abc", "{");
+
+  auto s = f_.repo->Status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->live, std::optional<uint64_t>(1));
+  EXPECT_FALSE(s->consistent);
+
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  const std::string all = Joined(*r);
+  EXPECT_TRUE(HasAction(*r, "tmp/stage-3-999-abcdef")) << all;
+  EXPECT_TRUE(HasAction(*r, "refs/heads/main.lock")) << all;
+  EXPECT_TRUE(HasAction(*r, "gens/3")) << all;
+  EXPECT_TRUE(HasAction(*r, "objects/ab/tmp_obj_Xy12Zq")) << all;
+  EXPECT_TRUE(HasAction(*r, "from generation 1 to generation 2")) << all;
+  EXPECT_TRUE(HasAction(*r, ".config.json.tmp-1-abc")) << all;
+  EXPECT_EQ(r->live, std::optional<uint64_t>(2));
+
+  EXPECT_TRUE(stdfs::is_empty(meta_ + "/tmp"));
+  EXPECT_FALSE(stdfs::exists(meta_ + "/store.git/refs/heads/main.lock"));
+  EXPECT_FALSE(stdfs::exists(f_.gen_dir(3)));
+  EXPECT_FALSE(stdfs::exists(meta_ + "/store.git/objects/ab/tmp_obj_Xy12Zq"));
+  EXPECT_FALSE(stdfs::exists(meta_ + "/.config.json.tmp-1-abc"));
+  ExpectHealthyAt(2, v2_);
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
+TEST_F(RecoveryTest, RecreatesADeletedLiveLink) {
+  stdfs::remove(f_.live());
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_TRUE(HasAction(*r, "from nothing to generation 2")) << Joined(*r);
+  ExpectHealthyAt(2, v2_);
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
+TEST_F(RecoveryTest, RematerializesAMissingCommittedGeneration) {
+  // The head moved but its directory is gone (as after a crash between the
+  // commit point and the swap, with the directory lost).
+  RepointLive(f_, ".txdir/gens/1");
+  testing::ForceRemoveAll(f_.gen_dir(2));
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_TRUE(HasAction(*r, "re-materialized generation 2")) << Joined(*r);
+  ExpectHealthyAt(2, v2_);
+  EXPECT_EQ(testing::Inode(f_.gen_dir(2) + "/keep"), testing::Inode(f_.gen_dir(1) + "/keep"))
+      << "unchanged file re-linked from the live generation";
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
+TEST_F(RecoveryTest, LeftoverTemporaryLiveLinkIsRemoved) {
+  stdfs::create_symlink(".txdir/gens/1", f_.root + "/.current.txdir-tmp-1-abc");
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_TRUE(HasAction(*r, ".current.txdir-tmp-1-abc")) << Joined(*r);
+  EXPECT_FALSE(stdfs::exists(stdfs::symlink_status(f_.root + "/.current.txdir-tmp-1-abc")));
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
+TEST_F(RecoveryTest, PublishRecoversFirst) {
+  WriteFile(meta_ + "/store.git/refs/heads/main.lock", "stale\n");
+  RepointLive(f_, ".txdir/gens/1");
+  EXPECT_EQ(f_.Publish({{"a", "three"}}), 3u) << "a stale git lock must not block publishing";
+  ExpectHealthyAt(3, {{"a", "three"}});
+}
+
+TEST_F(RecoveryTest, ForeignEntriesInGensAreLeftAlone) {
+  WriteFile(f_.root + "/.txdir/gens/notes.txt", "mine");
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->actions.empty()) << Joined(*r);
+  EXPECT_TRUE(stdfs::exists(f_.root + "/.txdir/gens/notes.txt"));
+}
+
+}  // namespace
+}  // namespace txdir
