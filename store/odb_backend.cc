@@ -73,6 +73,17 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
     CFree(&cb->parent);
     return MakeError(Code::kInternal, "cannot add odb backend");
   }
+  // git_odb_write tries each backend until one succeeds: a failure of ours
+  // (EIO, ENOSPC) would fall through to libgit2's loose backend, which
+  // writes outside the Env (unseen by fault injection and the power-loss
+  // recorder, a new fan-out directory never fsynced) and hides the error.
+  // Ours is the only writer; the others stay for reading.
+  for (size_t i = 0, n = git_odb_num_backends(odb); i < n; ++i) {
+    git_odb_backend* b = nullptr;
+    if (git_odb_get_backend(&b, odb, i) != 0 || b == &cb->parent) continue;
+    b->write = nullptr;
+    b->writestream = nullptr;  // git_odb_write falls back to a stream too
+  }
   return cb->self;
 }
 
