@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "store/gen_meta.h"
 #include "test_util.h"
@@ -144,6 +145,36 @@ bool WaitReadable(int fd, int timeout_ms) {
   return ::poll(&p, 1, timeout_ms) == 1;
 }
 
+int64_t MonotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The waiter's Env: tells the parent (one 'W' on `fd`) when its first try
+// for the writer lock is refused, and records when it finally gets it.
+class LockWatchEnv : public EnvWrapper {
+ public:
+  explicit LockWatchEnv(int fd) : EnvWrapper(Env::Default()), fd_(fd) {}
+  Status Flock(int fd, LockMode mode, bool wait) override {
+    Status r = EnvWrapper::Flock(fd, mode, wait);
+    if (mode == LockMode::kExclusive) {
+      if (!r && r.error().code == Code::kLocked && !told_) {
+        char w = 'W';
+        (void)::write(fd_, &w, 1);
+        told_ = true;
+      }
+      if (r && acquired_ns == 0) acquired_ns = MonotonicNs();
+    }
+    return r;
+  }
+  int64_t acquired_ns = 0;
+
+ private:
+  int fd_;
+  bool told_ = false;
+};
+
 TEST(WriterLockMultiProcessTest, WaiterProceedsAsSoonAsHolderIsKilled) {
   RepoFixture f;
   f.Publish({{"a", "1"}});
@@ -152,41 +183,56 @@ TEST(WriterLockMultiProcessTest, WaiterProceedsAsSoonAsHolderIsKilled) {
   ASSERT_GT(holder, 0) << "holder could not take the lock";
   ChildGuard holder_guard{holder};
 
-  // The waiter: a second writer process with a generous timeout; it reports
-  // the outcome of its publish on a pipe.
-  int done[2];
-  ASSERT_EQ(::pipe(done), 0);
+  // The waiter: a second writer process publishing with a generous
+  // timeout. It reports 'W' once it is refused the lock, then the outcome
+  // of its publish and when it got the lock.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
   pid_t waiter = ::fork();
   if (waiter == 0) {
-    ::close(done[0]);
-    auto repo = Repository::Open(f.root, OpenOptions{.lock_timeout = milliseconds(30000)});
+    ::close(pipe_fds[0]);
+    LockWatchEnv env(pipe_fds[1]);
+    auto repo =
+        Repository::Open(f.root, OpenOptions{.env = &env, .lock_timeout = milliseconds(30000)});
     char c = 'E';
     if (repo) {
       auto g = (*repo)->Publish(f.src);
       c = g ? 'P' : (g.error().code == Code::kLocked ? 'T' : 'E');
     }
-    (void)::write(done[1], &c, 1);
+    char msg[1 + sizeof(int64_t)];
+    msg[0] = c;
+    std::memcpy(msg + 1, &env.acquired_ns, sizeof(int64_t));
+    (void)::write(pipe_fds[1], msg, sizeof msg);
     ::_exit(0);
   }
   ChildGuard waiter_guard{waiter};
-  ::close(done[1]);
+  ::close(pipe_fds[1]);
+  const int from_waiter = pipe_fds[0];
 
-  // While the holder lives the waiter must not get through.
-  EXPECT_FALSE(WaitReadable(done[0], 500)) << "second writer published while the lock was held";
+  // The waiter is refused while the holder lives, and keeps waiting.
+  ASSERT_TRUE(WaitReadable(from_waiter, 10000)) << "waiter never tried the lock";
+  char c = 0;
+  ASSERT_EQ(::read(from_waiter, &c, 1), 1);
+  ASSERT_EQ(c, 'W') << "the second writer got through while the lock was held";
+  EXPECT_FALSE(WaitReadable(from_waiter, 300)) << "second writer finished while the lock was held";
   EXPECT_EQ(f.LiveGeneration(), 1u);
 
-  auto killed_at = std::chrono::steady_clock::now();
+  const int64_t killed_ns = MonotonicNs();
   ASSERT_EQ(::kill(holder, SIGKILL), 0);
-  ASSERT_TRUE(WaitReadable(done[0], 10000)) << "waiter did not proceed after the holder died";
-  auto delay =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed_at)
-          .count();
-  char c = 0;
-  ASSERT_EQ(::read(done[0], &c, 1), 1);
-  std::printf("LOCK_RELEASE delay_after_sigkill_ms=%.1f (includes the waiter's publish)\n", delay);
-  EXPECT_EQ(c, 'P') << "waiter's publish failed";
-  EXPECT_LT(delay, 5000.0);
-  ::close(done[0]);
+  ASSERT_TRUE(WaitReadable(from_waiter, 10000)) << "waiter did not proceed after the holder died";
+  const double total_ms = (MonotonicNs() - killed_ns) / 1e6;
+  char msg[1 + sizeof(int64_t)];
+  ASSERT_EQ(::read(from_waiter, msg, sizeof msg), static_cast<ssize_t>(sizeof msg));
+  ::close(from_waiter);
+  int64_t acquired_ns = 0;
+  std::memcpy(&acquired_ns, msg + 1, sizeof acquired_ns);
+  EXPECT_EQ(msg[0], 'P') << "the waiter's publish failed";
+  ASSERT_GT(acquired_ns, 0);
+  const double lock_ms = (acquired_ns - killed_ns) / 1e6;
+  std::printf("LOCK_RELEASE sigkill_to_lock_acquired_ms=%.2f sigkill_to_publish_done_ms=%.1f\n",
+              lock_ms, total_ms);
+  EXPECT_GE(lock_ms, 0.0) << "the waiter had the lock before the holder died";
+  EXPECT_LT(lock_ms, 5000.0);
   EXPECT_EQ(f.LiveGeneration(), 2u);
   EXPECT_EQ(testing::ReadFile(f.live() + "/a"), "2");
 }
