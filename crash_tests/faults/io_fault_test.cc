@@ -1,0 +1,303 @@
+// Injected I/O faults: fail the N-th mutating or syncing call of an
+// operation with EIO, ENOSPC, EDQUOT, EROFS or a short write, for every N,
+// through the library's Env seam (crash_tests/faults/fault_env.h). Each
+// time: the operation returns an error naming the failing call's path (or
+// succeeds, when the library legitimately tolerates that call failing);
+// readers still see the previous generation, verified; and once the fault
+// is gone, recovery and the next publish succeed (common/invariants.h).
+//
+// A failure after the commit point (the head ref moved) leaves the outcome
+// unknown to the caller: the generation is committed though an error was
+// returned, and recovery makes it live. The check then accepts old or new
+// (and counts these cases); before the commit point it demands old.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <random>
+
+#include "crash_tests/common/fixtures.h"
+#include "crash_tests/common/invariants.h"
+#include "crash_tests/faults/fault_env.h"
+#include "txdir/repository.h"
+
+namespace txdir::crash {
+namespace {
+
+constexpr FaultKind kKinds[] = {FaultKind::kEio, FaultKind::kEnospc, FaultKind::kEdquot,
+                                FaultKind::kErofs, FaultKind::kShortWrite};
+
+struct Op {
+  std::string name;
+  // Builds the starting state under dir/repo; fills the expectation with
+  // old = the live generation and new = old + 1.
+  std::function<void(const std::string& dir, Expectation* e)> prepare;
+  std::function<Result<GenerationInfo>(Repository& repo, const std::string& dir)> run;
+};
+
+struct Tally {
+  size_t points = 0, errors = 0, tolerated = 0, post_commit_errors = 0, not_reached = 0;
+  std::map<std::string, size_t> tolerated_by_call;  // "write lock" -> count
+  std::vector<std::string> violations;
+};
+
+void Common(const std::string& dir, Expectation* e) {
+  e->next_source = dir + "/next";
+  WriteTree(e->next_source, TreeNext());
+  e->next_contents = TreeNext();
+}
+
+std::optional<uint64_t> CommittedHead(const std::string& root) {
+  auto repo = Repository::Open(root);
+  if (!repo) return std::nullopt;
+  auto st = (*repo)->Status();
+  if (!st) return std::nullopt;
+  return st->committed.value_or(0);
+}
+
+// One operation with the n-th call failing as `kind`.
+void RunOne(const Op& op, FaultKind kind, long n, Tally* t) {
+  const std::string where = op.name + " " + FaultKindName(kind) + " #" + std::to_string(n) + ": ";
+  ScratchDir d("fault");
+  Expectation e;
+  op.prepare(d.path(), &e);
+  const uint64_t old_gen = *e.acceptable.begin();
+  const uint64_t new_gen = *e.acceptable.rbegin();
+
+  FaultEnv env;
+  env.Arm(kind, n);
+  Result<GenerationInfo> result = MakeError(Code::kInternal, "not run");
+  {
+    auto repo = Repository::Open(d / "repo", OpenOptions{.env = &env});
+    if (!repo) {
+      t->violations.push_back(where + "open failed: " + repo.error().ToString());
+      return;
+    }
+    result = op.run(**repo, d.path());
+  }
+  const std::string call = env.failed_call() + " " + env.failed_path();
+  if (!env.fired()) {
+    ++t->not_reached;
+    if (!result)
+      t->violations.push_back(where + "failed without a fault: " + result.error().ToString());
+    return;
+  }
+  ++t->points;
+  const auto head = CommittedHead(d / "repo");
+  if (result) {
+    // The library survived the failed call (a diagnostic write, a hard
+    // link it replaces by a copy, a clean-up): then it must have published.
+    ++t->tolerated;
+    ++t->tolerated_by_call
+          [env.failed_call() + ":" +
+           std::filesystem::path(env.failed_path()).filename().string().substr(0, 8)];
+    if (result->number != new_gen)
+      t->violations.push_back(where + "succeeded but published generation " +
+                              std::to_string(result->number));
+    e.acknowledged.push_back(new_gen);
+    e.acceptable = {new_gen};
+  } else {
+    ++t->errors;
+    const std::string msg = result.error().ToString();
+    if (msg.find(env.failed_path()) == std::string::npos)
+      t->violations.push_back(where + "error does not name the failing call's path (" + call +
+                              "): " + msg);
+    if (head && *head == new_gen) {
+      ++t->post_commit_errors;  // outcome unknown: committed, error returned
+    } else {
+      // Before the commit point nothing may have changed for readers.
+      Expectation strict = e;
+      strict.acceptable = {old_gen};
+      for (const auto& v : CheckReaderView(d / "repo", strict, "after the failed operation"))
+        t->violations.push_back(where + v + " [" + call + ": " + msg + "]");
+    }
+  }
+  if (!head || (*head != old_gen && *head != new_gen))
+    t->violations.push_back(where + "committed head is not old or new");
+  for (const auto& v : CheckInvariants(d / "repo", e))
+    t->violations.push_back(where + v + " [" + call + "]");
+}
+
+void RunOp(const Op& op) {
+  Tally t;
+  for (FaultKind kind : kKinds) {
+    // A fault-free run counts the calls this kind can fail.
+    long calls = 0;
+    {
+      ScratchDir d("fault");
+      Expectation e;
+      op.prepare(d.path(), &e);
+      FaultEnv env;
+      env.Arm(kind, 0);
+      auto repo = Repository::Open(d / "repo", OpenOptions{.env = &env});
+      ASSERT_TRUE(repo) << repo.error().ToString();
+      auto r = op.run(**repo, d.path());
+      ASSERT_TRUE(r) << r.error().ToString();
+      calls = env.count();
+    }
+    for (long n = 1; n <= calls + 1; ++n) RunOne(op, kind, n, &t);
+  }
+  std::printf(
+      "IO_FAULTS op=%s points=%zu kinds=5 violations=%zu errors=%zu tolerated=%zu "
+      "post_commit_errors=%zu not_reached=%zu\n",
+      op.name.c_str(), t.points, t.violations.size(), t.errors, t.tolerated, t.post_commit_errors,
+      t.not_reached);
+  std::string tolerated;
+  for (const auto& [call, count] : t.tolerated_by_call)
+    tolerated += " " + call + "=" + std::to_string(count);
+  std::printf("IO_FAULTS op=%s tolerated_by_call:%s\n", op.name.c_str(), tolerated.c_str());
+  std::fflush(stdout);
+  EXPECT_GE(t.points, 50u);
+  EXPECT_TRUE(t.violations.empty()) << FormatViolations(t.violations, 40);
+}
+
+TEST(IoFaults, Publish) {
+  RunOp(Op{"publish",
+           [](const std::string& dir, Expectation* e) {
+             InitRepo(dir + "/repo");
+             PublishTree(dir + "/repo", dir + "/src", TreeA());
+             WriteTree(dir + "/src", TreeB());
+             Common(dir, e);
+             e->acknowledged = {1};
+             e->acceptable = {1, 2};
+             e->contents = {{1, TreeA()}, {2, TreeB()}};
+           },
+           [](Repository& repo, const std::string& dir) { return repo.Publish(dir + "/src"); }});
+}
+
+TEST(IoFaults, Rollback) {
+  RunOp(Op{"rollback",
+           [](const std::string& dir, Expectation* e) {
+             InitRepo(dir + "/repo");
+             PublishTree(dir + "/repo", dir + "/src", TreeA());
+             PublishTree(dir + "/repo", dir + "/src", TreeB());
+             Common(dir, e);
+             e->acknowledged = {1, 2};
+             e->acceptable = {2, 3};
+             e->contents = {{1, TreeA()}, {2, TreeB()}, {3, TreeA()}};
+           },
+           [](Repository& repo, const std::string&) { return repo.Rollback(std::nullopt); }});
+}
+
+// ---- A real full disk: a 16 MB ext4 image mounted through a loop device.
+
+class LoopMount {
+ public:
+  // Empty reason(): mounted at mnt().
+  explicit LoopMount(const std::string& dir) : image_(dir + "/disk.img"), mnt_(dir + "/mnt") {
+    if (::geteuid() != 0) {
+      reason_ = "needs root to mount a loop device";
+      return;
+    }
+    std::string mkfs, mount;
+    for (const char* p : {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4"})
+      if (::access(p, X_OK) == 0) mkfs = p;
+    for (const char* p : {"/usr/bin/mount", "/bin/mount", "/usr/sbin/mount"})
+      if (::access(p, X_OK) == 0) mount = p;
+    if (mkfs.empty() || mount.empty()) {
+      reason_ = "mkfs.ext4 or mount is not installed";
+      return;
+    }
+    std::filesystem::create_directories(mnt_);
+    {
+      std::FILE* f = std::fopen(image_.c_str(), "w");
+      if (f == nullptr || ::ftruncate(fileno(f), 16 << 20) != 0) {
+        reason_ = "cannot create the image file";
+        if (f) std::fclose(f);
+        return;
+      }
+      std::fclose(f);
+    }
+    RunResult r = RunCommand({mkfs, "-q", "-F", "-m", "0", image_});
+    if (r.exit_code != 0) {
+      reason_ = "mkfs.ext4 failed: " + r.Describe();
+      return;
+    }
+    r = RunCommand({mount, "-o", "loop", image_, mnt_});
+    if (r.exit_code != 0) {
+      reason_ = "mount -o loop failed (no loop devices in this container?): " + r.Describe();
+      return;
+    }
+    mounted_ = true;
+  }
+  ~LoopMount() {
+    if (mounted_ && ::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
+  }
+  const std::string& reason() const { return reason_; }
+  const std::string& mnt() const { return mnt_; }
+
+ private:
+  std::string image_, mnt_, reason_;
+  bool mounted_ = false;
+};
+
+std::string RandomBytes(std::mt19937_64& rng, size_t n) {
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST(IoFaults, RealEnospcOnLoopMountedExt4) {
+  ScratchDir d("enospc");
+  LoopMount loop(d.path());
+  if (!loop.reason().empty()) GTEST_SKIP() << loop.reason();
+  const std::string root = loop.mnt() + "/repo";
+  const std::string ballast = loop.mnt() + "/ballast";
+  InitRepo(root);
+  {
+    // Space to give back after the disk fills.
+    std::mt19937_64 rng(1);
+    WriteTree(d / "ballast", {{"b", RandomBytes(rng, 3 << 20)}});
+    std::filesystem::copy_file(d / "ballast/b", ballast);
+  }
+  // Incompressible files: each generation costs its size twice (the object
+  // store and the materialized copy), so the disk fills within a few.
+  std::mt19937_64 rng(42);
+  Expectation e;
+  uint64_t last_ok = 0;
+  Result<GenerationInfo> failed = MakeError(Code::kInternal, "never failed");
+  for (int i = 0; i < 20; ++i) {
+    FileMap files = {{"a.bin", RandomBytes(rng, 1 << 20)}, {"b.bin", RandomBytes(rng, 1 << 20)}};
+    WriteTree(d / "src", files);
+    auto repo = Repository::Open(root);
+    ASSERT_TRUE(repo) << repo.error().ToString();
+    auto gen = (*repo)->Publish(d / "src");
+    if (!gen) {
+      failed = gen;
+      e.contents[last_ok + 1] = files;
+      break;
+    }
+    last_ok = gen->number;
+    e.acknowledged.push_back(last_ok);
+    e.contents[last_ok] = files;
+  }
+  ASSERT_FALSE(failed) << "the disk never filled";
+  ASSERT_GE(last_ok, 1u) << "not even one generation fit: " << failed.error().ToString();
+  const std::string msg = failed.error().ToString();
+  std::printf("ENOSPC after %llu generations: %s\n", static_cast<unsigned long long>(last_ok),
+              msg.c_str());
+  EXPECT_NE(msg.find(std::strerror(ENOSPC)), std::string::npos) << msg;
+
+  const auto head = CommittedHead(root);
+  ASSERT_TRUE(head);
+  e.acceptable = {last_ok, last_ok + 1};
+  if (*head == last_ok) {
+    Expectation strict = e;
+    strict.acceptable = {last_ok};
+    auto v = CheckReaderView(root, strict, "disk full");
+    EXPECT_TRUE(v.empty()) << FormatViolations(v);
+  }
+  // Free space, then recovery and the next publish must work.
+  std::filesystem::remove(ballast);
+  Common(d.path(), &e);
+  auto v = CheckInvariants(root, e);
+  EXPECT_TRUE(v.empty()) << FormatViolations(v);
+}
+
+}  // namespace
+}  // namespace txdir::crash
