@@ -95,7 +95,13 @@ Result<Fd> Snapshot::OpenFile(const std::string& path) const {
   // Generation trees contain no directory symlinks (links are leaves), and
   // O_NOFOLLOW keeps a stored link from being followed out of the
   // generation.
-  return env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW);
+  Fd fd = TXDIR_TRY(env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW));
+  // open(2) succeeds on a directory; say "not a file" as the store does,
+  // rather than failing later with an I/O error on read.
+  struct stat st = TXDIR_TRY(env_->Fstat(fd.get()));
+  if (S_ISDIR(st.st_mode))
+    return MakeError(Code::kNotFound, "is a directory, not a file", internal::Printable(path));
+  return fd;
 }
 
 Result<std::string> Snapshot::ReadFile(const std::string& path) const {
