@@ -63,6 +63,15 @@ TEST(CliInitTest, QuietPrintsNothing) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST_F(CliTest, QuietStillPrintsData) {
+  CliResult r = RunCli({"-q", "cat", f_.root, "a"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(r.out, "two");
+  r = RunCli({"-q", "log", f_.root, "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).is_array()) << r;
+}
+
 TEST_F(CliTest, Status) {
   CliResult r = RunCli({"status", f_.root});
   ASSERT_EQ(r.exit, 0) << r;

@@ -113,6 +113,22 @@ TEST_F(CliErrorTest, MissingFileIsNotFound) {
   EXPECT_TRUE(Has(r.err, "no-such-file")) << r;
 }
 
+TEST_F(CliErrorTest, CatOfADirectoryIsNotFoundWithOrWithoutGen) {
+  ASSERT_EQ(f_.Publish({{"dir/f", "x"}}).exit, 0);
+  CliResult live = RunCli({"cat", f_.root, "dir"});
+  EXPECT_EQ(live.exit, kNotFound) << live;
+  EXPECT_TRUE(Has(live.err, "dir")) << live;
+  CliResult gen = RunCli({"cat", f_.root, "dir", "--gen", "2"});
+  EXPECT_EQ(gen.exit, kNotFound) << gen;
+}
+
+TEST_F(CliErrorTest, GlobalOptionAfterTheCommandIsAUsageError) {
+  // docs/cli.md: global options go before the command name.
+  CliResult r = RunCli({"publish", f_.root, "--from", f_.src, "--timeout", "0"});
+  EXPECT_EQ(r.exit, kUsage) << r;
+  EXPECT_TRUE(Has(r.err, "--timeout")) << r;
+}
+
 TEST_F(CliErrorTest, NothingToRollBackIsNotFound) {
   CliResult r = RunCli({"rollback", f_.root});
   EXPECT_EQ(r.exit, kNotFound) << r;

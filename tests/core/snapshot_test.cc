@@ -103,6 +103,22 @@ TEST(SnapshotTest, RefusesPathsThatLeaveTheGeneration) {
   }
 }
 
+// Reading a directory is "not a file" (NotFound), as Repository::ReadFile
+// says for the same path, not an I/O error.
+TEST(SnapshotTest, ReadingADirectoryIsNotFound) {
+  testing::RepoFixture f;
+  f.Publish({{"d/f", "x"}});
+  auto snap = f.repo->OpenSnapshot();
+  ASSERT_TRUE(snap);
+  auto r = snap->ReadFile("d");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kNotFound) << r.error().ToString();
+  EXPECT_NE(r.error().ToString().find("d"), std::string::npos);
+  auto from_store = f.repo->ReadFile(1, "d");
+  ASSERT_FALSE(from_store);
+  EXPECT_EQ(from_store.error().code, r.error().code) << "snapshot and store agree";
+}
+
 TEST(SnapshotTest, SurvivesLiveLinkSwapsBetweenReads) {
   // Many small publishes between reads of one snapshot: every read of the
   // old snapshot keeps returning its generation's bytes.
