@@ -126,6 +126,12 @@ class PosixEnv final : public Env {
     return Ok();
   }
 
+  Status ExchangeAt(int fd1, const std::string& a, int fd2, const std::string& b) override {
+    if (RetryEintr([&] { return ::renameat2(fd1, a.c_str(), fd2, b.c_str(), RENAME_EXCHANGE); }) < 0)
+      return ErrnoError("cannot exchange " + a + " with", b, errno);
+    return Ok();
+  }
+
   Status SymlinkAt(const std::string& target, int dir, const std::string& path) override {
     if (RetryEintr([&] { return ::symlinkat(target.c_str(), dir, path.c_str()); }) < 0)
       return ErrnoError("cannot create symlink", path, errno);

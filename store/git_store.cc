@@ -336,7 +336,14 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
   // honours git's locking never writes the ref while we do.
   const std::string lock = "main.lock";
   std::string content = OidHex(next) + "\n";
-  auto s = fs::WriteNewFile(env_, dir.get(), lock, content, 0644, /*sync=*/true);
+  if (TXDIR_BROKEN("in-place-rewrite")) {  // deliberately broken, for the power-loss self-test
+    Fd f = TXDIR_TRY(env_->OpenAt(dir.get(), "main", O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    TXDIR_CHECK(env_->Write(f.get(), content.data(), content.size()));
+    return env_->Fsync(f.get());
+  }
+  // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
+  auto s = fs::WriteNewFile(env_, dir.get(), lock, content, 0644,
+                            /*sync=*/!TXDIR_BROKEN("no-ref-file-fsync"));
   if (!s) {
     if (s.error().code == Code::kExists)
       return MakeError(Code::kLocked, "the head ref is locked by another git process",
@@ -353,7 +360,15 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
   // Deliberately unsafe variant for the self-test: acknowledge before the
   // rename is durable.
   if (TXDIR_BROKEN("ack-before-ref-fsync")) return Ok();
-  return fs::FsyncDir(env_, dir.get());
+  if (auto s = fs::FsyncDir(env_, dir.get()); !s) {
+    // The rename happened but may not be durable: neither "committed" nor
+    // "not committed" is known, and the caller must not assume either.
+    Error e = s.error();
+    e.message = "commit outcome unknown (the head ref was renamed but its directory could not "
+                "be synced; `txdir status` shows what is committed): " + e.message;
+    return tl::unexpected(e);
+  }
+  return Ok();
 }
 
 }  // namespace txdir::store

@@ -45,6 +45,14 @@ std::string ModeString(uint32_t mode) {
   }
 }
 
+void WarnLivePending(const GenerationInfo& gi) {
+  if (!gi.live_pending) return;
+  std::fprintf(stderr,
+               "txdir: warning: generation %llu is committed but the live link was not moved "
+               "yet; `txdir recover` moves it\n",
+               static_cast<unsigned long long>(gi.number));
+}
+
 struct PublishArgs {
   std::string dir, from, message, author, symlinks = "inside";
 };
@@ -99,6 +107,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto gen = (*repo)->Publish(a->from, o);
         if (!gen) return Fail(gen.error());
         Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
+        WarnLivePending(*gen);
         return static_cast<int>(kExitOk);
       };
     });
@@ -327,6 +336,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
         if (!gi) return Fail(gi.error());
         Out(g, "published " + Describe(*gi));
+        WarnLivePending(*gi);
         return static_cast<int>(kExitOk);
       };
     });

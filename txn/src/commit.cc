@@ -1,4 +1,5 @@
 // The tail every write operation shares, and reading generations back.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "store/failpoint.h"
@@ -65,23 +66,47 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /
   git_oid commit = TXDIR_TRY(r.store->WriteCommit(
       plan.tree, head ? std::optional<git_oid>(head->commit) : std::nullopt, meta, plan.author));
   TXDIR_FAILPOINT("commit.objects_written");
-  TXDIR_CHECK(r.store->SyncObjects());
+  // Deliberately broken variant for the power-loss self-test: no barrier.
+  if (!TXDIR_BROKEN("no-objects-sync")) TXDIR_CHECK(r.store->SyncObjects());
   TXDIR_FAILPOINT("commit.objects_synced");
+
+  const std::optional<git_oid> expected =
+      head ? std::optional<git_oid>(head->commit) : std::nullopt;
+  // Deliberately broken variant for the power-loss self-test: the commit
+  // point before the generation directory exists.
+  const bool ref_first = TXDIR_BROKEN("ref-before-materialize");
+  if (ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected));
 
   // 2. The generation's directory, complete and durable, not yet live.
   auto files = TXDIR_TRY(r.store->ListTree(plan.tree));
   TXDIR_CHECK(Materialize(r, meta.number, files, plan.donors));
   TXDIR_FAILPOINT("commit.materialized");
 
+  // Deliberately broken variant for the power-loss self-test: live first.
+  const bool swapped = TXDIR_BROKEN("swap-before-commit") && plan.swap_live;
+  if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
+
   // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
-  TXDIR_CHECK(r.store->SetHead(commit, head ? std::optional<git_oid>(head->commit) : std::nullopt));
+  if (!ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected));
   TXDIR_FAILPOINT("commit.head_updated");
 
   // 4. The live link follows. A crash before this completes leaves the
   // link one generation behind; recovery moves it forward.
-  if (plan.swap_live) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
+  // The generation is committed and durable whatever happens now, so a
+  // failure to move the link is not a failure of the operation: report
+  // success with live_pending and leave the link to recovery.
+  bool live_pending = false;
+  if (plan.swap_live && !swapped) {
+    if (auto s = SwapLive(r.env, r.layout, meta.number); !s) {
+      spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
+                   meta.number, s.error().ToString());
+      live_pending = true;
+    }
+  }
   TXDIR_FAILPOINT("commit.live_swapped");
-  return DescribeCommit(r, commit);
+  auto info = TXDIR_TRY(DescribeCommit(r, commit));
+  info.live_pending = live_pending;
+  return info;
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) {

@@ -69,7 +69,24 @@ Status SwapLive(Env* env, const Layout& l, uint64_t gen) {
     return r;
   }
   TXDIR_FAILPOINT("live.after_rename");
+  if (TXDIR_BROKEN("no-live-fsync")) return Ok();  // deliberately broken variant (self-test)
   return fs::FsyncDir(env, dir.get());
+}
+
+Status ReplaceDirectoryWithLive(Env* env, const Layout& l, uint64_t gen) {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+  const std::string name = fs::Basename(l.live);
+  const std::string tmp = fs::UniqueName("." + name + ".txdir-tmp-");
+  TXDIR_CHECK(env->SymlinkAt(LinkTarget(l, gen), dir.get(), tmp));
+  if (auto r = env->ExchangeAt(dir.get(), tmp, dir.get(), name); !r) {
+    (void)env->UnlinkAt(dir.get(), tmp, 0);
+    return r;
+  }
+  TXDIR_FAILPOINT("live.adopt_exchanged");
+  TXDIR_CHECK(fs::FsyncDir(env, dir.get()));
+  // The old directory now has the temporary name; its files are durable in
+  // the store and in gens/<gen>. Recovery removes it if we die here.
+  return fs::RemoveTree(env, dir.get(), tmp);
 }
 
 }  // namespace txdir::internal

@@ -33,6 +33,7 @@ class StageDirs {
   Status SealAndSync() {
     for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
       TXDIR_CHECK(env_->Fchmod(it->second.get(), 0555));
+      if (TXDIR_BROKEN("no-stage-dir-fsync")) continue;  // deliberately broken (self-test)
       TXDIR_CHECK(fs::FsyncDir(env_, it->second.get()));
     }
     return Ok();
@@ -103,12 +104,15 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
     }
     std::string data = TXDIR_TRY(r.store->ReadBlob(f.oid));
     mode_t mode = f.mode == 0100755 ? 0555 : 0444;
-    TXDIR_CHECK(fs::WriteNewFile(env, parent, leaf, data, mode, /*sync=*/true));
+    // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
+    TXDIR_CHECK(
+        fs::WriteNewFile(env, parent, leaf, data, mode, /*sync=*/!TXDIR_BROKEN("no-stage-fsync")));
   }
   TXDIR_FAILPOINT("materialize.files_written");
   TXDIR_CHECK(dirs.SealAndSync());
   TXDIR_CHECK(env->Fchmod(stage_fd.get(), 0555));
-  TXDIR_CHECK(fs::FsyncDir(env, stage_fd.get()));
+  if (!TXDIR_BROKEN("no-stage-dir-fsync"))  // deliberately broken variant (self-test)
+    TXDIR_CHECK(fs::FsyncDir(env, stage_fd.get()));
   TXDIR_FAILPOINT("materialize.stage_synced");
 
   // A leftover gens/<gen> can only be an orphan of a publish that never
@@ -116,6 +120,7 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));
   TXDIR_CHECK(env->RenameAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
   TXDIR_FAILPOINT("materialize.renamed");
+  if (TXDIR_BROKEN("no-gens-fsync")) return Ok();  // deliberately broken variant (self-test)
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   return Ok();
 }

@@ -139,20 +139,20 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   }
   TXDIR_FAILPOINT("recover.orphans_removed");
 
-  // 4. Leftover temporary live links beside the live path.
+  // 4. Leftover temporary live links beside the live path — or, after an
+  // adoption's exchange, the adopted directory under that temporary name
+  // (its files are generation 1).
   {
     Fd live_dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
     const std::string prefix = "." + fs::Basename(l.live) + ".txdir-tmp-";
     for (const auto& e : TXDIR_TRY(env->ListDir(live_dir.get()))) {
       if (e.name.rfind(prefix, 0) != 0) continue;
-      TXDIR_CHECK(env->UnlinkAt(live_dir.get(), e.name, 0));
+      TXDIR_CHECK(fs::RemoveTree(env, live_dir.get(), e.name));
       report.actions.push_back("removed temporary live link " + e.name);
     }
   }
 
-  // 5. An interrupted adoption (init with an existing live directory):
-  // generation 1 holds the directory's files, so finish replacing it.
-  const std::string adopted = l.meta + "/adopted-original";
+  // 5. An interrupted adoption (init with an existing live directory).
   if (!head) {
     // Nothing committed yet and the live path is a directory: only an init
     // adopting it that died before its commit point leaves this, and
@@ -170,9 +170,10 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   if (head && head->meta.kind == "adopt") {
     auto st = env->StatAt(Env::kCwd, l.live, false);
     if (st && S_ISDIR(st->st_mode)) {
-      TXDIR_CHECK(env->RenameAt(Env::kCwd, l.live, Env::kCwd, adopted));
-      TXDIR_FAILPOINT("init.adopt_moved");
-      report.actions.push_back("moved adopted directory aside");
+      // One atomic exchange: the live path goes from the directory straight
+      // to the link, so readers never find it missing.
+      TXDIR_CHECK(ReplaceDirectoryWithLive(env, l, head->meta.number));
+      report.actions.push_back("replaced the adopted directory " + l.live + " by the live link");
     }
   }
 
@@ -197,10 +198,6 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
                                " to generation " + std::to_string(committed));
     }
     report.live = committed;
-    if (env->StatAt(Env::kCwd, adopted, false)) {
-      TXDIR_CHECK(fs::RemoveTree(env, Env::kCwd, adopted));
-      report.actions.push_back("removed adopted directory (its files are generation 1)");
-    }
   }
   TXDIR_FAILPOINT("recover.done");
   return report;

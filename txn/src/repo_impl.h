@@ -45,6 +45,11 @@ Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& layou
 // rename(2) over the live path, fsync of its directory.
 Status SwapLive(Env* env, const Layout& layout, uint64_t gen);
 
+// Replaces a real directory at the live path by the live link with one
+// renameat2(RENAME_EXCHANGE), then removes the directory (init adopting an
+// existing directory as generation 1).
+Status ReplaceDirectoryWithLive(Env* env, const Layout& layout, uint64_t gen);
+
 // Materializes `files` as the read-only directory gens/<gen>: staged in
 // tmp/, every file and directory fsynced, then renamed into place. Files
 // whose blob and mode match a file of a donor generation (materialized)

@@ -85,6 +85,10 @@ class Env {
                           const std::string& to) = 0;
   virtual Status LinkAt(int from_dir, const std::string& from, int to_dir,
                         const std::string& to) = 0;
+  // Atomically swaps two existing names (renameat2 RENAME_EXCHANGE): used
+  // to replace a directory by a symlink with no instant where neither
+  // exists.
+  virtual Status ExchangeAt(int dir1, const std::string& a, int dir2, const std::string& b) = 0;
   virtual Status SymlinkAt(const std::string& target, int dir, const std::string& path) = 0;
   // flags: 0 or AT_REMOVEDIR.
   virtual Status UnlinkAt(int dir, const std::string& path, int flags) = 0;
@@ -134,6 +138,9 @@ class EnvWrapper : public Env {
   }
   Status LinkAt(int fd1, const std::string& a, int fd2, const std::string& b) override {
     return target_->LinkAt(fd1, a, fd2, b);
+  }
+  Status ExchangeAt(int fd1, const std::string& a, int fd2, const std::string& b) override {
+    return target_->ExchangeAt(fd1, a, fd2, b);
   }
   Status SymlinkAt(const std::string& target, int dir, const std::string& path) override {
     return target_->SymlinkAt(target, dir, path);

@@ -41,6 +41,10 @@ struct GenerationInfo {
   int64_t time_ms = 0;  // Unix epoch milliseconds
   std::string commit;   // git commit id (hex)
   std::string tree;     // git tree id (hex)
+  // Set by a write call only: the generation is committed and durable, but
+  // the live link could not be moved to it (e.g. an I/O error); the next
+  // write or Recover() moves it.
+  bool live_pending = false;
 };
 
 struct FileInfo {

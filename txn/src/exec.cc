@@ -1,0 +1,99 @@
+#include "txdir/exec.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/repo_impl.h"
+
+extern char** environ;
+
+namespace txdir {
+
+namespace {
+
+// Writes the transaction's view of every file into `stage` as ordinary
+// writable files (the program edits them; they share nothing with the
+// read-only generations).
+Status FillStage(Env* env, Transaction& tx, const std::string& stage) {
+  Fd root = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, stage));
+  for (const auto& path : TXDIR_TRY(tx.List())) {
+    std::string data = TXDIR_TRY(tx.Read(path));
+    size_t start = 0;
+    for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1)
+      TXDIR_CHECK(fs::EnsureDir(env, root.get(), path.substr(0, slash), 0755));
+    TXDIR_CHECK(fs::WriteNewFile(env, root.get(), path, data, 0644, /*sync=*/false));
+  }
+  return Ok();
+}
+
+Result<int> RunProgram(const std::vector<std::string>& argv, const std::string& stage,
+                       uint64_t base) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TXDIR_STAGE=", 12) == 0 ||
+        std::strncmp(*e, "TXDIR_BASE_GENERATION=", 22) == 0)
+      continue;
+    env_strings.emplace_back(*e);
+  }
+  env_strings.push_back("TXDIR_STAGE=" + stage);
+  env_strings.push_back("TXDIR_BASE_GENERATION=" + std::to_string(base));
+  std::vector<char*> envp, args;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
+  if (rc != 0) return ErrnoError("cannot run program", argv[0], rc);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoError("waitpid failed", argv[0], errno);
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+}  // namespace
+
+Result<ExecResult> ExecTransaction(Repository& repo, const std::vector<std::string>& argv,
+                                   const CommitOptions& options) {
+  if (argv.empty() || argv[0].empty())
+    return MakeError(Code::kInvalidArgument, "no program to run");
+  Repository::Impl& r = *repo.impl();
+  auto tx = TXDIR_TRY(repo.Begin());
+  const std::string name = fs::UniqueName("exec-");
+  const std::string stage = r.layout.tmp + "/" + name;
+  TXDIR_CHECK(r.env->MkdirAt(Env::kCwd, stage, 0755));
+  // Remove the stage however we leave. Our flock on it tells recovery (in
+  // any process) that it is in use.
+  struct Cleanup {
+    Env* env;
+    std::string path;
+    ~Cleanup() { (void)fs::RemoveTree(env, Env::kCwd, path); }
+  } cleanup{r.env, stage};
+  Fd pin = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, stage));
+  TXDIR_CHECK(r.env->Flock(pin.get(), LockMode::kExclusive, /*wait=*/false));
+  TXDIR_CHECK(FillStage(r.env, *tx, stage));
+  TXDIR_FAILPOINT("exec.staged");
+
+  ExecResult result;
+  result.exit_status = TXDIR_TRY(RunProgram(argv, stage, tx->base_generation()));
+  TXDIR_FAILPOINT("exec.program_done");
+  if (result.exit_status != 0) return result;
+  TXDIR_CHECK(tx->ReplaceAllFrom(stage));
+  CommitOptions o = options;
+  if (o.kind == "transaction") o.kind = "exec";
+  if (o.message.empty()) o.message = "exec " + argv[0];
+  result.commit = TXDIR_TRY(tx->Commit(o));
+  return result;
+}
+
+}  // namespace txdir
