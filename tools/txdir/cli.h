@@ -24,6 +24,7 @@ enum Exit : int {
   kExitIo = 7,
   kExitInvalidInput = 8,
   kExitExists = 9,
+  kExitCommandFailed = 10,  // exec: the program failed; nothing published
 };
 
 int ExitCodeFor(Code code);
@@ -50,6 +51,7 @@ void Out(const Globals& g, const std::string& line);
 // Each command file registers its subcommands; `run` receives the exit code.
 using Runner = std::function<int()>;
 void AddCoreCommands(CLI::App& app, Globals& g, Runner* run);
+void AddTxCommands(CLI::App& app, Globals& g, Runner* run);
 
 std::string FormatTimeMs(int64_t ms);
 std::string JsonGeneration(const GenerationInfo& g);  // one JSON object

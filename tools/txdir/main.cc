@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
       "txdir: a transactional directory — publish whole generations of files "
       "atomically, with history and rollback"};
   app.require_subcommand(1);
+  // Global options work before or after the command name.
+  app.fallthrough();
   app.set_version_flag("--version", "txdir 0.1.0");
   Globals g;
   app.add_flag("-v,--verbose", g.verbose, "Log what txdir does (repeat for more)");
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   Runner run;
   AddCoreCommands(app, g, &run);
+  AddTxCommands(app, g, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
