@@ -127,7 +127,8 @@ class PosixEnv final : public Env {
   }
 
   Status ExchangeAt(int fd1, const std::string& a, int fd2, const std::string& b) override {
-    if (RetryEintr([&] { return ::renameat2(fd1, a.c_str(), fd2, b.c_str(), RENAME_EXCHANGE); }) < 0)
+    if (RetryEintr([&] { return ::renameat2(fd1, a.c_str(), fd2, b.c_str(), RENAME_EXCHANGE); }) <
+        0)
       return ErrnoError("cannot exchange " + a + " with", b, errno);
     return Ok();
   }

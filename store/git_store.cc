@@ -90,7 +90,8 @@ Result<std::unique_ptr<GitStore>> GitStore::Init(Env* env, const std::string& gi
   return Open(env, git_dir);
 }
 
-Result<std::unique_ptr<GitStore>> GitStore::Open(Env* env, const std::string& git_dir) {
+Result<std::unique_ptr<GitStore>> GitStore::Open(Env* env, const std::string& git_dir,
+                                                 const StoreOptions& options) {
   EnsureLibgit2();
   git_repository* repo = nullptr;
   if (int rc = git_repository_open_bare(&repo, git_dir.c_str()); rc < 0)
@@ -101,7 +102,7 @@ Result<std::unique_ptr<GitStore>> GitStore::Open(Env* env, const std::string& gi
     return GitError(rc, "cannot open object database");
   }
   OdbPtr odb_owner(odb);
-  auto backend = OdbBackend::Attach(odb, env, fs::JoinPath(git_dir, "objects"));
+  auto backend = OdbBackend::Attach(odb, env, fs::JoinPath(git_dir, "objects"), options);
   if (!backend) {
     git_repository_free(repo);
     return tl::unexpected(backend.error());
@@ -323,7 +324,8 @@ Result<std::optional<git_oid>> GitStore::Head() const {
   return std::optional<git_oid>(oid);
 }
 
-Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expected) {
+Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expected,
+                         const std::function<Status()>& barrier) {
   auto current = TXDIR_TRY(Head());
   bool same =
       current.has_value() == expected.has_value() && (!current || OidEqual(*current, *expected));
@@ -343,13 +345,19 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
   }
   // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
   auto s = fs::WriteNewFile(env_, dir.get(), lock, content, 0644,
-                            /*sync=*/!TXDIR_BROKEN("no-ref-file-fsync"));
+                            /*sync=*/!barrier && !TXDIR_BROKEN("no-ref-file-fsync"));
   if (!s) {
     if (s.error().code == Code::kExists)
       return MakeError(Code::kLocked, "the head ref is locked by another git process",
                        fs::JoinPath(git_dir_, "refs/heads/" + lock));
     (void)env_->UnlinkAt(dir.get(), lock, 0);
     return s;
+  }
+  if (barrier) {
+    if (auto b = barrier(); !b) {
+      (void)env_->UnlinkAt(dir.get(), lock, 0);
+      return b;
+    }
   }
   TXDIR_FAILPOINT("store.sethead.before_rename");
   if (auto r = env_->RenameAt(dir.get(), lock, dir.get(), "main"); !r) {
@@ -364,8 +372,10 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
     // The rename happened but may not be durable: neither "committed" nor
     // "not committed" is known, and the caller must not assume either.
     Error e = s.error();
-    e.message = "commit outcome unknown (the head ref was renamed but its directory could not "
-                "be synced; `txdir status` shows what is committed): " + e.message;
+    e.message =
+        "commit outcome unknown (the head ref was renamed but its directory could not "
+        "be synced; `txdir status` shows what is committed): " +
+        e.message;
     return tl::unexpected(e);
   }
   return Ok();

@@ -10,6 +10,7 @@
 
 #include <git2.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,11 +44,23 @@ struct TreeFile {
 
 class OdbBackend;
 
+struct StoreOptions {
+  // Directory (same file system as the store) where object temp files are
+  // written before their rename into objects/xx/. Empty: objects/xx/ itself.
+  std::string tmp_dir;
+  // True: each object file is fsynced as it is written and SyncObjects()
+  // fsyncs the directories. False: neither; the caller makes objects
+  // durable with one file-system-wide barrier (syncfs) before it references
+  // them (see SetHead's barrier).
+  bool sync_each_object = true;
+};
+
 class GitStore {
  public:
   // Creates a new bare repository at `git_dir` (which must not exist).
   static Result<std::unique_ptr<GitStore>> Init(Env* env, const std::string& git_dir);
-  static Result<std::unique_ptr<GitStore>> Open(Env* env, const std::string& git_dir);
+  static Result<std::unique_ptr<GitStore>> Open(Env* env, const std::string& git_dir,
+                                                const StoreOptions& options = {});
   ~GitStore();
 
   git_repository* repo() const { return repo_; }
@@ -85,7 +98,13 @@ class GitStore {
   // (nullopt: unborn) to `next`: lock file, fsync, rename, directory fsync.
   // Fails with kConflict, changing nothing, when the ref is not `expected`.
   // When it returns Ok the new head is durable.
-  Status SetHead(const git_oid& next, const std::optional<git_oid>& expected);
+  //
+  // With a `barrier`, the lock file is not fsynced by itself: `barrier`
+  // (e.g. one syncfs) runs after the lock file is written and before the
+  // rename, and must make it — and whatever the new head refers to —
+  // durable.
+  Status SetHead(const git_oid& next, const std::optional<git_oid>& expected,
+                 const std::function<Status()>& barrier = nullptr);
 
  private:
   GitStore(Env* env, std::string git_dir, git_repository* repo, OdbBackend* backend);

@@ -56,16 +56,17 @@ Result<std::string> Deflate(const void* data, size_t len, git_object_t type) {
 
 }  // namespace
 
-OdbBackend::OdbBackend(Env* env, std::string objects_dir)
-    : env_(env), objects_dir_(std::move(objects_dir)) {}
+OdbBackend::OdbBackend(Env* env, std::string objects_dir, StoreOptions options)
+    : env_(env), objects_dir_(std::move(objects_dir)), options_(std::move(options)) {}
 
-Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string& objects_dir) {
+Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string& objects_dir,
+                                       const StoreOptions& options) {
   auto* cb = new CBackend{};
   if (git_odb_init_backend(&cb->parent, GIT_ODB_BACKEND_VERSION) < 0) {
     delete cb;
     return MakeError(Code::kInternal, "cannot initialize odb backend");
   }
-  cb->self = new OdbBackend(env, objects_dir);
+  cb->self = new OdbBackend(env, objects_dir, options);
   cb->parent.write = CWrite;
   cb->parent.free = CFree;
   // libgit2's loose backend has priority 1 and packs 2; higher comes first.
@@ -113,12 +114,22 @@ Status OdbBackend::DoWrite(const git_oid* oid, const void* data, size_t len, git
   // Another process may already have this object: objects are immutable and
   // named by content, so an existing file is as good as ours.
   if (env_->StatAt(dir.get(), rest, false)) return Ok();
+  // The temp file goes to options_.tmp_dir when set (the repository's
+  // tmp/, which recovery empties), so no scan of objects/ is ever needed to
+  // find leftovers.
+  Fd tmp_owner;
+  int tmp_dir = dir.get();
+  if (!options_.tmp_dir.empty()) {
+    tmp_owner = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, options_.tmp_dir));
+    tmp_dir = tmp_owner.get();
+  }
   const std::string tmp = fs::UniqueName("tmp_obj_");
-  bool sync = !TXDIR_BROKEN("libgit2-no-fsync") && !TXDIR_BROKEN("no-file-fsync");
-  auto s = fs::WriteNewFile(env_, dir.get(), tmp, encoded, 0444, sync);
-  if (s) s = env_->RenameAt(dir.get(), tmp, dir.get(), rest);
+  bool sync = options_.sync_each_object && !TXDIR_BROKEN("libgit2-no-fsync") &&
+              !TXDIR_BROKEN("no-file-fsync");
+  auto s = fs::WriteNewFile(env_, tmp_dir, tmp, encoded, 0444, sync);
+  if (s) s = env_->RenameAt(tmp_dir, tmp, dir.get(), rest);
   if (!s) {
-    (void)env_->UnlinkAt(dir.get(), tmp, 0);
+    (void)env_->UnlinkAt(tmp_dir, tmp, 0);
     return s;
   }
   dirty_dirs_.insert(fan);
@@ -126,7 +137,7 @@ Status OdbBackend::DoWrite(const git_oid* oid, const void* data, size_t len, git
 }
 
 Status OdbBackend::Sync() {
-  if (TXDIR_BROKEN("libgit2-no-fsync")) {
+  if (TXDIR_BROKEN("libgit2-no-fsync") || !options_.sync_each_object) {
     dirty_dirs_.clear();
     return Ok();
   }

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "store/git_store.h"
 #include "txdir/env.h"
 
 namespace txdir::store {
@@ -23,7 +24,8 @@ class OdbBackend {
  public:
   // Registers a new backend on `odb` with a priority above libgit2's own,
   // so writes come here. The odb owns the returned object.
-  static Result<OdbBackend*> Attach(git_odb* odb, Env* env, const std::string& objects_dir);
+  static Result<OdbBackend*> Attach(git_odb* odb, Env* env, const std::string& objects_dir,
+                                    const StoreOptions& options);
 
   Status Sync();
 
@@ -31,11 +33,12 @@ class OdbBackend {
   int WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type);
 
  private:
-  OdbBackend(Env* env, std::string objects_dir);
+  OdbBackend(Env* env, std::string objects_dir, StoreOptions options);
   Status DoWrite(const git_oid* oid, const void* data, size_t len, git_object_t type);
 
   Env* env_;
   std::string objects_dir_;
+  StoreOptions options_;
   std::set<std::string> dirty_dirs_;  // relative to objects_dir_; "" is objects_dir_
 };
 

@@ -41,7 +41,8 @@ struct Op {
 };
 
 struct Tally {
-  size_t points = 0, errors = 0, tolerated = 0, post_commit_errors = 0, not_reached = 0;
+  size_t points = 0, errors = 0, tolerated = 0, post_commit_errors = 0, not_reached = 0,
+         live_pending = 0;
   std::map<std::string, size_t> tolerated_by_call;  // "write lock" -> count
   std::vector<std::string> violations;
 };
@@ -100,7 +101,12 @@ void RunOne(const Op& op, FaultKind kind, long n, Tally* t) {
       t->violations.push_back(where + "succeeded but published generation " +
                               std::to_string(result->number));
     e.acknowledged.push_back(new_gen);
-    e.acceptable = {new_gen};
+    // live_pending: committed and durable, but the live link could not be
+    // moved (the fault hit the swap); readers may still see the old
+    // generation until recovery, which must then show the new one.
+    e.acceptable = result->live_pending ? std::set<uint64_t>{old_gen, new_gen}
+                                        : std::set<uint64_t>{new_gen};
+    if (result->live_pending) ++t->live_pending;
   } else {
     ++t->errors;
     const std::string msg = result.error().ToString();
@@ -144,9 +150,9 @@ void RunOp(const Op& op) {
   }
   std::printf(
       "IO_FAULTS op=%s points=%zu kinds=5 violations=%zu errors=%zu tolerated=%zu "
-      "post_commit_errors=%zu not_reached=%zu\n",
+      "post_commit_errors=%zu live_pending=%zu not_reached=%zu\n",
       op.name.c_str(), t.points, t.violations.size(), t.errors, t.tolerated, t.post_commit_errors,
-      t.not_reached);
+      t.live_pending, t.not_reached);
   std::string tolerated;
   for (const auto& [call, count] : t.tolerated_by_call)
     tolerated += " " + call + "=" + std::to_string(count);

@@ -66,20 +66,31 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /
   git_oid commit = TXDIR_TRY(r.store->WriteCommit(
       plan.tree, head ? std::optional<git_oid>(head->commit) : std::nullopt, meta, plan.author));
   TXDIR_FAILPOINT("commit.objects_written");
+  // In batched mode (config sync = "syncfs") nothing is fsynced here: one
+  // syncfs before the commit point makes the objects, the generation's
+  // directory and the ref's new content durable together.
+  const bool batched = BatchedSync(r);
   // Deliberately broken variant for the power-loss self-test: no barrier.
-  if (!TXDIR_BROKEN("no-objects-sync")) TXDIR_CHECK(r.store->SyncObjects());
+  if (!batched && !TXDIR_BROKEN("no-objects-sync")) TXDIR_CHECK(r.store->SyncObjects());
   TXDIR_FAILPOINT("commit.objects_synced");
 
   const std::optional<git_oid> expected =
       head ? std::optional<git_oid>(head->commit) : std::nullopt;
   // Deliberately broken variant for the power-loss self-test: the commit
   // point before the generation directory exists.
+  std::function<Status()> barrier;
+  if (batched) {
+    barrier = [&r]() -> Status {
+      if (TXDIR_BROKEN("no-syncfs-barrier")) return Ok();  // (self-test variant)
+      return SyncBarrier(r);
+    };
+  }
   const bool ref_first = TXDIR_BROKEN("ref-before-materialize");
-  if (ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected));
+  if (ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
 
   // 2. The generation's directory, complete and durable, not yet live.
   auto files = TXDIR_TRY(r.store->ListTree(plan.tree));
-  TXDIR_CHECK(Materialize(r, meta.number, files, plan.donors));
+  TXDIR_CHECK(Materialize(r, meta.number, files, plan.donors, /*sync=*/!batched));
   TXDIR_FAILPOINT("commit.materialized");
 
   // Deliberately broken variant for the power-loss self-test: live first.
@@ -87,7 +98,7 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /
   if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
 
   // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
-  if (!ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected));
+  if (!ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
   TXDIR_FAILPOINT("commit.head_updated");
 
   // 4. The live link follows. A crash before this completes leaves the

@@ -30,6 +30,8 @@ std::optional<uint64_t> ParseGenName(const std::string& s) {
   return n;
 }
 
+bool ValidSyncMode(const std::string& mode) { return mode == "syncfs" || mode == "fsync"; }
+
 Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
   auto text = env->ReadFileAt(Env::kCwd, path);
   if (!text) {
@@ -45,11 +47,15 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
     c.format = j.value("format", 1);
     c.live_path = j.value("live_path", std::string("current"));
     c.lock_timeout_ms = j.value("lock_timeout_ms", int64_t{10000});
+    c.sync = j.value("sync", std::string("syncfs"));
   } catch (const nlohmann::json::exception& e) {
     return MakeError(Code::kCorruption, std::string("repository config: ") + e.what(), path);
   }
   if (c.format != 1)
     return MakeError(Code::kCorruption, "unsupported repository format " + std::to_string(c.format),
+                     path);
+  if (!ValidSyncMode(c.sync))
+    return MakeError(Code::kCorruption, "repository config: unknown sync mode '" + c.sync + "'",
                      path);
   if (c.live_path.empty())
     return MakeError(Code::kCorruption, "repository config has an empty live_path", path);
@@ -57,8 +63,10 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
 }
 
 Status SaveConfig(Env* env, const std::string& path, const RepoConfig& c) {
-  nlohmann::json j = {
-      {"format", c.format}, {"live_path", c.live_path}, {"lock_timeout_ms", c.lock_timeout_ms}};
+  nlohmann::json j = {{"format", c.format},
+                      {"live_path", c.live_path},
+                      {"lock_timeout_ms", c.lock_timeout_ms},
+                      {"sync", c.sync}};
   return AtomicWriteFile(path, j.dump(2) + "\n", {.mode = 0644, .env = env});
 }
 

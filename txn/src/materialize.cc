@@ -20,7 +20,7 @@ std::string DonorKey(const git_oid& oid, uint32_t mode) {
 // Directories of the stage, created on demand, fsynced and sealed at the end.
 class StageDirs {
  public:
-  StageDirs(Env* env, int root) : env_(env) { fds_.emplace("", root); }
+  StageDirs(Env* env, int root, bool sync) : env_(env), sync_(sync) { fds_.emplace("", root); }
 
   // The fd of the directory holding `path`, creating parents as needed.
   Result<int> ParentOf(const std::string& path) {
@@ -33,7 +33,7 @@ class StageDirs {
   Status SealAndSync() {
     for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
       TXDIR_CHECK(env_->Fchmod(it->second.get(), 0555));
-      if (TXDIR_BROKEN("no-stage-dir-fsync")) continue;  // deliberately broken (self-test)
+      if (!sync_ || TXDIR_BROKEN("no-stage-dir-fsync")) continue;  // (self-test variant)
       TXDIR_CHECK(fs::FsyncDir(env_, it->second.get()));
     }
     return Ok();
@@ -55,14 +55,22 @@ class StageDirs {
   }
 
   Env* env_;
+  bool sync_;
   std::map<std::string, int> fds_;
   std::map<std::string, Fd> owned_;  // sorted: parents before children
 };
 
 }  // namespace
 
+bool BatchedSync(const Repository::Impl& r) { return r.config.sync == "syncfs"; }
+
+Status SyncBarrier(Repository::Impl& r) {
+  Fd meta = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.meta));
+  return r.env->Syncfs(meta.get());
+}
+
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
-                   const std::vector<uint64_t>& donors) {
+                   const std::vector<uint64_t>& donors, bool sync) {
   Env* env = r.env;
   const Layout& l = r.layout;
   Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
@@ -84,7 +92,7 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   const std::string stage = fs::UniqueName("stage-" + std::to_string(gen) + "-");
   TXDIR_CHECK(env->MkdirAt(tmp.get(), stage, 0755));
   Fd stage_fd = TXDIR_TRY(fs::OpenDir(env, tmp.get(), stage));
-  StageDirs dirs(env, stage_fd.get());
+  StageDirs dirs(env, stage_fd.get(), sync);
   TXDIR_FAILPOINT("materialize.stage_created");
 
   for (const auto& f : files) {
@@ -106,12 +114,12 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
     mode_t mode = f.mode == 0100755 ? 0555 : 0444;
     // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
     TXDIR_CHECK(
-        fs::WriteNewFile(env, parent, leaf, data, mode, /*sync=*/!TXDIR_BROKEN("no-stage-fsync")));
+        fs::WriteNewFile(env, parent, leaf, data, mode, sync && !TXDIR_BROKEN("no-stage-fsync")));
   }
   TXDIR_FAILPOINT("materialize.files_written");
   TXDIR_CHECK(dirs.SealAndSync());
   TXDIR_CHECK(env->Fchmod(stage_fd.get(), 0555));
-  if (!TXDIR_BROKEN("no-stage-dir-fsync"))  // deliberately broken variant (self-test)
+  if (sync && !TXDIR_BROKEN("no-stage-dir-fsync"))  // (self-test variant when broken)
     TXDIR_CHECK(fs::FsyncDir(env, stage_fd.get()));
   TXDIR_FAILPOINT("materialize.stage_synced");
 
@@ -120,7 +128,7 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));
   TXDIR_CHECK(env->RenameAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
   TXDIR_FAILPOINT("materialize.renamed");
-  if (TXDIR_BROKEN("no-gens-fsync")) return Ok();  // deliberately broken variant (self-test)
+  if (!sync || TXDIR_BROKEN("no-gens-fsync")) return Ok();  // (self-test variant when broken)
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   return Ok();
 }

@@ -72,6 +72,10 @@ Status CommitAdoption(Repository::Impl& r, const WriterLock& lock) {
 }  // namespace
 
 Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock) {
+  return RecoverLocked(r, lock, /*thorough=*/false);
+}
+
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock, bool thorough) {
   Env* env = r.env;
   const Layout& l = r.layout;
   RecoveryReport report;
@@ -117,7 +121,10 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   {
     Fd git = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.store));
     TXDIR_CHECK(RemoveGitLocks(env, git.get(), "", &report));
-    TXDIR_CHECK(RemoveObjectTemps(env, l.store + "/objects", &report));
+    // txdir writes object temp files in tmp/ (step 1); only an explicit
+    // recover also scans the fan-out directories, for temp files of other
+    // writers (libgit2, older versions), keeping every write O(changes).
+    if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, l.store + "/objects", &report));
   }
 
   // 3. Generation directories beyond the committed head were never
@@ -187,7 +194,8 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
         auto files = TXDIR_TRY(r.store->ListTree(head->tree));
         std::vector<uint64_t> donors;
         if (live_gen) donors.push_back(*live_gen);
-        TXDIR_CHECK(Materialize(r, committed, files, donors));
+        TXDIR_CHECK(Materialize(r, committed, files, donors, /*sync=*/!BatchedSync(r)));
+        if (BatchedSync(r)) TXDIR_CHECK(SyncBarrier(r));
         report.actions.push_back("re-materialized generation " + std::to_string(committed));
       }
       TXDIR_FAILPOINT("recover.before_swap");

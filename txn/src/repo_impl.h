@@ -54,8 +54,16 @@ Status ReplaceDirectoryWithLive(Env* env, const Layout& layout, uint64_t gen);
 // tmp/, every file and directory fsynced, then renamed into place. Files
 // whose blob and mode match a file of a donor generation (materialized)
 // are hard links to it instead of copies.
+//
+// With sync=false nothing is fsynced: the caller runs a barrier (syncfs)
+// before anything refers to gens/<gen> (batched mode, config "syncfs").
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
-                   const std::vector<uint64_t>& donors);
+                   const std::vector<uint64_t>& donors, bool sync);
+
+// True when the repository batches durability into one syncfs barrier.
+bool BatchedSync(const Repository::Impl& r);
+// The barrier: syncfs(2) on the repository's file system.
+Status SyncBarrier(Repository::Impl& r);
 
 // What a write operation wants published.
 struct CommitPlan {
@@ -76,6 +84,8 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
 
 // Recovery proper; requires the writer lock.
 Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock);
+// thorough: also scan the object store for stray temp files (txdir recover).
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock, bool thorough);
 
 // Takes the lock and recovers: the prologue of every write operation.
 Result<WriterLock> LockForWrite(Repository::Impl& r);

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
+
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/path_check.h"
@@ -117,7 +119,18 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg
     if (!impl->env->StatAt(Env::kCwd, d, false))
       return MakeError(Code::kCorruption, "repository is missing part of its metadata folder", d);
   }
-  impl->store = TXDIR_TRY(store::GitStore::Open(impl->env, l.store));
+  // TXDIR_SYNC overrides the configured sync mode for this process (tests
+  // run the crash suites in both modes; operators can force "fsync").
+  if (const char* mode = std::getenv("TXDIR_SYNC"); mode != nullptr && *mode != '\0') {
+    if (!internal::ValidSyncMode(mode))
+      return MakeError(Code::kInvalidArgument,
+                       std::string("TXDIR_SYNC must be syncfs or fsync, not '") + mode + "'");
+    impl->config.sync = mode;
+  }
+  store::StoreOptions so;
+  so.tmp_dir = l.tmp;
+  so.sync_each_object = !internal::BatchedSync(*impl);
+  impl->store = TXDIR_TRY(store::GitStore::Open(impl->env, l.store, so));
   impl->lock_timeout = options.lock_timeout.count() >= 0
                            ? options.lock_timeout
                            : std::chrono::milliseconds(impl->config.lock_timeout_ms);
@@ -184,7 +197,7 @@ Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,
 Result<RecoveryReport> Repository::Recover() {
   Impl& r = *impl_;
   auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
-  return internal::RecoverLocked(r, lock);
+  return internal::RecoverLocked(r, lock, /*thorough=*/true);
 }
 
 Result<RepoStatus> Repository::Status() {

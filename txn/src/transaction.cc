@@ -125,8 +125,8 @@ Status Transaction::Remove(const std::string& path) {
 Status Transaction::ReplaceAllFrom(const std::string& dir) {
   if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
   Repository::Impl& r = *state_->repo;
-  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), dir,
-                                              SymlinkPolicy::kInsideOnly, r.layout.meta));
+  auto files = TXDIR_TRY(
+      internal::ScanSource(r.env, r.store.get(), dir, SymlinkPolicy::kInsideOnly, r.layout.meta));
   const int64_t now = store::NowMs();
   std::map<std::string, State::Change> changes;
   FileMap seen;
@@ -157,9 +157,9 @@ struct Resolver {
                                                  const std::optional<store::TreeFile>& ours,
                                                  int64_t ours_time,
                                                  const std::optional<store::TreeFile>& theirs) {
-    const bool sdn_merge = IsSdn(path) && ours && theirs &&
-                           (options.strategy == Strategy::kMerge ||
-                            options.strategy == Strategy::kLastModifiedWins);
+    const bool sdn_merge =
+        IsSdn(path) && ours && theirs &&
+        (options.strategy == Strategy::kMerge || options.strategy == Strategy::kLastModifiedWins);
     switch (options.strategy) {
       case Strategy::kError:
         conflicts->push_back(path);
@@ -191,8 +191,8 @@ struct Resolver {
     auto doc = sdn::Parse(bytes, sdn::ParseOptions{.lenient = true});
     if (!doc)
       return MakeError(Code::kInvalidArgument,
-                       std::string("cannot merge: ") + side + " version is not valid SDN: " +
-                           doc.error().message,
+                       std::string("cannot merge: ") + side +
+                           " version is not valid SDN: " + doc.error().message,
                        path);
     return doc;
   }
@@ -203,7 +203,8 @@ struct Resolver {
                                                   const store::TreeFile& theirs) {
     std::string base_bytes = base ? TXDIR_TRY(r.store->ReadBlob(base->oid)) : std::string();
     auto b = TXDIR_TRY(ParseSide(path, base_bytes, "the base"));
-    auto o = TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(ours.oid)), "this transaction's"));
+    auto o =
+        TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(ours.oid)), "this transaction's"));
     auto t = TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(theirs.oid)), "the published"));
     auto merged = MergeDocument(b, o, t, MergeOptions{.strategy = options.strategy});
     if (!merged) {
