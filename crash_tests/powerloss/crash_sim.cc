@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -24,6 +25,9 @@ bool Covers(const Op& f, const Op& op) {
     case OpKind::kTruncate:
     case OpKind::kChmod:
       return f.inode == op.inode;
+    case OpKind::kExchange:
+      // Both names change; txdir exchanges within one directory.
+      return f.inode == op.dir2 && f.inode == op.dir;
     case OpKind::kRename:
     case OpKind::kLink:
       // The new name lives in the destination directory. A rename's removal
@@ -208,6 +212,9 @@ class Replayer {
         return;
       case OpKind::kLink:
         (void)::link(p.c_str(), Map(op.path2).c_str());
+        return;
+      case OpKind::kExchange:
+        (void)::renameat2(AT_FDCWD, p.c_str(), AT_FDCWD, Map(op.path2).c_str(), RENAME_EXCHANGE);
         return;
       case OpKind::kSymlink: {
         std::string target = op.data;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -177,6 +179,26 @@ std::vector<Violation> CheckCrashState(const std::string& root, const OpExpectat
     }
   }
 
+  // 4b. The store itself: every file of the head and of the old generation
+  // reads back from the objects (libgit2 checks each object's hash). A
+  // materialized directory can be intact while the objects behind it are
+  // not, and the next rollback or re-materialization would need them.
+  if (head) {
+    std::vector<const GenExpect*> gens;
+    if (*head == new_gen) gens.push_back(&expect.after);
+    if (expect.before) gens.push_back(&*expect.before);
+    for (const GenExpect* g : gens) {
+      for (const auto& [path, data] : g->files) {
+        auto got = (*repo)->ReadFile(g->number, path);
+        if (!got || *got != data) {
+          fail("store-readable", "generation " + std::to_string(g->number) + " file " + path +
+                                     (got ? " reads back wrong" : ": " + Show(got.error())));
+          break;
+        }
+      }
+    }
+  }
+
   // 5. Nothing left behind.
   const std::string meta = root + "/.txdir";
   if (auto left = Names(meta + "/tmp"); !left.empty())
@@ -222,9 +244,15 @@ Result<RunResult> RunPowerLoss(const std::string& pre, const std::string& orig_r
   result.ops = ops.size();
   const std::string pre_digest = TreeDigest(pre);
   NoSyncEnv env(Env::Default());
-  const auto states = EnumerateCrashStates(ops, completed, options.enumerate);
+  auto states = EnumerateCrashStates(ops, completed, options.enumerate);
+  if (options.stop_after_violations > 0)
+    std::stable_sort(states.begin(), states.end(),
+                     [](const CrashState& a, const CrashState& b) { return a.prefix > b.prefix; });
   std::set<std::string> seen;  // (acked, digest) of states already checked
   const std::string dir = options.work_dir + "/state";
+  bool stopped = false;
+  // TXDIR_POWERLOSS_VERBOSE=1: one line per checked state on stderr.
+  const bool verbose = std::getenv("TXDIR_POWERLOSS_VERBOSE") != nullptr;
   for (const CrashState& s : states) {
     ++result.generated[s.cls];
     RemoveTreeForce(dir);
@@ -238,12 +266,19 @@ Result<RunResult> RunPowerLoss(const std::string& pre, const std::string& orig_r
     }
     ++result.checked[s.cls];
     auto violations = CheckCrashState(dir, expect, s.acked, &env);
+    if (verbose)
+      std::fprintf(stderr, "state %zu: %s: %s\n", result.TotalChecked(), s.Describe(ops).c_str(),
+                   violations.empty() ? "ok" : violations[0].invariant.c_str());
     if (violations.empty()) continue;
     ++result.violating_states;
+    if (options.stop_after_violations > 0 &&
+        result.violating_states >= options.stop_after_violations)
+      stopped = true;
     for (const Violation& x : violations) ++result.by_invariant[x.invariant];
     if (result.reports.size() < options.max_reports)
       result.reports.push_back(s.Describe(ops) + "\n    " + violations[0].invariant + ": " +
                                violations[0].detail);
+    if (stopped) break;
   }
   RemoveTreeForce(dir);
   if (TreeDigest(pre) != pre_digest)

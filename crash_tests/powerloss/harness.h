@@ -47,6 +47,10 @@ struct RunOptions {
   EnumerateOptions enumerate;
   std::string work_dir;    // scratch space for the states
   size_t max_reports = 8;  // violation descriptions kept
+  // Self-test mode: check the latest crash points first (violations of a
+  // broken protocol cluster around its commit point) and stop after this
+  // many violating states. 0: check everything, in log order.
+  size_t stop_after_violations = 0;
 };
 
 struct RunResult {

@@ -43,6 +43,8 @@ const char* KindName(OpKind k) {
       return "mkdir";
     case OpKind::kRename:
       return "rename";
+    case OpKind::kExchange:
+      return "exchange";
     case OpKind::kLink:
       return "link";
     case OpKind::kSymlink:
@@ -64,6 +66,7 @@ bool Op::IsEntryOp() const {
     case OpKind::kCreate:
     case OpKind::kMkdir:
     case OpKind::kRename:
+    case OpKind::kExchange:
     case OpKind::kLink:
     case OpKind::kSymlink:
     case OpKind::kUnlink:
@@ -247,6 +250,16 @@ Status RecordingEnv::LinkAt(int from_dir, const std::string& from, int to_dir,
   op.inode = StatId(b);
   op.dir = StatId(Parent(a));
   op.dir2 = StatId(Parent(b));
+  Record(std::move(op));
+  return Ok();
+}
+
+Status RecordingEnv::ExchangeAt(int dir1, const std::string& a, int dir2, const std::string& b) {
+  const std::string pa = ResolveAt(dir1, a), pb = ResolveAt(dir2, b);
+  TXDIR_CHECK(EnvWrapper::ExchangeAt(dir1, a, dir2, b));
+  Op op{OpKind::kExchange, pa, pb};
+  op.dir = StatId(Parent(pa));
+  op.dir2 = StatId(Parent(pb));
   Record(std::move(op));
   return Ok();
 }

@@ -27,6 +27,7 @@ enum class OpKind {
   kSyncfs,    // everything is durable
   kMkdir,     // directory `path` with `mode`
   kRename,    // `path` -> `path2`
+  kExchange,  // `path` <-> `path2` (renameat2 RENAME_EXCHANGE)
   kLink,      // new name `path2` for the file `path`
   kSymlink,   // symlink `path` -> `data`
   kUnlink,    // remove the name `path`
@@ -76,6 +77,7 @@ class RecordingEnv : public EnvWrapper {
   Status RenameAt(int from_dir, const std::string& from, int to_dir,
                   const std::string& to) override;
   Status LinkAt(int from_dir, const std::string& from, int to_dir, const std::string& to) override;
+  Status ExchangeAt(int dir1, const std::string& a, int dir2, const std::string& b) override;
   Status SymlinkAt(const std::string& target, int dir, const std::string& path) override;
   Status UnlinkAt(int dir, const std::string& path, int flags) override;
   Status FchmodAt(int dir, const std::string& path, mode_t mode) override;
