@@ -52,6 +52,12 @@ void Out(const Globals& g, const std::string& line);
 using Runner = std::function<int()>;
 void AddCoreCommands(CLI::App& app, Globals& g, Runner* run);
 void AddTxCommands(CLI::App& app, Globals& g, Runner* run);
+// log details, diff, checkout, run, wait (commands_history.cc)
+void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run);
+// gc, config, fsck (commands_retention.cc)
+void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run);
+// serve (commands_serve.cc)
+void AddServeCommands(CLI::App& app, Globals& g, Runner* run);
 
 std::string FormatTimeMs(int64_t ms);
 std::string JsonGeneration(const GenerationInfo& g);  // one JSON object

@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
   Runner run;
   AddCoreCommands(app, g, &run);
   AddTxCommands(app, g, &run);
+  AddHistoryCommands(app, g, &run);
+  AddRetentionCommands(app, g, &run);
+  AddServeCommands(app, g, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
