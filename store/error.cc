@@ -23,6 +23,8 @@ const char* CodeName(Code code) {
       return "already exists";
     case Code::kInternal:
       return "internal error";
+    case Code::kTimeout:
+      return "timeout";
   }
   return "unknown error";
 }

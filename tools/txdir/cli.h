@@ -25,6 +25,7 @@ enum Exit : int {
   kExitInvalidInput = 8,
   kExitExists = 9,
   kExitCommandFailed = 10,  // exec: the program failed; nothing published
+  kExitTimeout = 11,        // wait: no new generation within --timeout
 };
 
 int ExitCodeFor(Code code);

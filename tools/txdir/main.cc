@@ -28,6 +28,8 @@ int ExitCodeFor(Code code) {
       return kExitExists;
     case Code::kInternal:
       return kExitInternal;
+    case Code::kTimeout:
+      return kExitTimeout;
   }
   return kExitInternal;
 }

@@ -19,6 +19,7 @@ enum class Code {
   kIo,                   // the operating system refused an I/O call
   kExists,               // the thing to be created is already there
   kInternal,             // a bug: an invariant of txdir itself did not hold
+  kTimeout,              // a wait for an event (not a lock) ran out of time
 };
 
 const char* CodeName(Code code);
