@@ -69,8 +69,9 @@ Status SyncBarrier(Repository::Impl& r) {
   return r.env->Syncfs(meta.get());
 }
 
-Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
-                   const std::vector<uint64_t>& donors, bool sync) {
+Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
+                                    const std::vector<store::TreeFile>& files,
+                                    const std::vector<uint64_t>& donors, bool sync) {
   Env* env = r.env;
   const Layout& l = r.layout;
   Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
@@ -122,7 +123,15 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   if (sync && !TXDIR_BROKEN("no-stage-dir-fsync"))  // (self-test variant when broken)
     TXDIR_CHECK(fs::FsyncDir(env, stage_fd.get()));
   TXDIR_FAILPOINT("materialize.stage_synced");
+  return stage;
+}
 
+Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
+                   const std::vector<uint64_t>& donors, bool sync) {
+  Env* env = r.env;
+  const std::string stage = TXDIR_TRY(StageGeneration(r, gen, files, donors, sync));
+  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
+  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
   // A leftover gens/<gen> can only be an orphan of a publish that never
   // reached its commit point (recovery removes those); clear it anyway.
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));

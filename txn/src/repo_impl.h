@@ -60,6 +60,13 @@ Status ReplaceDirectoryWithLive(Env* env, const Layout& layout, uint64_t gen);
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
                    const std::vector<uint64_t>& donors, bool sync);
 
+// Materialize's first half: the complete, sealed (and with sync, durable)
+// directory of `gen` under tmp/; returns its name there. The caller puts it
+// in place (fsck's repair swaps it in with RENAME_EXCHANGE).
+Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
+                                    const std::vector<store::TreeFile>& files,
+                                    const std::vector<uint64_t>& donors, bool sync);
+
 // True when the repository batches durability into one syncfs barrier.
 bool BatchedSync(const Repository::Impl& r);
 // The barrier: syncfs(2) on the repository's file system.
