@@ -1,8 +1,230 @@
-// Commands registered by AddXCommands; see cli.h for the list.
+// Retention and verification: gc, config, fsck (docs/cli.md, "Retention and
+// verification").
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "tools/txdir/cli.h"
+#include "txdir/fsck.h"
+#include "txdir/retention.h"
 
 namespace txdir::cli {
 
-void AddRetentionCommands(CLI::App& /*app*/, Globals& /*g*/, Runner* /*run*/) {}
+namespace {
+
+using nlohmann::json;
+
+std::string List(const std::vector<uint64_t>& gens) {
+  if (gens.empty()) return "none";
+  std::string s;
+  for (uint64_t g : gens) s += (s.empty() ? "" : " ") + std::to_string(g);
+  return s;
+}
+
+std::string Bytes(uint64_t b) {
+  char buf[64];
+  if (b >= (1u << 20))
+    std::snprintf(buf, sizeof buf, "%llu bytes (%.1f MiB)", static_cast<unsigned long long>(b),
+                  static_cast<double>(b) / (1 << 20));
+  else if (b >= 1024)
+    std::snprintf(buf, sizeof buf, "%llu bytes (%.1f KiB)", static_cast<unsigned long long>(b),
+                  static_cast<double>(b) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+struct GcArgs {
+  std::string dir, keep_within;
+  uint64_t keep = 0;
+  bool dry_run = false, prune_history = false, as_json = false;
+};
+
+int RunGc(const GcArgs& a, const Globals& g) {
+  GcOptions o;
+  if (a.keep > 0) o.keep = a.keep;
+  if (!a.keep_within.empty()) {
+    auto d = ParseDuration(a.keep_within);
+    if (!d) return UsageError("--keep-within: " + d.error().message);
+    o.keep_within = *d;
+  }
+  o.dry_run = a.dry_run;
+  o.prune_history = a.prune_history;
+  auto repo = OpenRepo(a.dir, g);
+  if (!repo) return Fail(repo.error());
+  auto rep = CollectGarbage(**repo, o);
+  if (!rep) return Fail(rep.error());
+  if (a.as_json) {
+    json j = {{"dry_run", rep->dry_run}, {"keep", rep->keep},
+              {"removed", rep->removed}, {"kept", rep->kept},
+              {"pinned", rep->pinned},   {"bytes_freed", rep->bytes_freed}};
+    j["keep_within_ms"] = rep->keep_within_ms ? json(*rep->keep_within_ms) : json(nullptr);
+    j["live"] = rep->live ? json(*rep->live) : json(nullptr);
+    if (a.prune_history)
+      j["history"] = {{"pruned", rep->history_pruned},
+                      {"kept", rep->history_kept},
+                      {"store_bytes_before", rep->store_bytes_before},
+                      {"store_bytes_after", rep->store_bytes_after}};
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::string policy = "keep the newest " + std::to_string(rep->keep);
+  if (rep->keep_within_ms) {
+    auto ms = *rep->keep_within_ms;
+    std::string d = ms % 86400000 == 0  ? std::to_string(ms / 86400000) + "d"
+                    : ms % 3600000 == 0 ? std::to_string(ms / 3600000) + "h"
+                    : ms % 60000 == 0   ? std::to_string(ms / 60000) + "m"
+                                        : std::to_string(ms) + "ms";
+    policy += " and everything younger than " + d;
+  }
+  const std::string would = rep->dry_run ? "would remove" : "removed";
+  Out(g, std::string(rep->dry_run ? "dry run: " : "") + "policy: " + policy);
+  if (rep->live) Out(g, "live:    generation " + std::to_string(*rep->live) + " (never removed)");
+  Out(g, would + ": " + List(rep->removed) + " (" + Bytes(rep->bytes_freed) + ")");
+  Out(g, "kept:    " + List(rep->kept));
+  if (!rep->pinned.empty())
+    Out(g, "pinned:  " + List(rep->pinned) +
+               " (outside the policy but a reader is inside: skipped; a later gc removes them)");
+  if (a.prune_history) {
+    Out(g, std::string("history: ") + (rep->dry_run ? "would prune " : "pruned ") +
+               std::to_string(rep->history_pruned.size()) + " generation(s), " +
+               std::to_string(rep->history_kept) + " kept");
+    if (!rep->dry_run)
+      Out(g, "store:   " + Bytes(rep->store_bytes_before) + " -> " + Bytes(rep->store_bytes_after));
+  }
+  return kExitOk;
+}
+
+int RunConfig(const std::string& dir, const std::string& key,
+              const std::optional<std::string>& value, bool unset, const Globals& g) {
+  if (key.empty()) {
+    if (unset) return UsageError("--unset needs a KEY");
+    auto all = ListConfig(dir);
+    if (!all) return Fail(all.error());
+    for (const auto& [k, v] : *all) Out(g, k + " = " + (v ? *v : "(unset)"));
+    return kExitOk;
+  }
+  if (unset || value) {
+    if (unset && value) return UsageError("give either VALUE or --unset, not both");
+    auto s = SetConfig(dir, key, unset ? std::nullopt : value);
+    if (!s) return Fail(s.error());
+    return kExitOk;
+  }
+  auto v = GetConfig(dir, key);
+  if (!v) return Fail(v.error());
+  if (!*v) {
+    std::fprintf(stderr, "txdir: %s is not set\n", key.c_str());
+    return kExitNotFound;
+  }
+  std::cout << **v << "\n";  // the value is the output, even with -q
+  return kExitOk;
+}
+
+int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g) {
+  auto repo = OpenRepo(dir, g);
+  if (!repo) return Fail(repo.error());
+  auto rep = Fsck(**repo, FsckOptions{.repair = repair});
+  if (!rep) return Fail(rep.error());
+  if (as_json) {
+    json problems = json::array();
+    for (const auto& p : rep->problems) {
+      json j = {{"area", p.area}, {"path", p.path}, {"problem", p.problem}};
+      j["generation"] = p.generation ? json(*p.generation) : json(nullptr);
+      if (!p.shared_with.empty()) j["shared_with"] = p.shared_with;
+      problems.push_back(j);
+    }
+    json j = {{"clean", rep->clean()},
+              {"commits_checked", rep->commits_checked},
+              {"objects_checked", rep->objects_checked},
+              {"generations_checked", rep->generations_checked},
+              {"problems", problems},
+              {"repaired", rep->repaired},
+              {"notes", rep->notes}};
+    j["head"] = rep->head ? json(*rep->head) : json(nullptr);
+    j["live"] = rep->live ? json(*rep->live) : json(nullptr);
+    std::cout << j.dump(2) << "\n";
+  } else {
+    Out(g, "store: " + std::to_string(rep->commits_checked) + " commits, " +
+               std::to_string(rep->objects_checked) + " trees and blobs checked");
+    Out(g, "generations checked: " + List(rep->generations_checked));
+    for (const auto& line : rep->repaired) Out(g, "repaired: " + line);
+    for (const auto& n : rep->notes) Out(g, "note: " + n);
+    for (const auto& p : rep->problems) {
+      std::string where = p.area;
+      if (p.generation) where += " " + std::to_string(*p.generation);
+      if (!p.path.empty()) where += ": " + p.path;
+      std::string line = where + ": " + p.problem;
+      if (!p.shared_with.empty()) {
+        line += " — the damaged file is shared (same inode) by";
+        for (const auto& s : p.shared_with) line += " " + s;
+      }
+      std::cout << "PROBLEM " << line << "\n";  // shown even with -q
+    }
+    Out(g, rep->clean() ? "clean"
+                        : std::to_string(rep->problems.size()) + " problem(s) found" +
+                              (repair ? " after repair"
+                                      : "; `txdir fsck --repair` re-materializes "
+                                        "damaged generations"));
+  }
+  return rep->clean() ? kExitOk : kExitCorruption;
+}
+
+}  // namespace
+
+void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run) {
+  // --- gc
+  {
+    auto* c =
+        app.add_subcommand("gc",
+                           "Remove generation directories outside the retention policy (and, with "
+                           "--prune-history, their history)");
+    auto a = std::make_shared<GcArgs>();
+    c->add_option("DIR", a->dir, "The transactional directory")->required();
+    c->add_option("--keep", a->keep,
+                  "Keep the newest N generations (default: config gc.keep, else 10)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--keep-within", a->keep_within,
+                  "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
+                  "config gc.keep_within, else none)");
+    c->add_flag("--dry-run", a->dry_run, "List what would be removed; change nothing");
+    c->add_flag("--prune-history", a->prune_history,
+                "Also drop those generations from the store and reclaim their space");
+    c->add_flag("--json", a->as_json, "Print JSON");
+    c->callback([=, &g] { *run = [=, &g] { return RunGc(*a, g); }; });
+  }
+  // --- config
+  {
+    auto* c = app.add_subcommand("config", "List, read or set the repository's settings");
+    auto dir = std::make_shared<std::string>();
+    auto key = std::make_shared<std::string>();
+    auto value = std::make_shared<std::vector<std::string>>();
+    auto unset = std::make_shared<bool>(false);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("KEY", *key,
+                  "lock_timeout_ms, sync, gc.keep, gc.keep_within, gc.auto, hooks.pre_publish, "
+                  "live_path (read-only)");
+    c->add_option("VALUE", *value, "New value")->expected(0, 1);
+    c->add_flag("--unset", *unset, "Remove KEY (back to its default)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        std::optional<std::string> v;
+        if (!value->empty()) v = value->front();
+        return RunConfig(*dir, *key, v, *unset, g);
+      };
+    });
+  }
+  // --- fsck
+  {
+    auto* c = app.add_subcommand(
+        "fsck", "Check the store, every materialized generation and the live link");
+    auto dir = std::make_shared<std::string>();
+    auto repair = std::make_shared<bool>(false);
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_flag("--repair", *repair,
+                "Re-materialize damaged generations from the store (under the writer lock)");
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g] { *run = [=, &g] { return RunFsck(*dir, *repair, *as_json, g); }; });
+  }
+}
 
 }  // namespace txdir::cli

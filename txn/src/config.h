@@ -1,12 +1,19 @@
 // The repository's settings, <root>/.txdir/config.json, replaced atomically.
+// docs/on_disk_format.md gives the file; docs/cli.md the keys (`txdir config`).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "txdir/env.h"
 
 namespace txdir::internal {
+
+// Generations gc keeps when neither the command line nor the config says.
+inline constexpr uint64_t kDefaultGcKeep = 10;
 
 struct RepoConfig {
   int format = 1;
@@ -18,11 +25,34 @@ struct RepoConfig {
   //             cost of a publish follows what changed, not how many files)
   //   "fsync":  fsync every file and directory as it is written
   std::string sync = "syncfs";
+  // Retention (txdir gc): keep the newest `gc_keep` generations AND every
+  // generation younger than `gc_keep_within_ms`. Unset: kDefaultGcKeep and
+  // no age rule.
+  std::optional<uint64_t> gc_keep;
+  std::optional<int64_t> gc_keep_within_ms;
+  // Run gc (directories only) with that policy after every successful write.
+  bool gc_auto = false;
+  // A shell command run on each staged generation before its commit point;
+  // a non-zero exit aborts the write. Empty: none.
+  std::string pre_publish_hook;
 };
 
 bool ValidSyncMode(const std::string& mode);
 
 Result<RepoConfig> LoadConfig(Env* env, const std::string& path);
 Status SaveConfig(Env* env, const std::string& path, const RepoConfig& config);
+
+// `txdir config`: the settable keys, in listing order.
+const std::vector<std::string>& ConfigKeys();
+// The key's value as text; nullopt when unset (and without a default).
+Result<std::optional<std::string>> GetConfigKey(const RepoConfig& c, const std::string& key);
+// Validates `value` for `key` and stores it; nullopt unsets the key
+// (back to its default). InvalidArgument with a clear message otherwise.
+Status SetConfigKey(RepoConfig* c, const std::string& key, const std::optional<std::string>& value);
+
+// "7d", "12h", "30m", "45s", "2w", "1d12h", "500ms" -> milliseconds.
+Result<int64_t> ParseDurationMs(const std::string& text);
+// The shortest exact form: 604800000 -> "7d".
+std::string FormatDurationMs(int64_t ms);
 
 }  // namespace txdir::internal

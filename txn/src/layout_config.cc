@@ -1,9 +1,13 @@
+#include <cctype>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "store/fs_util.h"
 #include "txdir/atomic_file.h"
+#include "txdir/retention.h"
 #include "txn/src/config.h"
 #include "txn/src/layout.h"
+#include "txn/src/writer_lock.h"
 
 namespace txdir::internal {
 
@@ -48,6 +52,19 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
     c.live_path = j.value("live_path", std::string("current"));
     c.lock_timeout_ms = j.value("lock_timeout_ms", int64_t{10000});
     c.sync = j.value("sync", std::string("syncfs"));
+    if (auto gc = j.find("gc"); gc != j.end() && gc->is_object()) {
+      if (gc->contains("keep")) c.gc_keep = gc->at("keep").get<uint64_t>();
+      if (gc->contains("keep_within")) {
+        auto ms = ParseDurationMs(gc->at("keep_within").get<std::string>());
+        if (!ms)
+          return MakeError(Code::kCorruption,
+                           "repository config: gc.keep_within: " + ms.error().message, path);
+        c.gc_keep_within_ms = *ms;
+      }
+      c.gc_auto = gc->value("auto", false);
+    }
+    if (auto hooks = j.find("hooks"); hooks != j.end() && hooks->is_object())
+      c.pre_publish_hook = hooks->value("pre_publish", std::string());
   } catch (const nlohmann::json::exception& e) {
     return MakeError(Code::kCorruption, std::string("repository config: ") + e.what(), path);
   }
@@ -59,6 +76,8 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
                      path);
   if (c.live_path.empty())
     return MakeError(Code::kCorruption, "repository config has an empty live_path", path);
+  if (c.gc_keep && *c.gc_keep == 0)
+    return MakeError(Code::kCorruption, "repository config: gc.keep must be at least 1", path);
   return c;
 }
 
@@ -67,7 +86,213 @@ Status SaveConfig(Env* env, const std::string& path, const RepoConfig& c) {
                       {"live_path", c.live_path},
                       {"lock_timeout_ms", c.lock_timeout_ms},
                       {"sync", c.sync}};
+  nlohmann::json gc = nlohmann::json::object();
+  if (c.gc_keep) gc["keep"] = *c.gc_keep;
+  if (c.gc_keep_within_ms) gc["keep_within"] = FormatDurationMs(*c.gc_keep_within_ms);
+  if (c.gc_auto) gc["auto"] = true;
+  if (!gc.empty()) j["gc"] = gc;
+  if (!c.pre_publish_hook.empty()) j["hooks"] = {{"pre_publish", c.pre_publish_hook}};
   return AtomicWriteFile(path, j.dump(2) + "\n", {.mode = 0644, .env = env});
 }
 
+namespace {
+
+struct Unit {
+  const char* name;
+  int64_t ms;
+};
+// Longest first so "ms" wins over "m" when parsing, and formatting picks
+// the largest unit that divides exactly.
+constexpr Unit kUnits[] = {{"w", 7 * 86400000LL}, {"d", 86400000LL}, {"h", 3600000LL}, {"ms", 1},
+                           {"m", 60000LL},        {"s", 1000LL}};
+
+Result<uint64_t> ParsePositive(const std::string& key, const std::string& v) {
+  uint64_t n = 0;
+  bool ok = !v.empty() && v.size() <= 18;
+  for (char ch : v) {
+    if (!std::isdigit(static_cast<unsigned char>(ch))) ok = false;
+    if (ok) n = n * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (!ok || n == 0)
+    return MakeError(Code::kInvalidArgument, key + " must be a positive integer, not '" + v + "'");
+  return n;
+}
+
+}  // namespace
+
+Result<int64_t> ParseDurationMs(const std::string& text) {
+  auto bad = [&] {
+    return MakeError(Code::kInvalidArgument,
+                     "'" + text +
+                         "' is not a duration (a number and a unit: w, d, h, m, s or ms; e.g. "
+                         "7d, 12h, 30m, 1d12h)");
+  };
+  if (text.empty()) return bad();
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (i - start >= 12) return bad();
+      n = n * 10 + (text[i++] - '0');
+    }
+    if (i == start) return bad();
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      size_t len = std::char_traits<char>::length(u.name);
+      if (text.compare(i, len, u.name) == 0) {
+        unit = &u;
+        i += len;
+        break;
+      }
+    }
+    if (unit == nullptr) return bad();
+    if (n > std::numeric_limits<int64_t>::max() / unit->ms - total / unit->ms - 1) return bad();
+    total += n * unit->ms;
+  }
+  if (total <= 0) return bad();
+  return total;
+}
+
+std::string FormatDurationMs(int64_t ms) {
+  for (const Unit& u : kUnits)
+    if (ms > 0 && ms % u.ms == 0 && u.ms != 1) return std::to_string(ms / u.ms) + u.name;
+  return std::to_string(ms) + "ms";
+}
+
+const std::vector<std::string>& ConfigKeys() {
+  static const std::vector<std::string> keys = {"lock_timeout_ms", "sync",    "gc.keep",
+                                                "gc.keep_within",  "gc.auto", "hooks.pre_publish",
+                                                "live_path"};
+  return keys;
+}
+
+Result<std::optional<std::string>> GetConfigKey(const RepoConfig& c, const std::string& key) {
+  using Opt = std::optional<std::string>;
+  if (key == "lock_timeout_ms") return Opt(std::to_string(c.lock_timeout_ms));
+  if (key == "sync") return Opt(c.sync);
+  if (key == "gc.keep") return Opt(std::to_string(c.gc_keep.value_or(kDefaultGcKeep)));
+  if (key == "gc.keep_within")
+    return c.gc_keep_within_ms ? Opt(FormatDurationMs(*c.gc_keep_within_ms)) : Opt();
+  if (key == "gc.auto") return Opt(c.gc_auto ? "true" : "false");
+  if (key == "hooks.pre_publish")
+    return c.pre_publish_hook.empty() ? Opt() : Opt(c.pre_publish_hook);
+  if (key == "live_path") return Opt(c.live_path);
+  std::string known;
+  for (const auto& k : ConfigKeys()) known += (known.empty() ? "" : ", ") + k;
+  return MakeError(Code::kInvalidArgument,
+                   "unknown config key '" + key + "' (known: " + known + ")");
+}
+
+Status SetConfigKey(RepoConfig* c, const std::string& key,
+                    const std::optional<std::string>& value) {
+  TXDIR_CHECK(GetConfigKey(*c, key));  // known key?
+  if (key == "live_path")
+    return MakeError(Code::kInvalidArgument,
+                     "live_path cannot be changed with `txdir config` (the live link would have "
+                     "to move); it is set by `txdir init --live`");
+  if (!value) {
+    RepoConfig d;
+    if (key == "lock_timeout_ms") c->lock_timeout_ms = d.lock_timeout_ms;
+    if (key == "sync") c->sync = d.sync;
+    if (key == "gc.keep") c->gc_keep.reset();
+    if (key == "gc.keep_within") c->gc_keep_within_ms.reset();
+    if (key == "gc.auto") c->gc_auto = false;
+    if (key == "hooks.pre_publish") c->pre_publish_hook.clear();
+    return Ok();
+  }
+  const std::string& v = *value;
+  if (key == "lock_timeout_ms") {
+    if (v == "0") {
+      c->lock_timeout_ms = 0;
+      return Ok();
+    }
+    auto n = ParsePositive(key, v);
+    if (!n)
+      return MakeError(Code::kInvalidArgument,
+                       "lock_timeout_ms must be a number of milliseconds (0 = fail at once), "
+                       "not '" +
+                           v + "'");
+    c->lock_timeout_ms = static_cast<int64_t>(*n);
+  } else if (key == "sync") {
+    if (!ValidSyncMode(v))
+      return MakeError(Code::kInvalidArgument, "sync must be syncfs or fsync, not '" + v + "'");
+    c->sync = v;
+  } else if (key == "gc.keep") {
+    auto n = ParsePositive(key, v);
+    if (!n)
+      return MakeError(Code::kInvalidArgument,
+                       "gc.keep must be a positive integer (the live generation is always kept), "
+                       "not '" +
+                           v + "'");
+    c->gc_keep = *n;
+  } else if (key == "gc.keep_within") {
+    c->gc_keep_within_ms = TXDIR_TRY(ParseDurationMs(v));
+  } else if (key == "gc.auto") {
+    if (v == "true" || v == "1" || v == "yes" || v == "on") {
+      c->gc_auto = true;
+    } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+      c->gc_auto = false;
+    } else {
+      return MakeError(Code::kInvalidArgument, "gc.auto must be true or false, not '" + v + "'");
+    }
+  } else if (key == "hooks.pre_publish") {
+    if (v.find('\0') != std::string::npos)
+      return MakeError(Code::kInvalidArgument, "hooks.pre_publish must not contain NUL bytes");
+    c->pre_publish_hook = v;
+  }
+  return Ok();
+}
+
 }  // namespace txdir::internal
+
+namespace txdir {
+
+namespace {
+
+Result<internal::Layout> ConfigLayout(const std::string& root) {
+  internal::Layout l = internal::Layout::For(root);
+  auto st = Env::Default()->StatAt(Env::kCwd, l.meta, true);
+  if (!st || !S_ISDIR(st->st_mode))
+    return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+  return l;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::optional<std::string>>>> ListConfig(
+    const std::string& root) {
+  internal::Layout l = TXDIR_TRY(ConfigLayout(root));
+  auto c = TXDIR_TRY(internal::LoadConfig(Env::Default(), l.config));
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  for (const auto& k : internal::ConfigKeys())
+    out.emplace_back(k, TXDIR_TRY(internal::GetConfigKey(c, k)));
+  return out;
+}
+
+Result<std::optional<std::string>> GetConfig(const std::string& root, const std::string& key) {
+  internal::Layout l = TXDIR_TRY(ConfigLayout(root));
+  auto c = TXDIR_TRY(internal::LoadConfig(Env::Default(), l.config));
+  return internal::GetConfigKey(c, key);
+}
+
+Status SetConfig(const std::string& root, const std::string& key,
+                 const std::optional<std::string>& value) {
+  Env* env = Env::Default();
+  internal::Layout l = TXDIR_TRY(ConfigLayout(root));
+  auto before = TXDIR_TRY(internal::LoadConfig(env, l.config));
+  {
+    internal::RepoConfig probe = before;  // validate before waiting for the lock
+    TXDIR_CHECK(internal::SetConfigKey(&probe, key, value));
+  }
+  // Read-modify-write under the writer lock, so two settings changed at
+  // once are both kept.
+  auto lock = TXDIR_TRY(internal::WriterLock::Acquire(
+      env, l.lock, std::chrono::milliseconds(before.lock_timeout_ms)));
+  auto c = TXDIR_TRY(internal::LoadConfig(env, l.config));
+  TXDIR_CHECK(internal::SetConfigKey(&c, key, value));
+  return internal::SaveConfig(env, l.config, c);
+}
+
+}  // namespace txdir

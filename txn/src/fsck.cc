@@ -1,0 +1,334 @@
+// Verification of the whole repository (`txdir fsck`) and repair of
+// damaged generation directories. See txdir/fsck.h.
+#include "txdir/fsck.h"
+
+#include <fcntl.h>
+#include <git2.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/repo_impl.h"
+
+namespace txdir {
+
+namespace {
+
+using internal::Layout;
+
+struct OidLess {
+  bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
+};
+
+class Checker {
+ public:
+  Checker(Repository& repo, FsckReport* report) : repo_(repo), r_(*repo.impl()), rep_(report) {}
+
+  void Run() {
+    CheckRefs();
+    CheckHistory();
+    CheckGenerations();
+    CheckLive();
+  }
+
+  // Generations with damage found by CheckGenerations.
+  const std::set<uint64_t>& damaged() const { return damaged_; }
+
+ private:
+  void Problem(const std::string& area, std::optional<uint64_t> gen, const std::string& path,
+               const std::string& what) {
+    rep_->problems.push_back(FsckProblem{area, gen, path, what, {}});
+  }
+
+  void CheckRefs() {
+    git_repository* repo = r_.store->repo();
+    git_reference_iterator* it = nullptr;
+    if (git_reference_iterator_new(&it, repo) < 0) {
+      Problem("store", std::nullopt, "refs", "cannot list refs");
+      return;
+    }
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, it) == 0) {
+      std::string name = git_reference_name(ref);
+      git_reference* resolved = nullptr;
+      if (git_reference_resolve(&resolved, ref) < 0) {
+        Problem("store", std::nullopt, name, "ref does not resolve");
+      } else {
+        git_odb* odb = nullptr;
+        if (git_repository_odb(&odb, repo) == 0) {
+          if (!git_odb_exists(odb, git_reference_target(resolved)))
+            Problem(
+                "store", std::nullopt, name,
+                "ref points at a missing object " + store::OidHex(*git_reference_target(resolved)));
+          git_odb_free(odb);
+        }
+        git_reference_free(resolved);
+      }
+      git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+  }
+
+  // Reads an object whole: libgit2 verifies its hash on read.
+  bool ReadObject(const git_oid& oid, git_odb_object** out) {
+    git_odb* odb = nullptr;
+    if (git_repository_odb(&odb, r_.store->repo()) < 0) return false;
+    int rc = git_odb_read(out, odb, &oid);
+    git_odb_free(odb);
+    return rc == 0;
+  }
+
+  void CheckTree(const git_oid& tree_oid, const std::string& where, uint64_t gen) {
+    if (!seen_.insert(tree_oid).second) return;
+    ++rep_->objects_checked;
+    git_tree* tree = nullptr;
+    if (git_tree_lookup(&tree, r_.store->repo(), &tree_oid) < 0) {
+      Problem("store", gen, where, "tree " + store::OidHex(tree_oid) + " is missing or damaged");
+      return;
+    }
+    for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+      const std::string path = where + git_tree_entry_name(e);
+      const git_oid* id = git_tree_entry_id(e);
+      if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        CheckTree(*id, path + "/", gen);
+        continue;
+      }
+      if (!seen_.insert(*id).second) continue;
+      ++rep_->objects_checked;
+      git_odb_object* obj = nullptr;
+      if (!ReadObject(*id, &obj)) {
+        const git_error* err = git_error_last();
+        Problem("store", gen, path,
+                "blob " + store::OidHex(*id) + " is missing or damaged" +
+                    (err && err->message ? std::string(": ") + err->message : ""));
+        continue;
+      }
+      if (git_odb_object_type(obj) != GIT_OBJECT_BLOB)
+        Problem("store", gen, path, "object " + store::OidHex(*id) + " is not a blob");
+      git_odb_object_free(obj);
+    }
+    git_tree_free(tree);
+  }
+
+  void CheckHistory() {
+    auto head = r_.store->Head();
+    if (!head) {
+      Problem("store", std::nullopt, "refs/heads/main", head.error().ToString());
+      return;
+    }
+    if (!*head) return;  // nothing published yet
+    std::optional<git_oid> cur = **head;
+    std::optional<uint64_t> prev;
+    while (cur) {
+      ++rep_->commits_checked;
+      git_odb_object* obj = nullptr;
+      if (!ReadObject(*cur, &obj)) {
+        Problem("store", std::nullopt, "commit " + store::OidHex(*cur), "missing or damaged");
+        return;
+      }
+      git_odb_object_free(obj);
+      auto meta = r_.store->ReadMeta(*cur);
+      if (!meta) {
+        Problem("store", std::nullopt, "commit " + store::OidHex(*cur),
+                "trailers do not parse: " + meta.error().message);
+        return;
+      }
+      if (!rep_->head) rep_->head = meta->number;
+      if (prev && meta->number >= *prev)
+        Problem("store", meta->number, "commit " + store::OidHex(*cur),
+                "generation numbers do not decrease along the history (" +
+                    std::to_string(meta->number) + " after " + std::to_string(*prev) + ")");
+      prev = meta->number;
+      history_.insert(meta->number);
+      auto tree = r_.store->CommitTree(*cur);
+      if (!tree)
+        Problem("store", meta->number, "commit " + store::OidHex(*cur), tree.error().message);
+      else
+        CheckTree(*tree, "", meta->number);
+      auto parent = r_.store->CommitParent(*cur);
+      if (!parent) {
+        Problem("store", meta->number, "commit " + store::OidHex(*cur), parent.error().message);
+        return;
+      }
+      cur = *parent;
+    }
+  }
+
+  void CheckGenerations() {
+    Env* env = r_.env;
+    auto gens = fs::OpenDir(env, Env::kCwd, r_.layout.gens);
+    if (!gens) {
+      Problem("generation", std::nullopt, r_.layout.gens, gens.error().ToString());
+      return;
+    }
+    auto entries = env->ListDir(gens->get());
+    if (!entries) return;
+    std::vector<uint64_t> numbers;
+    for (const auto& e : *entries) {
+      auto n = internal::ParseGenName(e.name);
+      if (!n) {
+        rep_->notes.push_back(
+            "gens/" + e.name + " is not a generation directory" +
+            (e.name.rfind(".trash-", 0) == 0 ? " (gc leftover; recovery removes it)" : ""));
+        continue;
+      }
+      numbers.push_back(*n);
+    }
+    std::sort(numbers.begin(), numbers.end());
+    for (uint64_t n : numbers) {
+      if (rep_->head && n > *rep_->head) {
+        Problem("generation", n, "",
+                "directory above the committed head (a publish that never "
+                "committed; `txdir recover` removes it)");
+        continue;
+      }
+      if (!history_.count(n)) {
+        rep_->notes.push_back("gens/" + std::to_string(n) +
+                              " is no longer in the history (pruned while a reader was inside); "
+                              "the next gc removes it");
+        continue;
+      }
+      rep_->generations_checked.push_back(n);
+      auto v = repo_.VerifyGeneration(n);
+      if (!v) {
+        if (v.error().code == Code::kNotFound) continue;  // removed meanwhile
+        Problem("generation", n, "", v.error().ToString());
+        damaged_.insert(n);
+        continue;
+      }
+      for (const auto& issue : v->issues) {
+        FsckProblem p{"generation", n, issue.path, issue.problem, {}};
+        if (issue.problem.find("recorded hash") != std::string::npos)
+          p.shared_with = SharedWith(n, issue.path);
+        rep_->problems.push_back(std::move(p));
+        damaged_.insert(n);
+      }
+    }
+  }
+
+  // Every "N/path" in a materialized generation that is the same inode as
+  // gens/<gen>/<path>: a file edited in place damages all of them.
+  std::vector<std::string> SharedWith(uint64_t gen, const std::string& path) {
+    Env* env = r_.env;
+    auto st = env->StatAt(Env::kCwd, r_.layout.GenDir(gen) + "/" + path, false);
+    if (!st) return {};
+    if (inodes_.empty()) IndexInodes();
+    auto it = inodes_.find({st->st_dev, st->st_ino});
+    return it == inodes_.end() ? std::vector<std::string>{} : it->second;
+  }
+
+  void IndexInodes() {
+    Env* env = r_.env;
+    auto gens = fs::OpenDir(env, Env::kCwd, r_.layout.gens);
+    if (!gens) return;
+    auto entries = env->ListDir(gens->get());
+    if (!entries) return;
+    for (const auto& e : *entries) {
+      if (!internal::ParseGenName(e.name)) continue;
+      if (auto d = fs::OpenDir(env, gens->get(), e.name)) Walk(d->get(), e.name + "/");
+    }
+    for (auto& [key, v] : inodes_) std::sort(v.begin(), v.end());
+  }
+
+  void Walk(int dir, const std::string& prefix) {
+    auto entries = r_.env->ListDir(dir);
+    if (!entries) return;
+    for (const auto& e : *entries) {
+      auto st = r_.env->StatAt(dir, e.name, false);
+      if (!st) continue;
+      if (S_ISDIR(st->st_mode)) {
+        if (auto sub = fs::OpenDir(r_.env, dir, e.name)) Walk(sub->get(), prefix + e.name + "/");
+      } else if (S_ISREG(st->st_mode)) {
+        inodes_[{st->st_dev, st->st_ino}].push_back(prefix + e.name);
+      }
+    }
+  }
+
+  void CheckLive() {
+    auto live = internal::ReadLiveGeneration(r_.env, r_.layout);
+    if (!live) {
+      Problem("live", std::nullopt, r_.layout.live, live.error().ToString());
+      return;
+    }
+    rep_->live = *live;
+    if (*live != rep_->head)
+      Problem("live", *live, r_.layout.live,
+              "the live link shows " +
+                  (*live ? "generation " + std::to_string(**live) : "nothing") +
+                  " but the committed head is " +
+                  (rep_->head ? "generation " + std::to_string(*rep_->head) : "nothing") +
+                  " (`txdir recover` moves it)");
+  }
+
+  Repository& repo_;
+  Repository::Impl& r_;
+  FsckReport* rep_;
+  std::set<git_oid, OidLess> seen_;
+  std::set<uint64_t> history_;
+  std::set<uint64_t> damaged_;
+  std::map<std::pair<dev_t, ino_t>, std::vector<std::string>> inodes_;
+};
+
+// Materializes `gen` afresh (fresh copies: nothing shared with the damaged
+// inodes) and exchanges it with the damaged directory in one
+// renameat2(RENAME_EXCHANGE): readers see one or the other, never nothing.
+// The damaged copy ends in tmp/ and is removed unless a reader is inside
+// it (then recovery removes it once the reader has left).
+Result<std::string> Repair(Repository::Impl& r, uint64_t gen) {
+  Env* env = r.env;
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, gen));
+  git_oid tree = TXDIR_TRY(r.store->CommitTree(commit));
+  auto files = TXDIR_TRY(r.store->ListTree(tree));
+  const bool batched = internal::BatchedSync(r);
+  const std::string stage = TXDIR_TRY(internal::StageGeneration(r, gen, files, {}, !batched));
+  if (batched) TXDIR_CHECK(internal::SyncBarrier(r));
+  TXDIR_FAILPOINT("fsck.repair_staged");
+  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
+  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
+  TXDIR_CHECK(env->ExchangeAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
+  TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+  TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
+  TXDIR_FAILPOINT("fsck.repair_exchanged");
+  std::string line = "re-materialized generation " + std::to_string(gen) + " from the store";
+  auto old = fs::OpenDir(env, tmp.get(), stage);
+  if (old && env->Flock(old->get(), LockMode::kExclusive, /*wait=*/false)) {
+    TXDIR_CHECK(fs::RemoveTree(env, tmp.get(), stage));
+  } else {
+    line += " (the damaged copy stays in .txdir/tmp while a reader is inside it)";
+  }
+  return line;
+}
+
+}  // namespace
+
+Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
+  Repository::Impl& r = *repo.impl();
+  if (!options.repair) {
+    FsckReport report;
+    Checker(repo, &report).Run();
+    return report;
+  }
+  auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
+  auto recovered = TXDIR_TRY(internal::RecoverLocked(r, lock, /*thorough=*/true));
+  std::vector<std::string> repaired = recovered.actions;
+  {
+    FsckReport first;
+    Checker checker(repo, &first);
+    checker.Run();
+    for (uint64_t gen : checker.damaged()) {
+      auto line = Repair(r, gen);
+      if (!line) return tl::unexpected(line.error());
+      repaired.push_back(*line);
+    }
+  }
+  FsckReport report;
+  Checker(repo, &report).Run();
+  report.repaired = std::move(repaired);
+  return report;
+}
+
+}  // namespace txdir

@@ -1,0 +1,214 @@
+// Retention: removing generation directories outside the policy without
+// ever removing one a reader is inside (docs/commit_protocol.md, "GC").
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/retention_internal.h"
+
+namespace txdir {
+
+namespace internal {
+
+namespace {
+
+// What a generation directory occupies, counting a hard-linked file only
+// when every one of its links is among the directories measured.
+class SpaceCounter {
+ public:
+  explicit SpaceCounter(Env* env) : env_(env) {}
+
+  void AddTree(int dir) {
+    auto entries = env_->ListDir(dir);
+    if (!entries) return;
+    for (const auto& e : *entries) {
+      auto st = env_->StatAt(dir, e.name, false);
+      if (!st) continue;
+      if (S_ISDIR(st->st_mode)) {
+        bytes_ += Blocks(*st);
+        if (auto sub = fs::OpenDir(env_, dir, e.name)) AddTree(sub->get());
+        continue;
+      }
+      auto& f = files_[{st->st_dev, st->st_ino}];
+      f.nlink = st->st_nlink;
+      f.bytes = Blocks(*st);
+      ++f.seen;
+    }
+  }
+
+  uint64_t Freed() const {
+    uint64_t total = bytes_;
+    for (const auto& [key, f] : files_)
+      if (f.seen >= f.nlink) total += f.bytes;
+    return total;
+  }
+
+ private:
+  static uint64_t Blocks(const struct stat& st) {
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  struct File {
+    nlink_t nlink = 1;
+    uint64_t bytes = 0;
+    nlink_t seen = 0;
+  };
+  Env* env_;
+  uint64_t bytes_ = 0;
+  std::map<std::pair<dev_t, ino_t>, File> files_;
+};
+
+struct Victim {
+  uint64_t gen;
+  Fd dir;  // holds flock(LOCK_EX): no reader can pin it meanwhile
+};
+
+}  // namespace
+
+uint64_t TreeBytes(Env* env, const std::string& path) {
+  auto dir = fs::OpenDir(env, Env::kCwd, path);
+  if (!dir) return 0;
+  SpaceCounter c(env);
+  c.AddTree(dir->get());
+  // Every link of a file inside `path` is counted here, or it is outside
+  // and the file is not ours alone; for a store (no hard links) this is
+  // simply the total.
+  return c.Freed();
+}
+
+Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& lock,
+                                      const GcOptions& o) {
+  Env* env = r.env;
+  const Layout& l = r.layout;
+  GcReport report;
+  report.dry_run = o.dry_run;
+  report.keep = o.keep ? *o.keep : r.config.gc_keep.value_or(kDefaultGcKeep);
+  if (report.keep == 0)
+    return MakeError(Code::kInvalidArgument,
+                     "keep must be at least 1 (the live generation is always kept)");
+  if (o.keep_within) {
+    if (o.keep_within->count() <= 0)
+      return MakeError(Code::kInvalidArgument, "keep-within must be a positive duration");
+    report.keep_within_ms = o.keep_within->count();
+  } else {
+    report.keep_within_ms = r.config.gc_keep_within_ms;
+  }
+
+  auto head = TXDIR_TRY(ReadHead(r));
+  if (!head) return report;  // nothing published, nothing to collect
+  const uint64_t committed = head->meta.number;
+
+  // The policy over the history, newest first: the first `keep`, and every
+  // generation younger than keep_within.
+  std::set<uint64_t> keep;
+  {
+    const int64_t now = store::NowMs();
+    std::optional<git_oid> cur = head->commit;
+    for (uint64_t i = 0; cur; ++i) {
+      auto meta = TXDIR_TRY(r.store->ReadMeta(*cur));
+      bool young = report.keep_within_ms && meta.time_ms >= now - *report.keep_within_ms;
+      if (i < report.keep || young) keep.insert(meta.number);
+      cur = TXDIR_TRY(r.store->CommitParent(*cur));
+    }
+  }
+  keep.insert(committed);
+  // Recovery (run when the lock was taken) moved the live link to the head;
+  // keep whatever it shows anyway.
+  if (auto live = ReadLiveGeneration(env, l); live && *live) {
+    report.live = **live;
+    keep.insert(**live);
+  }
+
+  // Directories outside the policy: take each one's exclusive lock; a
+  // reader's shared lock (its pin) makes that fail, and it is skipped.
+  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+  std::vector<uint64_t> names;
+  for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
+    auto n = ParseGenName(e.name);
+    if (n && *n <= committed) names.push_back(*n);
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<Victim> victims;
+  SpaceCounter space(env);
+  for (uint64_t n : names) {
+    if (keep.count(n)) {
+      report.kept.push_back(n);
+      continue;
+    }
+    auto dir = fs::OpenDir(env, gens.get(), std::to_string(n));
+    if (!dir) {
+      if (dir.error().code == Code::kNotFound) continue;
+      return tl::unexpected(dir.error());
+    }
+    auto locked = env->Flock(dir->get(), LockMode::kExclusive, /*wait=*/false);
+    if (!locked) {
+      if (locked.error().code != Code::kLocked) return tl::unexpected(locked.error());
+      report.pinned.push_back(n);
+      continue;
+    }
+    space.AddTree(dir->get());
+    victims.push_back({n, std::move(*dir)});
+    report.removed.push_back(n);
+  }
+  report.bytes_freed = space.Freed();
+  TXDIR_FAILPOINT("gc.planned");
+
+  if (!o.dry_run && !victims.empty()) {
+    // First every victim leaves its name (a reader opening gens/<N> now
+    // finds nothing, or finds the directory moved and retries), and that is
+    // made durable before any file is deleted: a crash can never leave a
+    // half-deleted directory under a generation's name. Recovery removes
+    // gens/.trash-* leftovers.
+    for (const Victim& v : victims) {
+      const std::string trash = ".trash-" + std::to_string(v.gen);
+      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), trash));
+      TXDIR_CHECK(env->RenameAt(gens.get(), std::to_string(v.gen), gens.get(), trash));
+      TXDIR_FAILPOINT("gc.renamed");
+    }
+    TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+    TXDIR_FAILPOINT("gc.renames_synced");
+    for (const Victim& v : victims) {
+      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), ".trash-" + std::to_string(v.gen)));
+      TXDIR_FAILPOINT("gc.removed");
+    }
+    TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+  }
+  victims.clear();  // releases the exclusive locks
+
+  if (o.prune_history) {
+    // A pinned generation stays in the history too: its reader may still
+    // look it up (`txdir show`), and the next gc drops both together.
+    std::set<uint64_t> retain = keep;
+    retain.insert(report.pinned.begin(), report.pinned.end());
+    TXDIR_CHECK(PruneHistoryLocked(r, lock, retain, o.dry_run, &report));
+  }
+  TXDIR_FAILPOINT("gc.done");
+  return report;
+}
+
+void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock) {
+  auto report = CollectGarbageLocked(r, lock, GcOptions{});
+  if (!report) {
+    spdlog::warn("automatic gc failed (the write itself succeeded): {}", report.error().ToString());
+    return;
+  }
+  if (!report->pinned.empty())
+    spdlog::debug("automatic gc: {} pinned generation(s) skipped", report->pinned.size());
+}
+
+}  // namespace internal
+
+Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
+  Repository::Impl& r = *repo.impl();
+  auto lock = TXDIR_TRY(internal::LockForWrite(r));
+  return internal::CollectGarbageLocked(r, lock, options);
+}
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  return std::chrono::milliseconds(TXDIR_TRY(internal::ParseDurationMs(text)));
+}
+
+}  // namespace txdir
