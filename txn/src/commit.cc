@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include "store/failpoint.h"
+#include "store/fs_util.h"
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/retention_internal.h"
 
 namespace txdir::internal {
 
@@ -47,7 +49,7 @@ Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit
   return g;
 }
 
-Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /*lock*/,
+Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
                                         CommitPlan plan) {
   auto head = TXDIR_TRY(ReadHead(r));
   const bool head_matches = head.has_value() == plan.expected_head.has_value() &&
@@ -93,6 +95,20 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /
   TXDIR_CHECK(Materialize(r, meta.number, files, plan.donors, /*sync=*/!batched));
   TXDIR_FAILPOINT("commit.materialized");
 
+  // The pre-publish hook validates the staged generation; a rejection
+  // publishes nothing (the directory is an orphan above the head until
+  // removed here, or by recovery if we die first).
+  if (!r.config.pre_publish_hook.empty() && meta.kind != "adopt") {
+    if (auto s = RunPrePublishHook(r, meta.number); !s) {
+      if (auto gens = fs::OpenDir(r.env, Env::kCwd, r.layout.gens)) {
+        (void)fs::RemoveTree(r.env, gens->get(), std::to_string(meta.number));
+        (void)fs::FsyncDir(r.env, gens->get());
+      }
+      return tl::unexpected(s.error());
+    }
+    TXDIR_FAILPOINT("commit.hook_passed");
+  }
+
   // Deliberately broken variant for the power-loss self-test: live first.
   const bool swapped = TXDIR_BROKEN("swap-before-commit") && plan.swap_live;
   if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
@@ -117,6 +133,9 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& /
   TXDIR_FAILPOINT("commit.live_swapped");
   auto info = TXDIR_TRY(DescribeCommit(r, commit));
   info.live_pending = live_pending;
+  // Automatic gc (config gc.auto), still under the writer lock; it never
+  // fails the write.
+  if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock);
   return info;
 }
 

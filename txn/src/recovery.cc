@@ -7,6 +7,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/retention_internal.h"
 #include "txn/src/source_tree.h"
 
 namespace txdir::internal {
@@ -125,6 +126,8 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     // recover also scans the fan-out directories, for temp files of other
     // writers (libgit2, older versions), keeping every write O(changes).
     if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, l.store + "/objects", &report));
+    // An interrupted repack (gc --prune-history) leaves pack temp files.
+    TXDIR_CHECK(RecoverPackDir(env, l.store, &report));
   }
 
   // 3. Generation directories beyond the committed head were never
