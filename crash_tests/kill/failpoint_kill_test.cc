@@ -175,8 +175,8 @@ TEST(FailpointKill, InitAdoptingExistingDirectory) {
     }
     for (const auto& v : CheckInvariants(d / "repo", e)) violations.push_back(where + v);
   }
-  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(),
-              points.size(), violations.size());
+  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(), points.size(),
+              violations.size());
   EXPECT_GE(points.size(), 15u);
   EXPECT_TRUE(violations.empty()) << FormatViolations(violations, 40);
 }
@@ -246,6 +246,55 @@ TEST(FailpointKill, CheckerCatchesALostGeneration) {
   auto v = CheckInvariants(d / "repo", e);
   ASSERT_EQ(v.size(), 1u) << FormatViolations(v);
   EXPECT_NE(v[0].find("acknowledged generation 2"), std::string::npos) << v[0];
+}
+
+// ---- Transactions: `txdir db` (one transaction) and `txdir exec` whose
+// commit must merge with a generation published while its program ran.
+
+namespace txscenario {
+
+FileMap Todo(const std::string& status1, const std::string& status2) {
+  FileMap f = TreeA();
+  f["todo.sdn"] = "todos |id, status|\n    1, " + status1 + "\n    2, " + status2 + "\n";
+  return f;
+}
+
+}  // namespace txscenario
+
+TEST(FailpointKill, DbSetIsOneTransaction) {
+  auto s = RunScenario("tx_db_set", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", txscenario::Todo("open", "open"));
+    Common(dir, e);
+    e->acknowledged = {1};
+    e->acceptable = {1, 2};
+    e->contents = {{1, txscenario::Todo("open", "open")}};
+    return std::vector<std::string>{CliPath(), "-q",  "db", dir + "/repo", "todo.sdn",
+                                    "todos",   "set", "2",  "status=done"};
+  });
+  ExpectClean(s, 15);
+}
+
+TEST(FailpointKill, ExecCommitMergesAConcurrentPublish) {
+  auto s = RunScenario("tx_exec_merge", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", txscenario::Todo("open", "open"));
+    Common(dir, e);
+    e->acknowledged = {1};
+    // 2: the inner `txdir db` (record 1); 3: exec's merged commit (record 2).
+    e->acceptable = {1, 2, 3};
+    e->contents = {{1, txscenario::Todo("open", "open")}};
+    // The program publishes through another txdir process first (without
+    // the crash settings, so only the outer exec is killed), then edits
+    // record 2 in its stage: the exec commit must merge the two.
+    const std::string program =
+        "env -u TXDIR_CRASH_AT -u TXDIR_FAILPOINT_LOG '" + CliPath() + "' -q db '" + dir +
+        "/repo' todo.sdn todos set 1 status=done && printf 'todos |id, status|\\n    1, "
+        "open\\n    2, done\\n' > \"$TXDIR_STAGE/todo.sdn\"";
+    return std::vector<std::string>{CliPath(), "-q", "exec",    dir + "/repo", "--strategy",
+                                    "merge",   "--", "/bin/sh", "-c",          program};
+  });
+  ExpectClean(s, 15);
 }
 
 }  // namespace
