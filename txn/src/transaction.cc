@@ -9,10 +9,13 @@
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
+#include "txn/src/tree_merge.h"
 
 namespace txdir {
 
-using FileMap = std::map<std::string, store::TreeFile>;
+using internal::FileMap;
+using internal::SameFile;
+using internal::TreeMap;
 
 struct Transaction::State {
   Repository::Impl* repo = nullptr;
@@ -30,25 +33,10 @@ struct Transaction::State {
 
 namespace {
 
-bool SameFile(const std::optional<store::TreeFile>& a, const std::optional<store::TreeFile>& b) {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || (store::OidEqual(a->oid, b->oid) && a->mode == b->mode);
-}
-
 std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path) {
   auto it = m.find(path);
   if (it == m.end()) return std::nullopt;
   return it->second;
-}
-
-bool IsSdn(const std::string& path) {
-  return path.size() > 4 && path.compare(path.size() - 4, 4, ".sdn") == 0;
-}
-
-Result<FileMap> TreeMap(store::GitStore& store, const git_oid& tree) {
-  FileMap m;
-  for (auto& f : TXDIR_TRY(store.ListTree(tree))) m.emplace(f.path, f);
-  return m;
 }
 
 }  // namespace
@@ -140,94 +128,6 @@ Status Transaction::ReplaceAllFrom(const std::string& dir) {
   return Ok();
 }
 
-namespace {
-
-// Resolves one path changed on both sides. Returns the file to publish
-// (nullopt: removed), or adds to `conflicts`.
-struct Resolver {
-  Repository::Impl& r;
-  const CommitOptions& options;
-  const internal::Head& head;
-  CommitResult* result;
-  std::vector<std::string>* conflicts;
-  std::vector<RecordConflict>* record_conflicts;
-
-  Result<std::optional<store::TreeFile>> Resolve(const std::string& path,
-                                                 const std::optional<store::TreeFile>& base,
-                                                 const std::optional<store::TreeFile>& ours,
-                                                 int64_t ours_time,
-                                                 const std::optional<store::TreeFile>& theirs) {
-    const bool sdn_merge =
-        IsSdn(path) && ours && theirs &&
-        (options.strategy == Strategy::kMerge || options.strategy == Strategy::kLastModifiedWins);
-    switch (options.strategy) {
-      case Strategy::kError:
-        conflicts->push_back(path);
-        return ours;
-      case Strategy::kLastWriteWins:
-        result->merged.push_back(path);
-        return ours;
-      case Strategy::kLastModifiedWins:
-      case Strategy::kMerge:
-        if (sdn_merge) return MergeSdn(path, base, *ours, *theirs);
-        if (options.strategy == Strategy::kMerge) {
-          conflicts->push_back(path);
-          return ours;
-        }
-        // Not a table: the later write wins. Theirs was written no later
-        // than the head's publish time.
-        if (ours_time >= head.meta.time_ms) {
-          result->merged.push_back(path);
-          return ours;
-        }
-        result->theirs_kept.push_back(path);
-        return theirs;
-    }
-    return MakeError(Code::kInternal, "unknown strategy");
-  }
-
-  Result<sdn::Document> ParseSide(const std::string& path, const std::string& bytes,
-                                  const char* side) {
-    auto doc = sdn::Parse(bytes, sdn::ParseOptions{.lenient = true});
-    if (!doc)
-      return MakeError(Code::kInvalidArgument,
-                       std::string("cannot merge: ") + side +
-                           " version is not valid SDN: " + doc.error().message,
-                       path);
-    return doc;
-  }
-
-  Result<std::optional<store::TreeFile>> MergeSdn(const std::string& path,
-                                                  const std::optional<store::TreeFile>& base,
-                                                  const store::TreeFile& ours,
-                                                  const store::TreeFile& theirs) {
-    std::string base_bytes = base ? TXDIR_TRY(r.store->ReadBlob(base->oid)) : std::string();
-    auto b = TXDIR_TRY(ParseSide(path, base_bytes, "the base"));
-    auto o =
-        TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(ours.oid)), "this transaction's"));
-    auto t = TXDIR_TRY(ParseSide(path, TXDIR_TRY(r.store->ReadBlob(theirs.oid)), "the published"));
-    auto merged = MergeDocument(b, o, t, MergeOptions{.strategy = options.strategy});
-    if (!merged) {
-      Error e = merged.error();
-      e.path = path;
-      return tl::unexpected(e);
-    }
-    if (!merged->conflicts.empty()) {
-      for (auto c : merged->conflicts) {
-        c.table = path + ":" + c.table;
-        record_conflicts->push_back(std::move(c));
-      }
-      return std::optional<store::TreeFile>(ours);
-    }
-    for (auto& rn : merged->renumbered) result->renumbered.push_back(rn);
-    result->merged.push_back(path);
-    git_oid oid = TXDIR_TRY(r.store->WriteBlob(sdn::Write(merged->document)));
-    return std::optional<store::TreeFile>(store::TreeFile{path, oid, ours.mode});
-  }
-};
-
-}  // namespace
-
 Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   State& st = *state_;
   if (st.finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
@@ -242,28 +142,21 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
     return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
   const bool moved = head.has_value() != st.base_commit.has_value() ||
                      (head && !store::OidEqual(head->commit, *st.base_commit));
-  FileMap files = st.base_files;
-  if (moved) files = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
-
+  // Nothing published since the base: theirs is the base itself, so every
+  // change of ours applies as it is.
+  FileMap theirs = st.base_files;
+  if (moved) theirs = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
+  std::map<std::string, internal::OurChange> ours;
+  for (const auto& [path, change] : st.changes) ours[path] = {change.file, change.time_ms};
+  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, options.strategy, st.base_files, ours,
+                                           theirs, head ? head->meta.time_ms : 0));
   CommitResult result;
-  std::vector<std::string> conflicts;
-  std::vector<RecordConflict> record_conflicts;
-  for (const auto& [path, change] : st.changes) {
-    auto base = Lookup(st.base_files, path);
-    if (SameFile(change.file, base)) continue;  // no net change of ours
-    auto theirs = Lookup(files, path);
-    std::optional<store::TreeFile> final_file = change.file;
-    if (moved && !SameFile(base, theirs) && !SameFile(change.file, theirs)) {
-      Resolver rs{r, options, *head, &result, &conflicts, &record_conflicts};
-      final_file = TXDIR_TRY(rs.Resolve(path, base, change.file, change.time_ms, theirs));
-    }
-    if (final_file) {
-      files[path] = *final_file;
-      files[path].path = path;
-    } else {
-      files.erase(path);
-    }
-  }
+  result.merged = std::move(tm.merged);
+  result.theirs_kept = std::move(tm.theirs_kept);
+  result.renumbered = std::move(tm.renumbered);
+  const std::vector<std::string>& conflicts = tm.conflicts;
+  const std::vector<RecordConflict>& record_conflicts = tm.record_conflicts;
+  FileMap& files = tm.files;
   if (!conflicts.empty() || !record_conflicts.empty()) {
     std::string msg = "conflict with generation " + std::to_string(head->meta.number) +
                       " (published since this transaction began at generation " +
