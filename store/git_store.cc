@@ -165,16 +165,25 @@ Result<git_oid> GitStore::WriteTree(const std::vector<TreeFile>& files) {
 
 Result<git_oid> GitStore::WriteCommit(const git_oid& tree_id, const std::optional<git_oid>& parent,
                                       const GenMeta& meta, const std::string& author) {
+  std::vector<git_oid> parents;
+  if (parent) parents.push_back(*parent);
+  return WriteCommit(tree_id, parents, meta, author);
+}
+
+Result<git_oid> GitStore::WriteCommit(const git_oid& tree_id, const std::vector<git_oid>& parents,
+                                      const GenMeta& meta, const std::string& author) {
   git_tree* tree_raw = nullptr;
   if (int rc = git_tree_lookup(&tree_raw, repo_, &tree_id); rc < 0)
     return GitError(rc, "tree not found " + OidHex(tree_id));
   TreePtr tree(tree_raw);
-  CommitPtr parent_commit;
-  if (parent) {
+  std::vector<CommitPtr> parent_commits;
+  std::vector<const git_commit*> parent_ptrs;
+  for (const git_oid& id : parents) {
     git_commit* p = nullptr;
-    if (int rc = git_commit_lookup(&p, repo_, &*parent); rc < 0)
-      return GitError(rc, "parent commit not found " + OidHex(*parent));
-    parent_commit.reset(p);
+    if (int rc = git_commit_lookup(&p, repo_, &id); rc < 0)
+      return GitError(rc, "parent commit not found " + OidHex(id));
+    parent_commits.emplace_back(p);
+    parent_ptrs.push_back(p);
   }
   git_signature* sig_raw = nullptr;
   std::string email = meta.host.empty() ? "txdir@localhost" : "txdir@" + meta.host;
@@ -183,11 +192,11 @@ Result<git_oid> GitStore::WriteCommit(const git_oid& tree_id, const std::optiona
       rc < 0)
     return GitError(rc, "invalid author '" + author + "'", Code::kInvalidArgument);
   SigPtr sig(sig_raw);
-  const git_commit* parents[1] = {parent_commit.get()};
   git_oid oid;
   std::string message = FormatCommitMessage(meta);
-  if (int rc = git_commit_create(&oid, repo_, nullptr, sig.get(), sig.get(), "UTF-8",
-                                 message.c_str(), tree.get(), parent ? 1 : 0, parents);
+  if (int rc =
+          git_commit_create(&oid, repo_, nullptr, sig.get(), sig.get(), "UTF-8", message.c_str(),
+                            tree.get(), parent_ptrs.size(), parent_ptrs.data());
       rc < 0)
     return GitError(rc, "cannot write commit", Code::kIo);
   return oid;

@@ -74,6 +74,10 @@ class GitStore {
   Result<git_oid> WriteTree(const std::vector<TreeFile>& files);
   Result<git_oid> WriteCommit(const git_oid& tree, const std::optional<git_oid>& parent,
                               const GenMeta& meta, const std::string& author);
+  // A commit with any number of parents, first parent first (a pull that
+  // resolves a divergence records the remote head, then the local one).
+  Result<git_oid> WriteCommit(const git_oid& tree, const std::vector<git_oid>& parents,
+                              const GenMeta& meta, const std::string& author);
   // The durability barrier for every object written so far.
   Status SyncObjects();
 

@@ -139,6 +139,54 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   return info;
 }
 
+Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock*/,
+                                   const git_oid& commit, const std::optional<git_oid>& expected,
+                                   const std::vector<uint64_t>& donors) {
+  auto head = TXDIR_TRY(ReadHead(r));
+  const bool head_matches = head.has_value() == expected.has_value() &&
+                            (!head || store::OidEqual(head->commit, *expected));
+  if (!head_matches)
+    return MakeError(Code::kConflict, "another writer published since this operation began");
+  const store::GenMeta meta = TXDIR_TRY(r.store->ReadMeta(commit));
+  if (head && meta.number <= head->meta.number)
+    return MakeError(Code::kCorruption, "commit " + store::OidHex(commit) + " has generation " +
+                                            std::to_string(meta.number) +
+                                            ", not above the head's " +
+                                            std::to_string(head->meta.number));
+  const git_oid tree = TXDIR_TRY(r.store->CommitTree(commit));
+
+  // 1. Objects: fetched packs were fsynced by libgit2 as it wrote them
+  // (GIT_OPT_ENABLE_FSYNC_GITDIR); objects written by us (a merge commit)
+  // become durable here, or at the barrier in batched mode.
+  const bool batched = BatchedSync(r);
+  if (!batched) TXDIR_CHECK(r.store->SyncObjects());
+  TXDIR_FAILPOINT("adopt.objects_synced");
+
+  // 2. The generation's directory, complete and durable, not yet live.
+  auto files = TXDIR_TRY(r.store->ListTree(tree));
+  TXDIR_CHECK(Materialize(r, meta.number, files, donors, /*sync=*/!batched));
+  TXDIR_FAILPOINT("adopt.materialized");
+
+  // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
+  std::function<Status()> barrier;
+  if (batched) barrier = [&r]() -> Status { return SyncBarrier(r); };
+  TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
+  TXDIR_FAILPOINT("adopt.head_updated");
+
+  // 4. The live link follows; as in CommitGeneration, a failure here leaves
+  // a committed generation with live_pending for recovery.
+  bool live_pending = false;
+  if (auto s = SwapLive(r.env, r.layout, meta.number); !s) {
+    spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
+                 meta.number, s.error().ToString());
+    live_pending = true;
+  }
+  TXDIR_FAILPOINT("adopt.live_swapped");
+  auto info = TXDIR_TRY(DescribeCommit(r, commit));
+  info.live_pending = live_pending;
+  return info;
+}
+
 Result<WriterLock> LockForWrite(Repository::Impl& r) {
   auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   TXDIR_CHECK(RecoverLocked(r, lock));

@@ -89,6 +89,17 @@ struct CommitPlan {
 Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
                                         CommitPlan plan);
 
+// The tail of CommitGeneration for a commit that already exists in the
+// store with its own generation number in its trailers (a pull adopting the
+// remote head, or the commit that resolves a diverged pull): make its
+// objects durable, materialize gens/<its number>, THE COMMIT POINT (head
+// ref CAS from `expected_head`), live swap. Requires the writer lock; the
+// commit's number must be above the head's. Conflict if the head moved.
+Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
+                                   const git_oid& commit,
+                                   const std::optional<git_oid>& expected_head,
+                                   const std::vector<uint64_t>& donors);
+
 // Recovery proper; requires the writer lock.
 Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock);
 // thorough: also scan the object store for stray temp files (txdir recover).

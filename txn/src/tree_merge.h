@@ -27,11 +27,11 @@ struct OurChange {
 };
 
 struct TreeMerge {
-  FileMap files;                            // the merged file set
-  std::vector<std::string> merged;          // changed on both sides, resolved
-  std::vector<std::string> theirs_kept;     // changed on both sides, theirs won
-  std::vector<Renumbered> renumbered;       // SDN records renumbered
-  std::vector<std::string> conflicts;       // paths the strategy could not resolve
+  FileMap files;                                 // the merged file set
+  std::vector<std::string> merged;               // changed on both sides, resolved
+  std::vector<std::string> theirs_kept;          // changed on both sides, theirs won
+  std::vector<Renumbered> renumbered;            // SDN records renumbered
+  std::vector<std::string> conflicts;            // paths the strategy could not resolve
   std::vector<RecordConflict> record_conflicts;  // SDN records likewise
   bool conflicted() const { return !conflicts.empty() || !record_conflicts.empty(); }
 };
