@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev libexpected-dev nlohmann-json3-dev
   librapidcheck-dev libbenchmark-dev libsqlite3-dev libcpp-httplib-dev zlib1g-dev
   strace clang libclang-rt-14-dev e2fsprogs
+  chromium fonts-liberation fonts-dejavu-core
 )
 
 missing=()

@@ -1,8 +1,70 @@
-// Commands registered by AddXCommands; see cli.h for the list.
+// serve: a read-only web view of a transactional directory (tools/serve/).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "tools/serve/serve.h"
 #include "tools/txdir/cli.h"
 
 namespace txdir::cli {
 
-void AddServeCommands(CLI::App& /*app*/, Globals& /*g*/, Runner* /*run*/) {}
+namespace {
+
+struct ServeArgs {
+  std::string dir;
+  std::string addr = "127.0.0.1:8080";
+  bool allow_public = false;
+};
+
+int RunServe(const ServeArgs& a, const Globals& g) {
+  auto options = serve::ParseAddress(a.addr, a.allow_public);
+  if (!options) return UsageError(options.error().message);
+  auto server = serve::Server::Open(a.dir, *options);
+  if (!server) return Fail(server.error());
+
+  // SIGINT/SIGTERM stop the server cleanly: blocked here (and so in the
+  // HTTP threads created later), taken by one thread with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto port = (*server)->Bind();
+  if (!port) return Fail(port.error());
+  serve::Server* s = server->get();
+  std::thread([stop_signals, s] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    s->Stop();
+  }).detach();
+
+  const std::string host =
+      options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
+  Out(g, "serving " + a.dir + " at http://" + host + ":" + std::to_string(*port) +
+             "/ (read-only; Ctrl-C stops)");
+  std::fflush(stdout);
+  auto st = (*server)->Run();
+  if (!st) return Fail(st.error());
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommands(CLI::App& app, Globals& g, Runner* run) {
+  auto* c = app.add_subcommand(
+      "serve", "Serve the generations read-only over HTTP (history, files, diffs, tables)");
+  auto a = std::make_shared<ServeArgs>();
+  c->add_option("DIR", a->dir, "The transactional directory")->required();
+  c->add_option("--addr", a->addr,
+                "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)")
+      ->capture_default_str();
+  c->add_flag("--public", a->allow_public,
+              "Allow a non-loopback address (there is no authentication)");
+  c->callback([=, &g] { *run = [=, &g] { return RunServe(*a, g); }; });
+}
 
 }  // namespace txdir::cli

@@ -1,0 +1,152 @@
+#include "tools/serve/gen_index.h"
+
+#include "txn/src/repo_impl.h"
+
+namespace txdir::serve {
+
+namespace {
+constexpr size_t kMaxCachedTrees = 64;
+}
+
+std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string& dir) const {
+  const std::string prefix = dir.empty() ? "" : dir + "/";
+  std::map<std::string, bool> out;
+  for (auto it = files.lower_bound(prefix); it != files.end(); ++it) {
+    const std::string& p = it->first;
+    if (p.compare(0, prefix.size(), prefix) != 0) break;
+    std::string rest = p.substr(prefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos)
+      out[rest] = false;
+    else
+      out[rest.substr(0, slash)] = true;
+  }
+  return {out.begin(), out.end()};
+}
+
+store::GitStore& GenIndex::store() { return *repo_->impl()->store; }
+
+Status GenIndex::Refresh() {
+  auto head = TXDIR_TRY(store().Head());
+  if (!head) {
+    entries_.clear();
+    known_commits_.clear();
+    head_.reset();
+    return Ok();
+  }
+  const std::string head_hex = store::OidHex(*head);
+  if (head_ && *head_ == head_hex) return Ok();
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool rewritten = false;
+    std::optional<git_oid> cur = head;
+    std::vector<GenEntry> fresh;
+    std::optional<uint64_t> stop_at;
+    while (cur) {
+      std::string hex = store::OidHex(*cur);
+      if (known_commits_.count(hex)) {
+        auto meta = TXDIR_TRY(store().ReadMeta(*cur));
+        stop_at = meta.number;
+        break;
+      }
+      GenEntry e;
+      e.info = TXDIR_TRY(internal::DescribeCommit(*repo_->impl(), *cur));
+      e.commit = *cur;
+      e.tree = TXDIR_TRY(store().CommitTree(*cur));
+      if (entries_.count(e.info.number)) {  // same number, another commit: history rewritten
+        rewritten = true;
+        break;
+      }
+      fresh.push_back(std::move(e));
+      cur = TXDIR_TRY(store().CommitParent(*cur));
+    }
+    if (rewritten) {
+      entries_.clear();
+      known_commits_.clear();
+      continue;
+    }
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      if (i + 1 < fresh.size())
+        fresh[i].parent = fresh[i + 1].info.number;
+      else
+        fresh[i].parent = stop_at;
+    }
+    for (auto& e : fresh) {
+      known_commits_.insert(e.info.commit);
+      uint64_t n = e.info.number;
+      entries_.emplace(n, std::move(e));
+    }
+    head_ = head_hex;
+    return Ok();
+  }
+  return MakeError(Code::kConflict, "history changed while it was being read");
+}
+
+Result<const GenEntry*> GenIndex::Find(uint64_t number) {
+  GenEntry* e = TXDIR_TRY(FindMutable(number));
+  return e;
+}
+
+Result<GenEntry*> GenIndex::FindMutable(uint64_t number) {
+  auto it = entries_.find(number);
+  if (it == entries_.end()) {
+    TXDIR_CHECK(Refresh());
+    it = entries_.find(number);
+  }
+  if (it == entries_.end())
+    return MakeError(Code::kNotFound, "no generation " + std::to_string(number) + " in the store");
+  return &it->second;
+}
+
+Result<std::vector<const GenEntry*>> GenIndex::All() {
+  TXDIR_CHECK(Refresh());
+  std::vector<const GenEntry*> out;
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) out.push_back(&it->second);
+  return out;
+}
+
+Result<std::shared_ptr<const TreeIndex>> GenIndex::Tree(const GenEntry& e) {
+  const std::string key = store::OidHex(e.tree);
+  if (auto it = trees_.find(key); it != trees_.end()) return it->second;
+  auto t = std::make_shared<TreeIndex>();
+  t->dirs.insert("");
+  for (auto& f : TXDIR_TRY(store().ListTree(e.tree))) {
+    for (size_t p = f.path.find('/'); p != std::string::npos; p = f.path.find('/', p + 1))
+      t->dirs.insert(f.path.substr(0, p));
+    std::string path = f.path;
+    t->files.emplace(std::move(path), std::move(f));
+  }
+  if (trees_.size() >= kMaxCachedTrees) trees_.clear();
+  trees_.emplace(key, t);
+  return std::shared_ptr<const TreeIndex>(t);
+}
+
+Result<size_t> GenIndex::ChangedCount(uint64_t number) {
+  GenEntry* e = TXDIR_TRY(FindMutable(number));
+  if (e->changed) return *e->changed;
+  auto now = TXDIR_TRY(Tree(*e));
+  size_t changed = 0;
+  if (!e->parent) {
+    changed = now->files.size();
+  } else {
+    const GenEntry* p = TXDIR_TRY(Find(*e->parent));
+    auto before = TXDIR_TRY(Tree(*p));
+    for (const auto& [path, f] : now->files) {
+      auto it = before->files.find(path);
+      if (it == before->files.end() || !store::OidEqual(it->second.oid, f.oid) ||
+          it->second.mode != f.mode)
+        ++changed;
+    }
+    for (const auto& [path, f] : before->files)
+      if (!now->files.count(path)) ++changed;
+  }
+  e->changed = changed;
+  return changed;
+}
+
+Result<std::optional<uint64_t>> GenIndex::Live() {
+  const auto* impl = repo_->impl();
+  return internal::ReadLiveGeneration(impl->env, impl->layout);
+}
+
+}  // namespace txdir::serve

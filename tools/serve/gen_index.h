@@ -1,0 +1,70 @@
+// What `txdir serve` knows about a repository's generations: an index from
+// generation number to commit and tree, filled by walking the store's
+// history from the head and extended when the head moves, plus a small
+// cache of tree listings. Generations are immutable, so nothing cached
+// about one ever goes stale; a rewritten history (gc --prune-history) is
+// noticed when a known number turns up with another commit, and the index
+// is rebuilt.
+//
+// Thread safety: none; the server calls it under its mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/git_store.h"
+#include "txdir/repository.h"
+
+namespace txdir::serve {
+
+struct GenEntry {
+  GenerationInfo info;
+  git_oid commit;
+  git_oid tree;
+  std::optional<uint64_t> parent;  // the generation before it, if retained
+  std::optional<size_t> changed;   // files changed from the parent (computed lazily)
+};
+
+// One generation's tree, flattened.
+struct TreeIndex {
+  std::map<std::string, store::TreeFile> files;  // path -> file (incl. links)
+  std::set<std::string> dirs;                    // every directory path; "" is the root
+  // Immediate children of directory `dir`: (name, is_directory), sorted.
+  std::vector<std::pair<std::string, bool>> Children(const std::string& dir) const;
+};
+
+class GenIndex {
+ public:
+  explicit GenIndex(Repository* repo) : repo_(repo) {}
+
+  // The entry of generation `number`; NotFound when the store does not hold it.
+  Result<const GenEntry*> Find(uint64_t number);
+  // Every retained generation, newest first.
+  Result<std::vector<const GenEntry*>> All();
+  // The tree of `e`, from the cache.
+  Result<std::shared_ptr<const TreeIndex>> Tree(const GenEntry& e);
+  // Files added, removed or changed from the parent generation (all files
+  // for the first one).
+  Result<size_t> ChangedCount(uint64_t number);
+  // The generation the live link shows; nullopt before the first publish.
+  Result<std::optional<uint64_t>> Live();
+
+  store::GitStore& store();
+
+ private:
+  Status Refresh();
+  Result<GenEntry*> FindMutable(uint64_t number);
+
+  Repository* repo_;
+  std::map<uint64_t, GenEntry> entries_;
+  std::set<std::string> known_commits_;
+  std::optional<std::string> head_;
+  std::map<std::string, std::shared_ptr<const TreeIndex>> trees_;  // by tree id
+};
+
+}  // namespace txdir::serve

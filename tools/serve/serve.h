@@ -1,0 +1,69 @@
+// `txdir serve`: a read-only HTTP view of a transactional directory.
+//
+//   auto s = txdir::serve::Server::Open("/srv/dash", {.host = "127.0.0.1", .port = 0});
+//   int port = *(*s)->Bind();     // port 0: the kernel picks a free one
+//   (*s)->Run();                  // blocks until Stop() (from another thread)
+//
+// Routes (docs/cli.md, "Web view"):
+//   /                 302 to /g/<live>/ (Cache-Control: no-store)
+//   /g/<gen>/<path>   a file of any retained generation, read from the store;
+//                     immutable cache headers, ETag = blob id; a directory
+//                     serves its index.html or a listing; ?view=table renders
+//                     an .sdn file as HTML tables
+//   /table/<gen>/<path>  the same table view
+//   /history          every retained generation with links
+//   /diff/<a>/<b>     changed files; SDN records added/changed/removed
+// Only GET and HEAD (405 otherwise). Request targets are validated by
+// ParseRequestTarget (request_path.h): traversal in any encoding is 400.
+// Stored symlinks are served only when their target resolves, lexically,
+// to a file inside the same generation's tree; otherwise 404.
+//
+// The server reads the store only; it never writes to the repository.
+// Thread safety: Bind, Run and Stop may be called from different threads;
+// requests are served by the HTTP library's thread pool and read the store
+// under one mutex.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "txdir/error.h"
+
+namespace txdir::serve {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+};
+
+// Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1). A host that is
+// not a loopback address (127.0.0.0/8, ::1, localhost) is refused with
+// kInvalidArgument unless `allow_public`.
+Result<ServeOptions> ParseAddress(const std::string& addr, bool allow_public);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
+
+class Server {
+ public:
+  // Opens the repository at `root` (read-only use). NotFound when it is not
+  // a txdir repository.
+  static Result<std::unique_ptr<Server>> Open(const std::string& root, const ServeOptions& options);
+  ~Server();
+
+  // Binds the listening socket; returns the port bound. Io when the address
+  // cannot be bound.
+  Result<int> Bind();
+  // Serves until Stop(). REQUIRES: Bind() succeeded.
+  Status Run();
+  // Stops Run(); safe from any thread, and before Run() has started.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace txdir::serve

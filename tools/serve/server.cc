@@ -1,0 +1,478 @@
+// The HTTP side of `txdir serve`: routing, headers and the pages.
+#include <httplib.h>
+
+#include <atomic>
+#include <charconv>
+#include <mutex>
+
+#include "store/gen_meta.h"
+#include "tools/serve/gen_index.h"
+#include "tools/serve/html.h"
+#include "tools/serve/request_path.h"
+#include "tools/serve/serve.h"
+#include "txdir/repository.h"
+#include "txdir/sdn.h"
+
+namespace txdir::serve {
+
+namespace {
+
+constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+constexpr const char* kNoStore = "no-store";
+constexpr uint32_t kLinkMode = 0120000;
+constexpr int kMaxLinkHops = 8;
+
+// A canonical generation number: digits, no leading zero, > 0.
+std::optional<uint64_t> ParseGen(const std::string& s) {
+  if (s.empty() || s.size() > 19 || s[0] == '0') return std::nullopt;
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return n;
+}
+
+std::string Join(const std::vector<std::string>& segs, size_t from) {
+  std::string out;
+  for (size_t i = from; i < segs.size(); ++i) {
+    if (!out.empty()) out += '/';
+    out += segs[i];
+  }
+  return out;
+}
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+std::string BaseOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void SetHtml(httplib::Response& res, int status, const std::string& html, const char* cache) {
+  res.status = status;
+  res.set_header("Cache-Control", cache);
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+void ErrorPage(httplib::Response& res, int status, const std::string& what) {
+  const char* title = status == 400   ? "400 Bad Request"
+                      : status == 404 ? "404 Not Found"
+                      : status == 405 ? "405 Method Not Allowed"
+                                      : "500 Internal Server Error";
+  SetHtml(res, status, Page(title, "<p>" + Escape(what) + "</p>\n"), kNoStore);
+}
+
+void Redirect(httplib::Response& res, int status, const std::string& location, const char* cache) {
+  res.status = status;
+  res.set_header("Location", location);
+  res.set_header("Cache-Control", cache);
+  res.set_content("<a href=\"" + Escape(location) + "\">" + Escape(location) + "</a>\n",
+                  "text/html; charset=utf-8");
+}
+
+// Serves immutable content: ETag, cache headers, 304 on a matching
+// If-None-Match.
+void SetImmutable(const httplib::Request& req, httplib::Response& res, const std::string& etag,
+                  std::string body, const std::string& type) {
+  const std::string quoted = "\"" + etag + "\"";
+  res.set_header("Cache-Control", kImmutable);
+  res.set_header("ETag", quoted);
+  const std::string inm = req.get_header_value("If-None-Match");
+  if (!inm.empty() && (inm == quoted || inm == "*" || inm.find(quoted) != std::string::npos)) {
+    res.status = 304;
+    return;
+  }
+  res.status = 200;
+  res.set_content(std::move(body), type);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  std::string root;
+  ServeOptions options;
+  std::unique_ptr<Repository> repo;
+  std::unique_ptr<GenIndex> index;
+  std::mutex mu;  // guards repo and index: the store is single-threaded
+  httplib::Server http;
+  std::atomic<bool> stop_requested{false};
+  int port = -1;
+
+  void Install();
+  void Route(const httplib::Request& req, httplib::Response& res, const RequestPath& p);
+  void ServeLive(httplib::Response& res);
+  void ServeHistory(httplib::Response& res);
+  void ServeGen(const httplib::Request& req, httplib::Response& res, uint64_t gen,
+                const std::string& path, bool trailing_slash, bool table_view);
+  void ServeDiff(const httplib::Request& req, httplib::Response& res, uint64_t a, uint64_t b);
+  void ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
+                  const std::string& path, const store::TreeFile& f);
+  std::string Listing(uint64_t gen, const TreeIndex& tree, const std::string& dir);
+};
+
+void Server::Impl::Install() {
+  // Small responses on kept-alive connections: without this, Nagle's
+  // algorithm and delayed ACKs add ~40 ms to each.
+  http.set_tcp_nodelay(true);
+  // Every request passes here first, whatever its method: the one place
+  // that enforces GET/HEAD only and validates the target.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      ErrorPage(res, 405, "txdir serve is read-only: only GET and HEAD are allowed");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    auto p = ParseRequestTarget(req.target);
+    if (!p) {
+      ErrorPage(res, 400, "refused path: " + p.error().message);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    try {
+      Route(req, res, *p);
+    } catch (const std::exception& e) {
+      ErrorPage(res, 500, e.what());
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+}
+
+void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
+                         const RequestPath& p) {
+  const auto& s = p.segments;
+  if (s.empty()) return ServeLive(res);
+  if (s[0] == "history" && s.size() == 1) return ServeHistory(res);
+  if (s[0] == "g" && s.size() >= 2) {
+    auto gen = ParseGen(s[1]);
+    if (!gen) return ErrorPage(res, 404, "not a generation number: " + s[1]);
+    if (s.size() == 2 && !p.trailing_slash)
+      return Redirect(res, 301, "/g/" + s[1] + "/", kImmutable);
+    return ServeGen(req, res, *gen, Join(s, 2), p.trailing_slash,
+                    QueryValue(p.query, "view") == "table");
+  }
+  if (s[0] == "table" && s.size() >= 3) {
+    auto gen = ParseGen(s[1]);
+    if (!gen) return ErrorPage(res, 404, "not a generation number: " + s[1]);
+    return ServeGen(req, res, *gen, Join(s, 2), false, true);
+  }
+  if (s[0] == "diff" && s.size() == 3) {
+    auto a = ParseGen(s[1]), b = ParseGen(s[2]);
+    if (!a || !b) return ErrorPage(res, 404, "not a generation number");
+    return ServeDiff(req, res, *a, *b);
+  }
+  ErrorPage(res, 404, "no such page");
+}
+
+void Server::Impl::ServeLive(httplib::Response& res) {
+  auto live = index->Live();
+  if (!live) return ErrorPage(res, 500, live.error().ToString());
+  if (!*live)
+    return SetHtml(res, 404,
+                   Page("Nothing published yet",
+                        "<p>No generation is live yet. See <a href=\"/history\">history</a>.</p>"),
+                   kNoStore);
+  Redirect(res, 302, "/g/" + std::to_string(**live) + "/", kNoStore);
+}
+
+void Server::Impl::ServeHistory(httplib::Response& res) {
+  auto all = index->All();
+  if (!all) return ErrorPage(res, 500, all.error().ToString());
+  auto live = index->Live();
+  std::string b = "<p>Repository <code>" + Escape(root) +
+                  "</code>: " + std::to_string(all->size()) + " retained generation" +
+                  (all->size() == 1 ? "" : "s") + ".</p>\n";
+  b += "<table class=\"history\"><tr><th>generation</th><th>time (UTC)</th><th>kind</th>"
+       "<th>message</th><th>author</th><th>host</th><th>files changed</th><th>diff</th></tr>\n";
+  for (const GenEntry* e : *all) {
+    const auto& g = e->info;
+    const std::string n = std::to_string(g.number);
+    auto changed = index->ChangedCount(g.number);
+    const bool is_live = live && *live && **live == g.number;
+    b += "<tr class=\"gen\" data-gen=\"" + n + "\"><td><a href=\"/g/" + n + "/\">" + n + "</a>" +
+         (is_live ? " <strong>live</strong>" : "") + "</td><td>" +
+         Escape(store::FormatTime(g.time_ms)) + "</td><td>" + Escape(g.kind);
+    if (g.restores) b += " of " + std::to_string(*g.restores);
+    b += "</td><td>" + Escape(g.message) + "</td><td>" + Escape(g.author) + "</td><td>" +
+         Escape(g.host) + "</td><td>" + (changed ? std::to_string(*changed) : "?") + "</td><td>";
+    if (e->parent)
+      b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*e->parent) + "/" + n +
+           "\">diff with " + std::to_string(*e->parent) + "</a>";
+    b += "</td></tr>\n";
+  }
+  b += "</table>\n";
+  SetHtml(res, 200, Page("History", b), kNoStore);
+}
+
+std::string Server::Impl::Listing(uint64_t gen, const TreeIndex& tree, const std::string& dir) {
+  const std::string n = std::to_string(gen);
+  std::string b = "<p>Generation <a href=\"/g/" + n + "/\">" + n + "</a>, directory <code>/" +
+                  Escape(dir) + "</code>.</p>\n<ul class=\"listing\">\n";
+  if (!dir.empty()) b += "<li><a href=\"../\">../</a></li>\n";
+  for (const auto& [name, is_dir] : tree.Children(dir)) {
+    const std::string href = EncodePath(name) + (is_dir ? "/" : "");
+    b += "<li><a class=\"" + std::string(is_dir ? "dir" : "file") + "\" href=\"" + Escape(href) +
+         "\">" + Escape(name) + (is_dir ? "/" : "") + "</a>";
+    if (!is_dir && EndsWith(name, ".sdn"))
+      b += " (<a class=\"tableview\" href=\"" + Escape(href) + "?view=table\">table</a>)";
+    b += "</li>\n";
+  }
+  b += "</ul>\n";
+  return Page("Generation " + n + ": /" + dir, b);
+}
+
+void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res, uint64_t gen,
+                            const std::string& path, bool trailing_slash, bool table_view) {
+  auto e = index->Find(gen);
+  if (!e) {
+    if (e.error().code == Code::kNotFound)
+      return ErrorPage(res, 404, "generation " + std::to_string(gen) + " is not retained");
+    return ErrorPage(res, 500, e.error().ToString());
+  }
+  auto tree = index->Tree(**e);
+  if (!tree) return ErrorPage(res, 500, tree.error().ToString());
+  const std::string n = std::to_string(gen);
+
+  std::string cur = path;
+  for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
+    if ((*tree)->dirs.count(cur)) {
+      if (cur != path)  // reached through a link: send the client to the real place
+        return Redirect(res, 302, "/g/" + n + "/" + EncodePath(cur) + "/", kImmutable);
+      if (!trailing_slash && !cur.empty())
+        return Redirect(res, 301, "/g/" + n + "/" + EncodePath(cur) + "/", kImmutable);
+      const std::string index_html = cur.empty() ? "index.html" : cur + "/index.html";
+      auto ix = (*tree)->files.find(index_html);
+      if (ix != (*tree)->files.end() && ix->second.mode != kLinkMode) {
+        auto data = index->store().ReadBlob(ix->second.oid);
+        if (!data) return ErrorPage(res, 500, data.error().ToString());
+        return SetImmutable(req, res, store::OidHex(ix->second.oid), std::move(*data),
+                            "text/html; charset=utf-8");
+      }
+      return SetImmutable(req, res, "dir-" + (*e)->info.tree + "-" + EncodePath(cur),
+                          Listing(gen, **tree, cur), "text/html; charset=utf-8");
+    }
+    auto it = (*tree)->files.find(cur);
+    if (it == (*tree)->files.end())
+      return ErrorPage(res, 404, "no file /" + path + " in generation " + n);
+    if (trailing_slash) return ErrorPage(res, 404, "/" + path + " is not a directory");
+    const store::TreeFile& f = it->second;
+    if (f.mode == kLinkMode) {
+      // A stored link: followed only while it stays inside this tree.
+      auto target = index->store().ReadBlob(f.oid);
+      if (!target) return ErrorPage(res, 500, target.error().ToString());
+      auto resolved = ResolveLinkTarget(DirOf(cur), *target);
+      if (!resolved)
+        return ErrorPage(res, 404, "/" + path + " is a link that leads outside the generation");
+      cur = *resolved;
+      continue;
+    }
+    if (table_view) return ServeTable(req, res, gen, cur, f);
+    auto data = index->store().ReadBlob(f.oid);
+    if (!data) return ErrorPage(res, 500, data.error().ToString());
+    return SetImmutable(req, res, store::OidHex(f.oid), std::move(*data), ContentTypeFor(cur));
+  }
+  ErrorPage(res, 404, "/" + path + ": too many links");
+}
+
+void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
+                              const std::string& path, const store::TreeFile& f) {
+  auto data = index->store().ReadBlob(f.oid);
+  if (!data) return ErrorPage(res, 500, data.error().ToString());
+  const std::string n = std::to_string(gen);
+  std::string b = "<p>Generation <a href=\"/g/" + n + "/\">" + n + "</a>, file <a href=\"/g/" + n +
+                  "/" + Escape(EncodePath(path)) + "\"><code>" + Escape(path) +
+                  "</code></a> (raw).</p>\n";
+  auto doc = sdn::Parse(*data, sdn::ParseOptions{.lenient = true});
+  if (!doc) {
+    b += "<p class=\"error\">Not readable as SDN: " + Escape(doc.error().message) + "</p>\n";
+  } else {
+    for (const auto& t : doc->tables) b += RenderTable(t);
+  }
+  SetImmutable(req, res, "table-" + store::OidHex(f.oid), Page(BaseOf(path) + " @ " + n, b),
+               "text/html; charset=utf-8");
+}
+
+void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res, uint64_t a,
+                             uint64_t b) {
+  auto ea = index->Find(a);
+  auto eb = index->Find(b);
+  if (!ea || !eb) {
+    const Error& err = !ea ? ea.error() : eb.error();
+    return ErrorPage(res, err.code == Code::kNotFound ? 404 : 500, err.ToString());
+  }
+  auto ta = index->Tree(**ea);
+  auto tb = index->Tree(**eb);
+  if (!ta || !tb) return ErrorPage(res, 500, (!ta ? ta.error() : tb.error()).ToString());
+  const std::string sa = std::to_string(a), sb = std::to_string(b);
+
+  struct Change {
+    std::string path, status;  // added | removed | changed
+  };
+  std::vector<Change> changes;
+  for (const auto& [path, f] : (*tb)->files) {
+    auto it = (*ta)->files.find(path);
+    if (it == (*ta)->files.end())
+      changes.push_back({path, "added"});
+    else if (!store::OidEqual(it->second.oid, f.oid) || it->second.mode != f.mode)
+      changes.push_back({path, "changed"});
+  }
+  for (const auto& [path, f] : (*ta)->files)
+    if (!(*tb)->files.count(path)) changes.push_back({path, "removed"});
+  std::sort(changes.begin(), changes.end(),
+            [](const Change& x, const Change& y) { return x.path < y.path; });
+
+  std::string body = "<p>From generation <a href=\"/g/" + sa + "/\">" + sa +
+                     "</a> to generation <a href=\"/g/" + sb + "/\">" + sb +
+                     "</a>: " + std::to_string(changes.size()) + " file" +
+                     (changes.size() == 1 ? "" : "s") + " changed.</p>\n";
+  body += "<table class=\"files\"><tr><th>file</th><th>change</th></tr>\n";
+  for (const auto& c : changes) {
+    body += "<tr class=\"file " + c.status + "\"><td><a href=\"#f-" + Escape(EncodePath(c.path)) +
+            "\">" + Escape(c.path) + "</a></td><td class=\"status-" + c.status + "\">" + c.status +
+            "</td></tr>\n";
+  }
+  body += "</table>\n";
+
+  for (const auto& c : changes) {
+    const std::string href_a = "/g/" + sa + "/" + Escape(EncodePath(c.path));
+    const std::string href_b = "/g/" + sb + "/" + Escape(EncodePath(c.path));
+    body += "<section class=\"filediff\" id=\"f-" + Escape(EncodePath(c.path)) + "\"><h2>" +
+            Escape(c.path) + " <span class=\"status-" + c.status + "\">" + c.status +
+            "</span></h2>\n<p>";
+    if (c.status != "added") body += "<a href=\"" + href_a + "\">in " + sa + "</a> ";
+    if (c.status != "removed") body += "<a href=\"" + href_b + "\">in " + sb + "</a>";
+    body += "</p>\n";
+    const bool regular_both = (c.status != "added" && (*ta)->files.at(c.path).mode != kLinkMode) ||
+                              (c.status != "removed" && (*tb)->files.at(c.path).mode != kLinkMode);
+    if (EndsWith(c.path, ".sdn") && regular_both) {
+      sdn::Document before, after;
+      bool ok = true;
+      std::string why;
+      auto load = [&](const TreeIndex& t, sdn::Document* out) {
+        auto it = t.files.find(c.path);
+        if (it == t.files.end()) return;
+        auto data = index->store().ReadBlob(it->second.oid);
+        if (!data) {
+          ok = false;
+          why = data.error().ToString();
+          return;
+        }
+        auto doc = sdn::Parse(*data, sdn::ParseOptions{.lenient = true});
+        if (!doc) {
+          ok = false;
+          why = doc.error().message;
+          return;
+        }
+        *out = std::move(*doc);
+      };
+      load(**ta, &before);
+      load(**tb, &after);
+      if (ok) {
+        RecordDiffCounts counts;
+        std::string tables = RenderRecordDiff(before, after, &counts);
+        body += "<p class=\"counts\">" + std::to_string(counts.added) + " added, " +
+                std::to_string(counts.changed) + " changed, " + std::to_string(counts.removed) +
+                " removed, " + std::to_string(counts.unchanged) + " unchanged records.</p>\n" +
+                tables;
+      } else {
+        body += "<p class=\"error\">Not readable as SDN: " + Escape(why) + "</p>\n";
+      }
+    }
+    body += "</section>\n";
+  }
+  SetImmutable(req, res, "diff-" + (*ea)->info.tree + "-" + (*eb)->info.tree,
+               Page("Diff " + sa + " → " + sb, body), "text/html; charset=utf-8");
+}
+
+// --- public API
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  // 127.0.0.0/8 in dotted-quad form.
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0, digits = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (digits == 0) return false;
+      ++dots;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits > 0;
+}
+
+Result<ServeOptions> ParseAddress(const std::string& addr, bool allow_public) {
+  ServeOptions o;
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos)
+    return MakeError(Code::kInvalidArgument, "address '" + addr + "' is not HOST:PORT");
+  std::string host = addr.substr(0, colon);
+  const std::string port = addr.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";
+  int p = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 0 || p > 65535)
+    return MakeError(Code::kInvalidArgument, "port '" + port + "' is not a number 0..65535");
+  if (!allow_public && !IsLoopbackHost(host))
+    return MakeError(Code::kInvalidArgument,
+                     "'" + host +
+                         "' is not a loopback address; txdir serve has no authentication, so "
+                         "serving beyond this machine needs --public");
+  o.host = host;
+  o.port = p;
+  return o;
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Stop(); }
+
+Result<std::unique_ptr<Server>> Server::Open(const std::string& root, const ServeOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->repo = TXDIR_TRY(Repository::Open(root));
+  impl->root = impl->repo->root();
+  impl->options = options;
+  impl->index = std::make_unique<GenIndex>(impl->repo.get());
+  impl->Install();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Result<int> Server::Bind() {
+  Impl& s = *impl_;
+  if (s.options.port == 0) {
+    s.port = s.http.bind_to_any_port(s.options.host);
+  } else {
+    s.port = s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
+  }
+  if (s.port <= 0)
+    return MakeError(Code::kIo, "cannot listen on " + s.options.host + ":" +
+                                    std::to_string(s.options.port) +
+                                    " (address in use or not available)");
+  return s.port;
+}
+
+Status Server::Run() {
+  if (impl_->stop_requested) return Ok();
+  if (!impl_->http.listen_after_bind())
+    return MakeError(Code::kIo, "the HTTP server stopped with an error");
+  return Ok();
+}
+
+void Server::Stop() {
+  impl_->stop_requested = true;
+  impl_->http.stop();
+}
+
+}  // namespace txdir::serve
