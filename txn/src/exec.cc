@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
@@ -19,15 +20,27 @@ namespace {
 
 // Writes the transaction's view of every file into `stage` as ordinary
 // writable files (the program edits them; they share nothing with the
-// read-only generations).
-Status FillStage(Env* env, Transaction& tx, const std::string& stage) {
+// read-only generations). Executable files stay executable and symlinks stay
+// symlinks: the stage is scanned back as the new file set, so a file the
+// program did not touch must come back exactly as it was.
+Status FillStage(Env* env, Repository& repo, Transaction& tx, const std::string& stage) {
+  // The transaction has no writes yet, so its view is its base generation.
+  std::map<std::string, uint32_t> modes;
+  if (tx.base_generation() != 0)
+    for (const auto& f : TXDIR_TRY(repo.ListFiles(tx.base_generation()))) modes[f.path] = f.mode;
   Fd root = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, stage));
   for (const auto& path : TXDIR_TRY(tx.List())) {
     std::string data = TXDIR_TRY(tx.Read(path));
     size_t start = 0;
     for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1)
       TXDIR_CHECK(fs::EnsureDir(env, root.get(), path.substr(0, slash), 0755));
-    TXDIR_CHECK(fs::WriteNewFile(env, root.get(), path, data, 0644, /*sync=*/false));
+    const uint32_t mode = modes.count(path) ? modes[path] : 0100644u;
+    if (mode == 0120000u) {
+      TXDIR_CHECK(env->SymlinkAt(data, root.get(), path));  // a link's blob is its target
+    } else {
+      TXDIR_CHECK(fs::WriteNewFile(env, root.get(), path, data, mode == 0100755u ? 0755 : 0644,
+                                   /*sync=*/false));
+    }
   }
   return Ok();
 }
@@ -81,7 +94,7 @@ Result<ExecResult> ExecTransaction(Repository& repo, const std::vector<std::stri
   } cleanup{r.env, stage};
   Fd pin = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, stage));
   TXDIR_CHECK(r.env->Flock(pin.get(), LockMode::kExclusive, /*wait=*/false));
-  TXDIR_CHECK(FillStage(r.env, *tx, stage));
+  TXDIR_CHECK(FillStage(r.env, repo, *tx, stage));
   TXDIR_FAILPOINT("exec.staged");
 
   ExecResult result;
