@@ -178,6 +178,9 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
     result.generation = TXDIR_TRY(internal::DescribeCommit(r, head->commit));
     return result;  // nothing to publish
   }
+  // No head yet and nothing to add: publishing an empty generation 1 would
+  // be a change the caller never made.
+  if (!head && list.empty()) return result;
   internal::CommitPlan plan;
   plan.tree = tree;
   plan.meta.kind = options.kind;
