@@ -85,8 +85,16 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   // 1. Staging directories and temp files.
   {
     Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
+    // Transactions write objects before they take the writer lock, holding
+    // a shared flock on tmp/ meanwhile (transaction.cc): while one does, its
+    // object temp files are not leftovers. Holding the exclusive flock
+    // keeps new ones from starting until the scan is done.
+    auto objects_idle = env->Flock(tmp.get(), LockMode::kExclusive, /*wait=*/false);
+    if (!objects_idle && objects_idle.error().code != Code::kLocked)
+      return tl::unexpected(objects_idle.error());
     auto entries = TXDIR_TRY(env->ListDir(tmp.get()));
     for (const auto& e : entries) {
+      if (!objects_idle && e.name.rfind("tmp_obj_", 0) == 0) continue;
       // A stage a live process holds (txdir exec while its program runs)
       // carries that process's flock; everything else is a leftover.
       if (auto fd = env->OpenAt(tmp.get(), e.name, O_RDONLY | O_NOFOLLOW); fd) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "store/failpoint.h"
+#include "store/fs_util.h"
 #include "txdir/sdn.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
@@ -37,6 +38,17 @@ std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path)
   auto it = m.find(path);
   if (it == m.end()) return std::nullopt;
   return it->second;
+}
+
+// Write and ReplaceAllFrom store objects before Commit takes the writer
+// lock, and an object's temp file lives in <root>/.txdir/tmp until it is
+// renamed into place. Recovery, which every writer runs under the writer
+// lock, empties tmp/; holding a shared flock on tmp/ while writing objects
+// tells it to leave object temp files alone (recovery.cc, step 1).
+Result<Fd> PinTmpForObjectWrites(Repository::Impl& r) {
+  Fd dir = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  TXDIR_CHECK(r.env->Flock(dir.get(), LockMode::kShared, /*wait=*/true));
+  return dir;
 }
 
 }  // namespace
@@ -95,6 +107,7 @@ Status Transaction::Write(const std::string& path, std::string_view bytes, bool 
   TXDIR_CHECK(internal::CheckRelativePath(path));
   // Objects are immutable and named by content, so writing them before the
   // lock is safe; unreferenced ones are harmless if we never commit.
+  Fd pin = TXDIR_TRY(PinTmpForObjectWrites(*state_->repo));
   git_oid oid = TXDIR_TRY(state_->repo->store->WriteBlob(bytes));
   state_->changes[path] =
       State::Change{store::TreeFile{path, oid, executable ? 0100755u : 0100644u}, store::NowMs()};
@@ -113,6 +126,7 @@ Status Transaction::Remove(const std::string& path) {
 Status Transaction::ReplaceAllFrom(const std::string& dir) {
   if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
   Repository::Impl& r = *state_->repo;
+  Fd pin = TXDIR_TRY(PinTmpForObjectWrites(r));
   auto files = TXDIR_TRY(
       internal::ScanSource(r.env, r.store.get(), dir, SymlinkPolicy::kInsideOnly, r.layout.meta));
   const int64_t now = store::NowMs();
