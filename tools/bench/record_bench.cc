@@ -1,0 +1,517 @@
+// txdir-record-bench: record updates per second with 1, 4 and 8 concurrent
+// writer processes, txdir against SQLite, in the same run.
+//
+//   txdir-record-bench [--records N] [--updates U] [--writers 1,4,8] [--dir PARENT]
+//                      [--json FILE] [--quick] [--keep]
+//
+// For each writer count W, on a fresh repository and a fresh database under
+// PARENT (default /tmp: a real disk, since the point is what durability
+// costs):
+//   txdir:  todo_db.sdn with N records (Database<Todo>). W processes (fork)
+//           apply U updates in total; each update is one optimistic
+//           transaction (Begin, Read, Database<Todo> Load/Get/Update/Save,
+//           Write, Commit with Strategy::kMerge) that increments one record's
+//           `line` and sets its description.
+//   sqlite: the same N records in an equivalent table; journal_mode=WAL,
+//           synchronous=FULL, one connection per process; each update is one
+//           UPDATE statement in its own transaction (autocommit).
+// Writer w updates only the records r with r % W == w, in turn, so updates of
+// different processes never touch the same record (merge never conflicts).
+// Timing: from a barrier all W processes wait on after opening, to the last
+// exit. Afterwards both stores are checked: every record's counter equals the
+// number of updates applied to it (0 lost).
+//
+// --quick: 100 records, 48 updates, W = 1,4,8; checks correctness, makes no
+// timing claims (the CI smoke test, ctest record_bench_quick).
+// Build in Release for real figures.
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "txdir/database.h"
+#include "txdir/repository.h"
+#include "txdir/transaction.h"
+
+#ifndef TXDIR_BUILD_TYPE
+#define TXDIR_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using txdir::Database;
+using txdir::Todo;
+
+constexpr const char* kFile = "todo_db.sdn";
+
+// Shared between the parent and its writer processes.
+struct Shared {
+  pthread_barrier_t start;
+  std::atomic<uint64_t> conflicts{0};  // txdir commits retried after kConflict
+  std::atomic<uint64_t> merged{0};     // txdir commits that merged a concurrent change
+  std::atomic<uint64_t> busy{0};       // sqlite statements retried after SQLITE_BUSY
+  std::atomic<int> errors{0};
+  char first_error[512] = {};
+
+  void Error(const std::string& what) {
+    if (errors.fetch_add(1) == 0)
+      std::snprintf(first_error, sizeof first_error, "%s", what.c_str());
+  }
+};
+
+Shared* NewShared(unsigned parties) {
+  void* p =
+      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) std::abort();
+  auto* sh = new (p) Shared();
+  pthread_barrierattr_t attr;
+  pthread_barrierattr_init(&attr);
+  pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_barrier_init(&sh->start, &attr, parties);
+  pthread_barrierattr_destroy(&attr);
+  return sh;
+}
+
+void FreeShared(Shared* sh) {
+  pthread_barrier_destroy(&sh->start);
+  sh->~Shared();
+  ::munmap(sh, sizeof(Shared));
+}
+
+// The k-th update of writer w of W: which record it changes.
+int RecordFor(int w, int writers, int k, int records) {
+  const int owned = (records - w + writers - 1) / writers;  // ids w, w+W, ...
+  return w + writers * (k % owned);
+}
+
+// How many updates writer w applies out of `total`.
+int UpdatesOf(int w, int writers, int total) {
+  return total / writers + (w < total % writers ? 1 : 0);
+}
+
+std::string Description(int w, int k) {
+  return "updated by writer " + std::to_string(w) + ", update " + std::to_string(k);
+}
+
+Todo Initial(int id) {
+  Todo t;
+  t.id = std::to_string(id);
+  t.area = "area" + std::to_string(id % 13);
+  t.priority = "P" + std::to_string(id % 4);
+  t.description = "record " + std::to_string(id);
+  t.file = "src/module" + std::to_string(id % 50) + "/file" + std::to_string(id) + ".cc";
+  t.line = 0;
+  return t;
+}
+
+// Runs body(w) in W child processes after a common start; returns seconds
+// from the start to the last exit, or a negative value on failure.
+double RunWriters(int writers, Shared* sh, const std::function<int(int)>& body) {
+  std::vector<pid_t> pids;
+  for (int w = 0; w < writers; ++w) {
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(body(w));
+    if (pid < 0) {
+      std::perror("fork");
+      std::exit(1);
+    }
+    pids.push_back(pid);
+  }
+  pthread_barrier_wait(&sh->start);
+  const auto t0 = std::chrono::steady_clock::now();
+  bool ok = true;
+  for (pid_t p : pids) {
+    int status = 0;
+    while (::waitpid(p, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ok = false;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return ok ? s : -1;
+}
+
+// --- txdir
+
+std::string InitialFile(int records) {
+  auto db = Database<Todo>::Load("");
+  for (int i = 0; i < records; ++i) (void)db->Insert(Initial(i));
+  return *db->Save();
+}
+
+int TxdirWriter(const std::string& root, int w, int writers, int total, int records, Shared* sh) {
+  txdir::OpenOptions options;
+  options.lock_timeout = std::chrono::minutes(10);
+  auto repo = txdir::Repository::Open(root, options);
+  pthread_barrier_wait(&sh->start);
+  if (!repo) {
+    sh->Error("open: " + repo.error().ToString());
+    return 2;
+  }
+  const int n = UpdatesOf(w, writers, total);
+  for (int k = 0; k < n; ++k) {
+    const std::string id = std::to_string(RecordFor(w, writers, k, records));
+    for (;;) {
+      auto body = [&](txdir::Transaction& tx) -> txdir::Status {
+        auto bytes = TXDIR_TRY(tx.Read(kFile));
+        auto db = TXDIR_TRY(Database<Todo>::Load(bytes));
+        Todo t = TXDIR_TRY(db.Get(id));
+        ++t.line;
+        t.description = Description(w, k);
+        TXDIR_CHECK(db.Update(t));
+        return tx.Write(kFile, TXDIR_TRY(db.Save()));
+      };
+      auto tx = (*repo)->Begin();
+      if (!tx) {
+        sh->Error("begin: " + tx.error().ToString());
+        return 3;
+      }
+      if (auto s = body(**tx); !s) {
+        sh->Error("update: " + s.error().ToString());
+        return 4;
+      }
+      auto r = (*tx)->Commit(txdir::CommitOptions{.strategy = txdir::Strategy::kMerge});
+      if (r) {
+        if (!r->merged.empty()) sh->merged.fetch_add(1);
+        break;
+      }
+      if (r.error().code != txdir::Code::kConflict) {
+        sh->Error("commit: " + r.error().ToString());
+        return 5;
+      }
+      sh->conflicts.fetch_add(1);
+    }
+  }
+  return 0;
+}
+
+// Counters per record after a run; empty on error.
+std::map<int, int64_t> TxdirCounters(const std::string& root) {
+  std::map<int, int64_t> out;
+  auto snap = txdir::Snapshot::OpenLive(root);
+  if (!snap) return out;
+  auto bytes = snap->ReadFile(kFile);
+  if (!bytes) return out;
+  auto db = Database<Todo>::Load(*bytes);
+  if (!db) return out;
+  for (const Todo& t : db->All()) out[std::stoi(t.id)] = t.line;
+  return out;
+}
+
+// --- SQLite
+
+bool Exec(sqlite3* db, const char* sql, Shared* sh) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    sh->Error(std::string(sql) + ": " + (err ? err : "?"));
+    sqlite3_free(err);
+    return false;
+  }
+  return true;
+}
+
+sqlite3* OpenSqlite(const std::string& path, Shared* sh) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sh->Error("sqlite3_open " + path);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db, 600000);
+  if (!Exec(db, "PRAGMA journal_mode=WAL", sh) || !Exec(db, "PRAGMA synchronous=FULL", sh)) {
+    sqlite3_close(db);
+    return nullptr;
+  }
+  return db;
+}
+
+bool CreateSqlite(const std::string& path, int records, Shared* sh) {
+  sqlite3* db = OpenSqlite(path, sh);
+  if (!db) return false;
+  bool ok = Exec(db,
+                 "CREATE TABLE todos (id INTEGER PRIMARY KEY, keyword TEXT, area TEXT, "
+                 "priority TEXT, description TEXT, file TEXT, line INTEGER, issue TEXT, "
+                 "blocked TEXT, status TEXT, valid INTEGER)",
+                 sh) &&
+            Exec(db, "BEGIN", sh);
+  sqlite3_stmt* st = nullptr;
+  ok = ok && sqlite3_prepare_v2(db, "INSERT INTO todos VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
+                                nullptr) == SQLITE_OK;
+  for (int i = 0; ok && i < records; ++i) {
+    Todo t = Initial(i);
+    sqlite3_bind_int(st, 1, i);
+    const std::string* text[] = {&t.keyword, &t.area, &t.priority, &t.description, &t.file};
+    for (int c = 0; c < 5; ++c)
+      sqlite3_bind_text(st, 2 + c, text[c]->c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, t.line);
+    sqlite3_bind_text(st, 8, t.issue.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, t.blocked.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 10, t.status.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 11, t.valid ? 1 : 0);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  ok = ok && Exec(db, "COMMIT", sh);
+  sqlite3_close(db);
+  return ok;
+}
+
+int SqliteWriter(const std::string& path, int w, int writers, int total, int records, Shared* sh) {
+  sqlite3* db = OpenSqlite(path, sh);
+  sqlite3_stmt* st = nullptr;
+  if (db && sqlite3_prepare_v2(db, "UPDATE todos SET line = line + 1, description = ? WHERE id = ?",
+                               -1, &st, nullptr) != SQLITE_OK) {
+    sh->Error(std::string("prepare: ") + sqlite3_errmsg(db));
+    st = nullptr;
+  }
+  pthread_barrier_wait(&sh->start);
+  if (!db || !st) return 2;
+  const int n = UpdatesOf(w, writers, total);
+  for (int k = 0; k < n; ++k) {
+    const std::string d = Description(w, k);
+    sqlite3_bind_text(st, 1, d.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, RecordFor(w, writers, k, records));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_BUSY) {  // past busy_timeout: rare
+      sh->busy.fetch_add(1);
+      sqlite3_reset(st);
+    }
+    if (rc != SQLITE_DONE || sqlite3_changes(db) != 1) {
+      sh->Error(std::string("update: ") + sqlite3_errmsg(db));
+      return 3;
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return 0;
+}
+
+std::map<int, int64_t> SqliteCounters(const std::string& path, Shared* sh) {
+  std::map<int, int64_t> out;
+  sqlite3* db = OpenSqlite(path, sh);
+  if (!db) return out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT id, line FROM todos", -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW)
+      out[sqlite3_column_int(st, 0)] = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+// --- checks and output
+
+// Updates missing from `counters` (0 when every update is present).
+int64_t Lost(const std::map<int, int64_t>& counters, int writers, int total, int records) {
+  std::map<int, int64_t> expected;
+  for (int i = 0; i < records; ++i) expected[i] = 0;
+  for (int w = 0; w < writers; ++w)
+    for (int k = 0; k < UpdatesOf(w, writers, total); ++k)
+      ++expected[RecordFor(w, writers, k, records)];
+  if (counters.size() != expected.size()) return total;
+  int64_t lost = 0;
+  for (const auto& [id, n] : expected) {
+    auto it = counters.find(id);
+    lost += it == counters.end() ? n : std::max<int64_t>(0, n - it->second);
+    if (it != counters.end() && it->second > n) return total;  // impossible: report as broken
+  }
+  return lost;
+}
+
+struct Row {
+  int writers = 0;
+  double txdir_s = 0, sqlite_s = 0;
+  double txdir_ups = 0, sqlite_ups = 0;
+  int64_t txdir_lost = 0, sqlite_lost = 0;
+  uint64_t conflicts = 0, merged = 0, busy = 0;
+};
+
+std::string FsType(const std::string& dir) {
+  struct statfs s {};
+  if (::statfs(dir.c_str(), &s) != 0) return "?";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794c7630:
+      return "overlayfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
+      return buf;
+    }
+  }
+}
+
+// Generations are read-only: make directories writable again, then remove.
+void ForceRemove(const std::string& dir) {
+  std::error_code ec;
+  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
+       it != stdfs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_directory(ec) && !it->is_symlink(ec))
+      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+  stdfs::remove_all(dir, ec);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Record updates per second: txdir transactions (kMerge) against SQLite"};
+  int records = 1000, updates = 400;
+  std::vector<int> writer_counts = {1, 4, 8};
+  std::string parent = "/tmp", json_file;
+  bool quick = false, keep = false;
+  app.add_option("--records", records, "Records in todo_db.sdn and in the table")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--updates", updates, "Updates per writer count, split among the writers")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--writers", writer_counts, "Writer process counts")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--dir", parent, "Parent of the temporary directories")->capture_default_str();
+  app.add_option("--json", json_file, "Also write the figures as JSON to FILE");
+  app.add_flag("--quick", quick, "Smoke run: 100 records, 48 updates, correctness only");
+  app.add_flag("--keep", keep, "Keep the temporary directories");
+  CLI11_PARSE(app, argc, argv);
+  if (quick) {
+    records = 100;
+    updates = 48;
+  }
+  for (int w : writer_counts) {
+    if (w <= 0 || w > records) {
+      std::fprintf(stderr, "txdir-record-bench: --writers must be in 1..records\n");
+      return 2;
+    }
+  }
+
+  std::string tmpl = parent + "/txdir-record-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror(("mkdtemp " + tmpl).c_str());
+    return 1;
+  }
+  const std::string work = tmpl;
+  const std::string fs_type = FsType(work);
+  std::printf(
+      "txdir-record-bench: %d records, %d updates per writer count, dir %s (%s), build %s%s\n",
+      records, updates, work.c_str(), fs_type.c_str(), TXDIR_BUILD_TYPE,
+      quick ? ", --quick (no timing claims)" : "");
+  std::fflush(stdout);
+
+  std::vector<Row> rows;
+  bool all_ok = true;
+  for (int writers : writer_counts) {
+    Row row;
+    row.writers = writers;
+    const std::string case_dir = work + "/w" + std::to_string(writers);
+    const std::string root = case_dir + "/repo", src = case_dir + "/src",
+                      sqlite_path = case_dir + "/todo.sqlite";
+    stdfs::create_directories(src);
+    {
+      std::ofstream(src + "/" + kFile) << InitialFile(records);
+      auto repo = txdir::Repository::Init(root);
+      if (!repo || !(*repo)->Publish(src)) {
+        std::fprintf(stderr, "txdir-record-bench: cannot set up %s\n", root.c_str());
+        return 1;
+      }
+    }
+    Shared* sh = NewShared(static_cast<unsigned>(writers) + 1);
+    if (!CreateSqlite(sqlite_path, records, sh)) {
+      std::fprintf(stderr, "txdir-record-bench: sqlite setup: %s\n", sh->first_error);
+      return 1;
+    }
+
+    row.txdir_s = RunWriters(
+        writers, sh, [&](int w) { return TxdirWriter(root, w, writers, updates, records, sh); });
+    row.sqlite_s = RunWriters(writers, sh, [&](int w) {
+      return SqliteWriter(sqlite_path, w, writers, updates, records, sh);
+    });
+    row.conflicts = sh->conflicts.load();
+    row.merged = sh->merged.load();
+    row.busy = sh->busy.load();
+    if (sh->errors.load() != 0 || row.txdir_s < 0 || row.sqlite_s < 0) {
+      std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
+                   sh->first_error);
+      all_ok = false;
+    }
+    row.txdir_lost = Lost(TxdirCounters(root), writers, updates, records);
+    row.sqlite_lost = Lost(SqliteCounters(sqlite_path, sh), writers, updates, records);
+    if (row.txdir_lost != 0 || row.sqlite_lost != 0) {
+      std::fprintf(
+          stderr, "txdir-record-bench: %d writers: lost updates: txdir %lld, sqlite %lld\n",
+          writers, static_cast<long long>(row.txdir_lost), static_cast<long long>(row.sqlite_lost));
+      all_ok = false;
+    }
+    FreeShared(sh);
+    row.txdir_ups = row.txdir_s > 0 ? updates / row.txdir_s : 0;
+    row.sqlite_ups = row.sqlite_s > 0 ? updates / row.sqlite_s : 0;
+    rows.push_back(row);
+    if (!keep) ForceRemove(case_dir);
+  }
+
+  std::printf("\n%8s  %14s  %15s  %13s  %s\n", "writers", "txdir upd/s", "sqlite upd/s",
+              "sqlite/txdir", "txdir merged / retried, lost (txdir, sqlite)");
+  for (const Row& r : rows) {
+    std::printf("%8d  %14.1f  %15.1f  %12.2fx  %llu / %llu, lost %lld, %lld\n", r.writers,
+                r.txdir_ups, r.sqlite_ups, r.txdir_ups > 0 ? r.sqlite_ups / r.txdir_ups : 0.0,
+                static_cast<unsigned long long>(r.merged),
+                static_cast<unsigned long long>(r.conflicts), static_cast<long long>(r.txdir_lost),
+                static_cast<long long>(r.sqlite_lost));
+  }
+  std::printf("%s\n", all_ok ? "all updates present in both stores" : "FAILED");
+
+  if (!json_file.empty()) {
+    nlohmann::json j = {
+        {"records", records},    {"updates_per_writer_count", updates}, {"dir", work},
+        {"filesystem", fs_type}, {"build_type", TXDIR_BUILD_TYPE},      {"quick", quick},
+        {"ok", all_ok},          {"results", nlohmann::json::array()}};
+    for (const Row& r : rows) {
+      j["results"].push_back(
+          {{"writers", r.writers},
+           {"txdir_seconds", r.txdir_s},
+           {"txdir_updates_per_s", r.txdir_ups},
+           {"sqlite_seconds", r.sqlite_s},
+           {"sqlite_updates_per_s", r.sqlite_ups},
+           {"ratio_sqlite_over_txdir", r.txdir_ups > 0 ? r.sqlite_ups / r.txdir_ups : 0.0},
+           {"txdir_merged_commits", r.merged},
+           {"txdir_conflict_retries", r.conflicts},
+           {"sqlite_busy_retries", r.busy},
+           {"txdir_lost", r.txdir_lost},
+           {"sqlite_lost", r.sqlite_lost}});
+    }
+    std::ofstream out(json_file);
+    out << j.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "txdir-record-bench: cannot write %s\n", json_file.c_str());
+      all_ok = false;
+    }
+  }
+  if (!keep) ForceRemove(work);
+  return all_ok ? 0 : 1;
+}
