@@ -105,8 +105,8 @@ void RunOne(const Op& op, FaultKind kind, long n, Tally* t) {
     // live_pending: committed and durable, but the live link could not be
     // moved (the fault hit the swap); readers may still see the old
     // generation until recovery, which must then show the new one.
-    e.acceptable = result->live_pending ? std::set<uint64_t>{old_gen, new_gen}
-                                        : std::set<uint64_t>{new_gen};
+    e.acceptable =
+        result->live_pending ? std::set<uint64_t>{old_gen, new_gen} : std::set<uint64_t>{new_gen};
     if (result->live_pending) ++t->live_pending;
   } else {
     ++t->errors;
