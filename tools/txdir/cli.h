@@ -59,6 +59,8 @@ void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run);
 void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run);
 // serve (commands_serve.cc)
 void AddServeCommands(CLI::App& app, Globals& g, Runner* run);
+// remote, push, pull, clone (commands_remote.cc)
+void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run);
 
 std::string FormatTimeMs(int64_t ms);
 std::string JsonGeneration(const GenerationInfo& g);  // one JSON object

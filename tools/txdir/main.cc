@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   AddHistoryCommands(app, g, &run);
   AddRetentionCommands(app, g, &run);
   AddServeCommands(app, g, &run);
+  AddRemoteCommands(app, g, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,6 +7,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/replication_internal.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/source_tree.h"
 
@@ -218,6 +219,11 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     }
     report.live = committed;
   }
+
+  // 7. A pull that resolved a divergence and died after its commit point:
+  // the replaced local generations' directories must not answer to numbers
+  // the head's chain gives to other commits (replication_pull.cc).
+  TXDIR_CHECK(RetireReplacedGenerations(r, &report));
   TXDIR_FAILPOINT("recover.done");
   return report;
 }

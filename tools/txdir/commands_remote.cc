@@ -1,0 +1,219 @@
+// Replication commands: remote, push, pull (with --watch), clone.
+// docs/replication.md.
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "tools/txdir/cli.h"
+#include "txdir/replication.h"
+
+namespace txdir::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void OnStopSignal(int /*sig*/) { g_stop = 1; }
+
+std::string Short(const std::string& commit) { return commit.substr(0, 12); }
+
+std::string GenText(const std::optional<GenerationInfo>& g) {
+  if (!g) return "no generation";
+  return "generation " + std::to_string(g->number) + " (commit " + Short(g->commit) +
+         ", published on " + g->host + ")";
+}
+
+// One line (or two) saying what a pull did.
+void ReportPull(const Globals& g, const std::string& remote, const PullResult& p) {
+  const std::string bytes = std::to_string(p.transfer.bytes) + " bytes, " +
+                            std::to_string(p.transfer.objects) + " objects received";
+  switch (p.outcome) {
+    case PullOutcome::kRemoteEmpty:
+      Out(g, "remote '" + remote + "' has no generations yet (" + bytes + ")");
+      break;
+    case PullOutcome::kUpToDate:
+      Out(g, "up to date with '" + remote + "': " + GenText(p.generation) + " (" + bytes + ")");
+      break;
+    case PullOutcome::kRemoteBehind:
+      Out(g, "nothing to pull: remote '" + remote + "' is behind the local " +
+                 GenText(p.generation) + "; push to update it (" + bytes + ")");
+      break;
+    case PullOutcome::kFastForward:
+      Out(g,
+          "pulled " + GenText(p.generation) + " from '" + remote + "', now live (" + bytes + ")");
+      break;
+    case PullOutcome::kMerged:
+      Out(g, "resolved divergence with '" + remote + "' (merge base " + Short(p.merge_base) +
+                 "): published " + GenText(p.generation) + " on top of remote head " +
+                 Short(p.remote_head) + ", local head " + Short(p.local_head) +
+                 " kept as its second parent (" + bytes + ")");
+      for (const auto& path : p.merged) Out(g, "  merged: " + path);
+      for (const auto& path : p.theirs_kept) Out(g, "  theirs kept: " + path);
+      break;
+  }
+  if (p.generation && p.generation->live_pending)
+    std::fprintf(stderr,
+                 "txdir: warning: generation %llu is committed but the live link was not moved "
+                 "yet; `txdir recover` moves it\n",
+                 static_cast<unsigned long long>(p.generation->number));
+}
+
+// Sleeps `seconds` in short steps, returning early once a stop signal came.
+void SleepInterruptibly(double seconds) {
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (!g_stop && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+struct PullArgs {
+  std::string dir, remote = "origin", strategy, message;
+  bool watch = false;
+  double interval = 5;
+};
+
+}  // namespace
+
+void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
+  // --- remote
+  {
+    auto* c = app.add_subcommand("remote",
+                                 "Manage the remotes generations are pushed to and "
+                                 "pulled from");
+    auto dir = std::make_shared<std::string>();
+    auto action = std::make_shared<std::string>();
+    auto name = std::make_shared<std::string>();
+    auto url = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("ACTION", *action, "add, remove or list")
+        ->required()
+        ->check(CLI::IsMember({"add", "remove", "list"}));
+    c->add_option("NAME", *name, "Remote name (add, remove)");
+    c->add_option("URL", *url, "Remote URL: a path, file://, ssh://, https:// or git:// (add)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        if (*action == "add" && (name->empty() || url->empty()))
+          return UsageError("remote add needs NAME and URL");
+        if (*action == "remove" && name->empty()) return UsageError("remote remove needs NAME");
+        if (*action == "list" && !name->empty()) return UsageError("remote list takes no NAME");
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        if (*action == "add") {
+          if (auto s = AddRemote(**repo, *name, *url); !s) return Fail(s.error());
+          Out(g, "added remote '" + *name + "' " + *url);
+        } else if (*action == "remove") {
+          if (auto s = RemoveRemote(**repo, *name); !s) return Fail(s.error());
+          Out(g, "removed remote '" + *name + "'");
+        } else {
+          auto list = ListRemotes(**repo);
+          if (!list) return Fail(list.error());
+          // Data, printed even with -q.
+          for (const auto& rm : *list) std::cout << rm.name << "\t" << rm.url << "\n";
+        }
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- push
+  {
+    auto* c = app.add_subcommand("push", "Send the generations to a remote (never forced)");
+    auto dir = std::make_shared<std::string>();
+    auto remote = std::make_shared<std::string>("origin");
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("NAME", *remote, "Remote name (default origin)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto p = Push(**repo, *remote);
+        if (!p) return Fail(p.error());
+        if (p->up_to_date) {
+          Out(g, "remote '" + *remote + "' is up to date: " + GenText(p->head));
+        } else {
+          Out(g, "pushed " + GenText(p->head) + " to '" + *remote + "' (" +
+                     std::to_string(p->transfer.bytes) + " bytes, " +
+                     std::to_string(p->transfer.objects) + " objects sent)");
+        }
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- pull
+  {
+    auto* c = app.add_subcommand(
+        "pull", "Fetch a remote's head and make it the live generation (atomically)");
+    auto a = std::make_shared<PullArgs>();
+    c->add_option("DIR", a->dir, "The transactional directory")->required();
+    c->add_option("NAME", a->remote, "Remote name (default origin)");
+    c->add_option("--strategy", a->strategy,
+                  "Resolve a divergence: error, last-write-wins, last-modified-wins or merge "
+                  "(default: refuse, exit 5)");
+    c->add_option("-m,--message", a->message, "Message of a generation resolving a divergence");
+    auto* watch = c->add_flag("--watch", a->watch,
+                              "Keep pulling every --interval seconds until SIGINT or SIGTERM");
+    c->add_option("--interval", a->interval, "Seconds between pulls with --watch (default 5)")
+        ->check(CLI::PositiveNumber)
+        ->needs(watch);
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        PullOptions o;
+        o.message = a->message;
+        if (!a->strategy.empty()) {
+          auto s = ParseStrategy(a->strategy);
+          if (!s) return UsageError("unknown strategy '" + a->strategy + "'");
+          o.strategy = *s;
+        }
+        auto repo = OpenRepo(a->dir, g);
+        if (!repo) return Fail(repo.error());
+        if (!a->watch) {
+          auto p = Pull(**repo, a->remote, o);
+          if (!p) return Fail(p.error());
+          ReportPull(g, a->remote, *p);
+          return static_cast<int>(kExitOk);
+        }
+        // Watch: pull, sleep, repeat. Transient failures (network, lock
+        // timeout) are reported and retried; a divergence or damage ends
+        // the loop with its exit code, since retrying cannot fix it.
+        std::signal(SIGINT, OnStopSignal);
+        std::signal(SIGTERM, OnStopSignal);
+        while (!g_stop) {
+          auto p = Pull(**repo, a->remote, o);
+          if (p) {
+            if (p->outcome == PullOutcome::kFastForward || p->outcome == PullOutcome::kMerged)
+              ReportPull(g, a->remote, *p);
+          } else if (p.error().code == Code::kIo || p.error().code == Code::kLocked) {
+            std::fprintf(stderr, "txdir: warning: %s (will retry)\n", p.error().ToString().c_str());
+          } else {
+            return Fail(p.error());
+          }
+          std::fflush(stdout);
+          SleepInterruptibly(a->interval);
+        }
+        Out(g, "stopped watching");
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- clone
+  {
+    auto* c = app.add_subcommand(
+        "clone", "Create a transactional directory from a remote and publish its head");
+    auto url = std::make_shared<std::string>();
+    auto dir = std::make_shared<std::string>();
+    auto live = std::make_shared<std::string>();
+    c->add_option("URL", *url, "Remote URL (becomes remote 'origin')")->required();
+    c->add_option("DIR", *dir, "The transactional directory to create")->required();
+    c->add_option("--live", *live, "Path of the live link (default DIR/current)");
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto cl = Clone(*url, *dir, CloneOptions{.live_path = *live});
+        if (!cl) return Fail(cl.error());
+        Out(g, "cloned " + *url + " into " + cl->repo->root());
+        ReportPull(g, "origin", cl->pull);
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+}
+
+}  // namespace txdir::cli

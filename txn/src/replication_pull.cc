@@ -1,0 +1,274 @@
+// Pull: adopt the remote head as the live generation (fast-forward), or
+// resolve a divergence per strategy; and clone. docs/replication.md.
+#include <git2.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/host_info.h"
+#include "txn/src/path_check.h"
+#include "txn/src/replication_internal.h"
+#include "txn/src/tree_merge.h"
+
+namespace txdir {
+
+const char* PullOutcomeName(PullOutcome outcome) {
+  switch (outcome) {
+    case PullOutcome::kRemoteEmpty:
+      return "remote-empty";
+    case PullOutcome::kUpToDate:
+      return "up-to-date";
+    case PullOutcome::kRemoteBehind:
+      return "remote-behind";
+    case PullOutcome::kFastForward:
+      return "fast-forward";
+    case PullOutcome::kMerged:
+      return "merged";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct RevwalkDeleter {
+  void operator()(git_revwalk* w) const { git_revwalk_free(w); }
+};
+
+// Generation numbers of the commits reachable from `from` but not from
+// `hide`, with their ids.
+Result<std::vector<std::pair<uint64_t, git_oid>>> OnlyIn(Repository::Impl& r, const git_oid& from,
+                                                         const git_oid& hide) {
+  git_revwalk* raw = nullptr;
+  if (int rc = git_revwalk_new(&raw, r.store->repo()); rc < 0)
+    return store::GitError(rc, "cannot walk history", Code::kInternal);
+  std::unique_ptr<git_revwalk, RevwalkDeleter> walk(raw);
+  if (int rc = git_revwalk_push(walk.get(), &from); rc < 0)
+    return store::GitError(rc, "cannot walk from " + store::OidHex(from));
+  if (int rc = git_revwalk_hide(walk.get(), &hide); rc < 0)
+    return store::GitError(rc, "cannot walk from " + store::OidHex(hide));
+  std::vector<std::pair<uint64_t, git_oid>> out;
+  git_oid oid;
+  int rc;
+  while ((rc = git_revwalk_next(&oid, walk.get())) == 0)
+    out.emplace_back(TXDIR_TRY(r.store->ReadMeta(oid)).number, oid);
+  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
+  return out;
+}
+
+std::string Short(const git_oid& oid) { return store::OidHex(oid).substr(0, 12); }
+
+std::string DescribeHead(Repository::Impl& r, const git_oid& commit) {
+  auto meta = r.store->ReadMeta(commit);
+  if (!meta) return Short(commit);
+  return "generation " + std::to_string(meta->number) + " (" + Short(commit) + ", published on " +
+         (meta->host.empty() ? "?" : meta->host) + ")";
+}
+
+// The divergence: a new generation on top of the remote head whose files
+// are the three-way merge of base, ours (local head) and theirs (remote).
+Result<git_oid> WriteResolvingCommit(Repository::Impl& r, const internal::Head& local,
+                                     const git_oid& remote, const git_oid& base,
+                                     const PullOptions& options, const std::string& remote_name,
+                                     PullResult* result) {
+  const store::GenMeta remote_meta = TXDIR_TRY(r.store->ReadMeta(remote));
+  auto base_files = TXDIR_TRY(internal::TreeMap(*r.store, TXDIR_TRY(r.store->CommitTree(base))));
+  auto our_files = TXDIR_TRY(internal::TreeMap(*r.store, local.tree));
+  auto their_files = TXDIR_TRY(internal::TreeMap(*r.store, TXDIR_TRY(r.store->CommitTree(remote))));
+  // Ours: what the local-only generations changed since the merge base,
+  // timed at the local head's publish time.
+  std::map<std::string, internal::OurChange> ours;
+  std::set<std::string> paths;
+  for (const auto& [p, f] : base_files) paths.insert(p);
+  for (const auto& [p, f] : our_files) paths.insert(p);
+  for (const auto& p : paths) {
+    auto b = base_files.find(p), o = our_files.find(p);
+    std::optional<store::TreeFile> bf, of;
+    if (b != base_files.end()) bf = b->second;
+    if (o != our_files.end()) of = o->second;
+    if (!internal::SameFile(bf, of)) ours[p] = internal::OurChange{of, local.meta.time_ms};
+  }
+  auto m = TXDIR_TRY(internal::MergeTrees(*r.store, *options.strategy, base_files, ours,
+                                          their_files, remote_meta.time_ms));
+  if (m.conflicted()) {
+    std::string msg = "cannot resolve the divergence with strategy " +
+                      std::string(StrategyName(*options.strategy)) + "; nothing was published";
+    if (!m.conflicts.empty()) {
+      msg += "; changed on both sides:";
+      for (const auto& p : m.conflicts) msg += " " + internal::Printable(p);
+    }
+    if (!m.record_conflicts.empty()) msg += "; records: " + DescribeConflicts(m.record_conflicts);
+    return MakeError(Code::kConflict, msg);
+  }
+  std::vector<store::TreeFile> list;
+  list.reserve(m.files.size());
+  for (auto& [path, f] : m.files) list.push_back(f);
+  const git_oid tree = TXDIR_TRY(r.store->WriteTree(list));
+
+  store::GenMeta meta;
+  meta.number = std::max(local.meta.number, remote_meta.number) + 1;
+  meta.kind = "pull";
+  meta.message = options.message.empty()
+                     ? "resolved divergence from remote '" + remote_name + "' (" +
+                           std::string(StrategyName(*options.strategy)) + "): local generation " +
+                           std::to_string(local.meta.number) + " merged onto remote generation " +
+                           std::to_string(remote_meta.number)
+                     : options.message;
+  meta.host = internal::HostName();
+  meta.pid = ::getpid();
+  meta.time_ms = store::NowMs();
+  const std::string author = options.author.empty() ? internal::DefaultAuthor() : options.author;
+  // First parent: the remote head, so the chain the remote will accept as
+  // a fast-forward runs through its generations; second: the local head,
+  // which keeps the local-only generations reachable (`git log`).
+  const git_oid commit = TXDIR_TRY(
+      r.store->WriteCommit(tree, std::vector<git_oid>{remote, local.commit}, meta, author));
+  result->merged = std::move(m.merged);
+  result->theirs_kept = std::move(m.theirs_kept);
+  result->renumbered = std::move(m.renumbered);
+  return commit;
+}
+
+}  // namespace
+
+namespace internal {
+
+Status RetireGenerations(Repository::Impl& r, const git_oid& local_head, const git_oid& keep,
+                         bool remove, RecoveryReport* report) {
+  auto replaced = TXDIR_TRY(OnlyIn(r, local_head, keep));
+  if (replaced.empty()) return Ok();
+  auto live = ReadLiveGeneration(r.env, r.layout);
+  Fd gens = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.gens));
+  bool renamed = false;
+  for (const auto& [number, oid] : replaced) {
+    const std::string name = std::to_string(number);
+    if (live && *live == number) continue;  // still what readers resolve
+    if (!r.env->StatAt(gens.get(), name, false)) continue;
+    // A rename, not a removal: a reader inside keeps its directory fd
+    // until the next recovery removes gens/.trash-*.
+    const std::string trash = fs::UniqueName(".trash-" + name + "-");
+    TXDIR_CHECK(r.env->RenameAt(gens.get(), name, gens.get(), trash));
+    if (remove) TXDIR_CHECK(fs::RemoveTree(r.env, gens.get(), trash));
+    if (report)
+      report->actions.push_back("retired gens/" + name +
+                                " (a local generation replaced by a pull)");
+    renamed = true;
+  }
+  if (renamed) TXDIR_CHECK(fs::FsyncDir(r.env, gens.get()));
+  return Ok();
+}
+
+Status RetireReplacedGenerations(Repository::Impl& r, RecoveryReport* report) {
+  auto head = TXDIR_TRY(ReadHead(r));
+  if (!head || head->meta.kind != "pull") return Ok();
+  git_commit* raw = nullptr;
+  if (int rc = git_commit_lookup(&raw, r.store->repo(), &head->commit); rc < 0)
+    return store::GitError(rc, "commit not found " + store::OidHex(head->commit));
+  std::unique_ptr<git_commit, void (*)(git_commit*)> c(raw, git_commit_free);
+  if (git_commit_parentcount(c.get()) != 2) return Ok();
+  return RetireGenerations(r, *git_commit_parent_id(c.get(), 1), *git_commit_parent_id(c.get(), 0),
+                           /*remove=*/true, report);
+}
+
+}  // namespace internal
+
+Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
+                        const PullOptions& options) {
+  Repository::Impl& r = *repo.impl();
+  auto lock = TXDIR_TRY(internal::LockForWrite(r));
+  PullResult result;
+  result.transfer = TXDIR_TRY(internal::FetchMain(r, remote_name));
+  TXDIR_FAILPOINT("pull.fetched");
+
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  if (head) {
+    result.local_head = store::OidHex(head->commit);
+    result.generation = TXDIR_TRY(internal::DescribeCommit(r, head->commit));
+  }
+  git_oid remote;
+  const std::string tracking = "refs/remotes/" + remote_name + "/main";
+  if (int rc = git_reference_name_to_id(&remote, r.store->repo(), tracking.c_str()); rc < 0) {
+    if (rc != GIT_ENOTFOUND) return store::GitError(rc, "cannot read " + tracking);
+    result.outcome = PullOutcome::kRemoteEmpty;
+    return result;
+  }
+  result.remote_head = store::OidHex(remote);
+  if (head && store::OidEqual(head->commit, remote)) {
+    result.outcome = PullOutcome::kUpToDate;
+    return result;
+  }
+  // Only txdir generations are adopted: the head's trailers give its number.
+  if (auto meta = r.store->ReadMeta(remote); !meta)
+    return MakeError(Code::kCorruption, "the head of remote '" + remote_name +
+                                            "' is not a txdir generation: " + meta.error().message);
+
+  std::optional<git_oid> base;
+  if (head) {
+    git_oid b;
+    int rc = git_merge_base(&b, r.store->repo(), &head->commit, &remote);
+    if (rc == 0) {
+      base = b;
+    } else if (rc != GIT_ENOTFOUND) {
+      return store::GitError(rc, "cannot find the merge base");
+    }
+    if (base && store::OidEqual(*base, remote)) {
+      result.outcome = PullOutcome::kRemoteBehind;
+      return result;
+    }
+  }
+
+  if (!head || (base && store::OidEqual(*base, head->commit))) {
+    // Fast-forward: the remote head is adopted as it is.
+    std::vector<uint64_t> donors;
+    std::optional<git_oid> expected;
+    if (head) {
+      donors.push_back(head->meta.number);
+      expected = head->commit;
+    }
+    result.generation = TXDIR_TRY(internal::AdoptCommit(r, lock, remote, expected, donors));
+    result.outcome = PullOutcome::kFastForward;
+    return result;
+  }
+
+  // Diverged: both sides have generations the other lacks.
+  const std::string what =
+      "local head " + DescribeHead(r, head->commit) + " and remote '" + remote_name + "' head " +
+      DescribeHead(r, remote) + " have diverged" +
+      (base ? " from their merge base " + DescribeHead(r, *base) : " (no common generation)");
+  if (!options.strategy)
+    return MakeError(Code::kConflict,
+                     what +
+                         "; nothing was pulled. Pass --strategy to publish a generation "
+                         "resolving both, or push from one side only");
+  if (!base) return MakeError(Code::kConflict, what + "; a strategy cannot resolve this");
+  result.merge_base = store::OidHex(*base);
+  const git_oid commit =
+      TXDIR_TRY(WriteResolvingCommit(r, *head, remote, *base, options, remote_name, &result));
+  TXDIR_FAILPOINT("pull.merge_written");
+  // Before the commit point: the local-only generations' directories other
+  // than the live one stop answering to their numbers (the remote's chain
+  // gives those numbers to other commits). A crash here leaves them merely
+  // missing, as retention would.
+  TXDIR_CHECK(internal::RetireGenerations(r, head->commit, remote, /*remove=*/false, nullptr));
+  TXDIR_FAILPOINT("pull.retired");
+  result.generation =
+      TXDIR_TRY(internal::AdoptCommit(r, lock, commit, head->commit, {head->meta.number}));
+  // After the live swap: the previously live local generation too. If we
+  // die first, recovery does it (RetireReplacedGenerations).
+  TXDIR_CHECK(internal::RetireGenerations(r, head->commit, remote, /*remove=*/false, nullptr));
+  result.outcome = PullOutcome::kMerged;
+  return result;
+}
+
+Result<CloneResult> Clone(const std::string& url, const std::string& root,
+                          const CloneOptions& options) {
+  CloneResult out;
+  out.repo = TXDIR_TRY(Repository::Init(root, InitOptions{.live_path = options.live_path}));
+  TXDIR_CHECK(AddRemote(*out.repo, "origin", url));
+  out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{}));
+  return out;
+}
+
+}  // namespace txdir
