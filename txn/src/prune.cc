@@ -31,9 +31,10 @@ bool EndsWith(const std::string& s, const std::string& x) {
   return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
 }
 
-// The same commit with another parent: tree, author, committer (with their
-// times), encoding and message byte for byte. Deterministic, so a gc
-// interrupted before its commit point rewrites to the same ids next time.
+// The same commit with another first parent: tree, author, committer (with
+// their times), encoding, message and any further parents (a pull's merge)
+// byte for byte. Deterministic, so a gc interrupted before its commit point
+// rewrites to the same ids next time.
 Result<git_oid> RewriteCommit(git_repository* repo, const git_oid& id,
                               const std::optional<git_oid>& parent) {
   git_commit* raw = nullptr;
@@ -44,19 +45,24 @@ Result<git_oid> RewriteCommit(git_repository* repo, const git_oid& id,
   if (int rc = git_commit_tree(&tree_raw, c.get()); rc < 0)
     return store::GitError(rc, "tree of commit " + store::OidHex(id) + " missing");
   TreePtr tree(tree_raw);
-  CommitPtr parent_commit;
-  if (parent) {
+  std::vector<CommitPtr> owners;
+  std::vector<const git_commit*> parents;
+  auto add = [&](const git_oid& oid) -> Status {
     git_commit* p = nullptr;
-    if (int rc = git_commit_lookup(&p, repo, &*parent); rc < 0)
-      return store::GitError(rc, "rewritten parent missing " + store::OidHex(*parent));
-    parent_commit.reset(p);
-  }
-  const git_commit* parents[1] = {parent_commit.get()};
+    if (int rc = git_commit_lookup(&p, repo, &oid); rc < 0)
+      return store::GitError(rc, "parent commit missing " + store::OidHex(oid));
+    owners.emplace_back(p);
+    parents.push_back(p);
+    return Ok();
+  };
+  if (parent) TXDIR_CHECK(add(*parent));
+  for (unsigned i = 1, n = git_commit_parentcount(c.get()); i < n; ++i)
+    TXDIR_CHECK(add(*git_commit_parent_id(c.get(), i)));
   git_oid out;
-  if (int rc =
-          git_commit_create(&out, repo, nullptr, git_commit_author(c.get()),
-                            git_commit_committer(c.get()), git_commit_message_encoding(c.get()),
-                            git_commit_message_raw(c.get()), tree.get(), parent ? 1 : 0, parents);
+  if (int rc = git_commit_create(
+          &out, repo, nullptr, git_commit_author(c.get()), git_commit_committer(c.get()),
+          git_commit_message_encoding(c.get()), git_commit_message_raw(c.get()), tree.get(),
+          parents.size(), parents.data());
       rc < 0)
     return store::GitError(rc, "cannot write rewritten commit", Code::kIo);
   return out;
@@ -102,6 +108,24 @@ Result<std::string> WritePack(Repository::Impl& r, const git_oid& head) {
   WalkPtr walk(walk_raw);
   if (int rc = git_revwalk_push(walk.get(), &head); rc < 0)
     return store::GitError(rc, "cannot walk from the head");
+  // Every other ref (a pull's remote-tracking refs) keeps what it reaches.
+  git_reference_iterator* it = nullptr;
+  if (int rc = git_reference_iterator_new(&it, repo); rc < 0)
+    return store::GitError(rc, "cannot list refs");
+  const char* ref_name = nullptr;
+  int rc = 0;
+  while ((rc = git_reference_next_name(&ref_name, it)) == 0) {
+    if (std::string(ref_name) == store::kHeadRef) continue;
+    if (git_revwalk_push_ref(walk.get(), ref_name) == 0) continue;
+    git_oid target;  // not a commit: the object and whatever it references
+    if (git_reference_name_to_id(&target, repo, ref_name) == 0 &&
+        git_packbuilder_insert_recur(pb.get(), &target, nullptr) < 0) {
+      git_reference_iterator_free(it);
+      return store::GitError(-1, std::string("cannot pack the objects of ") + ref_name);
+    }
+  }
+  git_reference_iterator_free(it);
+  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot list refs");
   if (int rc = git_packbuilder_insert_walk(pb.get(), walk.get()); rc < 0)
     return store::GitError(rc, "cannot collect the reachable objects");
   const std::string pack_dir = r.layout.store + "/objects/pack";
