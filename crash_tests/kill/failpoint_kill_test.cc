@@ -297,5 +297,110 @@ TEST(FailpointKill, ExecCommitMergesAConcurrentPublish) {
   ExpectClean(s, 15);
 }
 
+// --- gc (issue 4 and 5). Directories outside the policy and, with
+// --prune-history, the history are removed; killed at each failpoint, the
+// invariants must hold for what is retained, and the next gc (after the
+// checker's publish) must complete and leave exactly the policy: the
+// newest generation's directory, and with --prune-history one pack, no
+// loose objects, fsck clean.
+
+// Three generations A, B, C; the expectation covers C, the one retained.
+void ThreeGenerations(const std::string& dir, Expectation* e) {
+  InitRepo(dir + "/repo");
+  PublishTree(dir + "/repo", dir + "/src", TreeA());
+  PublishTree(dir + "/repo", dir + "/src", TreeB());
+  PublishTree(dir + "/repo", dir + "/src", TreeC());
+  Common(dir, e);
+  e->acknowledged = {3};
+  e->acceptable = {3};
+  e->contents = {{3, TreeC()}};
+}
+
+// What the next `gc --keep 1` must leave.
+std::vector<std::string> CheckNextGc(const std::string& root, bool prune) {
+  std::vector<std::string> v;
+  std::vector<std::string> argv = {CliPath(), "gc", root, "--keep", "1"};
+  if (prune) argv.push_back("--prune-history");
+  RunResult r = RunCommand(argv);
+  if (r.exit_code != 0) return {"the next gc failed: " + r.Describe()};
+  std::vector<std::string> gens;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/gens"))
+    gens.push_back(e.path().filename().string());
+  if (gens != std::vector<std::string>{"4"}) {
+    std::string all;
+    for (const auto& g : gens) all += " " + g;
+    v.push_back("after the next gc gens/ holds" + all + ", expected only 4");
+  }
+  RunResult fsck = RunCommand({CliPath(), "fsck", root});
+  if (fsck.exit_code != 0) v.push_back("fsck after the next gc: " + fsck.Describe());
+  if (!prune) return v;
+  size_t packs = 0, loose = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(root + "/.txdir/store.git/objects")) {
+    if (e.path().extension() == ".pack") ++packs;
+    if (e.is_regular_file() && e.path().parent_path().filename().string().size() == 2) ++loose;
+  }
+  if (packs != 1 || loose != 0)
+    v.push_back("after the next gc --prune-history: " + std::to_string(packs) + " packs and " +
+                std::to_string(loose) + " loose objects, expected 1 and 0");
+  RunResult git = RunCommand({"/usr/bin/git", "--git-dir=" + root + "/.txdir/store.git", "fsck",
+                              "--full", "--no-dangling"});
+  if (git.exit_code != 0) v.push_back("git fsck after the next gc: " + git.Describe());
+  return v;
+}
+
+Summary RunGcScenario(const std::string& name, bool prune) {
+  std::vector<std::string> argv_tail = {"--keep", "1"};
+  if (prune) argv_tail.push_back("--prune-history");
+  auto prepare = [&](const std::string& dir, Expectation* e) {
+    ThreeGenerations(dir, e);
+    std::vector<std::string> argv = {CliPath(), "gc", dir + "/repo"};
+    argv.insert(argv.end(), argv_tail.begin(), argv_tail.end());
+    return argv;
+  };
+  Summary s;
+  std::vector<std::string> points;
+  {
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    RunResult r = RunCommand(argv, {"TXDIR_FAILPOINT_LOG=" + (d / "fp.log")});
+    if (r.exit_code != 0) {
+      s.violations.push_back("uninterrupted run failed: " + r.Describe());
+      return s;
+    }
+    points = ReadLines(d / "fp.log");
+  }
+  s.points = points.size();
+  for (size_t k = 1; k <= points.size(); ++k) {
+    const std::string where = "k=" + std::to_string(k) + " (" + points[k - 1] + "): ";
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    RunResult r = RunCommand(argv, {"TXDIR_CRASH_AT=#" + std::to_string(k)});
+    if (!r.killed()) {
+      s.violations.push_back(where + "expected death by SIGKILL, got " + r.Describe());
+      continue;
+    }
+    for (const auto& v : CheckInvariants(d / "repo", e)) s.violations.push_back(where + v);
+    for (const auto& v : CheckNextGc(d / "repo", prune)) s.violations.push_back(where + v);
+  }
+  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(), s.points,
+              s.violations.size());
+  std::fflush(stdout);
+  return s;
+}
+
+TEST(FailpointKill, GcRemovesDirectories) {
+  // recover.* (4) + gc.planned, 2 x gc.renamed, gc.renames_synced, 2 x gc.removed, gc.done.
+  ExpectClean(RunGcScenario("gc", /*prune=*/false), 11);
+}
+
+TEST(FailpointKill, GcPruneHistory) {
+  // As above plus commits written, pack written, head updated, pack and
+  // loose-object deletions, done.
+  ExpectClean(RunGcScenario("gc_prune", /*prune=*/true), 17);
+}
+
 }  // namespace
 }  // namespace txdir::crash

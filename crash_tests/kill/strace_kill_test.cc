@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -76,8 +77,10 @@ std::map<std::string, int> CountCalls(const std::string& trace_file) {
 }
 
 using Prepare = std::function<std::vector<std::string>(const std::string& dir, Expectation* e)>;
+// Optional checks after the invariants (e.g. "the next gc completes").
+using After = std::function<std::vector<std::string>(const std::string& root)>;
 
-void RunStraceKill(const std::string& command, const Prepare& prepare) {
+void RunStraceKill(const std::string& command, const Prepare& prepare, const After& after = {}) {
   const std::string strace = FindStrace();
   if (std::string why = StraceUnusable(strace); !why.empty()) GTEST_SKIP() << why;
   const std::string set = TraceSet(strace);
@@ -134,6 +137,8 @@ void RunStraceKill(const std::string& command, const Prepare& prepare) {
         ++not_reached;
       }
       for (const auto& v : CheckInvariants(d / "repo", e)) violations.push_back(where + v);
+      if (after)
+        for (const auto& v : after(d / "repo")) violations.push_back(where + v);
     }
   }
   std::printf("STRACE_KILL command=%s kill_points=%zu violations=%zu not_reached=%zu\n",
@@ -178,6 +183,54 @@ TEST(StraceKill, Rollback) {
     e->contents = {{1, TreeA()}, {2, TreeB()}, {3, TreeA()}};
     return std::vector<std::string>{CliPath(), "rollback", dir + "/repo"};
   });
+}
+
+// gc --keep 1 --prune-history over three generations: directories removed,
+// history rewritten, one pack, old objects deleted. After each kill the
+// invariants hold for the retained generation, and the next gc completes:
+// one directory, one pack, no loose objects, fsck and git fsck clean.
+std::vector<std::string> NextGcCompletes(const std::string& root) {
+  std::vector<std::string> v;
+  RunResult r = RunCommand({CliPath(), "gc", root, "--keep", "1", "--prune-history"});
+  if (r.exit_code != 0) return {"the next gc failed: " + r.Describe()};
+  size_t dirs = 0, packs = 0, loose = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/gens")) {
+    (void)e;
+    ++dirs;
+  }
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(root + "/.txdir/store.git/objects")) {
+    if (e.path().extension() == ".pack") ++packs;
+    if (e.is_regular_file() && e.path().parent_path().filename().string().size() == 2) ++loose;
+  }
+  if (dirs != 1 || packs != 1 || loose != 0)
+    v.push_back("after the next gc: " + std::to_string(dirs) + " generation directories, " +
+                std::to_string(packs) + " packs, " + std::to_string(loose) +
+                " loose objects; expected 1, 1, 0");
+  RunResult fsck = RunCommand({CliPath(), "fsck", root});
+  if (fsck.exit_code != 0) v.push_back("fsck after the next gc: " + fsck.Describe());
+  RunResult git = RunCommand({"/usr/bin/git", "--git-dir=" + root + "/.txdir/store.git", "fsck",
+                              "--full", "--no-dangling"});
+  if (git.exit_code != 0) v.push_back("git fsck after the next gc: " + git.Describe());
+  return v;
+}
+
+TEST(StraceKill, GcPruneHistory) {
+  RunStraceKill(
+      "gc-prune-history",
+      [](const std::string& dir, Expectation* e) {
+        InitRepo(dir + "/repo");
+        PublishTree(dir + "/repo", dir + "/src", TreeA());
+        PublishTree(dir + "/repo", dir + "/src", TreeB());
+        PublishTree(dir + "/repo", dir + "/src", TreeC());
+        Common(dir, e);
+        e->acknowledged = {3};
+        e->acceptable = {3};
+        e->contents = {{3, TreeC()}};
+        return std::vector<std::string>{CliPath(), "gc", dir + "/repo",
+                                        "--keep",  "1",  "--prune-history"};
+      },
+      NextGcCompletes);
 }
 
 }  // namespace
