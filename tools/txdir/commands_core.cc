@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "store/gen_meta.h"
 #include "tools/txdir/cli.h"
+#include "txdir/history.h"
 
 namespace txdir::cli {
 
@@ -162,43 +164,72 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
   }
   // --- log
   {
-    auto* c = app.add_subcommand("log", "List generations, newest first");
+    auto* c = app.add_subcommand("log", "List generations, newest first, with what each changed");
     auto dir = std::make_shared<std::string>();
     auto n = std::make_shared<size_t>(0);
     auto as_json = std::make_shared<bool>(false);
+    auto since = std::make_shared<std::string>();
+    auto path = std::make_shared<std::string>();
     c->add_option("DIR", *dir, "The transactional directory")->required();
     c->add_option("-n,--max-count", *n, "Show at most N generations")->check(CLI::PositiveNumber);
+    c->add_option("--since", *since,
+                  "Only generations created since WHEN: a duration ago (7d, 12h, 30m, 45s, 2w) or "
+                  "an ISO date/time in UTC (2026-11-27, 2026-11-27T02:11:12Z)");
+    c->add_option("--path", *path,
+                  "Only generations that changed PATH (a file, or a directory and what is under "
+                  "it)");
     c->add_flag("--json", *as_json, "Print a JSON array");
     c->callback([=, &g] {
       *run = [=, &g] {
+        HistoryOptions opts;
+        opts.limit = *n;
+        opts.path = *path;
+        if (!since->empty()) {
+          auto when = ParseSince(*since, store::NowMs());
+          if (!when) return UsageError("--since: " + when.error().message);
+          opts.since_ms = *when;
+        }
         auto repo = OpenRepo(*dir, g);
         if (!repo) return Fail(repo.error());
-        auto log = (*repo)->Log(*n);
+        auto log = History(**repo, opts);
         if (!log) return Fail(log.error());
         auto st = (*repo)->Status();
         uint64_t live_gen = st && st->live ? *st->live : 0;
         if (*as_json) {
           json arr = json::array();
-          for (const auto& gi : *log) {
-            json j = GenJson(gi);
-            j["live"] = live_gen == gi.number;
+          for (const auto& e : *log) {
+            json j = GenJson(e.info);
+            j["live"] = live_gen == e.info.number;
+            j["changes"] = {
+                {"added", e.changes.added},     {"modified", e.changes.modified},
+                {"removed", e.changes.removed}, {"files", e.changes.files},
+                {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
             arr.push_back(j);
           }
           std::cout << arr.dump(2) << "\n";
           return static_cast<int>(kExitOk);
         }
-        for (const auto& gi : *log) {
+        // Text output escapes control characters in what users wrote
+        // (messages, names); file names cannot contain any.
+        for (const auto& e : *log) {
+          const GenerationInfo& gi = e.info;
           std::string head = "generation " + std::to_string(gi.number);
           if (live_gen == gi.number) head += " (live)";
           Out(g, head);
           Out(g, "  kind:   " + gi.kind +
                      (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
           Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
-          Out(g, "  author: " + gi.author + " on " + gi.host + " (pid " + std::to_string(gi.pid) +
-                     ")");
+          Out(g, "  author: " + PrintablePath(gi.author) + " on " + PrintablePath(gi.host) +
+                     " (pid " + std::to_string(gi.pid) + ")");
           Out(g, "  commit: " + gi.commit);
+          Out(g, "  changes: " + std::to_string(e.changes.added) + " added, " +
+                     std::to_string(e.changes.modified) + " modified, " +
+                     std::to_string(e.changes.removed) + " removed; " +
+                     std::to_string(e.changes.bytes_changed) + " bytes changed");
+          Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
+                     std::to_string(e.changes.bytes) + " bytes");
           std::istringstream msg(gi.message);
-          for (std::string line; std::getline(msg, line);) Out(g, "    " + line);
+          for (std::string line; std::getline(msg, line);) Out(g, "    " + PrintablePath(line));
           Out(g, "");
         }
         return static_cast<int>(kExitOk);

@@ -1,8 +1,229 @@
-// Commands registered by AddXCommands; see cli.h for the list.
+// Browsing and change notification: diff, checkout, run, wait. (log's
+// change counts and filters are in commands_core.cc with the rest of log.)
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
 #include "tools/txdir/cli.h"
+#include "txdir/history.h"
 
 namespace txdir::cli {
 
-void AddHistoryCommands(CLI::App& /*app*/, Globals& /*g*/, Runner* /*run*/) {}
+namespace {
+
+// A generation argument: a number, or "live" for the live generation.
+Result<uint64_t> ResolveGeneration(Repository& repo, const std::string& s) {
+  if (s == "live") {
+    auto st = TXDIR_TRY(repo.Status());
+    if (!st.live) return MakeError(Code::kNotFound, "nothing has been published yet");
+    return *st.live;
+  }
+  return ParseGeneration(s);
+}
+
+int Print(const std::string& text) {
+  std::cout << text;
+  std::cout.flush();
+  return std::cout.good() ? static_cast<int>(kExitOk) : static_cast<int>(kExitIo);
+}
+
+struct DiffArgs {
+  std::string dir, a, b, path;
+  bool stat = false, name_status = false, records = false;
+};
+
+int RunDiff(const DiffArgs& a, const Globals& g) {
+  auto repo = OpenRepo(a.dir, g);
+  if (!repo) return Fail(repo.error());
+  auto from = ResolveGeneration(**repo, a.a);
+  if (!from)
+    return from.error().code == Code::kInvalidArgument ? UsageError(from.error().message)
+                                                       : Fail(from.error());
+  auto to = ResolveGeneration(**repo, a.b);
+  if (!to)
+    return to.error().code == Code::kInvalidArgument ? UsageError(to.error().message)
+                                                     : Fail(to.error());
+  if (a.records) {
+    auto diffs = DiffRecords(**repo, *from, *to, a.path);
+    if (!diffs) return Fail(diffs.error());
+    std::string text = FormatRecordDiffs(*diffs);
+    // Files that are not SDN tables: named, as --name-status would.
+    auto files = DiffGenerations(**repo, *from, *to, a.path);
+    if (!files) return Fail(files.error());
+    for (const auto& f : *files) {
+      if (f.path.size() > 4 && f.path.compare(f.path.size() - 4, 4, ".sdn") == 0) continue;
+      text += std::string(1, static_cast<char>(f.kind)) + "\t" + PrintablePath(f.path) +
+              " (not an SDN table)\n";
+    }
+    return Print(text);
+  }
+  DiffFormat format = a.stat          ? DiffFormat::kStat
+                      : a.name_status ? DiffFormat::kNameStatus
+                                      : DiffFormat::kPatch;
+  auto text = FormatDiff(**repo, *from, *to, format, a.path);
+  if (!text) return Fail(text.error());
+  return Print(*text);
+}
+
+// Runs argv with its working directory in `snap`'s generation and returns
+// an exit code: the program's, 128 + signal when a signal ended it, 126/127
+// when it could not be started. The pin (snap) is held throughout.
+int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  const std::string gen = std::to_string(snap.generation());
+  std::cout.flush();
+  std::fflush(nullptr);
+  // Like system(3): while the program runs, ^C and ^\ are its business.
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+    if (::chdir(snap.path().c_str()) != 0) {
+      std::fprintf(stderr, "txdir: error: cannot enter %s: %s\n", snap.path().c_str(),
+                   std::strerror(errno));
+      ::_exit(kExitIo);
+    }
+    ::setenv("TXDIR_GENERATION", gen.c_str(), 1);
+    ::setenv("TXDIR_GENERATION_DIR", snap.path().c_str(), 1);
+    ::setenv("PWD", snap.path().c_str(), 1);
+    ::execvp(argv[0], argv.data());
+    int err = errno;
+    std::fprintf(stderr, "txdir: error: cannot run %s: %s\n", argv[0], std::strerror(err));
+    ::_exit(err == ENOENT ? 127 : 126);
+  }
+  int status = 0;
+  int rc = -1;
+  if (pid > 0) {
+    while ((rc = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGQUIT, &old_quit, nullptr);
+  if (pid < 0 || rc < 0) {
+    std::fprintf(stderr, "txdir: error: cannot start %s: %s\n", argv[0], std::strerror(errno));
+    return kExitIo;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitInternal;
+}
+
+}  // namespace
+
+void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run) {
+  // --- diff
+  {
+    auto* c = app.add_subcommand("diff", "Show what changed between two generations");
+    auto a = std::make_shared<DiffArgs>();
+    c->add_option("DIR", a->dir, "The transactional directory")->required();
+    c->add_option("A", a->a, "The old generation (a number, or 'live')")->required();
+    c->add_option("B", a->b, "The new generation (a number, or 'live')")->required();
+    c->add_option("PATH", a->path, "Only this file, or this directory and what is under it");
+    auto* stat = c->add_flag("--stat", a->stat, "Per-file +/- line counts and a summary");
+    auto* ns = c->add_flag("--name-status", a->name_status, "A/M/D and the path, one per line");
+    auto* rec = c->add_flag("--records", a->records,
+                            "For SDN tables (*.sdn): added, removed and changed records by id");
+    stat->excludes(ns)->excludes(rec);
+    ns->excludes(rec);
+    c->callback([=, &g] { *run = [=, &g] { return RunDiff(*a, g); }; });
+  }
+  // --- checkout
+  {
+    auto* c = app.add_subcommand("checkout", "Export a generation as plain writable files");
+    auto dir = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("GEN", *gen, "Generation (a number, or 'live')")->required();
+    c->add_option("--to", *to, "Output directory: must not exist, or be empty")->required();
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto n = ResolveGeneration(**repo, *gen);
+        if (!n)
+          return n.error().code == Code::kInvalidArgument ? UsageError(n.error().message)
+                                                          : Fail(n.error());
+        if (auto s = ExportGeneration(**repo, *n, *to); !s) return Fail(s.error());
+        Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
+        return static_cast<int>(kExitOk);
+      };
+    });
+  }
+  // --- run
+  {
+    auto* c = app.add_subcommand(
+        "run",
+        "Run a command inside a pinned generation (its working directory), pin held until "
+        "it exits");
+    auto dir = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    auto cmd = std::make_shared<std::vector<std::string>>();
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("--gen", *gen, "Generation (default: the live one); must be materialized");
+    c->add_option("CMD", *cmd, "The command and its arguments (after --)")->required();
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
+        if (gen->empty() || *gen == "live") {
+          snap = Snapshot::OpenLive(*dir);
+        } else {
+          auto n = ParseGeneration(*gen);
+          if (!n) return UsageError(n.error().message);
+          snap = Snapshot::OpenGeneration(*dir, *n);
+        }
+        if (!snap) return Fail(snap.error());
+        return RunPinned(*snap, *cmd);
+      };
+    });
+  }
+  // --- wait
+  {
+    auto* c = app.add_subcommand(
+        "wait", "Wait until a generation newer than --after is live, then print its number");
+    auto dir = std::make_shared<std::string>();
+    auto after = std::make_shared<std::string>();
+    auto timeout = std::make_shared<double>(-1);
+    c->add_option("DIR", *dir, "The transactional directory")->required();
+    c->add_option("--after", *after,
+                  "Wait for a generation newer than this one (default: the live one)");
+    c->add_option("--timeout", *timeout, "Give up after this many seconds (default: never)")
+        ->check(CLI::NonNegativeNumber);
+    c->callback([=, &g] {
+      *run = [=, &g] {
+        std::optional<uint64_t> base;
+        if (!after->empty() && *after != "live") {
+          if (*after == "0") {
+            base = 0;
+          } else {
+            auto n = ParseGeneration(*after);
+            if (!n) return UsageError(n.error().message);
+            base = *n;
+          }
+        }
+        // `--timeout` before the command name is parsed as the global
+        // option; for wait it means the same thing.
+        double secs = *timeout >= 0 ? *timeout : g.timeout_s;
+        auto limit = secs >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(secs * 1000))
+                               : std::chrono::milliseconds(-1);
+        auto gen = WaitForGeneration(*dir, base, limit);
+        if (!gen) return Fail(gen.error());
+        return Print(std::to_string(*gen) + "\n");
+      };
+    });
+  }
+}
 
 }  // namespace txdir::cli

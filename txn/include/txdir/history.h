@@ -1,0 +1,188 @@
+// Browsing history and change notification: what each generation changed,
+// differences between two generations (files, text, SDN records), exporting
+// a generation as plain files, and waiting for the next generation.
+//
+//   auto log  = txdir::History(*repo, {.since_ms = now - 7 * 86400000});
+//   auto diff = txdir::DiffGenerations(*repo, 4, 7, "tables");
+//   auto gen  = txdir::WaitForGeneration("/srv/dash", std::nullopt, 30s);
+//
+// Everything here reads the store (any retained generation works, whether
+// materialized or not) and never takes the writer lock; a concurrent publish
+// is simply not seen yet. Free functions over a Repository, which must not be
+// used by another thread during the call (see repository.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "txdir/env.h"
+#include "txdir/error.h"
+#include "txdir/repository.h"
+
+namespace txdir {
+
+// --- What changed between two trees
+
+enum class ChangeKind : char { kAdded = 'A', kModified = 'M', kRemoved = 'D' };
+
+// One path that differs. A file that became a link (or back) is kModified;
+// renames are not detected (a removal and an addition).
+struct FileChange {
+  ChangeKind kind = ChangeKind::kModified;
+  std::string path;       // relative, '/'-separated
+  uint32_t old_mode = 0;  // 0 when added
+  uint32_t new_mode = 0;  // 0 when removed
+  std::string old_blob;   // hex; empty when added
+  std::string new_blob;   // hex; empty when removed
+  uint64_t old_size = 0;  // bytes
+  uint64_t new_size = 0;
+};
+
+// What one generation changed relative to its parent (generation 1: relative
+// to nothing, so every file is added).
+struct ChangeSummary {
+  size_t added = 0, modified = 0, removed = 0;
+  uint64_t files = 0;          // files in the generation
+  uint64_t bytes = 0;          // total size of the generation's files
+  uint64_t bytes_changed = 0;  // size of the added and modified files' new contents
+};
+
+struct HistoryEntry {
+  GenerationInfo info;
+  ChangeSummary changes;
+};
+
+struct HistoryOptions {
+  size_t limit = 0;                 // at most this many entries (after filtering); 0: all
+  std::optional<int64_t> since_ms;  // only generations created at or after (epoch ms)
+  // Only generations that changed this path: a file, or a directory and
+  // everything under it. Empty: every generation. A trailing '/' is ignored.
+  std::string path;
+};
+
+// Generations newest first with what each changed, filtered by `options`.
+// Errors: Corruption (damaged store), InvalidArgument (bad path).
+Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options = {});
+
+// The files that differ between generations `from` and `to` (either order;
+// `from` is the old side), sorted by path. `path` limits to a file or a
+// directory as in HistoryOptions. NotFound when a generation does not exist.
+Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from, uint64_t to,
+                                                const std::string& path = "");
+
+// --- Text diffs
+
+enum class DiffFormat {
+  kPatch,       // unified diff per changed file ("binary files differ" for binary ones)
+  kStat,        // " PATH | +A -D" per file and a summary line
+  kNameStatus,  // "A\tPATH", "M\tPATH", "D\tPATH"
+};
+
+// The difference between generations `from` and `to` as text, in the format
+// given, ending with a newline unless empty (no differences). Paths in the
+// kStat and kNameStatus forms are escaped with PrintablePath.
+Result<std::string> FormatDiff(Repository& repo, uint64_t from, uint64_t to, DiffFormat format,
+                               const std::string& path = "");
+
+// --- SDN record diffs
+
+struct FieldChange {
+  std::string field, old_value, new_value;
+};
+
+enum class RecordChangeKind { kAdded, kRemoved, kChanged };
+
+struct RecordChange {
+  RecordChangeKind kind = RecordChangeKind::kChanged;
+  std::string id;                   // value of the key column
+  std::vector<FieldChange> fields;  // kChanged only; in column order
+};
+
+// One table of one file. Records are matched by the `id` column, else the
+// first column; the n-th record with a given id matches the n-th on the
+// other side. Only columns both sides have are compared; columns added or
+// dropped are listed once.
+struct TableDiff {
+  std::string name;
+  std::string key;  // the key column
+  bool table_added = false, table_removed = false;
+  std::vector<std::string> columns_added, columns_removed;
+  std::vector<RecordChange> records;  // old side's order, then added records in new order
+  bool empty() const {
+    return !table_added && !table_removed && columns_added.empty() && columns_removed.empty() &&
+           records.empty();
+  }
+};
+
+struct FileRecordDiff {
+  std::string path;
+  ChangeKind kind = ChangeKind::kModified;
+  // Set when a side could not be parsed as SDN (lenient mode); `tables` is
+  // then empty and the file should be shown as text instead.
+  std::string parse_error;
+  std::vector<TableDiff> tables;  // tables with differences only, in file order
+};
+
+// Record-level differences of every changed *.sdn file between `from` and
+// `to` (other files are skipped), limited to `path` as above.
+Result<std::vector<FileRecordDiff>> DiffRecords(Repository& repo, uint64_t from, uint64_t to,
+                                                const std::string& path = "");
+// The same for two parsed tables files (the pure part, for tests and tools).
+std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view new_text,
+                                  std::string* parse_error);
+
+// The record diffs as text, one line per change:
+//   == tables/todos.sdn
+//   table todos: 1 added, 1 removed, 1 changed
+//     added 7
+//     removed 3
+//     changed 5: status: "open" -> "done", line: "12" -> "14"
+// Values are quoted with '"', '\\' and control characters escaped.
+std::string FormatRecordDiffs(const std::vector<FileRecordDiff>& diffs);
+
+// --- Export
+
+// Writes the files of generation `gen` (read from the store, so any retained
+// generation works) as plain writable files under `out`: regular files
+// 0644, executables 0755, directories 0755 (all minus the umask), links as
+// links. `out` must not exist or be an empty directory; its parent must
+// exist. Atomic: everything is written into a sibling `out.tmp-*`, made
+// durable with one syncfs, then renamed to `out`; on error nothing is left.
+// Errors: Exists (out not empty), NotFound (no such generation), Io.
+Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out);
+
+// --- Change notification
+
+// Blocks until the live link of the repository at `root` shows a generation
+// newer than `after` and returns that generation. `after` nullopt: the
+// generation live when the call starts (0 when nothing is published yet).
+// Returns at once when a newer one is already live.
+//
+// Watches the live link's directory with inotify (a new link renamed over
+// the live path, IN_MOVED_TO/IN_CREATE/IN_ATTRIB for its name); when
+// inotify is unavailable it polls every 100 ms. It also re-reads the link
+// at least once a second, so a lost event costs at most that.
+// `timeout` negative: no limit.
+// Errors: kTimeout when no newer generation went live in time; NotFound when
+// `root` is not a repository; Corruption when the live link is not ours.
+// Opens no store and takes no lock.
+Result<uint64_t> WaitForGeneration(const std::string& root, std::optional<uint64_t> after,
+                                   std::chrono::milliseconds timeout, Env* env = nullptr);
+
+// --- Helpers shared with the CLI
+
+// "7d", "12h", "30m", "45s", "2w" (that long before `now_ms`), or an ISO-8601
+// UTC date/time "2026-11-27", "2026-11-27T02:11", "2026-11-27T02:11:12[.123][Z]"
+// (a space may replace the 'T'). Returns epoch milliseconds.
+// InvalidArgument otherwise.
+Result<int64_t> ParseSince(std::string_view text, int64_t now_ms);
+
+// A path or value safe to print on a terminal: control bytes and DEL become
+// \xNN, a backslash becomes \\ (so the escaping is unambiguous).
+std::string PrintablePath(std::string_view s);
+
+}  // namespace txdir

@@ -1,0 +1,359 @@
+// History browsing: what each generation changed, the file-level diff of two
+// generations, and export of a generation as plain files.
+#include "txdir/history.h"
+
+#include <fcntl.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+#include "store/fs_util.h"
+#include "txn/src/history_util.h"
+#include "txn/src/path_check.h"
+
+namespace txdir {
+
+namespace internal {
+
+std::string NormalizeSelector(const std::string& path) {
+  std::string s = path;
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  while (s.rfind("./", 0) == 0) s.erase(0, 2);
+  return s == "." ? std::string() : s;
+}
+
+bool PathSelected(const std::string& path, const std::string& selector) {
+  if (selector.empty() || path == selector) return true;
+  return path.size() > selector.size() && path.compare(0, selector.size(), selector) == 0 &&
+         path[selector.size()] == '/';
+}
+
+Result<GitTree> LookupTree(Repository::Impl& r, const git_oid& tree) {
+  git_tree* t = nullptr;
+  if (int rc = git_tree_lookup(&t, r.store->repo(), &tree); rc < 0)
+    return store::GitError(rc, "tree not found " + store::OidHex(tree));
+  return GitTree(t);
+}
+
+Result<GitTree> GenerationTree(Repository::Impl& r, uint64_t gen) {
+  git_oid commit = TXDIR_TRY(FindGeneration(r, gen));
+  return LookupTree(r, TXDIR_TRY(r.store->CommitTree(commit)));
+}
+
+Result<GitDiff> DiffTrees(Repository::Impl& r, git_tree* from, git_tree* to) {
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
+  git_diff* d = nullptr;
+  if (int rc = git_diff_tree_to_tree(&d, r.store->repo(), from, to, &opts); rc < 0)
+    return store::GitError(rc, "cannot compare trees");
+  return GitDiff(d);
+}
+
+Result<std::vector<FileChange>> ChangesOf(Repository::Impl& r, git_diff* diff,
+                                          const std::string& selector) {
+  git_odb* odb_raw = nullptr;
+  if (int rc = git_repository_odb(&odb_raw, r.store->repo()); rc < 0)
+    return store::GitError(rc, "no object database");
+  GitOdb odb(odb_raw);
+  auto size_of = [&](const git_oid& oid) -> Result<uint64_t> {
+    size_t len = 0;
+    git_object_t type;
+    if (int rc = git_odb_read_header(&len, &type, odb.get(), &oid); rc < 0)
+      return store::GitError(rc, "object not found " + store::OidHex(oid));
+    return static_cast<uint64_t>(len);
+  };
+  std::vector<FileChange> out;
+  const size_t n = git_diff_num_deltas(diff);
+  for (size_t i = 0; i < n; ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff, i);
+    FileChange c;
+    switch (d->status) {
+      case GIT_DELTA_ADDED:
+        c.kind = ChangeKind::kAdded;
+        break;
+      case GIT_DELTA_DELETED:
+        c.kind = ChangeKind::kRemoved;
+        break;
+      case GIT_DELTA_MODIFIED:
+      case GIT_DELTA_TYPECHANGE:
+        c.kind = ChangeKind::kModified;
+        break;
+      default:
+        continue;  // unmodified, ignored, ...: not produced by a tree-to-tree diff
+    }
+    c.path = c.kind == ChangeKind::kRemoved ? d->old_file.path : d->new_file.path;
+    if (!PathSelected(c.path, selector)) continue;
+    if (c.kind != ChangeKind::kAdded) {
+      c.old_mode = d->old_file.mode;
+      c.old_blob = store::OidHex(d->old_file.id);
+      c.old_size = TXDIR_TRY(size_of(d->old_file.id));
+    }
+    if (c.kind != ChangeKind::kRemoved) {
+      c.new_mode = d->new_file.mode;
+      c.new_blob = store::OidHex(d->new_file.id);
+      c.new_size = TXDIR_TRY(size_of(d->new_file.id));
+    }
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileChange& a, const FileChange& b) { return a.path < b.path; });
+  return out;
+}
+
+}  // namespace internal
+
+namespace {
+
+Status CheckSelector(const std::string& selector) {
+  if (selector.empty()) return Ok();
+  return internal::CheckRelativePath(selector);
+}
+
+}  // namespace
+
+Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options) {
+  Repository::Impl& r = *repo.impl();
+  const std::string selector = internal::NormalizeSelector(options.path);
+  TXDIR_CHECK(CheckSelector(selector));
+  std::vector<HistoryEntry> out;
+  auto cur = TXDIR_TRY(r.store->Head());
+  if (!cur) return out;
+
+  // Totals of the head by listing it once; each older generation's totals
+  // follow from its child's by undoing the child's changes.
+  uint64_t files = 0, bytes = 0;
+  for (const auto& f : TXDIR_TRY(r.store->ListTree(TXDIR_TRY(r.store->CommitTree(*cur))))) {
+    ++files;
+    bytes += TXDIR_TRY(r.store->ObjectSize(f.oid));
+  }
+  while (cur) {
+    if (options.limit != 0 && out.size() >= options.limit) break;
+    HistoryEntry e;
+    e.info = TXDIR_TRY(internal::DescribeCommit(r, *cur));
+    auto parent = TXDIR_TRY(r.store->CommitParent(*cur));
+    internal::GitTree tree =
+        TXDIR_TRY(internal::LookupTree(r, TXDIR_TRY(r.store->CommitTree(*cur))));
+    internal::GitTree parent_tree;
+    if (parent)
+      parent_tree = TXDIR_TRY(internal::LookupTree(r, TXDIR_TRY(r.store->CommitTree(*parent))));
+    internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, parent_tree.get(), tree.get()));
+    auto changes = TXDIR_TRY(internal::ChangesOf(r, diff.get(), ""));
+    e.changes.files = files;
+    e.changes.bytes = bytes;
+    bool touches = selector.empty();
+    for (const auto& c : changes) {
+      if (internal::PathSelected(c.path, selector)) touches = true;
+      switch (c.kind) {
+        case ChangeKind::kAdded:
+          ++e.changes.added;
+          e.changes.bytes_changed += c.new_size;
+          --files;
+          bytes -= c.new_size;
+          break;
+        case ChangeKind::kModified:
+          ++e.changes.modified;
+          e.changes.bytes_changed += c.new_size;
+          bytes = bytes - c.new_size + c.old_size;
+          break;
+        case ChangeKind::kRemoved:
+          ++e.changes.removed;
+          ++files;
+          bytes += c.old_size;
+          break;
+      }
+    }
+    bool recent = !options.since_ms || e.info.time_ms >= *options.since_ms;
+    if (touches && recent) out.push_back(std::move(e));
+    cur = parent;
+  }
+  return out;
+}
+
+Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from, uint64_t to,
+                                                const std::string& path) {
+  Repository::Impl& r = *repo.impl();
+  const std::string selector = internal::NormalizeSelector(path);
+  TXDIR_CHECK(CheckSelector(selector));
+  internal::GitTree a = TXDIR_TRY(internal::GenerationTree(r, from));
+  internal::GitTree b = TXDIR_TRY(internal::GenerationTree(r, to));
+  internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, a.get(), b.get()));
+  return internal::ChangesOf(r, diff.get(), selector);
+}
+
+// --- export
+
+namespace {
+
+// Creates the directories leading to `path` under `dir` (mkdir -p of its
+// parent), remembering what exists.
+Status MakeParents(Env* env, int dir, const std::string& path, std::set<std::string>* made) {
+  for (size_t slash = path.find('/'); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string d = path.substr(0, slash);
+    if (made->count(d)) continue;
+    TXDIR_CHECK(env->MkdirAt(dir, d, 0755));
+    made->insert(d);
+  }
+  return Ok();
+}
+
+Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFile>& files) {
+  Env* env = r.env;
+  std::set<std::string> made;
+  for (const auto& f : files) {
+    TXDIR_CHECK(internal::CheckRelativePath(f.path));
+    TXDIR_CHECK(MakeParents(env, dir, f.path, &made));
+    std::string data = TXDIR_TRY(r.store->ReadBlob(f.oid));
+    if (f.mode == 0120000) {
+      TXDIR_CHECK(env->SymlinkAt(data, dir, f.path));
+      continue;
+    }
+    // 0644 / 0755; the process umask applies, as for any new file.
+    mode_t mode = f.mode == 0100755 ? 0755 : 0644;
+    Fd fd = TXDIR_TRY(env->OpenAt(dir, f.path, O_WRONLY | O_CREAT | O_EXCL, mode));
+    TXDIR_CHECK(env->Write(fd.get(), data.data(), data.size()));
+  }
+  // One barrier for the whole copy before it appears under its name.
+  return env->Syncfs(dir);
+}
+
+}  // namespace
+
+Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_arg) {
+  Repository::Impl& r = *repo.impl();
+  Env* env = r.env;
+  if (out_arg.empty()) return MakeError(Code::kInvalidArgument, "empty output path");
+  const std::string out = fs::AbsolutePath(out_arg);
+  const std::string parent = fs::Dirname(out), name = fs::Basename(out);
+  if (name.empty() || name == "." || name == "..")
+    return MakeError(Code::kInvalidArgument, "not a usable output path", out);
+  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, gen));
+  auto files = TXDIR_TRY(r.store->ListTree(TXDIR_TRY(r.store->CommitTree(commit))));
+
+  Fd pdir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, parent));
+  if (auto st = env->StatAt(pdir.get(), name, /*follow=*/false); st) {
+    if (!S_ISDIR(st->st_mode))
+      return MakeError(Code::kExists, "output path exists and is not a directory", out);
+    Fd existing = TXDIR_TRY(fs::OpenDir(env, pdir.get(), name));
+    if (!TXDIR_TRY(env->ListDir(existing.get())).empty())
+      return MakeError(Code::kExists, "output directory is not empty", out);
+  } else if (st.error().code != Code::kNotFound) {
+    return tl::unexpected(st.error());
+  }
+
+  const std::string tmp = fs::UniqueName(name + ".tmp-");
+  TXDIR_CHECK(env->MkdirAt(pdir.get(), tmp, 0755));
+  Status done = [&]() -> Status {
+    Fd tdir = TXDIR_TRY(fs::OpenDir(env, pdir.get(), tmp));
+    TXDIR_CHECK(WriteExport(r, tdir.get(), files));
+    // rename(2) replaces an empty directory; a non-empty one (filled since
+    // the check above) fails with ENOTEMPTY/EEXIST -> kExists.
+    if (auto rn = env->RenameAt(pdir.get(), tmp, pdir.get(), name); !rn) {
+      if (rn.error().code == Code::kExists)
+        return MakeError(Code::kExists, "output directory is not empty", out);
+      return rn;
+    }
+    return fs::FsyncDir(env, pdir.get());
+  }();
+  if (!done) (void)fs::RemoveTree(env, pdir.get(), tmp);
+  return done;
+}
+
+// --- helpers
+
+Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
+  auto bad = [&] {
+    return MakeError(Code::kInvalidArgument,
+                     "'" + PrintablePath(text) +
+                         "' is neither a duration (7d, 12h, 30m, 45s, 2w) nor an ISO date/time "
+                         "(2026-11-27, 2026-11-27T02:11:12Z)");
+  };
+  if (text.empty()) return bad();
+  // Duration: digits and one unit letter.
+  if (std::isdigit(static_cast<unsigned char>(text.front())) &&
+      std::isalpha(static_cast<unsigned char>(text.back()))) {
+    std::string_view digits = text.substr(0, text.size() - 1);
+    bool all_digits =
+        !digits.empty() && digits.size() <= 9 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (all_digits) {
+      int64_t n = std::stoll(std::string(digits));
+      int64_t unit = 0;
+      switch (text.back()) {
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60 * 1000;
+          break;
+        case 'h':
+          unit = 3600 * 1000;
+          break;
+        case 'd':
+          unit = 86400 * 1000;
+          break;
+        case 'w':
+          unit = 7 * 86400 * 1000;
+          break;
+        default:
+          return bad();
+      }
+      return now_ms - n * unit;
+    }
+  }
+  // ISO-8601, UTC.
+  std::string s(text);
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.pop_back();
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) return bad();
+  size_t pos = 10;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return bad();
+    ++pos;
+    if (std::sscanf(s.c_str() + pos, "%2d:%2d%n", &h, &mi, &used) != 2 || used != 5) return bad();
+    pos += 5;
+    if (pos < s.size()) {
+      if (std::sscanf(s.c_str() + pos, ":%2d%n", &sec, &used) != 1 || used != 3) return bad();
+      pos += 3;
+      if (pos < s.size()) {
+        if (s[pos] != '.' || pos + 1 >= s.size()) return bad();
+        std::string frac = s.substr(pos + 1);
+        if (frac.size() > 9 || !std::all_of(frac.begin(), frac.end(), ::isdigit)) return bad();
+        frac.resize(3, '0');
+        ms = std::stoi(frac);
+      }
+    }
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  struct tm tm {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<int64_t>(::timegm(&tm)) * 1000 + ms;
+}
+
+std::string PrintablePath(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace txdir
