@@ -297,6 +297,153 @@ TEST(FailpointKill, ExecCommitMergesAConcurrentPublish) {
   ExpectClean(s, 15);
 }
 
+// --- pull (issue 7). The replica `repo` pulls from a bare repository that
+// a publisher pushed to. A pull killed at each failpoint must leave the
+// replica on a complete generation; then the next pull must complete.
+
+// Publisher at `dir`/pub with generations of `trees` pushed to `dir`/bare;
+// `dir`/repo cloned after the first. Throws on error.
+void SetUpReplica(const std::string& dir, const std::vector<FileMap>& trees) {
+  auto run = [](const std::vector<std::string>& argv) {
+    RunResult r = RunCommand(argv);
+    if (r.exit_code != 0) throw std::runtime_error("set-up failed: " + r.Describe());
+  };
+  run({"/usr/bin/git", "init", "-q", "--bare", dir + "/bare"});
+  InitRepo(dir + "/pub");
+  run({CliPath(), "remote", dir + "/pub", "add", "origin", "file://" + dir + "/bare"});
+  PublishTree(dir + "/pub", dir + "/psrc", trees[0]);
+  run({CliPath(), "push", dir + "/pub"});
+  run({CliPath(), "clone", "file://" + dir + "/bare", dir + "/repo"});
+  for (size_t i = 1; i < trees.size(); ++i) {
+    PublishTree(dir + "/pub", dir + "/psrc", trees[i]);
+    run({CliPath(), "push", dir + "/pub"});
+  }
+}
+
+std::vector<std::string> CheckGenerationDirs(const std::string& root) {
+  std::vector<std::string> v;
+  auto repo = Repository::Open(root);
+  if (!repo) return {"cannot open: " + repo.error().ToString()};
+  for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/gens")) {
+    const std::string name = e.path().filename();
+    if (name.empty() || name[0] == '.') continue;
+    auto rep = (*repo)->VerifyGeneration(std::stoull(name));
+    if (!rep) {
+      v.push_back("gens/" + name + ": " + rep.error().ToString());
+    } else if (!rep->ok()) {
+      v.push_back("gens/" + name + " does not hold generation " + name +
+                  " of the head's chain: " + rep->issues[0].path + ": " + rep->issues[0].problem);
+    }
+  }
+  return v;
+}
+
+// Kills `argv` (made by `prepare`) at each of its failpoints; after each
+// kill checks the invariants without publishing, then runs the same pull
+// again and checks that it completes on `final_gen` with `final_tree`.
+//
+// `window`: failpoints between the commit point and the live swap of a pull
+// that resolved a divergence. There the live link still shows the replaced
+// local generation, complete (`window_tree`), but its number now names a
+// different commit of the head's chain, so the checker's by-number
+// verification does not apply: the files readers see are compared with
+// `window_tree` instead, and recovery runs before the invariants.
+Summary RunPullScenario(const std::string& name, const Prepare& prepare, uint64_t final_gen,
+                        const FileMap& final_tree, const std::set<std::string>& window = {},
+                        const FileMap& window_tree = {}) {
+  Summary s;
+  std::vector<std::string> points;
+  {
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    RunResult r = RunCommand(argv, {"TXDIR_FAILPOINT_LOG=" + (d / "fp.log")});
+    if (r.exit_code != 0) {
+      s.violations.push_back("uninterrupted run failed: " + r.Describe());
+      return s;
+    }
+    points = ReadLines(d / "fp.log");
+  }
+  s.points = points.size();
+  for (size_t k = 1; k <= points.size(); ++k) {
+    const std::string where = "k=" + std::to_string(k) + " (" + points[k - 1] + "): ";
+    ScratchDir d(name);
+    Expectation e;
+    auto argv = prepare(d.path(), &e);
+    RunResult r = RunCommand(argv, {"TXDIR_CRASH_AT=#" + std::to_string(k)});
+    if (!r.killed()) {
+      s.violations.push_back(where + "expected death by SIGKILL, got " + r.Describe());
+      continue;
+    }
+    e.next_source.clear();  // a local publish would make the next pull diverge
+    if (window.count(points[k - 1])) {
+      std::string diff =
+          DiffTrees(window_tree, ReadTree(std::filesystem::canonical(d / "repo/current")));
+      if (!diff.empty()) s.violations.push_back(where + "readers see an incomplete tree: " + diff);
+      RunResult rec = RunCommand({CliPath(), "recover", d / "repo"});
+      if (rec.exit_code != 0) s.violations.push_back(where + "recover failed: " + rec.Describe());
+      e.acceptable = {final_gen};
+    }
+    for (const auto& v : CheckInvariants(d / "repo", e)) s.violations.push_back(where + v);
+    RunResult again = RunCommand(argv);  // the same pull, uninterrupted
+    if (again.exit_code != 0) {
+      s.violations.push_back(where + "the next pull failed: " + again.Describe());
+      continue;
+    }
+    Expectation after;
+    Common(d.path(), &after);
+    after.acknowledged = {final_gen};
+    after.acceptable = {final_gen};
+    after.contents = {{final_gen, final_tree}};
+    for (const auto& v : CheckInvariants(d / "repo", after))
+      s.violations.push_back(where + "after the next pull: " + v);
+    // Every generation directory left must hold the files its number names
+    // in the head's chain (a replaced local generation must not linger).
+    for (const auto& v : CheckGenerationDirs(d / "repo")) s.violations.push_back(where + v);
+  }
+  std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(), s.points,
+              s.violations.size());
+  std::fflush(stdout);
+  return s;
+}
+
+TEST(FailpointKill, PullFastForward) {
+  auto s = RunPullScenario(
+      "pull_ff",
+      [](const std::string& dir, Expectation* e) {
+        SetUpReplica(dir, {TreeA(), TreeB(), TreeC()});
+        e->acknowledged = {1};
+        e->acceptable = {1, 3};
+        e->contents = {{1, TreeA()}, {3, TreeC()}};
+        return std::vector<std::string>{CliPath(), "pull", dir + "/repo"};
+      },
+      3, TreeC());
+  ExpectClean(s, 15);
+}
+
+// The replica published its own generation 2 meanwhile; pull --strategy
+// resolves the divergence into generation 4 (max(2, 3) + 1) whose files are
+// the remote's plus the replica's own change.
+TEST(FailpointKill, PullResolvingADivergence) {
+  FileMap local = TreeA();
+  local["local-only.txt"] = "published on the replica\n";
+  FileMap merged = TreeC();
+  merged["local-only.txt"] = "published on the replica\n";
+  auto s = RunPullScenario(
+      "pull_diverged",
+      [&](const std::string& dir, Expectation* e) {
+        SetUpReplica(dir, {TreeA(), TreeB(), TreeC()});
+        PublishTree(dir + "/repo", dir + "/rsrc", local);
+        e->acknowledged = {1};
+        e->acceptable = {2, 4};
+        e->contents = {{1, TreeA()}, {2, local}, {4, merged}};
+        return std::vector<std::string>{CliPath(), "pull", dir + "/repo", "--strategy",
+                                        "last-write-wins"};
+      },
+      4, merged, {"store.sethead.after_rename", "adopt.head_updated", "live.after_symlink"}, local);
+  ExpectClean(s, 15);
+}
+
 // --- gc (issue 4 and 5). Directories outside the policy and, with
 // --prune-history, the history are removed; killed at each failpoint, the
 // invariants must hold for what is retained, and the next gc (after the
