@@ -121,6 +121,13 @@ void Server::Impl::Install() {
   // Small responses on kept-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to each.
   http.set_tcp_nodelay(true);
+  // The library's default also sets SO_REUSEPORT, which would let a second
+  // server (or another user's process) bind the same port and take a share
+  // of the connections. SO_REUSEADDR alone: restart quickly, never share.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Every request passes here first, whatever its method: the one place
   // that enforces GET/HEAD only and validates the target.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -349,15 +356,14 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
     if (c.status != "added") body += "<a href=\"" + href_a + "\">in " + sa + "</a> ";
     if (c.status != "removed") body += "<a href=\"" + href_b + "\">in " + sb + "</a>";
     body += "</p>\n";
-    const bool regular_both = (c.status != "added" && (*ta)->files.at(c.path).mode != kLinkMode) ||
-                              (c.status != "removed" && (*tb)->files.at(c.path).mode != kLinkMode);
-    if (EndsWith(c.path, ".sdn") && regular_both) {
+    if (EndsWith(c.path, ".sdn")) {
       sdn::Document before, after;
       bool ok = true;
       std::string why;
       auto load = [&](const TreeIndex& t, sdn::Document* out) {
         auto it = t.files.find(c.path);
-        if (it == t.files.end()) return;
+        // A missing side (added or removed file) or a stored link: no records.
+        if (it == t.files.end() || it->second.mode == kLinkMode) return;
         auto data = index->store().ReadBlob(it->second.oid);
         if (!data) {
           ok = false;
