@@ -153,17 +153,24 @@ TEST_F(ExportTest, ExportsAnOlderGenerationAsWritableFilesAndLinks) {
   ASSERT_TRUE(f_.repo->Publish(f_.src));
   f_.Publish({{"a.txt", "changed"}});  // gen 2: gen 1 is no longer live
 
+  // The modes are 0644/0755 minus the umask: with umask 0 exactly those.
   const std::string out = f_.tmp / "out";
+  mode_t saved = ::umask(0);
   auto s = ExportGeneration(*f_.repo, 1, out);
+  ::umask(077);
+  auto s2 = ExportGeneration(*f_.repo, 1, f_.tmp / "private");
+  ::umask(saved);
   ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_TRUE(s2) << s2.error().ToString();
   EXPECT_EQ(ReadTreeExact(out), ReadTreeExact(f_.gen_dir(1)));
   EXPECT_EQ(ReadFile(out + "/dir/sub/b.txt"), "two");
   EXPECT_EQ(ReadTreeExact(out)["link"], "link:dir/sub/b.txt");
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  EXPECT_EQ(Mode(out + "/a.txt") & 07777, 0644 & ~mask);
-  EXPECT_EQ(Mode(out + "/run.sh") & 07777, 0755 & ~mask);
-  EXPECT_EQ(Mode(out + "/dir") & 07777, 0755 & ~mask);
+  EXPECT_EQ(Mode(out + "/a.txt") & 07777, 0644u);
+  EXPECT_EQ(Mode(out + "/run.sh") & 07777, 0755u);
+  EXPECT_EQ(Mode(out + "/dir") & 07777, 0755u);
+  EXPECT_EQ(Mode(f_.tmp / "private/a.txt") & 07777, 0600u);
+  EXPECT_EQ(Mode(f_.tmp / "private/run.sh") & 07777, 0700u);
+  EXPECT_EQ(Mode(f_.tmp / "private/dir") & 07777, 0700u);
   EXPECT_EQ(::access((out + "/a.txt").c_str(), W_OK), 0);
   // Nothing but `out` was left beside it.
   for (const auto& e : stdfs::directory_iterator(f_.tmp.path()))
