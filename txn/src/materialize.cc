@@ -127,9 +127,11 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
 }
 
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
-                   const std::vector<uint64_t>& donors, bool sync) {
+                   const std::vector<uint64_t>& donors, bool sync,
+                   const std::function<Status()>& before_rename) {
   Env* env = r.env;
   const std::string stage = TXDIR_TRY(StageGeneration(r, gen, files, donors, sync));
+  if (before_rename) TXDIR_CHECK(before_rename());
   Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
   Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
   // A leftover gens/<gen> can only be an orphan of a publish that never
@@ -137,7 +139,7 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));
   TXDIR_CHECK(env->RenameAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
   TXDIR_FAILPOINT("materialize.renamed");
-  if (!sync || TXDIR_BROKEN("no-gens-fsync")) return Ok();  // (self-test variant when broken)
+  if ((!sync && !before_rename) || TXDIR_BROKEN("no-gens-fsync")) return Ok();  // (self-test)
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   return Ok();
 }

@@ -206,8 +206,11 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
         auto files = TXDIR_TRY(r.store->ListTree(head->tree));
         std::vector<uint64_t> donors;
         if (live_gen) donors.push_back(*live_gen);
-        TXDIR_CHECK(Materialize(r, committed, files, donors, /*sync=*/!BatchedSync(r)));
-        if (BatchedSync(r)) TXDIR_CHECK(SyncBarrier(r));
+        // Batched mode: the barrier goes between staging and naming (see
+        // Materialize); a named gens/<head> is trusted as complete.
+        std::function<Status()> barrier;
+        if (BatchedSync(r)) barrier = [&r] { return SyncBarrier(r); };
+        TXDIR_CHECK(Materialize(r, committed, files, donors, /*sync=*/!BatchedSync(r), barrier));
         report.actions.push_back("re-materialized generation " + std::to_string(committed));
       }
       TXDIR_FAILPOINT("recover.before_swap");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -57,8 +58,13 @@ Status ReplaceDirectoryWithLive(Env* env, const Layout& layout, uint64_t gen);
 //
 // With sync=false nothing is fsynced: the caller runs a barrier (syncfs)
 // before anything refers to gens/<gen> (batched mode, config "syncfs").
+// `before_rename`, when set, runs after the stage is complete and before
+// it is named gens/<gen>, and the name is then fsynced: recovery in batched
+// mode passes its barrier here, because a generation at or below the head
+// must never have its name durable before its contents.
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
-                   const std::vector<uint64_t>& donors, bool sync);
+                   const std::vector<uint64_t>& donors, bool sync,
+                   const std::function<Status()>& before_rename = nullptr);
 
 // Materialize's first half: the complete, sealed (and with sync, durable)
 // directory of `gen` under tmp/; returns its name there. The caller puts it
