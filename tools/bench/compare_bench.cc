@@ -29,7 +29,6 @@
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/bench_util.h"
 #include "tools/sample_dashboard/sample_data.h"
 #include "txdir/env.h"
 #include "txdir/repository.h"
@@ -67,6 +67,8 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace sample = txdir::sample;
+using txdir::bench::FsName;
+using txdir::bench::RemoveTree;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
@@ -172,35 +174,6 @@ double Quantile(std::vector<double> v, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 double Median(const Case& c) { return Quantile(c.ms, 0.5); }
-
-std::string FsName(const std::string& path) {
-  struct statfs s {};
-  if (::statfs(path.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x794c7630:
-      return "overlayfs";
-    default:
-      return "0x" + (std::ostringstream() << std::hex << s.f_type).str();
-  }
-}
-
-void RemoveTree(const fs::path& root) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  }
-  fs::remove_all(root, ec);
-}
 
 // --- plain POSIX helpers for the baselines (each counts its own fsyncs) ---
 int g_fsyncs = 0;

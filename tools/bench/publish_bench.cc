@@ -17,7 +17,6 @@
 // 5 publishes per case and also checks every published byte (through a
 // Snapshot and through the store); it is the CI smoke test and never checks
 // times. Build in Release for real figures.
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/bench_util.h"
 #include "tools/sample_dashboard/sample_data.h"
 #include "txdir/env.h"
 #include "txdir/repository.h"
@@ -46,6 +46,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace sample = txdir::sample;
 using txdir::Env;
+using txdir::bench::FsName;
+using txdir::bench::RemoveTree;
 
 class CountingEnv : public txdir::EnvWrapper {
  public:
@@ -93,39 +95,6 @@ double Mean(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
   return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-std::string FsName(const std::string& path) {
-  struct statfs s {};
-  if (::statfs(path.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x794c7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
-    }
-  }
-}
-
-// Removes a tree whose directories txdir made read-only.
-void RemoveTree(const fs::path& root) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  }
-  fs::remove_all(root, ec);
 }
 
 struct Bench {

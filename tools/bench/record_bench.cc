@@ -27,7 +27,6 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/bench_util.h"
 #include "txdir/database.h"
 #include "txdir/repository.h"
 #include "txdir/transaction.h"
@@ -345,39 +345,6 @@ struct Row {
   uint64_t conflicts = 0, merged = 0, busy = 0;
 };
 
-std::string FsType(const std::string& dir) {
-  struct statfs s {};
-  if (::statfs(dir.c_str(), &s) != 0) return "?";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x794c7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
-    }
-  }
-}
-
-// Generations are read-only: make directories writable again, then remove.
-void ForceRemove(const std::string& dir) {
-  std::error_code ec;
-  stdfs::permissions(dir, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-  for (auto it = stdfs::recursive_directory_iterator(dir, ec);
-       it != stdfs::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_directory(ec) && !it->is_symlink(ec))
-      stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-  stdfs::remove_all(dir, ec);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -417,7 +384,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string work = tmpl;
-  const std::string fs_type = FsType(work);
+  const std::string fs_type = txdir::bench::FsName(work);
   std::printf(
       "txdir-record-bench: %d records, %d updates per writer count, dir %s (%s), build %s%s\n",
       records, updates, work.c_str(), fs_type.c_str(), TXDIR_BUILD_TYPE,
@@ -472,7 +439,7 @@ int main(int argc, char** argv) {
     row.txdir_ups = row.txdir_s > 0 ? updates / row.txdir_s : 0;
     row.sqlite_ups = row.sqlite_s > 0 ? updates / row.sqlite_s : 0;
     rows.push_back(row);
-    if (!keep) ForceRemove(case_dir);
+    if (!keep) txdir::bench::RemoveTree(case_dir);
   }
 
   std::printf("\n%8s  %14s  %15s  %13s  %s\n", "writers", "txdir upd/s", "sqlite upd/s",
@@ -512,6 +479,6 @@ int main(int argc, char** argv) {
       all_ok = false;
     }
   }
-  if (!keep) ForceRemove(work);
+  if (!keep) txdir::bench::RemoveTree(work);
   return all_ok ? 0 : 1;
 }
