@@ -6,8 +6,8 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
-#include "txn/src/repo_impl.h"
 #include "txn/src/replication_internal.h"
+#include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/source_tree.h"
 

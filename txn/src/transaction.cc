@@ -162,8 +162,8 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   if (moved) theirs = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
   std::map<std::string, internal::OurChange> ours;
   for (const auto& [path, change] : st.changes) ours[path] = {change.file, change.time_ms};
-  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, options.strategy, st.base_files, ours,
-                                           theirs, head ? head->meta.time_ms : 0));
+  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, options.strategy, st.base_files, ours, theirs,
+                                           head ? head->meta.time_ms : 0));
   CommitResult result;
   result.merged = std::move(tm.merged);
   result.theirs_kept = std::move(tm.theirs_kept);

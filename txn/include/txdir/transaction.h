@@ -57,11 +57,11 @@ struct CommitOptions {
 };
 
 struct CommitResult {
-  bool published = false;      // false: nothing changed, no generation made
-  GenerationInfo generation;   // the new generation (or the head if !published)
-  std::vector<std::string> merged;         // paths changed on both sides and resolved
-  std::vector<std::string> theirs_kept;    // paths where the other side's version won
-  std::vector<Renumbered> renumbered;      // records renumbered by the SDN merge
+  bool published = false;                // false: nothing changed, no generation made
+  GenerationInfo generation;             // the new generation (or the head if !published)
+  std::vector<std::string> merged;       // paths changed on both sides and resolved
+  std::vector<std::string> theirs_kept;  // paths where the other side's version won
+  std::vector<Renumbered> renumbered;    // records renumbered by the SDN merge
 };
 
 class Transaction {
