@@ -71,7 +71,9 @@ class Child {
   std::optional<int> Stop() {
     if (pid_ <= 0) return exit_;
     ::kill(pid_, SIGTERM);
-    if (auto e = Wait(std::chrono::seconds(5))) return e;
+    // httplib's stop waits for open keep-alive connections, which idle for
+    // up to its 5 s keep-alive timeout: allow that, with margin for load.
+    if (auto e = Wait(std::chrono::seconds(20))) return e;
     ::kill(pid_, SIGKILL);
     return Wait(std::chrono::seconds(5));
   }
