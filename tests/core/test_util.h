@@ -124,13 +124,14 @@ inline int RunShell(const std::string& cmd, std::string* output = nullptr) {
 }
 
 // A repository in a fresh temporary directory, with a source tree beside it.
+// `base`: where the temporary directory goes (empty: the default).
 struct RepoFixture {
   TempDir tmp;
   std::string root = tmp / "repo";
   std::string src = tmp / "src";
   std::unique_ptr<Repository> repo;
 
-  RepoFixture() {
+  explicit RepoFixture(std::string base = "") : tmp(std::move(base)) {
     auto r = Repository::Init(root);
     if (!r) {
       ADD_FAILURE() << "Init: " << r.error().ToString();

@@ -78,27 +78,8 @@ inline Status SetTodo(Transaction& tx, int id, const std::function<void(Todo&)>&
 }
 
 // A repository in a fresh directory on the fast file system.
-struct TxFixture {
-  TempDir tmp{FastTmpBase()};
-  std::string root = tmp / "repo";
-  std::string src = tmp / "src";
-  std::unique_ptr<Repository> repo;
-
-  TxFixture() {
-    auto r = Repository::Init(root);
-    if (!r) {
-      ADD_FAILURE() << "Init: " << r.error().ToString();
-      return;
-    }
-    repo = std::move(*r);
-  }
-
-  uint64_t Publish(const std::map<std::string, std::string>& files, const std::string& msg = "") {
-    MakeTree(src, files);
-    auto g = repo->Publish(src, PublishOptions{.message = msg});
-    EXPECT_TRUE(g.has_value()) << (g ? "" : g.error().ToString());
-    return g ? g->number : 0;
-  }
+struct TxFixture : RepoFixture {
+  TxFixture() : RepoFixture(FastTmpBase()) {}
 
   // A second, independent handle on the same repository (another writer).
   // `lock_timeout`: as OpenOptions (negative: the default, zero: fail at once).
@@ -111,7 +92,6 @@ struct TxFixture {
     return r ? std::move(*r) : nullptr;
   }
 
-  std::string live() const { return root + "/current"; }
   std::string LiveFile(const std::string& rel) const { return ReadFile(live() + "/" + rel); }
 
   // The committed head's generation number (0 before the first publish).
