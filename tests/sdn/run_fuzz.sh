@@ -28,11 +28,12 @@ for src in sdn_scan sdn_parse sdn_write; do
 done
 $CXX $flags "$here/sdn_parse_fuzz.cc" $objs -o "$build_dir/sdn_parse_fuzz"
 
-seeds=""
+# Inputs that once found a bug are always replayed first.
+seeds="$here/fuzz_regressions"
 if [ -d "$root/../shared/fixtures/simple-sdn" ]; then
-  seeds="$build_dir/seeds"
-  mkdir -p "$seeds"
-  find "$root/../shared/fixtures/simple-sdn" -name '*.sdn' -exec cp {} "$seeds/" \;
+  mkdir -p "$build_dir/seeds"
+  find "$root/../shared/fixtures/simple-sdn" -name '*.sdn' -exec cp {} "$build_dir/seeds/" \;
+  seeds="$seeds $build_dir/seeds"
 fi
 
 log="$build_dir/fuzz.log"

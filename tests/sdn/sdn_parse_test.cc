@@ -185,5 +185,17 @@ TEST(SdnParse, ByteOrderMarkIsSkipped) {
   EXPECT_EQ(MustParse("\xEF\xBB\xBFt |a|\n").tables[0].name, "t");
 }
 
+// Found by fuzz.sdn_parse: with a second mark the first table's name began
+// with U+FEFF, which the writer put at the start of the file, where the next
+// read skipped it as a byte-order mark. Such a name is now refused.
+TEST(SdnParse, NameCannotStartWithAByteOrderMark) {
+  EXPECT_EQ(ParseError("\xEF\xBB\xBF\xEF\xBB\xBFt |a|\n"),
+            "line 1, column 2: expected a table name, found a byte-order mark (U+FEFF)");
+  EXPECT_EQ(ParseError("t |\xEF\xBB\xBF|\n"),
+            "line 1, column 4: expected a column name, found a byte-order mark (U+FEFF)");
+  // Inside a name the bytes are ordinary letters (any byte >= 0x80 is).
+  EXPECT_EQ(MustParse("t\xEF\xBB\xBF |a|\n").tables[0].name, "t\xEF\xBB\xBF");
+}
+
 }  // namespace
 }  // namespace txdir::sdn

@@ -47,6 +47,9 @@ TEST(SdnWrite, ValidateCatchesWhatWriteCannotExpress) {
   bad.tables[0].name = "two words";
   EXPECT_FALSE(Validate(bad).has_value());
   bad = doc;
+  bad.tables[0].name = "\xEF\xBB\xBFt";  // would be read back as "t"
+  EXPECT_FALSE(Validate(bad).has_value());
+  bad = doc;
   bad.tables[0].columns.clear();
   bad.tables[0].rows.clear();
   EXPECT_FALSE(Validate(bad).has_value());

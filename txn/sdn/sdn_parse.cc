@@ -20,7 +20,7 @@ class Parser {
 
   Result<Document> Run() {
     // A UTF-8 byte-order mark is not part of the first table's name.
-    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    if (internal::StartsWithBom(text_)) pos_ = internal::kByteOrderMark.size();
     Document doc;
     Table* table = nullptr;
     while (pos_ < text_.size()) {
@@ -53,6 +53,7 @@ class Parser {
   }
   std::string Found() const {
     if (pos_ >= text_.size()) return "end of input";
+    if (internal::StartsWithBom(text_.substr(pos_))) return "a byte-order mark (U+FEFF)";
     if (text_[pos_] == '\n') return "end of line";
     return std::string("'") + text_[pos_] + "'";
   }
@@ -62,6 +63,7 @@ class Parser {
 
   std::optional<std::string> ScanName() {
     if (pos_ >= text_.size() || !IsNameStart(text_[pos_])) return std::nullopt;
+    if (internal::StartsWithBom(text_.substr(pos_))) return std::nullopt;
     size_t start = pos_;
     while (pos_ < text_.size() && IsNameChar(text_[pos_])) ++pos_;
     return std::string(text_.substr(start, pos_ - start));

@@ -29,6 +29,11 @@ inline bool IsNameStart(unsigned char c) { return IsBareStart(c); }
 inline bool IsNameChar(unsigned char c) {
   return IsLetter(c) || IsDigit(c) || c == '_' || c == '.' || c == '-';
 }
+// The UTF-8 encoding of U+FEFF. One at the start of a file is a byte-order
+// mark and skipped, so a name may not begin with it: the writer could not put
+// such a name first in a file and read it back.
+inline constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+inline bool StartsWithBom(std::string_view text) { return text.substr(0, 3) == kByteOrderMark; }
 // Horizontal white space. '\r' counts so CRLF files read like LF files.
 inline bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\r'; }
 

@@ -41,6 +41,7 @@ Status Invalid(const Table& table, const std::string& what) {
 
 bool IsValidName(std::string_view name) {
   if (name.empty() || !internal::IsNameStart(name[0])) return false;
+  if (internal::StartsWithBom(name)) return false;
   for (unsigned char c : name)
     if (!internal::IsNameChar(c)) return false;
   return true;
