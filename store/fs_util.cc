@@ -55,6 +55,22 @@ Status RemoveTree(Env* env, int dir, const std::string& name) {
   return r;
 }
 
+Result<bool> RemoveTreeUnlessPinned(Env* env, int dir, const std::string& name) {
+  auto sub = OpenDir(env, dir, name);
+  if (!sub) {
+    if (sub.error().code == Code::kNotFound) return true;
+    return tl::unexpected(sub.error());
+  }
+  // Held while removing, so no reader can pin it half-way through.
+  auto locked = env->Flock(sub->get(), LockMode::kExclusive, /*wait=*/false);
+  if (!locked) {
+    if (locked.error().code == Code::kLocked) return false;
+    return tl::unexpected(locked.error());
+  }
+  TXDIR_CHECK(RemoveTree(env, dir, name));
+  return true;
+}
+
 Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view data, mode_t mode,
                     bool sync) {
   Fd fd = TXDIR_TRY(env->OpenAt(dir, name, O_WRONLY | O_CREAT | O_EXCL, mode));

@@ -22,6 +22,13 @@ Status EnsureDir(Env* env, int dir, const std::string& name, mode_t mode = 0755)
 // writable first (published generations are read-only). Missing is Ok.
 Status RemoveTree(Env* env, int dir, const std::string& name);
 
+// Removes the directory `name` under `dir` like RemoveTree, unless a reader
+// still pins it (holds flock LOCK_SH on it, as a Snapshot does): then it is
+// left in place and the result is false. Used for gens/.trash-* directories,
+// which a pinned reader may still be inside after a rename moved them out of
+// a generation's name. Missing counts as removed (true).
+Result<bool> RemoveTreeUnlessPinned(Env* env, int dir, const std::string& name);
+
 // Writes the whole of `data` to a new file `name` (O_EXCL) with `mode`,
 // optionally fsyncing it before close.
 Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view data, mode_t mode,

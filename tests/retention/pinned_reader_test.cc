@@ -2,6 +2,7 @@
 // while `txdir gc --keep 1` runs: N survives, is reported pinned, and the
 // reader still reads it byte for byte; once the reader leaves, the next gc
 // removes it. Synchronised with pipes, not sleeps.
+#include <gmock/gmock.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,33 @@ TEST(PinnedReader, GcSkipsAPinnedGenerationUntilTheReaderLeaves) {
   EXPECT_EQ(j["removed"], nlohmann::json({3})) << j.dump();
   EXPECT_TRUE(j["pinned"].empty()) << j.dump();
   EXPECT_EQ(f.Materialized(), std::vector<uint64_t>{5});
+}
+
+// A pull that replaces local generations renames their directories to
+// gens/.trash-* (a rename, so a reader inside keeps its files); recovery
+// must not delete such a directory while a reader still pins it.
+TEST(PinnedReader, RecoveryKeepsARetiredDirectoryWhileAReaderIsInside) {
+  RetentionFixture f;
+  for (int i = 1; i <= 2; ++i) f.Publish(i);
+  auto snap = Snapshot::OpenGeneration(f.root, 1);
+  ASSERT_TRUE(snap) << snap.error().ToString();
+  const std::string gens = f.root + "/.txdir/gens";
+  ASSERT_EQ(::rename((gens + "/1").c_str(), (gens + "/.trash-1-test").c_str()), 0);
+
+  auto rep = f.repo->Recover();
+  ASSERT_TRUE(rep) << rep.error().ToString();
+  EXPECT_THAT(rep->actions,
+              ::testing::Contains("kept gens/.trash-1-test: a reader still has it pinned"));
+  EXPECT_TRUE(stdfs::exists(gens + "/.trash-1-test"));
+  EXPECT_EQ(*snap->ReadFile("a.txt"), "v1\n");
+
+  snap = Snapshot::OpenGeneration(f.root, 2);  // releases the pin on 1
+  ASSERT_TRUE(snap) << snap.error().ToString();
+  rep = f.repo->Recover();
+  ASSERT_TRUE(rep) << rep.error().ToString();
+  EXPECT_THAT(rep->actions, ::testing::Contains("removed gens/.trash-1-test"));
+  EXPECT_FALSE(stdfs::exists(gens + "/.trash-1-test"));
+  EXPECT_EQ(f.Materialized(), (std::vector<uint64_t>{2}));
 }
 
 // A Snapshot in this very process pins too (flock is per open file).

@@ -173,7 +173,9 @@ class Checker {
       if (!n) {
         rep_->notes.push_back(
             "gens/" + e.name + " is not a generation directory" +
-            (e.name.rfind(".trash-", 0) == 0 ? " (gc leftover; recovery removes it)" : ""));
+            (e.name.rfind(".trash-", 0) == 0
+                 ? " (a retired generation; recovery removes it once no reader pins it)"
+                 : ""));
         continue;
       }
       numbers.push_back(*n);

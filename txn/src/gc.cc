@@ -63,7 +63,8 @@ class SpaceCounter {
 
 struct Victim {
   uint64_t gen;
-  Fd dir;  // holds flock(LOCK_EX): no reader can pin it meanwhile
+  Fd dir;                  // holds flock(LOCK_EX): no reader can pin it meanwhile
+  std::string trash = {};  // its name under gens/ once renamed away
 };
 
 }  // namespace
@@ -162,16 +163,18 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
     // made durable before any file is deleted: a crash can never leave a
     // half-deleted directory under a generation's name. Recovery removes
     // gens/.trash-* leftovers.
-    for (const Victim& v : victims) {
-      const std::string trash = ".trash-" + std::to_string(v.gen);
-      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), trash));
-      TXDIR_CHECK(env->RenameAt(gens.get(), std::to_string(v.gen), gens.get(), trash));
+    // Unique trash names: an older gens/.trash-* may still be pinned by a
+    // reader (recovery keeps those until the reader is done).
+    for (Victim& v : victims) {
+      v.trash = fs::UniqueName(".trash-" + std::to_string(v.gen) + "-");
+      TXDIR_CHECK(env->RenameAt(gens.get(), std::to_string(v.gen), gens.get(), v.trash));
       TXDIR_FAILPOINT("gc.renamed");
     }
     TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
     TXDIR_FAILPOINT("gc.renames_synced");
     for (const Victim& v : victims) {
-      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), ".trash-" + std::to_string(v.gen)));
+      // We hold its exclusive lock: no reader is inside.
+      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), v.trash));
       TXDIR_FAILPOINT("gc.removed");
     }
     TXDIR_CHECK(fs::FsyncDir(env, gens.get()));

@@ -150,6 +150,17 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
       auto n = ParseGenName(e.name);
       if (n && *n <= committed) continue;
       if (!n && e.name.rfind(".trash-", 0) != 0) continue;  // not ours: leave it
+      if (!n) {
+        // A retired or collected generation: a reader pinned inside before
+        // it was renamed keeps it until the reader is done.
+        if (!TXDIR_TRY(fs::RemoveTreeUnlessPinned(env, gens.get(), e.name))) {
+          report.actions.push_back("kept gens/" + e.name + ": a reader still has it pinned");
+          continue;
+        }
+        report.actions.push_back("removed gens/" + e.name);
+        removed = true;
+        continue;
+      }
       TXDIR_CHECK(fs::RemoveTree(env, gens.get(), e.name));
       report.actions.push_back("removed uncommitted generation directory gens/" + e.name);
       removed = true;

@@ -150,7 +150,7 @@ Status RetireGenerations(Repository::Impl& r, const git_oid& local_head, const g
     // until the next recovery removes gens/.trash-*.
     const std::string trash = fs::UniqueName(".trash-" + name + "-");
     TXDIR_CHECK(r.env->RenameAt(gens.get(), name, gens.get(), trash));
-    if (remove) TXDIR_CHECK(fs::RemoveTree(r.env, gens.get(), trash));
+    if (remove) (void)TXDIR_TRY(fs::RemoveTreeUnlessPinned(r.env, gens.get(), trash));
     if (report)
       report->actions.push_back("retired gens/" + name +
                                 " (a local generation replaced by a pull)");
