@@ -1,5 +1,6 @@
 #include "store/gen_meta.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -21,17 +22,34 @@ bool ParseI64(std::string_view s, int64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// Parses "2026-11-27T02:11:12.123Z".
-bool ParseTime(const std::string& s, int64_t* out) {
+// Parses exactly "2026-11-27T02:11:12.123Z": four-digit year, every field
+// in range (a leap second is allowed), nothing before or after.
+bool ParseTime(std::string_view s, int64_t* out) {
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (s.size() != kShape.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool digit = s[i] >= '0' && s[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : s[i] != kShape[i]) return false;
+  }
+  auto num = [&](size_t pos, size_t len) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (s[i] - '0');
+    return v;
+  };
   std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(5, 2) - 1;
+  tm.tm_mday = num(8, 2);
+  tm.tm_hour = num(11, 2);
+  tm.tm_min = num(14, 2);
+  tm.tm_sec = num(17, 2);
+  const int ms = num(20, 3);
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60)
     return false;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
   *out = static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-  return true;
+  // Day 31 of a short month is normalized forward, which can leave the range.
+  return *out >= kMinTimeMs && *out <= kMaxTimeMs;
 }
 
 // A single-line trailer value: newlines would end the trailer block.
@@ -49,13 +67,19 @@ int64_t NowMs() {
 }
 
 std::string FormatTime(int64_t time_ms) {
-  std::time_t secs = static_cast<std::time_t>(time_ms / 1000);
+  time_ms = std::clamp(time_ms, kMinTimeMs, kMaxTimeMs);
+  // Floor division: before 1970 the milliseconds are still 0..999.
+  int64_t secs = time_ms / 1000, ms = time_ms % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    secs -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
+  gmtime_r(&t, &tm);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(time_ms % 1000));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
@@ -106,7 +130,7 @@ Result<GenMeta> ParseCommitMessage(const std::string& text) {
     } else if (key == "Txdir-Pid") {
       ok = ParseI64(val, &m.pid);
     } else if (key == "Txdir-Time") {
-      ok = ParseTime(std::string(val), &m.time_ms);
+      ok = ParseTime(val, &m.time_ms);
     }
     if (!ok)
       return MakeError(Code::kCorruption, "bad trailer in commit message: " + std::string(line));

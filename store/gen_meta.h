@@ -31,13 +31,27 @@ struct GenMeta {
   int64_t time_ms = 0;  // Unix epoch, milliseconds
 };
 
+// The times a trailer can carry: 0000-01-01T00:00:00.000Z to
+// 9999-12-31T23:59:59.999Z (four-digit years).
+inline constexpr int64_t kMinTimeMs = -62167219200000;
+inline constexpr int64_t kMaxTimeMs = 253402300799999;
+
+// The message's trailing blanks are dropped (an empty message becomes
+// "generation N"); newlines in kind and host become spaces. For a number
+// of at least 1 and a time within the bounds above,
+// ParseCommitMessage(FormatCommitMessage(m)) gives m back with exactly
+// these changes (tests/fuzz/gen_meta_fuzz.cc checks it).
 std::string FormatCommitMessage(const GenMeta& meta);
 
-// Parses a commit message written by FormatCommitMessage. A message
-// without a Txdir-Generation trailer is Corruption.
+// Parses a commit message written by FormatCommitMessage. Commit messages
+// may come from another repository (pull, clone): any text is safe to
+// parse. A message without a Txdir-Generation trailer, or with a trailer
+// whose value is malformed or out of range, is Corruption.
 Result<GenMeta> ParseCommitMessage(const std::string& text);
 
-std::string FormatTime(int64_t time_ms);  // ISO-8601 UTC with milliseconds
+// ISO-8601 UTC with milliseconds, "2026-11-27T02:11:12.123Z"; times outside
+// [kMinTimeMs, kMaxTimeMs] are clamped to the bounds.
+std::string FormatTime(int64_t time_ms);
 int64_t NowMs();
 
 }  // namespace txdir::store

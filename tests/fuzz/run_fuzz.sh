@@ -1,0 +1,106 @@
+#!/bin/sh
+# Builds one libFuzzer target with clang (libFuzzer + ASan + UBSan) and runs
+# it for a bounded time.
+#   run_fuzz.sh TARGET OUT_DIR SECONDS [BUILD_DIR]
+# TARGET: sdn_parse | path_check | gen_meta | cli_args. cli_args also needs
+# BUILD_DIR, the project's CMake build folder: the CLI's own sources are
+# compiled here with instrumentation, the libraries below them are linked
+# from BUILD_DIR as built (a parse never calls into them).
+# Inputs that once found a bug (the target's regression folder) are always
+# replayed first; new inputs found are kept in OUT_DIR/corpus. Exit status
+# is libFuzzer's (non-zero on a crash or sanitizer report; the reproducer is
+# left in OUT_DIR). The last line printed gives the executions.
+set -eu
+
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+  echo "usage: $0 TARGET OUT_DIR SECONDS [BUILD_DIR]" >&2
+  exit 2
+fi
+target=$1
+out=$2
+seconds=$3
+build=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CXX=${CXX:-clang++}
+# The objects are the same from run to run: reuse them when ccache is here.
+if command -v ccache >/dev/null 2>&1; then CXX="ccache $CXX"; fi
+
+mkdir -p "$out/obj" "$out/corpus"
+base="-std=gnu++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
+base="$base -fno-sanitize-recover=undefined -I$root -I$root/txn/include -I$root/txn/sdn"
+extra_flags=""
+link=""
+seeds=""
+regressions="$here/regressions/$target"
+options="-max_len=4096"
+case $target in
+  sdn_parse)
+    harness="$root/tests/sdn/sdn_parse_fuzz.cc"
+    sources="txn/sdn/sdn_scan.cc txn/sdn/sdn_parse.cc txn/sdn/sdn_write.cc"
+    regressions="$root/tests/sdn/fuzz_regressions"
+    if [ -d "$root/../shared/fixtures/simple-sdn" ]; then
+      mkdir -p "$out/seeds"
+      find "$root/../shared/fixtures/simple-sdn" -name '*.sdn' -exec cp {} "$out/seeds/" \;
+      seeds="$out/seeds"
+    fi
+    ;;
+  path_check)
+    harness="$here/path_check_fuzz.cc"
+    sources="txn/src/path_check.cc store/error.cc"
+    # Longer than kMaxPathLength, so the bound itself is exercised.
+    options="-max_len=4200 -dict=$here/path_check.dict"
+    ;;
+  gen_meta)
+    harness="$here/gen_meta_fuzz.cc"
+    sources="store/gen_meta.cc store/error.cc"
+    options="-max_len=1024 -dict=$here/gen_meta.dict"
+    ;;
+  cli_args)
+    harness="$here/cli_args_fuzz.cc"
+    sources="tools/txdir/app.cc tools/txdir/commands_core.cc tools/txdir/commands_tx.cc
+             tools/txdir/commands_history.cc tools/txdir/commands_retention.cc
+             tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc"
+    if [ -z "$build" ] || [ ! -f "$build/txn/libtxdir.a" ]; then
+      echo "$0: cli_args needs BUILD_DIR with the libraries built (txn/libtxdir.a)" >&2
+      exit 2
+    fi
+    # The same definitions the CMake build compiles the CLI with.
+    extra_flags="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB"
+    extra_flags="$extra_flags -DTXDIR_TESTING=1 -DCPPHTTPLIB_OPENSSL_SUPPORT"
+    extra_flags="$extra_flags -DCPPHTTPLIB_ZLIB_SUPPORT -DCPPHTTPLIB_BROTLI_SUPPORT"
+    link="-Wl,--start-group $build/txn/libtxdir.a $build/store/libtxdir_store.a"
+    link="$link $build/txn/sdn/libtxdir_sdn.a"
+    [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
+    link="$link -Wl,--end-group $(pkg-config --libs libgit2) -lspdlog -lfmt -lz -lcpp-httplib"
+    link="$link -lpthread"
+    seeds="$here/seeds/cli_args"
+    options="-max_len=512 -dict=$here/cli_args.dict"
+    ;;
+  *)
+    echo "$0: unknown target '$target' (sdn_parse, path_check, gen_meta, cli_args)" >&2
+    exit 2
+    ;;
+esac
+
+# The code under test is instrumented for coverage; the fuzzer's main is
+# linked once, with the harness.
+objs=""
+for src in $sources; do
+  obj="$out/obj/$(echo "$src" | tr / _).o"
+  $CXX $base $extra_flags -fsanitize=fuzzer-no-link -c "$root/$src" -o "$obj"
+  objs="$objs $obj"
+done
+$CXX $base $extra_flags -fsanitize=fuzzer "$harness" $objs $link -o "$out/${target}_fuzz"
+
+dirs=""
+[ -d "$regressions" ] && dirs="$regressions"
+dirs="$dirs $seeds"
+log="$out/fuzz.log"
+status=0
+(cd "$out" && "./${target}_fuzz" -max_total_time="$seconds" $options -print_final_stats=1 \
+  corpus $dirs) >"$log" 2>&1 || status=$?
+tail -n 20 "$log"
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+echo "$target: executions: ${execs:-unknown} in ${seconds}s (log: $log)"
+exit $status

@@ -1,0 +1,44 @@
+// The txdir command-line app, built and parsed apart from running it, so
+// that tests and the argument fuzzer can parse any argv without a command
+// ever touching a repository. main.cc parses, then runs.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/txdir/cli.h"
+
+namespace txdir::cli {
+
+// The app with every command registered. Parsing fills `globals` and, for a
+// valid command line, sets `run` to the chosen command; nothing else happens.
+struct Cli {
+  CLI::App app;
+  Globals globals;
+  Runner run;
+  Cli();
+  Cli(const Cli&) = delete;
+  Cli& operator=(const Cli&) = delete;
+};
+
+std::unique_ptr<Cli> MakeApp();
+
+// Parses argv (argv[0] is the program name). Never runs a command. Returns
+// std::nullopt when `cli.run` holds the command to run; otherwise the exit
+// code to end with (0 after --help/--version, kExitUsage after a usage
+// error), having printed help, version or the error to `out`/`err`.
+std::optional<int> ParseOnly(Cli& cli, int argc, const char* const* argv, std::ostream& out,
+                             std::ostream& err);
+std::optional<int> ParseOnly(Cli& cli, const std::vector<std::string>& argv, std::ostream& out,
+                             std::ostream& err);
+
+// The closest of `candidates` to `word` by edit distance (insertions,
+// deletions, substitutions, adjacent transpositions), if it is close enough
+// to be a plausible typo: at most 2 edits, and fewer edits than the word is
+// long. Empty when nothing is close.
+std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace txdir::cli
