@@ -1,6 +1,7 @@
 // Publish refuses source trees it cannot publish faithfully. After every
-// refusal: InvalidArgument, the message names the path, and the previous
-// generation is still live and intact.
+// refusal: InvalidArgument, the message names the path, the previous
+// generation is still live and intact, and the sentinel tree beside the
+// repository is untouched.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "test_util.h"
+#include "tests/core/sentinel.h"
 
 namespace txdir {
 namespace {
@@ -39,6 +41,7 @@ class SourceRefusalTest : public ::testing::Test {
   }
 
   void ExpectPreviousGenerationIntact() {
+    EXPECT_TRUE(sentinel_.Untouched());
     auto s = f_.repo->Status();
     ASSERT_TRUE(s);
     EXPECT_EQ(s->live, std::optional<uint64_t>(1));
@@ -49,7 +52,11 @@ class SourceRefusalTest : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::is_empty(f_.root + "/.txdir/tmp"));
   }
 
+  void TearDown() override { EXPECT_TRUE(sentinel_.Untouched()); }
+
   testing::RepoFixture f_;
+  // Beside the repository and the source, in the same temporary directory.
+  testing::SentinelTree sentinel_{f_.tmp / "sentinel"};
   const std::map<std::string, std::string> good_ = {{"table.sdn", "v1"}, {"sub/x.txt", "x1"}};
 };
 

@@ -17,7 +17,9 @@ if [ $# -lt 3 ] || [ $# -gt 4 ]; then
   exit 2
 fi
 target=$1
-out=$2
+mkdir -p "$2"
+# Absolute: a harness may change its working directory (cli_args does).
+out=$(cd "$2" && pwd)
 seconds=$3
 build=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,7 +101,7 @@ dirs="$dirs $seeds"
 log="$out/fuzz.log"
 status=0
 (cd "$out" && "./${target}_fuzz" -max_total_time="$seconds" $options -print_final_stats=1 \
-  corpus $dirs) >"$log" 2>&1 || status=$?
+  -artifact_prefix="$out/" "$out/corpus" $dirs) >"$log" 2>&1 || status=$?
 tail -n 20 "$log"
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 echo "$target: executions: ${execs:-unknown} in ${seconds}s (log: $log)"

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -50,6 +51,21 @@ Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globa
   if (g.timeout_s >= 0)
     o.lock_timeout = std::chrono::milliseconds(static_cast<int64_t>(g.timeout_s * 1000));
   return Repository::Open(dir, o);
+}
+
+CLI::Validator Seconds(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& text) -> std::string {
+        double v = 0;
+        const char* b = text.data();
+        auto [p, ec] = std::from_chars(b, b + text.size(), v);
+        bool number = ec == std::errc() && p == b + text.size() && std::isfinite(v);
+        if (!number || v < 0 || (positive && v == 0) || v > kMaxSeconds)
+          return "'" + text + "' is not a number of seconds " + (positive ? "above 0" : "from 0") +
+                 " to " + std::to_string(static_cast<int>(kMaxSeconds)) + " (one week)";
+        return "";
+      },
+      positive ? "SECONDS>0" : "SECONDS");
 }
 
 Result<uint64_t> ParseGeneration(const std::string& s) {
@@ -199,7 +215,7 @@ Cli::Cli()
   app.add_option("--timeout", globals.timeout_s,
                  "Seconds to wait for the writer lock (default: the repository's, 10; 0 = "
                  "fail at once)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Seconds(/*positive=*/false));
   AddCoreCommands(app, globals, &run);
   AddTxCommands(app, globals, &run);
   AddHistoryCommands(app, globals, &run);

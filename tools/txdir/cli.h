@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -43,6 +44,14 @@ int UsageError(const std::string& message);
 
 Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globals& g);
 
+// The longest wait any seconds option accepts (--timeout, wait --timeout,
+// pull --interval): one week. Larger values, infinities and NaN are usage
+// errors, never an overflow.
+inline constexpr double kMaxSeconds = 7 * 24 * 3600;
+// Validator for such an option: a finite number of seconds, at least 0
+// (`positive`: more than 0), at most kMaxSeconds.
+CLI::Validator Seconds(bool positive);
+
 // "7" -> 7; anything else (including 0, negatives, junk, overflow) -> error.
 Result<uint64_t> ParseGeneration(const std::string& s);
 
@@ -63,6 +72,12 @@ void AddServeCommands(CLI::App& app, Globals& g, Runner* run);
 void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run);
 
 std::string FormatTimeMs(int64_t ms);
+
+// How JSON output treats text that is not valid UTF-8 (a commit message or
+// author from another repository, a file name in an old generation): each
+// invalid byte becomes U+FFFD, so the output is always valid JSON and never
+// an exception. Paths txdir publishes itself are always valid UTF-8.
+inline constexpr auto kJsonReplace = nlohmann::json::error_handler_t::replace;
 std::string JsonGeneration(const GenerationInfo& g);  // one JSON object
 
 }  // namespace txdir::cli

@@ -61,7 +61,9 @@ struct PublishArgs {
 
 }  // namespace
 
-std::string JsonGeneration(const GenerationInfo& g) { return GenJson(g).dump(); }
+std::string JsonGeneration(const GenerationInfo& g) {
+  return GenJson(g).dump(-1, ' ', false, kJsonReplace);
+}
 
 void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
   // --- init
@@ -138,7 +140,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
                                 {"since", FormatTimeMs(s->lock_holder->since_ms)}};
           else
             j["lock_holder"] = nullptr;
-          std::cout << j.dump(2) << "\n";
+          std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
           return static_cast<int>(kExitOk);
         }
         auto gen = [](const std::optional<uint64_t>& n) {
@@ -206,7 +208,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
                 {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
             arr.push_back(j);
           }
-          std::cout << arr.dump(2) << "\n";
+          std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
           return static_cast<int>(kExitOk);
         }
         // Text output escapes control characters in what users wrote
@@ -276,7 +278,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
                                   {"size", f.size},
                                   {"mode", ModeString(f.mode)},
                                   {"blob", f.blob}});
-          std::cout << j.dump(2) << "\n";
+          std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
           return static_cast<int>(kExitOk);
         }
         Out(g, Describe(*gi));

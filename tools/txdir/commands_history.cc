@@ -200,7 +200,7 @@ void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run) {
     c->add_option("--after", *after,
                   "Wait for a generation newer than this one (default: the live one)");
     c->add_option("--timeout", *timeout, "Give up after this many seconds (default: never)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(Seconds(/*positive=*/false));
     c->callback([=, &g] {
       *run = [=, &g] {
         std::optional<uint64_t> base;

@@ -152,7 +152,7 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
     auto* watch = c->add_flag("--watch", a->watch,
                               "Keep pulling every --interval seconds until SIGINT or SIGTERM");
     c->add_option("--interval", a->interval, "Seconds between pulls with --watch (default 5)")
-        ->check(CLI::PositiveNumber)
+        ->check(Seconds(/*positive=*/true))
         ->needs(watch);
     c->callback([=, &g] {
       *run = [=, &g] {

@@ -64,7 +64,7 @@ int RunGc(const GcArgs& a, const Globals& g) {
                       {"kept", rep->history_kept},
                       {"store_bytes_before", rep->store_bytes_before},
                       {"store_bytes_after", rep->store_bytes_after}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
     return kExitOk;
   }
   std::string policy = "keep the newest " + std::to_string(rep->keep);
@@ -141,7 +141,7 @@ int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g)
               {"notes", rep->notes}};
     j["head"] = rep->head ? json(*rep->head) : json(nullptr);
     j["live"] = rep->live ? json(*rep->live) : json(nullptr);
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
   } else {
     Out(g, "store: " + std::to_string(rep->commits_checked) + " commits, " +
                std::to_string(rep->objects_checked) + " trees and blobs checked");

@@ -193,7 +193,7 @@ int RunDb(const Globals& g, const DbArgs& a) {
         return Fail(Error{Code::kNotFound, "no record " + a.rest[0] + " in " + a.table, a.file});
       json j = RowJson(*t, t->rows[static_cast<size_t>(i)]);
       if (a.json) {
-        std::cout << j.dump(2) << "\n";
+        std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
       } else {
         for (size_t c = 0; c < t->columns.size(); ++c)
           Out(g, t->columns[c] + ": " + t->rows[static_cast<size_t>(i)][c]);
@@ -203,7 +203,7 @@ int RunDb(const Globals& g, const DbArgs& a) {
     if (a.json) {
       json arr = json::array();
       for (const auto& r : t->rows) arr.push_back(RowJson(*t, r));
-      std::cout << arr.dump(2) << "\n";
+      std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
       return kExitOk;
     }
     sdn::Document one{{*t}};

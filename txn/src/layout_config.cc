@@ -209,11 +209,12 @@ Status SetConfigKey(RepoConfig* c, const std::string& key,
       return Ok();
     }
     auto n = ParsePositive(key, v);
-    if (!n)
+    if (!n || *n > static_cast<uint64_t>(kMaxLockTimeout.count()))
       return MakeError(Code::kInvalidArgument,
-                       "lock_timeout_ms must be a number of milliseconds (0 = fail at once), "
-                       "not '" +
-                           v + "'");
+                       "lock_timeout_ms must be a number of milliseconds from 0 (fail at once) "
+                       "to " +
+                           std::to_string(kMaxLockTimeout.count()) + " (one week), not '" + v +
+                           "'");
     c->lock_timeout_ms = static_cast<int64_t>(*n);
   } else if (key == "sync") {
     if (!ValidSyncMode(v))

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -38,6 +39,7 @@ std::string DescribeHolder(const LockHolder& h) {
 Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
                                        std::chrono::milliseconds timeout) {
   Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDWR));
+  timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxLockTimeout);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto backoff = std::chrono::milliseconds(1);
   for (;;) {
@@ -64,7 +66,9 @@ Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
                       {"command", me.command},
                       {"since_ms", me.since_ms},
                       {"since", store::FormatTime(me.since_ms)}};
-  std::string info = j.dump() + "\n";
+  // The command line may hold bytes that are not UTF-8 (a file name):
+  // replaced, as dump() would otherwise throw.
+  std::string info = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   // Diagnostics only: no fsync, and a failure here does not fail the lock.
   if (env->Ftruncate(fd.get(), 0)) (void)env->Write(fd.get(), info.data(), info.size());
   return WriterLock(env, std::move(fd));

@@ -17,7 +17,8 @@ namespace txdir::internal {
 
 class WriterLock {
  public:
-  // Waits up to `timeout` (zero: try once). On timeout: kLocked, with a
+  // Waits up to `timeout` (zero or less: try once; more than
+  // kMaxLockTimeout: that long, so the deadline cannot overflow). On timeout: kLocked, with a
   // message naming the holder.
   static Result<WriterLock> Acquire(Env* env, const std::string& lock_path,
                                     std::chrono::milliseconds timeout);

@@ -97,10 +97,16 @@ struct InitOptions {
   Env* env = nullptr;  // nullptr: Env::Default()
 };
 
+// The longest a writer waits for the writer lock: one week. Longer
+// configured values are refused (config lock_timeout_ms) or, when they come
+// from an OpenOptions or a hand-edited config file, cut to this bound.
+inline constexpr std::chrono::milliseconds kMaxLockTimeout{7LL * 24 * 3600 * 1000};
+
 struct OpenOptions {
   Env* env = nullptr;
   // How long a writer waits for the writer lock; negative: the repository's
   // configured value (default 10 s). Zero fails at once when it is held.
+  // At most kMaxLockTimeout.
   std::chrono::milliseconds lock_timeout{-1};
 };
 

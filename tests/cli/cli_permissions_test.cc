@@ -1,0 +1,288 @@
+// Permissions and read-only file systems. A user who cannot write the
+// repository gets a clear error naming the path and the documented exit
+// code, and the previous generation stays intact and live; readers still
+// work. Created files follow the umask, published generations are
+// read-only, and the lock and metadata files are never writable by others.
+// The tests that change user or mount a file system need root (as in CI)
+// and skip with the reason otherwise.
+#include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/cli/cli_runner.h"
+#include "tests/core/sentinel.h"
+
+namespace txdir::testing {
+namespace {
+
+constexpr int kIo = 7;
+constexpr uid_t kNobody = 65534;
+
+bool Has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+// Runs txdir in a forked child with the given umask and, when `uid` is set,
+// as that user and group (no supplementary groups).
+CliResult RunCliWith(const std::vector<std::string>& args, mode_t umask_bits,
+                     std::optional<uid_t> uid = std::nullopt) {
+  TempDir io;
+  ::chmod(io.path().c_str(), 0777);  // the child may be another user
+  const std::string out_path = io / "out", err_path = io / "err";
+  std::vector<std::string> all = {TXDIR_CLI};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (in < 0 || out < 0 || err < 0) ::_exit(120);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::umask(umask_bits);
+    if (uid) {
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(*uid, *uid, *uid) != 0 ||
+          ::setresuid(*uid, *uid, *uid) != 0)
+        ::_exit(121);
+    }
+    ::execv(TXDIR_CLI, argv.data());
+    ::_exit(122);
+  }
+  CliResult r;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
+mode_t PermBits(const std::string& path) { return Mode(path) & 07777; }
+
+// Every entry under `dir` (not following links), relative path -> mode.
+std::map<std::string, mode_t> Modes(const std::string& dir) {
+  std::map<std::string, mode_t> out;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir);
+       it != std::filesystem::recursive_directory_iterator(); ++it)
+    out[std::filesystem::relative(it->path(), dir).string()] = Mode(it->path().string());
+  return out;
+}
+
+// --- as an unprivileged user
+
+class UnprivilegedUserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run txdir as uid 65534 (CI runs as root)";
+    // The folders on the way must be searchable by the other user; the
+    // repository itself stays root's, mode 755 (readable, not writable).
+    ::chmod(f_.tmp.path().c_str(), 0755);
+    ASSERT_EQ(f_.Publish({{"a", "one"}, {"d/b", "bee"}}).exit, 0);
+    MakeTree(f_.src, {{"a", "two"}});
+    ::chmod(f_.src.c_str(), 0755);
+    ::chmod((f_.src + "/a").c_str(), 0644);
+    before_ = TreeFingerprint(f_.root);
+  }
+
+  void ExpectUnchanged(const std::string& what) {
+    EXPECT_EQ(TreeFingerprint(f_.root), before_) << what << " changed the repository";
+    EXPECT_TRUE(sentinel_.Untouched()) << what;
+    EXPECT_EQ(RunCli({"cat", f_.root, "a"}).out, "one") << what;
+  }
+
+  CliFixture f_;
+  SentinelTree sentinel_{f_.tmp / "sentinel"};
+  std::string before_;
+};
+
+TEST_F(UnprivilegedUserTest, WritesArePermissionDeniedNamingThePath) {
+  const std::vector<std::vector<std::string>> writes = {
+      {"publish", f_.root, "--from", f_.src},
+      {"rollback", f_.root},
+      {"recover", f_.root},
+      {"gc", f_.root, "--keep", "1"},
+      {"config", f_.root, "gc.keep", "3"},
+      {"exec", f_.root, "--", "true"},
+      {"fsck", f_.root, "--repair"},
+  };
+  for (const auto& args : writes) {
+    CliResult r = RunCliWith(args, 022, kNobody);
+    EXPECT_EQ(r.exit, kIo) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_TRUE(Has(r.err, "Permission denied")) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_TRUE(Has(r.err, f_.root)) << "names the path: " << r;
+    ExpectUnchanged(::testing::PrintToString(args));
+  }
+  std::cout << "[ hostile ] " << writes.size() << " unprivileged write cases\n";
+}
+
+TEST_F(UnprivilegedUserTest, ReadersStillWork) {
+  // Readers write nothing and take no writer lock.
+  CliResult r = RunCliWith({"cat", f_.root, "d/b"}, 022, kNobody);
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(r.out, "bee");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", f_.root}, {"log", f_.root, "--json"}, {"show", f_.root, "1"}}) {
+    r = RunCliWith(args, 022, kNobody);
+    EXPECT_EQ(r.exit, 0) << ::testing::PrintToString(args) << "\n" << r;
+  }
+  ExpectUnchanged("readers");
+}
+
+TEST_F(UnprivilegedUserTest, InitInAFolderItCannotWriteIsPermissionDenied) {
+  CliResult r = RunCliWith({"init", f_.tmp / "theirs"}, 022, kNobody);
+  EXPECT_EQ(r.exit, kIo) << r;
+  EXPECT_TRUE(Has(r.err, "Permission denied")) << r;
+  EXPECT_TRUE(Has(r.err, f_.tmp / "theirs")) << r;
+  EXPECT_FALSE(std::filesystem::exists(f_.tmp / "theirs"));
+  ExpectUnchanged("init");
+}
+
+// --- modes
+
+TEST(CreatedModesTest, FilesAndFoldersFollowTheUmask) {
+  TempDir tmp;
+  const std::string root = tmp / "repo", src = tmp / "src";
+  MakeTree(src, {{"a", "one"}, {"d/b", "bee"}});
+  ASSERT_EQ(RunCliWith({"init", root}, 077).exit, 0);
+  CliResult r = RunCliWith({"publish", root, "--from", src}, 077);
+  ASSERT_EQ(r.exit, 0) << r;
+  // Under umask 077 nothing txdir creates is readable, writable or
+  // searchable by anyone else.
+  for (const auto& [path, mode] : Modes(root)) {
+    if (S_ISLNK(mode)) continue;
+    EXPECT_EQ(mode & 077, 0u) << path << " has mode " << std::oct << (mode & 07777);
+  }
+}
+
+TEST(CreatedModesTest, PublishedGenerationsAreReadOnly) {
+  TempDir tmp;
+  const std::string root = tmp / "repo", src = tmp / "src";
+  MakeTree(src, {{"a", "one"}, {"d/b", "bee"}});
+  std::filesystem::permissions(src + "/a", std::filesystem::perms::all);  // 0777 in the source
+  ASSERT_EQ(RunCliWith({"init", root}, 0).exit, 0);
+  ASSERT_EQ(RunCliWith({"publish", root, "--from", src}, 0).exit, 0);
+  const std::string gen = root + "/.txdir/gens/1";
+  EXPECT_EQ(PermBits(gen) & 0222, 0u) << "the generation folder is read-only";
+  for (const auto& [path, mode] : Modes(gen)) {
+    if (S_ISLNK(mode)) continue;
+    EXPECT_EQ(mode & 0222, 0u) << path << " has mode " << std::oct << (mode & 07777);
+  }
+}
+
+TEST(CreatedModesTest, LockAndMetadataAreNotWritableByOthersEvenUnderUmaskZero) {
+  TempDir tmp;
+  const std::string root = tmp / "repo", src = tmp / "src";
+  MakeTree(src, {{"a", "one"}});
+  ASSERT_EQ(RunCliWith({"init", root}, 0).exit, 0);
+  ASSERT_EQ(RunCliWith({"publish", root, "--from", src}, 0).exit, 0);
+  ASSERT_EQ(RunCliWith({"config", root, "gc.keep", "5"}, 0).exit, 0);
+  const std::string meta = root + "/.txdir";
+  for (const std::string p :
+       {meta, meta + "/lock", meta + "/config.json", meta + "/gens", meta + "/tmp",
+        meta + "/store.git", meta + "/store.git/refs/heads/main"}) {
+    ASSERT_NE(Mode(p), 0u) << p << " is missing";
+    EXPECT_EQ(PermBits(p) & 0022, 0u) << p << " is writable by others: " << std::oct << PermBits(p);
+  }
+  // Nothing in the metadata folder is writable by group or others.
+  for (const auto& [path, mode] : Modes(meta)) {
+    if (S_ISLNK(mode)) continue;
+    EXPECT_EQ(mode & 0022, 0u) << path << " has mode " << std::oct << (mode & 07777);
+  }
+}
+
+// --- a read-only file system
+
+// A 16 MB ext4 image on a loop device (as crash_tests/faults/io_fault_test.cc
+// does for ENOSPC), mounted read-write to set up, then remounted read-only.
+class LoopMount {
+ public:
+  explicit LoopMount(const std::string& dir) : image_(dir + "/disk.img"), mnt_(dir + "/mnt") {
+    if (::geteuid() != 0) {
+      reason_ = "needs root to mount a loop device";
+      return;
+    }
+    std::filesystem::create_directories(mnt_);
+    int fd = ::open(image_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::ftruncate(fd, 16 << 20) != 0) {
+      reason_ = "cannot create the image file";
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    ::close(fd);
+    std::string out;
+    if (RunShell("mkfs.ext4 -q -F -m 0 " + image_, &out) != 0) {
+      reason_ = "mkfs.ext4 failed or is missing: " + out;
+      return;
+    }
+    if (RunShell("mount -o loop " + image_ + " " + mnt_, &out) != 0) {
+      reason_ = "mount -o loop failed (no loop devices in this container?): " + out;
+      return;
+    }
+    mounted_ = true;
+  }
+  ~LoopMount() {
+    if (mounted_ && ::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
+  }
+  bool RemountReadOnly() {
+    std::string out;
+    return RunShell("mount -o remount,ro " + mnt_, &out) == 0;
+  }
+  const std::string& reason() const { return reason_; }
+  const std::string& mnt() const { return mnt_; }
+
+ private:
+  std::string image_, mnt_, reason_;
+  bool mounted_ = false;
+};
+
+TEST(ReadOnlyFileSystemTest, WritesFailWithReadOnlyFileSystemAndChangeNothing) {
+  TempDir tmp;
+  LoopMount loop(tmp.path());
+  if (!loop.reason().empty()) GTEST_SKIP() << loop.reason();
+  const std::string root = loop.mnt() + "/repo", src = tmp / "src";
+  ASSERT_EQ(RunCli({"init", root}).exit, 0);
+  MakeTree(src, {{"a", "one"}});
+  ASSERT_EQ(RunCli({"publish", root, "--from", src}).exit, 0);
+  MakeTree(src, {{"a", "two"}});
+  ASSERT_EQ(RunCli({"publish", root, "--from", src}).exit, 0);
+  ASSERT_TRUE(loop.RemountReadOnly()) << "mount -o remount,ro failed";
+  const std::string before = TreeFingerprint(root);
+  MakeTree(src, {{"a", "three"}});
+
+  const std::vector<std::vector<std::string>> writes = {
+      {"publish", root, "--from", src},
+      {"rollback", root},
+      {"rollback", root, "1"},
+      {"gc", root, "--keep", "1"},
+      {"gc", root, "--keep", "1", "--prune-history"},
+      {"recover", root},
+      {"config", root, "gc.keep", "3"},
+      {"exec", root, "--", "true"},
+  };
+  for (const auto& args : writes) {
+    CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit, kIo) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_TRUE(Has(r.err, "Read-only file system")) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_TRUE(Has(r.err, root)) << "names the path: " << r;
+    EXPECT_EQ(TreeFingerprint(root), before) << ::testing::PrintToString(args);
+  }
+  // Readers still work, and see generation 2.
+  CliResult cat = RunCli({"cat", root, "a"});
+  EXPECT_EQ(cat.exit, 0) << cat;
+  EXPECT_EQ(cat.out, "two");
+  CliResult st = RunCli({"status", root});
+  EXPECT_EQ(st.exit, 0) << st;
+  EXPECT_TRUE(Has(st.out, "live:        generation 2")) << st;
+  std::cout << "[ hostile ] " << writes.size() << " read-only file system cases\n";
+}
+
+}  // namespace
+}  // namespace txdir::testing
