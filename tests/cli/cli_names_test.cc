@@ -28,14 +28,21 @@ class CliNamesTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(f_.Publish({{"a", "one"}}).exit, 0); }
 
+  // Everything but the lock's holder record and the object folder: a
+  // refused publish may leave unreferenced objects (see the report of
+  // issue 8); nothing refers to them and gc --prune-history drops them.
+  std::string RepoState() const {
+    return TreeFingerprint(f_.root, {".txdir/lock", ".txdir/store.git/objects"});
+  }
+
   void ExpectNothingPublished(const std::string& what) {
-    EXPECT_EQ(TreeFingerprint(f_.root, {".txdir/lock"}), before_) << what;
+    EXPECT_EQ(RepoState(), before_) << what;
     EXPECT_TRUE(sentinel_.Untouched()) << what;
     CliResult st = RunCli({"status", f_.root});
     EXPECT_TRUE(Has(st.out, "live:        generation 1")) << what << "\n" << st;
   }
 
-  void Snapshot() { before_ = TreeFingerprint(f_.root, {".txdir/lock"}); }
+  void Snapshot() { before_ = RepoState(); }
 
   CliFixture f_;
   SentinelTree sentinel_{f_.tmp / "sentinel"};
@@ -55,7 +62,7 @@ const std::vector<BadName> kBadNames = {
 TEST_F(CliNamesTest, PublishRefusesBadNamesAtAnyDepth) {
   int cases = 0;
   for (const auto& bad : kBadNames) {
-    for (const std::string dir : {"", "sub/", "sub/deeper/"}) {
+    for (const auto& dir : std::vector<std::string>{"", "sub/", "sub/deeper/"}) {
       Snapshot();
       MakeTree(f_.src, {{"a", "two"}, {dir + bad.raw, "x"}});
       CliResult r = RunCli({"publish", f_.root, "--from", f_.src});
@@ -83,8 +90,9 @@ TEST_F(CliNamesTest, ExecRefusesAFileWithABadNameItCreates) {
   int cases = 0;
   for (const auto& bad : kBadNames) {
     Snapshot();
-    // exec runs the program in a writable copy of the live generation.
-    CliResult r = RunCli({"exec", f_.root, "--", "sh", "-c", "printf x > \"$1\"", "sh", bad.raw});
+    // exec runs the program with TXDIR_STAGE, a writable copy of the head.
+    CliResult r = RunCli(
+        {"exec", f_.root, "--", "sh", "-c", "printf x > \"$TXDIR_STAGE/$1\"", "sh", bad.raw});
     EXPECT_EQ(r.exit, kInvalidInput) << bad.shown << "\n" << r;
     EXPECT_TRUE(Has(r.err, bad.shown)) << r;
     ExpectNothingPublished("exec " + bad.shown);
@@ -123,17 +131,20 @@ TEST_F(CliNamesTest, Utf8NamesAreShownUnchangedEverywhere) {
   EXPECT_TRUE(Has(ns.out, "A\t" + u + "\n")) << ns;
   CliResult log = RunCli({"log", f_.root, "--json"});
   ASSERT_EQ(log.exit, 0) << log;
-  auto j = nlohmann::json::parse(log.out);  // throws, failing the test, if not JSON
-  EXPECT_TRUE(Has(log.out, e) || Has(log.out, "caf\\u00e9")) << log;
+  EXPECT_TRUE(nlohmann::json::accept(log.out)) << log;
+  CliResult log_path = RunCli({"log", f_.root, "--path", e, "--json"});
+  ASSERT_EQ(log_path.exit, 0) << log_path;
+  EXPECT_TRUE(nlohmann::json::accept(log_path.out)) << log_path;
+  EXPECT_TRUE(Has(log_path.out, "\"generation\": 2")) << log_path;
   CliResult show = RunCli({"show", f_.root, "2", "--json"});
   ASSERT_EQ(show.exit, 0) << show;
-  EXPECT_NO_THROW((void)nlohmann::json::parse(show.out)) << show;
+  EXPECT_TRUE(nlohmann::json::accept(show.out)) << show;
   EXPECT_TRUE(Has(show.out, e)) << show;
   CliResult cat = RunCli({"cat", f_.root, u});
   EXPECT_EQ(cat.out, "japan") << cat;
   CliResult st = RunCli({"status", f_.root, "--json"});
   EXPECT_EQ(st.exit, 0) << st;
-  EXPECT_NO_THROW((void)nlohmann::json::parse(st.out)) << st;
+  EXPECT_TRUE(nlohmann::json::accept(st.out)) << st;
 }
 
 TEST_F(CliNamesTest, MessagesThatAreNotUtf8StayValidJson) {
@@ -173,7 +184,7 @@ TEST_F(CliNamesTest, CloneAndPullRefuseATreeWithBadNames) {
     return out;
   };
   git("git init -q --bare \"$GIT_DIR\"; blob=$(printf one | git hash-object -w --stdin); "
-      "tree=$(printf '100644 blob %s\\tok\\0' $blob | git mktree -z); "
+      "tree=$(printf '100644 blob %s\\tok\\000' $blob | git mktree -z); "
       "c=$(printf 'g1" +
       trailer +
       "' 1 | git commit-tree $tree); "
@@ -187,12 +198,17 @@ TEST_F(CliNamesTest, CloneAndPullRefuseATreeWithBadNames) {
   int cases = 0;
   for (const auto& bad : kBadNames) {
     // Generation 2 on the remote, with the bad name beside "ok".
+    // The name goes through a file: no shell or printf escapes touch it.
+    WriteFile(f_.tmp / "badname", bad.raw);
     git("blob=$(printf two | git hash-object -w --stdin); "
-        "tree=$(printf '100644 blob %s\\tok\\0100644 blob %s\\t%s\\0' $blob $blob '" +
-        std::string(bad.raw) +
-        "' | git mktree -z); "
+        "tree=$({ printf '100644 blob %s\\tok\\000' $blob; "
+        "printf '100644 blob %s\\t' $blob; cat '" +
+        (f_.tmp / "badname") +
+        "'; printf '\\000'; } "
+        "| git mktree -z); "
         "c=$(printf 'g2" +
-        trailer + "' 2 | git commit-tree $tree -p $(git rev-parse refs/heads/main~0)); " +
+        trailer +
+        "' 2 | git commit-tree $tree -p refs/heads/main); "
         "git update-ref refs/heads/main $c");
     CliResult pull = RunCli({"pull", mirror});
     EXPECT_EQ(pull.exit, kInvalidInput) << bad.shown << "\n" << pull;

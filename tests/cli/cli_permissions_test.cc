@@ -147,54 +147,81 @@ TEST_F(UnprivilegedUserTest, InitInAFolderItCannotWriteIsPermissionDenied) {
 
 // --- modes
 
-TEST(CreatedModesTest, FilesAndFoldersFollowTheUmask) {
+TEST(CreatedModesTest, MetadataFollowsTheUmask) {
   TempDir tmp;
   const std::string root = tmp / "repo", src = tmp / "src";
   MakeTree(src, {{"a", "one"}, {"d/b", "bee"}});
   ASSERT_EQ(RunCliWith({"init", root}, 077).exit, 0);
   CliResult r = RunCliWith({"publish", root, "--from", src}, 077);
   ASSERT_EQ(r.exit, 0) << r;
-  // Under umask 077 nothing txdir creates is readable, writable or
-  // searchable by anyone else.
+  ASSERT_EQ(RunCliWith({"config", root, "gc.keep", "5"}, 077).exit, 0);
+  // Under umask 077 nothing txdir creates outside the published
+  // generations is readable, writable or searchable by anyone else. The
+  // generations' own modes are fixed (next test; see docs/cli.md).
+  int checked = 0;
   for (const auto& [path, mode] : Modes(root)) {
-    if (S_ISLNK(mode)) continue;
+    if (S_ISLNK(mode) || path.rfind(".txdir/gens/", 0) == 0) continue;
     EXPECT_EQ(mode & 077, 0u) << path << " has mode " << std::oct << (mode & 07777);
+    ++checked;
   }
+  EXPECT_GT(checked, 10);
 }
 
 TEST(CreatedModesTest, PublishedGenerationsAreReadOnly) {
   TempDir tmp;
   const std::string root = tmp / "repo", src = tmp / "src";
-  MakeTree(src, {{"a", "one"}, {"d/b", "bee"}});
-  std::filesystem::permissions(src + "/a", std::filesystem::perms::all);  // 0777 in the source
+  MakeTree(src, {{"a", "one"}, {"d/b", "bee"}, {"run.sh", "#!/bin/sh\n"}});
+  // Writable by everyone in the source: the generation is read-only anyway.
+  using std::filesystem::perms;
+  std::filesystem::permissions(src + "/a", perms::owner_read | perms::owner_write |
+                                               perms::group_read | perms::group_write |
+                                               perms::others_read | perms::others_write);
+  std::filesystem::permissions(src + "/run.sh", std::filesystem::perms::all);
   ASSERT_EQ(RunCliWith({"init", root}, 0).exit, 0);
   ASSERT_EQ(RunCliWith({"publish", root, "--from", src}, 0).exit, 0);
   const std::string gen = root + "/.txdir/gens/1";
-  EXPECT_EQ(PermBits(gen) & 0222, 0u) << "the generation folder is read-only";
+  EXPECT_EQ(PermBits(gen), 0555u) << std::oct << PermBits(gen);
+  EXPECT_EQ(PermBits(gen + "/d"), 0555u) << std::oct << PermBits(gen + "/d");
+  EXPECT_EQ(PermBits(gen + "/a"), 0444u) << std::oct << PermBits(gen + "/a");
+  EXPECT_EQ(PermBits(gen + "/d/b"), 0444u) << std::oct << PermBits(gen + "/d/b");
+  EXPECT_EQ(PermBits(gen + "/run.sh"), 0555u) << std::oct << PermBits(gen + "/run.sh");
   for (const auto& [path, mode] : Modes(gen)) {
     if (S_ISLNK(mode)) continue;
     EXPECT_EQ(mode & 0222, 0u) << path << " has mode " << std::oct << (mode & 07777);
   }
 }
 
-TEST(CreatedModesTest, LockAndMetadataAreNotWritableByOthersEvenUnderUmaskZero) {
+TEST(CreatedModesTest, LockAndMetadataAreNotWritableByOthers) {
+  TempDir tmp;
+  const std::string root = tmp / "repo", src = tmp / "src";
+  MakeTree(src, {{"a", "one"}});
+  ASSERT_EQ(RunCliWith({"init", root}, 022).exit, 0);
+  ASSERT_EQ(RunCliWith({"publish", root, "--from", src}, 022).exit, 0);
+  ASSERT_EQ(RunCliWith({"config", root, "gc.keep", "5"}, 022).exit, 0);
+  ASSERT_EQ(RunCliWith({"remote", root, "add", "origin", tmp / "elsewhere.git"}, 022).exit, 0);
+  // Under the usual umask nothing in the metadata folder is writable by
+  // group or others.
+  for (const auto& [path, mode] : Modes(root + "/.txdir")) {
+    if (S_ISLNK(mode)) continue;
+    EXPECT_EQ(mode & 0022, 0u) << path << " has mode " << std::oct << (mode & 07777);
+  }
+}
+
+TEST(CreatedModesTest, TxdirsOwnMetadataIsNotWritableByOthersEvenUnderUmaskZero) {
   TempDir tmp;
   const std::string root = tmp / "repo", src = tmp / "src";
   MakeTree(src, {{"a", "one"}});
   ASSERT_EQ(RunCliWith({"init", root}, 0).exit, 0);
   ASSERT_EQ(RunCliWith({"publish", root, "--from", src}, 0).exit, 0);
   ASSERT_EQ(RunCliWith({"config", root, "gc.keep", "5"}, 0).exit, 0);
+  // The files txdir writes itself, with explicit modes. (What libgit2
+  // creates inside store.git follows the umask; see the issue 8 report.)
   const std::string meta = root + "/.txdir";
-  for (const std::string p :
-       {meta, meta + "/lock", meta + "/config.json", meta + "/gens", meta + "/tmp",
-        meta + "/store.git", meta + "/store.git/refs/heads/main"}) {
+  for (const std::string& p : std::vector<std::string>{
+           meta, meta + "/lock", meta + "/config.json", meta + "/gens", meta + "/gens/1",
+           meta + "/tmp", meta + "/store.git/refs/heads/main"}) {
     ASSERT_NE(Mode(p), 0u) << p << " is missing";
     EXPECT_EQ(PermBits(p) & 0022, 0u) << p << " is writable by others: " << std::oct << PermBits(p);
-  }
-  // Nothing in the metadata folder is writable by group or others.
-  for (const auto& [path, mode] : Modes(meta)) {
-    if (S_ISLNK(mode)) continue;
-    EXPECT_EQ(mode & 0022, 0u) << path << " has mode " << std::oct << (mode & 07777);
   }
 }
 

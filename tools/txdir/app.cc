@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "store/gen_meta.h"
 
@@ -66,6 +67,20 @@ CLI::Validator Seconds(bool positive) {
         return "";
       },
       positive ? "SECONDS>0" : "SECONDS");
+}
+
+CLI::Validator Count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* b = text.data();
+        auto [p, ec] = std::from_chars(b, b + text.size(), v);
+        if (ec != std::errc() || p != b + text.size() || v < 1)
+          return "'" + text + "' is not a positive integer (1 to " +
+                 std::to_string(std::numeric_limits<int64_t>::max()) + ")";
+        return "";
+      },
+      "N>0");
 }
 
 Result<uint64_t> ParseGeneration(const std::string& s) {

@@ -52,6 +52,11 @@ inline constexpr double kMaxSeconds = 7 * 24 * 3600;
 // (`positive`: more than 0), at most kMaxSeconds.
 CLI::Validator Seconds(bool positive);
 
+// Validator for a count (log -n, gc --keep): a positive integer up to
+// 2^63-1. Zero, negatives, junk and anything larger are usage errors, never
+// a silent wrap or clamp.
+CLI::Validator Count();
+
 // "7" -> 7; anything else (including 0, negatives, junk, overflow) -> error.
 Result<uint64_t> ParseGeneration(const std::string& s);
 

@@ -173,7 +173,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
     auto since = std::make_shared<std::string>();
     auto path = std::make_shared<std::string>();
     c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("-n,--max-count", *n, "Show at most N generations")->check(CLI::PositiveNumber);
+    c->add_option("-n,--max-count", *n, "Show at most N generations")->check(Count());
     c->add_option("--since", *since,
                   "Only generations created since WHEN: a duration ago (7d, 12h, 30m, 45s, 2w) or "
                   "an ISO date/time in UTC (2026-11-27, 2026-11-27T02:11:12Z)");

@@ -181,7 +181,7 @@ void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run) {
     c->add_option("DIR", a->dir, "The transactional directory")->required();
     c->add_option("--keep", a->keep,
                   "Keep the newest N generations (default: config gc.keep, else 10)")
-        ->check(CLI::PositiveNumber);
+        ->check(Count());
     c->add_option("--keep-within", a->keep_within,
                   "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
                   "config gc.keep_within, else none)");

@@ -1,5 +1,6 @@
 // Pull: adopt the remote head as the live generation (fast-forward), or
 // resolve a divergence per strategy; and clone. docs/replication.md.
+#include <fcntl.h>
 #include <git2.h>
 #include <unistd.h>
 
@@ -56,6 +57,76 @@ Result<std::vector<std::pair<uint64_t, git_oid>>> OnlyIn(Repository::Impl& r, co
     out.emplace_back(TXDIR_TRY(r.store->ReadMeta(oid)).number, oid);
   if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
   return out;
+}
+
+// A tree a pull brings in must be one publish could have made: every name
+// passes the rules of path_check.h (no control bytes, valid UTF-8, no "."
+// or "..", within the bounds) and every entry is a file, an executable, a
+// link or a folder. Git itself allows any byte but NUL and '/' in a name,
+// so another repository can hold names that would reach a terminal or a
+// script raw once materialized.
+Status CheckTree(git_repository* repo, const git_oid& tree_id, const std::string& prefix,
+                 size_t depth, std::set<std::pair<std::string, size_t>>* seen) {
+  // The same subtree at the same depth and prefix length passes or fails
+  // the same way: generations share most of their folders.
+  if (!seen->emplace(store::OidHex(tree_id), depth * 100000 + prefix.size()).second) return Ok();
+  git_tree* raw = nullptr;
+  if (int rc = git_tree_lookup(&raw, repo, &tree_id); rc < 0)
+    return store::GitError(rc, "cannot read tree " + store::OidHex(tree_id));
+  std::unique_ptr<git_tree, void (*)(git_tree*)> tree(raw, git_tree_free);
+  for (size_t i = 0, n = git_tree_entrycount(tree.get()); i < n; ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
+    const std::string path = prefix + git_tree_entry_name(e);
+    TXDIR_CHECK(internal::CheckRelativePath(path));
+    switch (git_tree_entry_filemode(e)) {
+      case GIT_FILEMODE_BLOB:
+      case GIT_FILEMODE_BLOB_EXECUTABLE:
+      case GIT_FILEMODE_LINK:
+        break;
+      case GIT_FILEMODE_TREE:
+        TXDIR_CHECK(CheckTree(repo, *git_tree_entry_id(e), path + "/", depth + 1, seen));
+        break;
+      default:
+        return MakeError(Code::kInvalidArgument, "not a file, link or folder (a submodule?)",
+                         internal::Printable(path));
+    }
+  }
+  return Ok();
+}
+
+// Checks the tree of every commit reachable from `remote` but not from
+// `local` (a later rollback or checkout may materialize any of them) before
+// anything is adopted.
+Status CheckIncomingTrees(Repository::Impl& r, const git_oid& remote,
+                          const std::optional<git_oid>& local, const std::string& remote_name) {
+  git_revwalk* raw = nullptr;
+  if (int rc = git_revwalk_new(&raw, r.store->repo()); rc < 0)
+    return store::GitError(rc, "cannot walk history", Code::kInternal);
+  std::unique_ptr<git_revwalk, RevwalkDeleter> walk(raw);
+  if (int rc = git_revwalk_push(walk.get(), &remote); rc < 0)
+    return store::GitError(rc, "cannot walk from " + store::OidHex(remote));
+  if (local) {
+    if (int rc = git_revwalk_hide(walk.get(), &*local); rc < 0)
+      return store::GitError(rc, "cannot walk from " + store::OidHex(*local));
+  }
+  std::set<std::pair<std::string, size_t>> seen;
+  git_oid oid;
+  int rc;
+  while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
+    git_commit* c = nullptr;
+    if (int crc = git_commit_lookup(&c, r.store->repo(), &oid); crc < 0)
+      return store::GitError(crc, "cannot read commit " + store::OidHex(oid));
+    std::unique_ptr<git_commit, void (*)(git_commit*)> commit(c, git_commit_free);
+    if (auto st = CheckTree(r.store->repo(), *git_commit_tree_id(commit.get()), "", 1, &seen);
+        !st) {
+      Error e = st.error();
+      e.message = "remote '" + remote_name + "' commit " + store::OidHex(oid).substr(0, 12) +
+                  " holds a name txdir refuses; nothing was pulled: " + e.message;
+      return tl::unexpected(e);
+    }
+  }
+  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
+  return Ok();
 }
 
 std::string Short(const git_oid& oid) { return store::OidHex(oid).substr(0, 12); }
@@ -204,6 +275,9 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
     return MakeError(Code::kCorruption, "the head of remote '" + remote_name +
                                             "' is not a txdir generation: " + meta.error().message);
 
+  TXDIR_CHECK(CheckIncomingTrees(
+      r, remote, head ? std::optional<git_oid>(head->commit) : std::nullopt, remote_name));
+
   std::optional<git_oid> base;
   if (head) {
     git_oid b;
@@ -264,6 +338,17 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
 
 Result<CloneResult> Clone(const std::string& url, const std::string& root,
                           const CloneOptions& options) {
+  // Like git clone: a folder that exists must be empty. Otherwise Init
+  // would make the user's files a half-cloned repository.
+  Env* env = Env::Default();
+  if (auto dir = env->OpenAt(Env::kCwd, root, O_RDONLY | O_DIRECTORY)) {
+    auto entries = TXDIR_TRY(env->ListDir(dir->get()));
+    if (!entries.empty())
+      return MakeError(Code::kExists, "cannot clone into a folder that exists and is not empty",
+                       root);
+  } else if (dir.error().code != Code::kNotFound) {
+    return tl::unexpected(dir.error());
+  }
   CloneResult out;
   out.repo = TXDIR_TRY(Repository::Init(root, InitOptions{.live_path = options.live_path}));
   TXDIR_CHECK(AddRemote(*out.repo, "origin", url));

@@ -125,8 +125,10 @@ struct CloneResult {
   PullResult pull;
 };
 
-// Init + AddRemote("origin", url) + Pull. If the pull fails the repository
-// stays (empty, with its remote) and the error is returned.
+// Init + AddRemote("origin", url) + Pull. `root` must not exist or be an
+// empty folder (Exists otherwise, and nothing is written). If the pull
+// fails the repository stays (empty, with its remote) and the error is
+// returned.
 Result<CloneResult> Clone(const std::string& url, const std::string& root,
                           const CloneOptions& options = {});
 
