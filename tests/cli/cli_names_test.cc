@@ -54,9 +54,12 @@ struct BadName {
 };
 
 const std::vector<BadName> kBadNames = {
-    {"line\nbreak", "line\\x0abreak"},  {"tab\there", "tab\\x09here"},
-    {"cr\rname", "cr\\x0dname"},        {"latin1-caf\xe9", "latin1-caf"},
-    {"overlong-\xc0\xaf", "overlong-"}, {"surrogate-\xed\xa0\x80", "surrogate-"},
+    {"line\nbreak", "line\\x0abreak"},
+    {"tab\there", "tab\\x09here"},
+    {"cr\rname", "cr\\x0dname"},
+    {"latin1-caf\xe9", "latin1-caf\\xe9"},
+    {"overlong-\xc0\xaf", "overlong-\\xc0\\xaf"},
+    {"surrogate-\xed\xa0\x80", "surrogate-\\xed\\xa0\\x80"},
 };
 
 TEST_F(CliNamesTest, PublishRefusesBadNamesAtAnyDepth) {

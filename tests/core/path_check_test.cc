@@ -82,9 +82,20 @@ TEST(PathCheckTest, CheckNameRefusesSlash) {
   EXPECT_TRUE(CheckName("plain", "plain"));
 }
 
-TEST(PathCheckTest, PrintableEscapesOnlyControlBytes) {
+TEST(PathCheckTest, PrintableEscapesControlBytesAndKeepsUtf8) {
   EXPECT_EQ(Printable("a\tb\x7f"), "a\\x09b\\x7f");
   EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\xc3\xa9");
+}
+
+TEST(PathCheckTest, PrintableEscapesBytesThatAreNotUtf8) {
+  // A message quoting an untrusted name is always valid UTF-8.
+  EXPECT_EQ(Printable("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(Printable("a\xc0\xaf"
+                      "b"),
+            "a\\xc0\\xafb");                                // overlong '/'
+  EXPECT_EQ(Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
+  EXPECT_EQ(Printable("\xe6\x97"), "\\xe6\\x97");           // cut short
+  EXPECT_EQ(Printable("\xe6\x97\xa5\xf0\x9f\x98\x80"), "\xe6\x97\xa5\xf0\x9f\x98\x80");
 }
 
 }  // namespace

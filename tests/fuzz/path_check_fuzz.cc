@@ -63,13 +63,13 @@ void Require(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path(reinterpret_cast<const char*>(data), size);
   // Messages quote the untrusted path: they must never carry control bytes
-  // to a terminal or a log.
-  Require(!HasControlByte(Printable(path)));
+  // or broken UTF-8 to a terminal or a log.
+  Require(!HasControlByte(Printable(path)) && WellFormedUtf8(Printable(path)));
   auto st = CheckRelativePath(path);
   if (!st) {
     Require(st.error().code == txdir::Code::kInvalidArgument);
     Require(!st.error().message.empty());
-    Require(!HasControlByte(st.error().ToString()));
+    Require(!HasControlByte(st.error().ToString()) && WellFormedUtf8(st.error().ToString()));
     return 0;
   }
   Require(!path.empty() && path.front() != '/' && path.size() <= kMaxPathLength);

@@ -32,14 +32,33 @@ bool ValidUtf8(const std::string& s) {
 }  // namespace
 
 std::string Printable(const std::string& s) {
+  // Control bytes and bytes that are not part of valid UTF-8 are escaped,
+  // so a message quoting an untrusted name is always valid UTF-8 and never
+  // carries a raw control sequence to a terminal or a log.
   std::string out;
-  for (unsigned char c : s) {
+  auto escape = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+      escape(c);
+      ++i;
+      continue;
+    }
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    if (len > 0 && i + len <= s.size() && ValidUtf8(s.substr(i, len))) {
+      out.append(s, i, len);
+      i += len;
     } else {
-      out.push_back(static_cast<char>(c));
+      escape(c);
+      ++i;
     }
   }
   return out;
