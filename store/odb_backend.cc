@@ -84,6 +84,12 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
     if (git_odb_get_backend(&b, odb, i) != 0 || b == &cb->parent) continue;
     b->write = nullptr;
     b->writestream = nullptr;  // git_odb_write falls back to a stream too
+    // git_odb_write first "freshens" an existing object: the loose backend
+    // calls utimensat on it, outside the Env, one system call per unchanged
+    // file and tree of every publish. Nothing in txdir reads object mtimes
+    // (gc works by reachability), so existence is all we need: without a
+    // freshen callback libgit2 asks `exists` instead, which only looks.
+    b->freshen = nullptr;
   }
   return cb->self;
 }

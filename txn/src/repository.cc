@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <git2.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -163,8 +164,34 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   Impl& r = *impl_;
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   auto head = TXDIR_TRY(internal::ReadHead(r));
-  auto files = TXDIR_TRY(
-      internal::ScanSource(r.env, r.store.get(), source, options.symlinks, r.layout.meta));
+  // The stat cache (stat_cache.h) lets unchanged files go unread. Anything
+  // that keeps it from working only makes this publish read every file.
+  internal::StatCache old_cache, fresh_cache;
+  internal::ScanCache scan_cache;
+  if (auto root_st = r.env->StatAt(Env::kCwd, source, /*follow=*/true); root_st) {
+    auto now = internal::FileSystemNow(r.env, r.layout.tmp);
+    auto tmp_st = r.env->StatAt(Env::kCwd, r.layout.tmp, /*follow=*/true);
+    if (now && tmp_st) {
+      int64_t limit = *now;
+      // Another device: its clock granularity is unknown (see stat_cache.h).
+      if (tmp_st->st_dev != root_st->st_dev) limit = (limit / 1000000000) * 1000000000 - 2000000000;
+      fresh_cache.Reset("", *root_st, limit);
+      scan_cache.fresh = &fresh_cache;
+      old_cache = internal::StatCache::Load(r.env, r.layout.meta, internal::kStatCacheName);
+      if (old_cache.source_dev() == static_cast<uint64_t>(root_st->st_dev) &&
+          old_cache.source_ino() == static_cast<uint64_t>(root_st->st_ino)) {
+        scan_cache.old = &old_cache;
+        scan_cache.old_blobs_present = head && old_cache.head() == store::OidHex(head->commit);
+      }
+    } else {
+      spdlog::debug("publishing without the stat cache: {}",
+                    (now ? tmp_st.error() : now.error()).ToString());
+    }
+  }
+  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), source, options.symlinks,
+                                              r.layout.meta, &scan_cache));
+  spdlog::debug("publish: {} file(s) read, {} reused from the stat cache", scan_cache.reads,
+                scan_cache.hits);
   TXDIR_FAILPOINT("publish.blobs_written");
   internal::CommitPlan plan;
   plan.tree = TXDIR_TRY(r.store->WriteTree(files));
@@ -175,7 +202,16 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
     plan.expected_head = head->commit;
     plan.donors.push_back(head->meta.number);
   }
-  return internal::CommitGeneration(r, lock, std::move(plan));
+  auto info = TXDIR_TRY(internal::CommitGeneration(r, lock, std::move(plan)));
+  // After the commit point, outside it: the cache is an optimization and a
+  // failure to write it never fails the publish.
+  if (scan_cache.fresh) {
+    fresh_cache.set_head(info.commit);
+    if (auto s = fresh_cache.Save(r.env, r.layout.tmp, r.layout.meta, internal::kStatCacheName); !s)
+      spdlog::debug("stat cache not written: {}", s.error().ToString());
+    TXDIR_FAILPOINT("publish.statcache_written");
+  }
+  return info;
 }
 
 Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,

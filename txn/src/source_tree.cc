@@ -17,6 +17,7 @@ struct Scanner {
   SymlinkPolicy policy;
   struct stat meta_st;
   bool have_meta;
+  ScanCache* cache;
   std::vector<store::TreeFile> out;
 
   Status Dir(int dir_fd, const std::string& rel, size_t depth) {
@@ -37,7 +38,7 @@ struct Scanner {
         TXDIR_CHECK(Dir(sub.get(), path, depth + 1));
       } else if (S_ISREG(st.st_mode)) {
         TXDIR_CHECK(CheckRelativePath(path));
-        TXDIR_CHECK(File(dir_fd, e.name, path));
+        TXDIR_CHECK(File(dir_fd, e.name, path, st));
       } else if (S_ISLNK(st.st_mode)) {
         TXDIR_CHECK(CheckRelativePath(path));
         TXDIR_CHECK(Link(dir_fd, e.name, path));
@@ -57,7 +58,19 @@ struct Scanner {
     return Ok();
   }
 
-  Status File(int dir_fd, const std::string& name, const std::string& path) {
+  Status File(int dir_fd, const std::string& name, const std::string& path,
+              const struct stat& lst) {
+    if (cache && cache->old) {
+      if (const git_oid* oid = cache->old->Lookup(path, lst)) {
+        const bool present = cache->old_blobs_present || TXDIR_TRY(store->HasObject(*oid));
+        if (present) {
+          out.push_back(store::TreeFile{path, *oid, (lst.st_mode & 0111) ? 0100755u : 0100644u});
+          if (cache->fresh) cache->fresh->Record(path, lst, *oid);
+          ++cache->hits;
+          return Ok();
+        }
+      }
+    }
     // A writer still changing the file would give us a torn copy: compare
     // the file's identity and times before and after reading, retry a few
     // times, then refuse.
@@ -73,6 +86,12 @@ struct Scanner {
       git_oid oid = TXDIR_TRY(store->WriteBlob(data));
       uint32_t mode = (after.st_mode & 0111) ? 0100755 : 0100644;
       out.push_back(store::TreeFile{path, oid, mode});
+      if (cache) {
+        ++cache->reads;
+        // lstat identity: the cache is looked up with lstat next time.
+        if (cache->fresh && after.st_ino == lst.st_ino && after.st_dev == lst.st_dev)
+          cache->fresh->Record(path, after, oid);
+      }
       return Ok();
     }
     return MakeError(Code::kInvalidArgument, "file kept changing while it was being published",
@@ -104,7 +123,7 @@ struct Scanner {
 
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
-                                                const std::string& meta_dir) {
+                                                const std::string& meta_dir, ScanCache* cache) {
   auto dir = env->OpenAt(Env::kCwd, source, O_RDONLY | O_DIRECTORY);
   if (!dir) {
     Error e = dir.error();
@@ -112,7 +131,7 @@ Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store
     e.message = "cannot open source directory";
     return tl::unexpected(e);
   }
-  Scanner s{env, store, policy, {}, false, {}};
+  Scanner s{env, store, policy, {}, false, cache, {}};
   if (auto st = env->StatAt(Env::kCwd, meta_dir, true); st) {
     s.meta_st = *st;
     s.have_meta = true;

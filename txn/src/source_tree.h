@@ -7,6 +7,7 @@
 
 #include "store/git_store.h"
 #include "txdir/repository.h"
+#include "txn/src/stat_cache.h"
 
 namespace txdir::internal {
 
@@ -16,8 +17,24 @@ namespace txdir::internal {
 // a source that contains `meta_dir`. A file that changes while it is read
 // is retried, then refused. Empty directories are not kept (git trees
 // cannot hold them).
+//
+// With a stat cache (stat_cache.h): a regular file whose lstat matches its
+// entry in `cache.old` is not opened; its cached blob id is used (checked
+// with HasObject unless `cache.old_blobs_present`). Every regular file
+// hashed or reused is recorded in `cache.fresh` (which the caller has
+// Reset) subject to the racy-timestamp rule. `cache.reads` counts files
+// opened and hashed, `cache.hits` files reused.
+struct ScanCache {
+  const StatCache* old = nullptr;
+  bool old_blobs_present = false;
+  StatCache* fresh = nullptr;
+  size_t reads = 0;
+  size_t hits = 0;
+};
+
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
-                                                const std::string& meta_dir);
+                                                const std::string& meta_dir,
+                                                ScanCache* cache = nullptr);
 
 }  // namespace txdir::internal
