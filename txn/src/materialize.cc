@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "store/failpoint.h"
@@ -13,9 +14,108 @@ namespace txdir::internal {
 
 namespace {
 
-std::string DonorKey(const git_oid& oid, uint32_t mode) {
-  return store::OidHex(oid) + ":" + std::to_string(mode);
-}
+// Where a file of the new generation can be hard-linked from. The common
+// case, a file unchanged at the same path in the first donor (the previous
+// generation), is found by walking both sorted lists side by side and linked
+// relative to the donor's directory fd (opened once per directory), so the
+// kernel resolves one name per link, not the whole path. Anything else
+// (renamed, copied, or from another donor) is looked up by blob id in a map
+// built only when first needed.
+class Donors {
+ public:
+  Donors(Env* env, Repository::Impl& r, int gens, const std::vector<uint64_t>& donors)
+      : env_(env), r_(r), gens_(gens) {
+    for (uint64_t d : donors) {
+      if (!env->StatAt(gens, std::to_string(d), false)) continue;
+      auto commit = FindGeneration(r, d);
+      if (!commit) continue;
+      auto tree = r.store->CommitTree(*commit);
+      if (!tree) continue;
+      donors_.push_back(Donor{d, *tree});
+    }
+  }
+
+  // Links `f` as `leaf` in `parent` if a donor has the same blob and mode.
+  Result<bool> Link(const store::TreeFile& f, int parent, const std::string& leaf) {
+    if (donors_.empty()) return false;
+    TXDIR_CHECK(LoadFirst());
+    const auto& first = first_files_;
+    while (pos_ < first.size() && first[pos_].path < f.path) ++pos_;
+    if (pos_ < first.size() && first[pos_].path == f.path &&
+        store::OidEqual(first[pos_].oid, f.oid) && first[pos_].mode == f.mode) {
+      auto dir = DonorDir(f.path);
+      if (dir && env_->LinkAt(*dir, fs::Basename(f.path), parent, leaf)) return true;
+    }
+    TXDIR_CHECK(LoadAll());
+    auto it = by_blob_.find(Key(f.oid, f.mode));
+    if (it == by_blob_.end()) return false;
+    return env_->LinkAt(gens_, it->second, parent, leaf).has_value();
+  }
+
+ private:
+  struct Donor {
+    uint64_t number;
+    git_oid tree;
+  };
+
+  static std::string Key(const git_oid& oid, uint32_t mode) {
+    std::string k(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+    k.append(reinterpret_cast<const char*>(&mode), sizeof mode);
+    return k;
+  }
+
+  Status LoadFirst() {
+    if (first_loaded_) return Ok();
+    first_loaded_ = true;
+    first_files_ = TXDIR_TRY(r_.store->ListTree(donors_.front().tree));  // sorted by path
+    return Ok();
+  }
+
+  Status LoadAll() {
+    if (all_loaded_) return Ok();
+    all_loaded_ = true;
+    for (const Donor& d : donors_) {
+      std::vector<store::TreeFile> files;
+      if (&d == &donors_.front()) {
+        files = first_files_;
+      } else {
+        files = TXDIR_TRY(r_.store->ListTree(d.tree));
+      }
+      for (const auto& f : files) {
+        if (f.mode == 0120000) continue;  // links are recreated, not shared
+        by_blob_.emplace(Key(f.oid, f.mode), std::to_string(d.number) + "/" + f.path);
+      }
+    }
+    return Ok();
+  }
+
+  // The first donor's directory holding `path`, opened once.
+  std::optional<int> DonorDir(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+    if (dir == last_dir_ && last_fd_) return last_fd_->get();
+    last_dir_ = dir;
+    const std::string rel = std::to_string(donors_.front().number) + (dir.empty() ? "" : "/" + dir);
+    auto fd = fs::OpenDir(env_, gens_, rel);
+    if (!fd) {
+      last_fd_.reset();
+      return std::nullopt;
+    }
+    last_fd_ = std::move(*fd);
+    return last_fd_->get();
+  }
+
+  Env* env_;
+  Repository::Impl& r_;
+  int gens_;
+  std::vector<Donor> donors_;
+  bool first_loaded_ = false, all_loaded_ = false;
+  std::vector<store::TreeFile> first_files_;
+  size_t pos_ = 0;
+  std::unordered_map<std::string, std::string> by_blob_;  // Key -> "N/path"
+  std::string last_dir_;
+  std::optional<Fd> last_fd_;
+};
 
 // Directories of the stage, created on demand, fsynced and sealed at the end.
 class StageDirs {
@@ -77,19 +177,7 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
   Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
   Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
 
-  // Files that can be hard-linked: same blob and mode in a donor generation.
-  std::unordered_map<std::string, std::string> donor_files;  // key -> "N/path"
-  for (uint64_t d : donors) {
-    if (!env->StatAt(gens.get(), std::to_string(d), false)) continue;
-    auto commit = FindGeneration(r, d);
-    if (!commit) continue;
-    auto tree = TXDIR_TRY(r.store->CommitTree(*commit));
-    for (const auto& f : TXDIR_TRY(r.store->ListTree(tree))) {
-      if (f.mode == 0120000) continue;  // links are recreated, not shared
-      donor_files.emplace(DonorKey(f.oid, f.mode), std::to_string(d) + "/" + f.path);
-    }
-  }
-
+  Donors donor(env, r, gens.get(), donors);
   const std::string stage = fs::UniqueName("stage-" + std::to_string(gen) + "-");
   TXDIR_CHECK(env->MkdirAt(tmp.get(), stage, 0755));
   Fd stage_fd = TXDIR_TRY(fs::OpenDir(env, tmp.get(), stage));
@@ -104,13 +192,10 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
       TXDIR_CHECK(env->SymlinkAt(target, parent, leaf));
       continue;
     }
-    if (auto it = donor_files.find(DonorKey(f.oid, f.mode)); it != donor_files.end()) {
-      // The donor's file is immutable and already durable; only the new
-      // directory entry needs the directory fsync below.
-      auto linked = env->LinkAt(gens.get(), it->second, parent, leaf);
-      if (linked) continue;
-      // EMLINK or a damaged donor: fall back to a copy.
-    }
+    // The donor's file is immutable and already durable; only the new
+    // directory entry needs the directory fsync below. EMLINK or a damaged
+    // donor: fall back to a copy.
+    if (TXDIR_TRY(donor.Link(f, parent, leaf))) continue;
     std::string data = TXDIR_TRY(r.store->ReadBlob(f.oid));
     mode_t mode = f.mode == 0100755 ? 0555 : 0444;
     // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
