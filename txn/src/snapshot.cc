@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "store/fs_util.h"
@@ -39,8 +41,35 @@ Result<Fd> OpenAndPin(Env* env, const internal::Layout& l, uint64_t n, bool* gon
   return std::move(*dir);
 }
 
+// The live path of each repository this process has read, with the
+// identity of the config.json it came from. config.json is only ever
+// replaced by rename (AtomicWriteFile), so an equal (device, inode, size,
+// mtime, ctime) means the same content: one stat instead of open + read +
+// parse on every open of a snapshot.
+struct CachedConfig {
+  struct stat id;
+  std::string live;
+};
+std::mutex g_config_mu;
+std::map<std::string, CachedConfig>* g_configs = new std::map<std::string, CachedConfig>;
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
 Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
   internal::Layout l = internal::Layout::For(root);
+  auto id = env->StatAt(Env::kCwd, l.config, /*follow=*/true);
+  if (id) {
+    std::lock_guard<std::mutex> guard(g_config_mu);
+    if (auto it = g_configs->find(l.config);
+        it != g_configs->end() && SameFile(it->second.id, *id)) {
+      l.live = it->second.live;
+      return l;
+    }
+  }
   auto config = internal::LoadConfig(env, l.config);
   if (!config) {
     if (!env->StatAt(Env::kCwd, l.meta, true))
@@ -48,6 +77,12 @@ Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
     return tl::unexpected(config.error());
   }
   l.live = config->live_path.front() == '/' ? config->live_path : l.root + "/" + config->live_path;
+  // Remember it only if the file we stat-ed before reading is still the
+  // one there (not replaced between the stat and the read).
+  if (auto again = env->StatAt(Env::kCwd, l.config, true); id && again && SameFile(*id, *again)) {
+    std::lock_guard<std::mutex> guard(g_config_mu);
+    (*g_configs)[l.config] = CachedConfig{*id, l.live};
+  }
   return l;
 }
 
@@ -105,8 +140,14 @@ Result<Fd> Snapshot::OpenFile(const std::string& path) const {
 }
 
 Result<std::string> Snapshot::ReadFile(const std::string& path) const {
-  Fd fd = TXDIR_TRY(OpenFile(path));
-  return env_->ReadAll(fd.get());
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  Fd fd = TXDIR_TRY(env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW));
+  // No fstat (OpenFile's check): read(2) of a directory fails with EISDIR,
+  // which says the same.
+  auto data = env_->ReadAll(fd.get());
+  if (!data && data.error().sys_errno == EISDIR)
+    return MakeError(Code::kNotFound, "is a directory, not a file", internal::Printable(path));
+  return data;
 }
 
 namespace {
