@@ -41,6 +41,15 @@ void EnsureLibgit2() {
     // Off by default in libgit2; txdir's durability depends on it for
     // everything libgit2 writes itself (config, fetched packs, reflogs).
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, TXDIR_BROKEN("libgit2-no-fsync") ? 0 : 1);
+    // On by default in libgit2: every git_treebuilder_insert then reads the
+    // header of the object it names (access + open + read of a loose
+    // object), so building a tree cost one object read per file of the
+    // whole tree on every publish, even for a 1-file change. txdir only
+    // names objects it has just written or found in the store (a stat-cache
+    // hit is checked with HasObject unless the cache was written for the
+    // head, whose blobs gc keeps); fsck checks the result. Entry names are
+    // still validated (that check does not depend on this option).
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
   });
 }
 
