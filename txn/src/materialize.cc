@@ -20,7 +20,8 @@ namespace {
 // relative to the donor's directory fd (opened once per directory), so the
 // kernel resolves one name per link, not the whole path. Anything else
 // (renamed, copied, or from another donor) is looked up by blob id in a map
-// built only when first needed.
+// built only once more than kCopyBeforeMap files missed the walk (before
+// that they are copied: usually they are new content, in no donor).
 class Donors {
  public:
   Donors(Env* env, Repository::Impl& r, int gens, const std::vector<uint64_t>& donors)
@@ -46,6 +47,9 @@ class Donors {
       auto dir = DonorDir(f.path);
       if (dir && env_->LinkAt(*dir, fs::Basename(f.path), parent, leaf)) return true;
     }
+    // A few changed files are new content: copying them costs less than
+    // listing every donor into a map to look for their blobs elsewhere.
+    if (++misses_ <= kCopyBeforeMap) return false;
     TXDIR_CHECK(LoadAll());
     auto it = by_blob_.find(Key(f.oid, f.mode));
     if (it == by_blob_.end()) return false;
@@ -112,6 +116,8 @@ class Donors {
   bool first_loaded_ = false, all_loaded_ = false;
   std::vector<store::TreeFile> first_files_;
   size_t pos_ = 0;
+  static constexpr size_t kCopyBeforeMap = 64;
+  size_t misses_ = 0;
   std::unordered_map<std::string, std::string> by_blob_;  // Key -> "N/path"
   std::string last_dir_;
   std::optional<Fd> last_fd_;
