@@ -122,6 +122,28 @@ TEST(RepositoryPublishTest, UnchangedFilesAreHardLinksToThePreviousGeneration) {
   EXPECT_EQ(ReadFile(f.gen_dir(1) + "/diff"), "v1") << "old generation untouched";
 }
 
+// Many files moved to new paths: past the first few misses of the
+// same-path walk, the blob lookup over the donor links them anyway.
+TEST(RepositoryPublishTest, MovedFilesAreHardLinksWhenManyMove) {
+  RepoFixture f;
+  std::map<std::string, std::string> before, after;
+  for (int i = 0; i < 200; ++i) {
+    before["old/f" + std::to_string(i)] = "content " + std::to_string(i);
+    after["new/f" + std::to_string(i)] = "content " + std::to_string(i);
+  }
+  f.Publish(before);
+  f.Publish(after);
+  int linked = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string n = "/f" + std::to_string(i);
+    EXPECT_EQ(ReadFile(f.gen_dir(2) + "/new" + n), "content " + std::to_string(i));
+    if (testing::Inode(f.gen_dir(1) + "/old" + n) == testing::Inode(f.gen_dir(2) + "/new" + n))
+      ++linked;
+  }
+  // The first 64 misses are copied; every later one is linked.
+  EXPECT_EQ(linked, 200 - 64);
+}
+
 TEST(RepositoryPublishTest, GenerationsAreReadOnlyAndKeepTheExecBit) {
   RepoFixture f;
   testing::MakeTree(f.src, {{"plain", "p"}, {"tool.sh", "#!/bin/sh\n"}, {"d/x", "x"}});
