@@ -23,18 +23,23 @@ std::string LinkTarget(const Layout& l, uint64_t gen) {
 
 }  // namespace
 
-Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& l) {
-  auto target = env->ReadlinkAt(Env::kCwd, l.live);
-  if (!target) {
-    if (target.error().code == Code::kNotFound) return std::optional<uint64_t>();
-    if (target.error().sys_errno == EINVAL)
+namespace {
+
+// One reading of the link. `target` receives what readlink returned, so the
+// caller can tell a link that moved from one that is wrong.
+Result<std::optional<uint64_t>> ReadLiveOnce(Env* env, const Layout& l, std::string* target) {
+  auto link = env->ReadlinkAt(Env::kCwd, l.live);
+  if (!link) {
+    if (link.error().code == Code::kNotFound) return std::optional<uint64_t>();
+    if (link.error().sys_errno == EINVAL)
       return MakeError(Code::kCorruption, "live path is not a symlink", l.live);
-    return tl::unexpected(target.error());
+    return tl::unexpected(link.error());
   }
-  std::string name = fs::Basename(*target);
+  *target = *link;
+  std::string name = fs::Basename(*link);
   auto gen = ParseGenName(name);
   if (!gen)
-    return MakeError(Code::kCorruption, "live link does not point at a generation: " + *target,
+    return MakeError(Code::kCorruption, "live link does not point at a generation: " + *link,
                      l.live);
   // The link must resolve to our own gens/<N>, not merely a path that ends
   // in a number: compare the directories it and gens/<N> name.
@@ -44,9 +49,27 @@ Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& l) {
     return MakeError(Code::kCorruption,
                      "live link points outside the repository's generations or at a missing "
                      "directory: " +
-                         *target,
+                         *link,
                      l.live);
   return gen;
+}
+
+}  // namespace
+
+Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& l) {
+  // Readers take no lock, so a writer may move the link (and gc remove the
+  // generation it pointed at) between our readlink and our stats. That is
+  // not corruption: the link changed under us, so read it again. Only a
+  // link that reads the same twice and is still wrong is reported.
+  constexpr int kAttempts = 64;
+  std::string target;
+  for (int attempt = 1;; ++attempt) {
+    target.clear();
+    auto gen = ReadLiveOnce(env, l, &target);
+    if (gen || gen.error().code != Code::kCorruption || attempt == kAttempts) return gen;
+    auto again = env->ReadlinkAt(Env::kCwd, l.live);
+    if (!again || *again == target) return gen;  // stable: really wrong
+  }
 }
 
 Status SwapLive(Env* env, const Layout& l, uint64_t gen) {
