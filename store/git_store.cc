@@ -50,6 +50,14 @@ void EnsureLibgit2() {
     // head, whose blobs gc keeps); fsck checks the result. Entry names are
     // still validated (that check does not depend on this option).
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+    // The store is txdir's private repository: the user's and the system's
+    // git configuration (~/.gitconfig, $XDG_CONFIG_HOME/git, /etc/gitconfig)
+    // must not change how it behaves, and a reader whose $HOME it cannot
+    // read (a service account, `sudo -u`) must still work — libgit2 fails a
+    // diff with "failed to stat '/root/.gitconfig'" otherwise.
+    for (int level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
+                      GIT_CONFIG_LEVEL_PROGRAMDATA})
+      git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
   });
 }
 
@@ -60,6 +68,9 @@ tl::unexpected<Error> GitError(int rc, const std::string& what, Code code) {
   if (rc == GIT_ENOTFOUND) code = Code::kNotFound;
   if (rc == GIT_ELOCKED) code = Code::kLocked;
   if (rc == GIT_EMODIFIED) code = Code::kConflict;
+  // An operating-system error (EACCES, EIO, ENOSPC…) says nothing about the
+  // store's integrity: report it as I/O, not as the caller's default.
+  if (e != nullptr && e->klass == GIT_ERROR_OS && code == Code::kCorruption) code = Code::kIo;
   return MakeError(code, msg);
 }
 

@@ -52,27 +52,10 @@ Status Adopt(Repository::Impl& r) {
   return Ok();
 }
 
-// The store is txdir's private repository: the user's and the system's git
-// configuration (~/.gitconfig, $XDG_CONFIG_HOME/git, /etc/gitconfig) must
-// not change how it behaves, and a reader whose $HOME it cannot read (a
-// service account, `sudo -u`) must still work; libgit2 fails a diff with
-// "failed to stat '/root/.gitconfig'" otherwise. Belongs with
-// EnsureLibgit2 (store/git_store.cc); here until that file's rework lands.
-void IsolateFromUserGitConfig() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    store::EnsureLibgit2();
-    for (int level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
-                      GIT_CONFIG_LEVEL_PROGRAMDATA})
-      git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
-  });
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg,
                                                      const InitOptions& options) {
-  IsolateFromUserGitConfig();
   Env* env = options.env != nullptr ? options.env : Env::Default();
   if (root_arg.empty()) return MakeError(Code::kInvalidArgument, "empty repository path");
   Layout l = Layout::For(root_arg);
@@ -126,7 +109,6 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg,
                                                      const OpenOptions& options) {
-  IsolateFromUserGitConfig();
   auto impl = std::make_unique<Impl>();
   impl->env = options.env != nullptr ? options.env : Env::Default();
   impl->layout = Layout::For(root_arg);
