@@ -9,7 +9,7 @@ PACKAGES=(
   libgit2-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcli11-dev libexpected-dev nlohmann-json3-dev
   librapidcheck-dev libbenchmark-dev libsqlite3-dev libcpp-httplib-dev zlib1g-dev
-  strace clang libclang-rt-14-dev e2fsprogs
+  strace clang libclang-rt-14-dev e2fsprogs clang-tidy cppcheck
   chromium fonts-liberation fonts-dejavu-core
 )
 

@@ -212,10 +212,9 @@ class PosixEnv final : public Env {
  private:
   // For error messages only: the path the kernel has for fd.
   static std::string FdPath(int fd) {
-    char link[64];
-    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
     char buf[4096];
-    ssize_t r = ::readlink(link, buf, sizeof buf - 1);
+    ssize_t r = ::readlink(link.c_str(), buf, sizeof buf - 1);
     if (r < 0) return "fd " + std::to_string(fd);
     return std::string(buf, static_cast<size_t>(r));
   }

@@ -32,7 +32,12 @@ const char* CodeName(Code code) {
 std::string Error::ToString() const {
   std::string s = message;
   if (!path.empty()) s += (s.empty() ? "" : ": ") + path;
-  if (sys_errno != 0) s += std::string(s.empty() ? "" : ": ") + std::strerror(sys_errno);
+  if (sys_errno != 0) {
+    // strerror_r (the GNU one, returning the text), not strerror: errors are
+    // formatted on several threads at once (serve's workers).
+    char buf[256];
+    s += std::string(s.empty() ? "" : ": ") + ::strerror_r(sys_errno, buf, sizeof buf);
+  }
   return s;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 namespace txdir::bench {
 
@@ -22,9 +23,9 @@ std::string FsName(const std::string& path) {
     case 0x794c7630:
       return "overlayfs";
     default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
+      std::ostringstream hex;
+      hex << "0x" << std::hex << static_cast<unsigned long>(s.f_type);
+      return hex.str();
     }
   }
 }

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
 
   std::string error;
   if (!sample::WriteDashboard(out_dir, o, &error)) {
-    std::fprintf(stderr, "txdir-sample-dashboard: error: %s\n", error.c_str());
+    // A failed write to stderr has nowhere to be reported; the exit code is.
+    (void)std::fprintf(stderr, "txdir-sample-dashboard: error: %s\n", error.c_str());
     return 1;
   }
   if (!quiet) {

@@ -114,14 +114,14 @@ std::string FormatTime(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  char buf[32];  // holds any year of an int64_t time
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
 }
 
 // 2026-01-05T06:00:00Z.
 constexpr int64_t kBaseTime = 1767592800;
-constexpr int64_t kRunInterval = 6 * 3600;  // the dashboard refreshes every 6 hours
+constexpr int64_t kRunInterval = int64_t{6} * 3600;  // the dashboard refreshes every 6 hours
 
 // Runs are numbered 1, 2, ...; rows also have a history before run 1
 // (run 0, -1, ...), so the first run already shows varied ages.
@@ -177,8 +177,9 @@ std::string S(std::string_view s) { return SdnString(s); }
 std::string I(int64_t v) { return std::to_string(v); }
 std::string F(double v, int decimals = 1) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof buf) std::abort();  // a bug in this generator
+  return std::string(buf, static_cast<size_t>(n));
 }
 std::string B(bool v) { return v ? "true" : "false"; }
 std::string T(int64_t t) { return S(FormatTime(t)); }
@@ -189,8 +190,7 @@ double Percent(int64_t part, int64_t whole) {
 class TableWriter {
  public:
   TableWriter(const std::string& name, std::initializer_list<const char*> columns)
-      : columns_(columns.size()) {
-    out_ = name + " |";
+      : columns_(columns.size()), out_(name + " |") {
     bool first = true;
     for (const char* c : columns) {
       if (!first) out_ += ", ";
@@ -602,7 +602,7 @@ std::vector<File> RenderDashboard(const Options& options) {
 bool WriteFile(const std::string& path, std::string_view content, std::string* error) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) {
-    *error = path + ": " + std::strerror(errno);
+    *error = path + ": " + ::strerrordesc_np(errno);
     return false;
   }
   bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
@@ -611,13 +611,13 @@ bool WriteFile(const std::string& path, std::string_view content, std::string* e
     ok = false;
     err = errno;
   }
-  if (!ok) *error = path + ": write failed: " + std::strerror(err);
+  if (!ok) *error = path + ": write failed: " + ::strerrordesc_np(err);
   return ok;
 }
 
 bool WriteDashboard(const std::string& out_dir, const Options& options, std::string* error) {
   if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    *error = out_dir + ": " + std::strerror(errno);
+    *error = out_dir + ": " + ::strerrordesc_np(errno);
     return false;
   }
   for (size_t t = 0; t < kTableCount; ++t)

@@ -65,8 +65,11 @@ std::string Header(const std::vector<std::string>& cols) {
   return h + "</tr>\n";
 }
 
+// The caller passes at least one side: a table on both sides, added or removed.
 std::string DiffOneTable(const sdn::Table* a, const sdn::Table* b, RecordDiffCounts* counts) {
-  const sdn::Table& any = b ? *b : *a;
+  const sdn::Table* any_side = b ? b : a;
+  if (!any_side) return "";
+  const sdn::Table& any = *any_side;
   std::string h = "<table class=\"sdn diff\" data-table=\"" + Escape(any.name) + "\"><caption>" +
                   Escape(any.name);
   if (!a) h += " <span class=\"status-added\">(new table)</span>";

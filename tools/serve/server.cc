@@ -80,7 +80,7 @@ void Redirect(httplib::Response& res, int status, const std::string& location, c
 // Serves immutable content: ETag, cache headers, 304 on a matching
 // If-None-Match.
 void SetImmutable(const httplib::Request& req, httplib::Response& res, const std::string& etag,
-                  std::string body, const std::string& type) {
+                  const std::string& body, const std::string& type) {
   const std::string quoted = "\"" + etag + "\"";
   res.set_header("Cache-Control", kImmutable);
   res.set_header("ETag", quoted);
@@ -90,7 +90,7 @@ void SetImmutable(const httplib::Request& req, httplib::Response& res, const std
     return;
   }
   res.status = 200;
-  res.set_content(std::move(body), type);
+  res.set_content(body, type);
 }
 
 }  // namespace
@@ -259,7 +259,7 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
       if (ix != (*tree)->files.end() && ix->second.mode != kLinkMode) {
         auto data = index->store().ReadBlob(ix->second.oid);
         if (!data) return ErrorPage(res, 500, data.error().ToString());
-        return SetImmutable(req, res, store::OidHex(ix->second.oid), std::move(*data),
+        return SetImmutable(req, res, store::OidHex(ix->second.oid), *data,
                             "text/html; charset=utf-8");
       }
       return SetImmutable(req, res, "dir-" + (*e)->info.tree + "-" + EncodePath(cur),
@@ -283,7 +283,7 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
     if (table_view) return ServeTable(req, res, gen, cur, f);
     auto data = index->store().ReadBlob(f.oid);
     if (!data) return ErrorPage(res, 500, data.error().ToString());
-    return SetImmutable(req, res, store::OidHex(f.oid), std::move(*data), ContentTypeFor(cur));
+    return SetImmutable(req, res, store::OidHex(f.oid), *data, ContentTypeFor(cur));
   }
   ErrorPage(res, 404, "/" + path + ": too many links");
 }

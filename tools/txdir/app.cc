@@ -37,13 +37,14 @@ int ExitCodeFor(Code code) {
   return kExitInternal;
 }
 
+// A failed write to stderr has nowhere to be reported: the exit code still is.
 int Fail(const Error& e) {
-  std::fprintf(stderr, "txdir: error: %s (%s)\n", e.ToString().c_str(), CodeName(e.code));
+  (void)std::fprintf(stderr, "txdir: error: %s (%s)\n", e.ToString().c_str(), CodeName(e.code));
   return ExitCodeFor(e.code);
 }
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "txdir: usage error: %s\n", message.c_str());
+  (void)std::fprintf(stderr, "txdir: usage error: %s\n", message.c_str());
   return kExitUsage;
 }
 

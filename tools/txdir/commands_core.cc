@@ -49,10 +49,11 @@ std::string ModeString(uint32_t mode) {
 
 void WarnLivePending(const GenerationInfo& gi) {
   if (!gi.live_pending) return;
-  std::fprintf(stderr,
-               "txdir: warning: generation %llu is committed but the live link was not moved "
-               "yet; `txdir recover` moves it\n",
-               static_cast<unsigned long long>(gi.number));
+  // A failed write to stderr has nowhere to be reported.
+  (void)std::fprintf(stderr,
+                     "txdir: warning: generation %llu is committed but the live link was not "
+                     "moved yet; `txdir recover` moves it\n",
+                     static_cast<unsigned long long>(gi.number));
 }
 
 struct PublishArgs {
@@ -289,10 +290,11 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         Out(g, "message: " + gi->message);
         Out(g, std::to_string(files->size()) + " files:");
         for (const auto& f : *files) {
-          char line[64];
-          std::snprintf(line, sizeof line, "  %-4s %10llu  ", ModeString(f.mode).c_str(),
-                        static_cast<unsigned long long>(f.size));
-          Out(g, line + f.path);
+          // "  %-4s %10llu  PATH"
+          std::string mode = ModeString(f.mode), size = std::to_string(f.size);
+          if (mode.size() < 4) mode.append(4 - mode.size(), ' ');
+          if (size.size() < 10) size.insert(0, 10 - size.size(), ' ');
+          Out(g, "  " + mode + " " + size + "  " + f.path);
         }
         return static_cast<int>(kExitOk);
       };

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 
 #include "tools/txdir/cli.h"
 #include "txdir/history.h"
@@ -74,11 +75,31 @@ int RunDiff(const DiffArgs& a, const Globals& g) {
 // when it could not be started. The pin (snap) is held throughout.
 int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
+  // The program's environment is built here, before fork, so the child only
+  // changes directory and execs (setenv is not thread-safe).
   const std::string gen = std::to_string(snap.generation());
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (kv.starts_with("TXDIR_GENERATION=") || kv.starts_with("TXDIR_GENERATION_DIR=") ||
+        kv.starts_with("PWD="))
+      continue;
+    env_strings.emplace_back(kv);
+  }
+  env_strings.push_back("TXDIR_GENERATION=" + gen);
+  env_strings.push_back("TXDIR_GENERATION_DIR=" + snap.path());
+  env_strings.push_back("PWD=" + snap.path());
+  std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
   std::cout.flush();
-  std::fflush(nullptr);
+  // Only so that output still buffered is not written twice (by the child
+  // too); a write error on our own stdout is not the program's business.
+  (void)std::fflush(nullptr);
   // Like system(3): while the program runs, ^C and ^\ are its business.
   struct sigaction ignore {
   }, old_int{}, old_quit{};
@@ -90,17 +111,16 @@ int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
   if (pid == 0) {
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGQUIT, &old_quit, nullptr);
+    // Failed writes to stderr have nowhere to be reported; the exit code is.
     if (::chdir(snap.path().c_str()) != 0) {
-      std::fprintf(stderr, "txdir: error: cannot enter %s: %s\n", snap.path().c_str(),
-                   std::strerror(errno));
+      (void)std::fprintf(stderr, "txdir: error: cannot enter %s: %s\n", snap.path().c_str(),
+                         ::strerrordesc_np(errno));
       ::_exit(kExitIo);
     }
-    ::setenv("TXDIR_GENERATION", gen.c_str(), 1);
-    ::setenv("TXDIR_GENERATION_DIR", snap.path().c_str(), 1);
-    ::setenv("PWD", snap.path().c_str(), 1);
-    ::execvp(argv[0], argv.data());
+    ::execvpe(argv[0], argv.data(), envp.data());
     int err = errno;
-    std::fprintf(stderr, "txdir: error: cannot run %s: %s\n", argv[0], std::strerror(err));
+    (void)std::fprintf(stderr, "txdir: error: cannot run %s: %s\n", argv[0],
+                       ::strerrordesc_np(err));
     ::_exit(err == ENOENT ? 127 : 126);
   }
   int status = 0;
@@ -112,7 +132,8 @@ int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGQUIT, &old_quit, nullptr);
   if (pid < 0 || rc < 0) {
-    std::fprintf(stderr, "txdir: error: cannot start %s: %s\n", argv[0], std::strerror(errno));
+    (void)std::fprintf(stderr, "txdir: error: cannot start %s: %s\n", argv[0],
+                       ::strerrordesc_np(errno));
     return kExitIo;
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -51,11 +51,12 @@ void ReportPull(const Globals& g, const std::string& remote, const PullResult& p
       for (const auto& path : p.theirs_kept) Out(g, "  theirs kept: " + path);
       break;
   }
+  // A failed write to stderr has nowhere to be reported.
   if (p.generation && p.generation->live_pending)
-    std::fprintf(stderr,
-                 "txdir: warning: generation %llu is committed but the live link was not moved "
-                 "yet; `txdir recover` moves it\n",
-                 static_cast<unsigned long long>(p.generation->number));
+    (void)std::fprintf(stderr,
+                       "txdir: warning: generation %llu is committed but the live link was not "
+                       "moved yet; `txdir recover` moves it\n",
+                       static_cast<unsigned long long>(p.generation->number));
 }
 
 // Sleeps `seconds` in short steps, returning early once a stop signal came.
@@ -174,19 +175,26 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
         // Watch: pull, sleep, repeat. Transient failures (network, lock
         // timeout) are reported and retried; a divergence or damage ends
         // the loop with its exit code, since retrying cannot fix it.
-        std::signal(SIGINT, OnStopSignal);
-        std::signal(SIGTERM, OnStopSignal);
+        if (std::signal(SIGINT, OnStopSignal) == SIG_ERR ||
+            std::signal(SIGTERM, OnStopSignal) == SIG_ERR)
+          return Fail(
+              MakeError(Code::kInternal, "cannot install the stop signal handlers", "", errno)
+                  .value());
         while (!g_stop) {
           auto p = Pull(**repo, a->remote, o);
           if (p) {
             if (p->outcome == PullOutcome::kFastForward || p->outcome == PullOutcome::kMerged)
               ReportPull(g, a->remote, *p);
           } else if (p.error().code == Code::kIo || p.error().code == Code::kLocked) {
-            std::fprintf(stderr, "txdir: warning: %s (will retry)\n", p.error().ToString().c_str());
+            // A failed write to stderr has nowhere to be reported.
+            (void)std::fprintf(stderr, "txdir: warning: %s (will retry)\n",
+                               p.error().ToString().c_str());
           } else {
             return Fail(p.error());
           }
-          std::fflush(stdout);
+          // Shows this round's report now; a failed write to our stdout is
+          // not a reason to stop watching.
+          (void)std::fflush(stdout);
           SleepInterruptibly(a->interval);
         }
         Out(g, "stopped watching");

@@ -21,16 +21,14 @@ std::string List(const std::vector<uint64_t>& gens) {
 }
 
 std::string Bytes(uint64_t b) {
-  char buf[64];
-  if (b >= (1u << 20))
-    std::snprintf(buf, sizeof buf, "%llu bytes (%.1f MiB)", static_cast<unsigned long long>(b),
-                  static_cast<double>(b) / (1 << 20));
-  else if (b >= 1024)
-    std::snprintf(buf, sizeof buf, "%llu bytes (%.1f KiB)", static_cast<unsigned long long>(b),
-                  static_cast<double>(b) / 1024);
-  else
-    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
-  return buf;
+  std::string s = std::to_string(b) + " bytes";
+  if (b < 1024) return s;
+  const bool mib = b >= (1u << 20);
+  const double v = static_cast<double>(b) / (mib ? (1 << 20) : 1024);
+  char buf[32];  // "%.1f" of at most 2^64 / 1024
+  const int n = std::snprintf(buf, sizeof buf, "%.1f", v);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return s;
+  return s + " (" + std::string(buf, static_cast<size_t>(n)) + (mib ? " MiB)" : " KiB)");
 }
 
 struct GcArgs {
@@ -112,7 +110,8 @@ int RunConfig(const std::string& dir, const std::string& key,
   auto v = GetConfig(dir, key);
   if (!v) return Fail(v.error());
   if (!*v) {
-    std::fprintf(stderr, "txdir: %s is not set\n", key.c_str());
+    // A failed write to stderr has nowhere to be reported; the exit code is.
+    (void)std::fprintf(stderr, "txdir: %s is not set\n", key.c_str());
     return kExitNotFound;
   }
   std::cout << **v << "\n";  // the value is the output, even with -q

@@ -46,7 +46,9 @@ int RunServe(const ServeArgs& a, const Globals& g) {
       options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
   Out(g, "serving " + a.dir + " at http://" + host + ":" + std::to_string(*port) +
              "/ (read-only; Ctrl-C stops)");
-  std::fflush(stdout);
+  // The line must be out before Run blocks (tests and scripts wait for it);
+  // if our stdout is gone, serving is still what was asked for.
+  (void)std::fflush(stdout);
   auto st = (*server)->Run();
   if (!st) return Fail(st.error());
   return kExitOk;

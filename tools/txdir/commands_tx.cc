@@ -34,11 +34,12 @@ void PrintCommit(const Globals& g, const CommitResult& c) {
   for (const auto& p : c.theirs_kept) Out(g, "  kept the newer published version: " + p);
   for (const auto& r : c.renumbered)
     Out(g, "  renumbered " + r.table + " record " + r.old_id + " -> " + r.new_id);
+  // A failed write to stderr has nowhere to be reported.
   if (c.generation.live_pending)
-    std::fprintf(stderr,
-                 "txdir: warning: generation %llu is committed but the live link was not moved "
-                 "yet; `txdir recover` moves it\n",
-                 static_cast<unsigned long long>(c.generation.number));
+    (void)std::fprintf(stderr,
+                       "txdir: warning: generation %llu is committed but the live link was not "
+                       "moved yet; `txdir recover` moves it\n",
+                       static_cast<unsigned long long>(c.generation.number));
 }
 
 // --- db: one table of an SDN file, one transaction per change.
@@ -264,8 +265,8 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
         auto r = ExecTransaction(**repo, *argv, o);
         if (!r) return Fail(r.error());
         if (r->exit_status != 0) {
-          std::fprintf(stderr, "txdir: %s exited with status %d; nothing was published\n",
-                       (*argv)[0].c_str(), r->exit_status);
+          (void)std::fprintf(stderr, "txdir: %s exited with status %d; nothing was published\n",
+                             (*argv)[0].c_str(), r->exit_status);
           return static_cast<int>(kExitCommandFailed);
         }
         PrintCommit(g, *r->commit);

@@ -42,8 +42,12 @@ class TableMerger {
  public:
   TableMerger(const Side& base, const Side& ours, const Side& theirs, std::string key,
               const MergeOptions& options)
-      : base_(base), ours_(ours), theirs_(theirs), key_(std::move(key)), options_(options) {
-    columns_ = ours.table->columns;
+      : base_(base),
+        ours_(ours),
+        theirs_(theirs),
+        key_(std::move(key)),
+        options_(options),
+        columns_(ours.table->columns) {
     for (const std::string& c : theirs.table->columns)
       if (std::find(columns_.begin(), columns_.end(), c) == columns_.end()) columns_.push_back(c);
   }

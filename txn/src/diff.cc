@@ -116,19 +116,22 @@ Result<std::string> FormatDiff(Repository& repo, uint64_t from, uint64_t to, Dif
 
 namespace {
 
-std::string KeyColumn(const sdn::Table* old_t, const sdn::Table* new_t) {
+// `any` is old_t when there is one, else new_t.
+std::string KeyColumn(const sdn::Table* old_t, const sdn::Table* new_t, const sdn::Table& any) {
   auto has = [](const sdn::Table* t, const std::string& c) {
     return t == nullptr || t->ColumnIndex(c) >= 0;
   };
   if (has(old_t, "id") && has(new_t, "id")) return "id";
-  const sdn::Table* t = old_t != nullptr ? old_t : new_t;
-  return t->columns.front();
+  return any.columns.empty() ? std::string() : any.columns.front();
 }
 
+// The caller passes at least one side: a table on both sides, added or removed.
 TableDiff CompareTables(const sdn::Table* old_t, const sdn::Table* new_t) {
   TableDiff td;
-  td.name = old_t != nullptr ? old_t->name : new_t->name;
-  td.key = KeyColumn(old_t, new_t);
+  const sdn::Table* any = old_t != nullptr ? old_t : new_t;
+  if (any == nullptr) return td;
+  td.name = any->name;
+  td.key = KeyColumn(old_t, new_t, *any);
   td.table_added = old_t == nullptr;
   td.table_removed = new_t == nullptr;
   static const sdn::Table kEmpty;
@@ -227,9 +230,10 @@ std::string Quote(const std::string& v) {
         break;
       default:
         if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
         } else {
           out.push_back(static_cast<char>(c));
         }

@@ -17,8 +17,6 @@ namespace txdir {
 
 namespace {
 
-using internal::Layout;
-
 struct OidLess {
   bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
 };

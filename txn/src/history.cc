@@ -287,16 +287,16 @@ Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
           unit = 1000;
           break;
         case 'm':
-          unit = 60 * 1000;
+          unit = int64_t{60} * 1000;
           break;
         case 'h':
-          unit = 3600 * 1000;
+          unit = int64_t{3600} * 1000;
           break;
         case 'd':
-          unit = 86400 * 1000;
+          unit = int64_t{86400} * 1000;
           break;
         case 'w':
-          unit = 7 * 86400 * 1000;
+          unit = int64_t{7} * 86400 * 1000;
           break;
         default:
           return bad();
@@ -344,9 +344,10 @@ std::string PrintablePath(std::string_view s) {
   out.reserve(s.size());
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
     } else if (c == '\\') {
       out += "\\\\";
     } else {

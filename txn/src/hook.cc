@@ -38,6 +38,7 @@ Status RunPrePublishHook(Repository::Impl& r, uint64_t gen) {
   env_strings.push_back("TXDIR_GENERATION=" + std::to_string(gen));
   env_strings.push_back("TXDIR_ROOT=" + r.layout.root);
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::string sh = "/bin/sh", dash_c = "-c", cmd = command;

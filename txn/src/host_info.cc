@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <vector>
 
 #include "store/gen_meta.h"
 
@@ -23,13 +24,18 @@ std::string CommandLine() {
   while (!s.empty() && s.back() == '\0') s.pop_back();
   for (char& c : s)
     if (c == '\0') c = ' ';
-  if (s.size() > 200) s = s.substr(0, 200) + "...";
+  if (s.size() > 200) s.replace(200, std::string::npos, "...");
   return s;
 }
 
 std::string DefaultAuthor() {
   if (const char* a = std::getenv("TXDIR_AUTHOR"); a != nullptr && *a != '\0') return a;
-  if (struct passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr)
+  // getpwuid_r, not getpwuid: commits may be made on several threads.
+  struct passwd pwd;
+  struct passwd* pw = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pwd, buf.data(), buf.size(), &pw) == 0 && pw != nullptr &&
+      pw->pw_name != nullptr)
     return pw->pw_name;
   return "txdir";
 }

@@ -2,6 +2,7 @@
 // behind `txdir fsck` and the crash tests' invariants.
 #include <fcntl.h>
 
+#include <charconv>
 #include <map>
 
 #include "store/fs_util.h"
@@ -68,9 +69,10 @@ struct Walker {
   }
 
   static std::string ToOctal(mode_t m) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
-    return buf;
+    char buf[16];  // holds any mode_t in octal
+    auto end = std::to_chars(buf, buf + sizeof buf, static_cast<unsigned>(m), 8).ptr;
+    std::string s(buf, end);
+    return s.size() < 4 ? std::string(4 - s.size(), '0') + s : s;
   }
 };
 
