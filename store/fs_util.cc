@@ -81,10 +81,11 @@ Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view
 
 std::string UniqueName(const std::string& prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%d-%012llx", static_cast<int>(::getpid()),
-                static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
-  return prefix + buf;
+  // PREFIX<pid>-<12 hex digits>
+  uint64_t r = rng();
+  std::string hex(12, '0');
+  for (size_t i = hex.size(); i-- > 0; r >>= 4) hex[i] = "0123456789abcdef"[r & 0xF];
+  return prefix + std::to_string(::getpid()) + "-" + hex;
 }
 
 std::string JoinPath(const std::string& a, const std::string& b) {

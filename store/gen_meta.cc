@@ -77,10 +77,12 @@ std::string FormatTime(int64_t time_ms) {
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  char buf[64];  // holds any tm_year
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                              tm.tm_sec, static_cast<int>(ms));
+  if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return std::to_string(time_ms) + " ms";
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 std::string FormatCommitMessage(const GenMeta& m) {

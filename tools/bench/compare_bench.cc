@@ -43,6 +43,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -73,13 +74,17 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 int g_failures = 0;
+// A failed write to stderr has nowhere to be reported; the exit code is.
 void Fail(const std::string& what) {
-  std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+  (void)std::fprintf(stderr, "FAIL: %s\n", what.c_str());
   ++g_failures;
 }
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "txdir-compare-bench: %s\n", what.c_str());
-  std::exit(1);
+  (void)std::fprintf(stderr, "txdir-compare-bench: %s\n", what.c_str());
+  // _Exit after flushing, not exit, which is not thread-safe (it runs the
+  // atexit handlers and static destructors).
+  (void)std::fflush(nullptr);
+  std::_Exit(1);
 }
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -178,7 +183,7 @@ double Median(const Case& c) { return Quantile(c.ms, 0.5); }
 // --- plain POSIX helpers for the baselines (each counts its own fsyncs) ---
 int g_fsyncs = 0;
 void Check(bool ok, const std::string& what) {
-  if (!ok) Die(what + ": " + std::strerror(errno));
+  if (!ok) Die(what + ": " + ::strerrordesc_np(errno));
 }
 void WriteAllFd(int fd, const std::string& data, const std::string& what) {
   size_t off = 0;
@@ -370,6 +375,7 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::string& cw
     }
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
@@ -439,9 +445,10 @@ std::string BigPath(size_t i, size_t n) {
   size_t fan = std::max<size_t>(2, size_t(std::ceil(std::cbrt(double(leaves)))));
   size_t leaf = i % leaves;
   char buf[96];
-  std::snprintf(buf, sizeof buf, "d%02zu/e%02zu/f%02zu/file%06zu.txt", leaf / (fan * fan) % fan,
-                leaf / fan % fan, leaf % fan, i);
-  return buf;
+  const int len = std::snprintf(buf, sizeof buf, "d%02zu/e%02zu/f%02zu/file%06zu.txt",
+                                leaf / (fan * fan) % fan, leaf / fan % fan, leaf % fan, i);
+  if (len < 0 || static_cast<size_t>(len) >= sizeof buf) Die("BigPath: cannot format");
+  return std::string(buf, static_cast<size_t>(len));
 }
 void WriteBigTree(const std::string& root, size_t n) {
   std::set<std::string> made;
@@ -504,16 +511,17 @@ void PrintCases(const std::vector<Case>& cases) {
   std::printf("%-4s %-52s %6s %10s %9s %9s %8s %8s %8s\n", "id", "case", "count", "median ms",
               "p10 ms", "p90 ms", "fsync", "fdatasyn", "syncfs");
   for (const auto& c : cases) {
-    char f[3][16];
-    if (c.counted) {
-      std::snprintf(f[0], 16, "%.1f", c.syncs.fsync);
-      std::snprintf(f[1], 16, "%.1f", c.syncs.fdatasync);
-      std::snprintf(f[2], 16, "%.1f", c.syncs.syncfs);
-    } else {
-      for (auto& x : f) std::snprintf(x, 16, "n/c");
-    }
+    auto count = [&](double v) {
+      if (!c.counted) return std::string("n/c");
+      std::ostringstream s;
+      s << std::fixed << std::setprecision(1) << v;
+      return s.str();
+    };
+    const std::string f[3] = {count(c.syncs.fsync), count(c.syncs.fdatasync),
+                              count(c.syncs.syncfs)};
     std::printf("%-4s %-52s %6zu %10.3f %9.3f %9.3f %8s %8s %8s\n", c.id.c_str(), c.name.c_str(),
-                c.ms.size(), Median(c), Quantile(c.ms, 0.1), Quantile(c.ms, 0.9), f[0], f[1], f[2]);
+                c.ms.size(), Median(c), Quantile(c.ms, 0.1), Quantile(c.ms, 0.9), f[0].c_str(),
+                f[1].c_str(), f[2].c_str());
   }
 }
 
@@ -815,11 +823,11 @@ int main(int argc, char** argv) {
   if (!o.skip_big) {
     const std::string bsrc = work + "/big-src", broot = work + "/big-repo";
     std::printf("\n(e) generating %zu files...\n", o.files);
-    std::fflush(stdout);
+    (void)std::fflush(stdout);  // progress only: a failed flush changes no result
     WriteBigTree(bsrc, o.files);
     ::sync();
     std::printf("(e) source: %.1f MB on disk\n", double(DirBytes(bsrc)) / 1e6);
-    std::fflush(stdout);
+    (void)std::fflush(stdout);  // progress only: a failed flush changes no result
     {
       Case& c = add("e1", "big tree: txdir first publish (child process)");
       auto r = RunChild({self, "--child", "first-publish", "--child-a", bsrc, "--child-b", broot});
@@ -855,7 +863,11 @@ int main(int argc, char** argv) {
       Case& c = add("e3", "big tree: txdir Begin/Write 1/Commit");
       c.note = "counting Env";
       for (size_t it = 0; it < o.big_iters; ++it, ++k) {
-        auto [path, content] = change(k);
+        // Named references, not a structured binding: the lambda below uses
+        // them (clang before 16 cannot capture structured bindings).
+        const auto change_k = change(k);
+        const std::string& path = change_k.first;
+        const std::string& content = change_k.second;
         PutFile(bsrc + "/" + path, content, false);  // keep the source in step
         Timed(benv, c, [&] {
           auto tx = brepo->Begin();
@@ -970,7 +982,7 @@ int main(int argc, char** argv) {
     jgoals.push_back({{"goal", g.name}, {"ratio", ratio}, {"limit", g.limit}, {"met", met}});
   }
   if (big_rss_kb) {
-    bool met = big_rss_kb <= 200 * 1024;
+    bool met = big_rss_kb <= 200L * 1024;
     std::printf("  %-44s %8.1f MB (goal <= 200 MB)  %s\n", "(e) peak RSS, first big publish",
                 double(big_rss_kb) / 1024,
                 o.quick ? "(quick: not judged)"
