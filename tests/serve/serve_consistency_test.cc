@@ -51,7 +51,9 @@ Load LoadFrom(httplib::Client& c, const std::string& prefix, uint64_t gen) {
 // where it was sent.
 Load LoadThroughRoot(httplib::Client& c) {
   auto r = c.Get("/");
-  if (!r || r->status != 302) return Load{.error = "/ did not redirect"};
+  if (!r) return Load{.error = "/ had no answer: " + httplib::to_string(r.error())};
+  if (r->status != 302)
+    return Load{.error = "/ did not redirect: " + std::to_string(r->status) + " " + r->body};
   const std::string loc = r->get_header_value("Location");
   if (loc.rfind("/g/", 0) != 0 || loc.back() != '/') return Load{.error = "bad Location " + loc};
   return LoadFrom(c, loc, std::strtoull(loc.c_str() + 3, nullptr, 10));
