@@ -45,7 +45,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace sample = txdir::sample;
-using txdir::Env;
 using txdir::bench::FsName;
 using txdir::bench::RemoveTree;
 
@@ -107,16 +106,18 @@ struct Bench {
   std::map<std::string, std::string> expected;
   uint64_t last_gen = 0;
 
+  // Failed writes to stderr have nowhere to be reported; the exit code is.
   void Fail(const std::string& what) {
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+    (void)std::fprintf(stderr, "FAIL: %s\n", what.c_str());
     ++failures;
   }
 
   void WriteTable(size_t t, const sample::Options& o) {
     std::string content = sample::RenderTable(t, o), err;
     if (!sample::WriteFile(src + "/" + sample::FileName(t), content, &err)) {
-      std::fprintf(stderr, "txdir-publish-bench: %s\n", err.c_str());
-      std::exit(1);
+      (void)std::fprintf(stderr, "txdir-publish-bench: %s\n", err.c_str());
+      (void)std::fflush(nullptr);
+      std::_Exit(1);  // not exit(), which is not thread-safe
     }
     expected[sample::FileName(t)] = std::move(content);
   }
@@ -129,9 +130,10 @@ struct Bench {
     auto t1 = std::chrono::steady_clock::now();
     SyncCounts after = Read(*env);
     if (!gen) {
-      std::fprintf(stderr, "txdir-publish-bench: publish failed: %s\n",
-                   gen.error().ToString().c_str());
-      std::exit(1);
+      (void)std::fprintf(stderr, "txdir-publish-bench: publish failed: %s\n",
+                         gen.error().ToString().c_str());
+      (void)std::fflush(nullptr);
+      std::_Exit(1);  // not exit(), which is not thread-safe
     }
     if (syncs)
       *syncs = {after.fsync - before.fsync, after.fdatasync - before.fdatasync,
@@ -253,14 +255,16 @@ int main(int argc, char** argv) {
   {
     auto repo = txdir::Repository::Init(work + "/repo", txdir::InitOptions{.env = &env});
     if (!repo) {
-      std::fprintf(stderr, "txdir-publish-bench: init: %s\n", repo.error().ToString().c_str());
+      (void)std::fprintf(stderr, "txdir-publish-bench: init: %s\n",
+                         repo.error().ToString().c_str());
       return 1;
     }
     // Publish through a repository opened as a writer would open it.
     repo->reset();
     auto opened = txdir::Repository::Open(work + "/repo", txdir::OpenOptions{.env = &env});
     if (!opened) {
-      std::fprintf(stderr, "txdir-publish-bench: open: %s\n", opened.error().ToString().c_str());
+      (void)std::fprintf(stderr, "txdir-publish-bench: open: %s\n",
+                         opened.error().ToString().c_str());
       return 1;
     }
     b.repo = std::move(*opened);
@@ -341,7 +345,7 @@ int main(int argc, char** argv) {
     std::ofstream out(json_file);
     out << j.dump(2) << "\n";
     if (!out) {
-      std::fprintf(stderr, "txdir-publish-bench: cannot write %s\n", json_file.c_str());
+      (void)std::fprintf(stderr, "txdir-publish-bench: cannot write %s\n", json_file.c_str());
       return 1;
     }
   }

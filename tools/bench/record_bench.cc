@@ -72,7 +72,7 @@ struct Shared {
 
   void Error(const std::string& what) {
     if (errors.fetch_add(1) == 0)
-      std::snprintf(first_error, sizeof first_error, "%s", what.c_str());
+      first_error[what.copy(first_error, sizeof first_error - 1)] = '\0';
   }
 };
 
@@ -126,12 +126,13 @@ Todo Initial(int id) {
 double RunWriters(int writers, Shared* sh, const std::function<int(int)>& body) {
   std::vector<pid_t> pids;
   for (int w = 0; w < writers; ++w) {
-    std::fflush(nullptr);
+    (void)std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) ::_exit(body(w));
     if (pid < 0) {
       std::perror("fork");
-      std::exit(1);
+      (void)std::fflush(nullptr);
+      std::_Exit(1);  // not exit(), which is not thread-safe
     }
     pids.push_back(pid);
   }
@@ -373,7 +374,7 @@ int main(int argc, char** argv) {
   }
   for (int w : writer_counts) {
     if (w <= 0 || w > records) {
-      std::fprintf(stderr, "txdir-record-bench: --writers must be in 1..records\n");
+      (void)std::fprintf(stderr, "txdir-record-bench: --writers must be in 1..records\n");
       return 2;
     }
   }
@@ -389,7 +390,7 @@ int main(int argc, char** argv) {
       "txdir-record-bench: %d records, %d updates per writer count, dir %s (%s), build %s%s\n",
       records, updates, work.c_str(), fs_type.c_str(), TXDIR_BUILD_TYPE,
       quick ? ", --quick (no timing claims)" : "");
-  std::fflush(stdout);
+  (void)std::fflush(stdout);
 
   std::vector<Row> rows;
   bool all_ok = true;
@@ -404,13 +405,13 @@ int main(int argc, char** argv) {
       std::ofstream(src + "/" + kFile) << InitialFile(records);
       auto repo = txdir::Repository::Init(root);
       if (!repo || !(*repo)->Publish(src)) {
-        std::fprintf(stderr, "txdir-record-bench: cannot set up %s\n", root.c_str());
+        (void)std::fprintf(stderr, "txdir-record-bench: cannot set up %s\n", root.c_str());
         return 1;
       }
     }
     Shared* sh = NewShared(static_cast<unsigned>(writers) + 1);
     if (!CreateSqlite(sqlite_path, records, sh)) {
-      std::fprintf(stderr, "txdir-record-bench: sqlite setup: %s\n", sh->first_error);
+      (void)std::fprintf(stderr, "txdir-record-bench: sqlite setup: %s\n", sh->first_error);
       return 1;
     }
 
@@ -423,14 +424,14 @@ int main(int argc, char** argv) {
     row.merged = sh->merged.load();
     row.busy = sh->busy.load();
     if (sh->errors.load() != 0 || row.txdir_s < 0 || row.sqlite_s < 0) {
-      std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
-                   sh->first_error);
+      (void)std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
+                         sh->first_error);
       all_ok = false;
     }
     row.txdir_lost = Lost(TxdirCounters(root), writers, updates, records);
     row.sqlite_lost = Lost(SqliteCounters(sqlite_path, sh), writers, updates, records);
     if (row.txdir_lost != 0 || row.sqlite_lost != 0) {
-      std::fprintf(
+      (void)std::fprintf(
           stderr, "txdir-record-bench: %d writers: lost updates: txdir %lld, sqlite %lld\n",
           writers, static_cast<long long>(row.txdir_lost), static_cast<long long>(row.sqlite_lost));
       all_ok = false;
@@ -475,7 +476,7 @@ int main(int argc, char** argv) {
     std::ofstream out(json_file);
     out << j.dump(2) << "\n";
     if (!out) {
-      std::fprintf(stderr, "txdir-record-bench: cannot write %s\n", json_file.c_str());
+      (void)std::fprintf(stderr, "txdir-record-bench: cannot write %s\n", json_file.c_str());
       all_ok = false;
     }
   }
