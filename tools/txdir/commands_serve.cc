@@ -36,11 +36,23 @@ int RunServe(const ServeArgs& a, const Globals& g) {
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error());
   serve::Server* s = server->get();
-  std::thread([stop_signals, s] {
+  std::thread stopper([stop_signals, s] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     s->Stop();
-  }).detach();
+  });
+  // The stopper uses the server, so it must have finished before the server
+  // is destroyed (a detached stopper could still be inside Stop() while the
+  // server was freed: found by TSan). If Run ends without a signal, this
+  // wakes it: the signals are blocked in every thread, so only its sigwait
+  // takes the one sent here; after a signal it is gone or leaving.
+  struct JoinStopper {
+    std::thread& t;
+    ~JoinStopper() {
+      pthread_kill(t.native_handle(), SIGTERM);
+      t.join();
+    }
+  } join_stopper{stopper};
 
   const std::string host =
       options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
