@@ -277,6 +277,7 @@ std::optional<int> ParseOnly(Cli& cli, int argc, const char* const* argv, std::o
 std::optional<int> ParseOnly(Cli& cli, const std::vector<std::string>& argv, std::ostream& out,
                              std::ostream& err) {
   std::vector<const char*> ptrs;
+  ptrs.reserve(argv.size());
   for (const auto& a : argv) ptrs.push_back(a.c_str());
   return ParseOnly(cli, static_cast<int>(ptrs.size()), ptrs.data(), out, err);
 }

@@ -51,7 +51,12 @@ struct CachedConfig {
   std::string live;
 };
 std::mutex g_config_mu;
-std::map<std::string, CachedConfig>* g_configs = new std::map<std::string, CachedConfig>;
+// Never destroyed: snapshots may be opened from static destructors of
+// other translation units.
+std::map<std::string, CachedConfig>& ConfigCache() {
+  static auto* configs = new std::map<std::string, CachedConfig>;
+  return *configs;
+}
 
 bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
@@ -64,8 +69,8 @@ Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
   auto id = env->StatAt(Env::kCwd, l.config, /*follow=*/true);
   if (id) {
     std::lock_guard<std::mutex> guard(g_config_mu);
-    if (auto it = g_configs->find(l.config);
-        it != g_configs->end() && SameFile(it->second.id, *id)) {
+    if (auto it = ConfigCache().find(l.config);
+        it != ConfigCache().end() && SameFile(it->second.id, *id)) {
       l.live = it->second.live;
       return l;
     }
@@ -81,7 +86,7 @@ Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
   // one there (not replaced between the stat and the read).
   if (auto again = env->StatAt(Env::kCwd, l.config, true); id && again && SameFile(*id, *again)) {
     std::lock_guard<std::mutex> guard(g_config_mu);
-    (*g_configs)[l.config] = CachedConfig{*id, l.live};
+    ConfigCache()[l.config] = CachedConfig{*id, l.live};
   }
   return l;
 }
