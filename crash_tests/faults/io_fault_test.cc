@@ -24,6 +24,7 @@
 #include "crash_tests/common/fixtures.h"
 #include "crash_tests/common/invariants.h"
 #include "crash_tests/faults/fault_env.h"
+#include "tests/core/loop_mount.h"
 #include "txdir/repository.h"
 #include "txdir/transaction.h"
 
@@ -232,57 +233,7 @@ TEST(IoFaults, TransactionCommitWithMerge) {
            }});
 }
 
-// ---- A real full disk: a 16 MB ext4 image mounted through a loop device.
-
-class LoopMount {
- public:
-  // Empty reason(): mounted at mnt().
-  explicit LoopMount(const std::string& dir) : image_(dir + "/disk.img"), mnt_(dir + "/mnt") {
-    if (::geteuid() != 0) {
-      reason_ = "needs root to mount a loop device";
-      return;
-    }
-    std::string mkfs, mount;
-    for (const char* p : {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4"})
-      if (::access(p, X_OK) == 0) mkfs = p;
-    for (const char* p : {"/usr/bin/mount", "/bin/mount", "/usr/sbin/mount"})
-      if (::access(p, X_OK) == 0) mount = p;
-    if (mkfs.empty() || mount.empty()) {
-      reason_ = "mkfs.ext4 or mount is not installed";
-      return;
-    }
-    std::filesystem::create_directories(mnt_);
-    {
-      std::FILE* f = std::fopen(image_.c_str(), "w");
-      if (f == nullptr || ::ftruncate(fileno(f), 16 << 20) != 0) {
-        reason_ = "cannot create the image file";
-        if (f) std::fclose(f);
-        return;
-      }
-      std::fclose(f);
-    }
-    RunResult r = RunCommand({mkfs, "-q", "-F", "-m", "0", image_});
-    if (r.exit_code != 0) {
-      reason_ = "mkfs.ext4 failed: " + r.Describe();
-      return;
-    }
-    r = RunCommand({mount, "-o", "loop", image_, mnt_});
-    if (r.exit_code != 0) {
-      reason_ = "mount -o loop failed (no loop devices in this container?): " + r.Describe();
-      return;
-    }
-    mounted_ = true;
-  }
-  ~LoopMount() {
-    if (mounted_ && ::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
-  }
-  const std::string& reason() const { return reason_; }
-  const std::string& mnt() const { return mnt_; }
-
- private:
-  std::string image_, mnt_, reason_;
-  bool mounted_ = false;
-};
+// ---- A real full disk: a loop-mounted ext4 image (tests/core/loop_mount.h).
 
 std::string RandomBytes(std::mt19937_64& rng, size_t n) {
   std::string s(n, '\0');
@@ -292,7 +243,7 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
 
 TEST(IoFaults, RealEnospcOnLoopMountedExt4) {
   ScratchDir d("enospc");
-  LoopMount loop(d.path());
+  testing::LoopMount loop(d.path());
   if (!loop.reason().empty()) GTEST_SKIP() << loop.reason();
   const std::string root = loop.mnt() + "/repo";
   const std::string ballast = loop.mnt() + "/ballast";

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/cli/cli_runner.h"
+#include "tests/core/loop_mount.h"
 #include "tests/core/sentinel.h"
 
 namespace txdir::testing {
@@ -33,11 +34,7 @@ CliResult RunCliWith(const std::vector<std::string>& args, mode_t umask_bits,
   TempDir io;
   ::chmod(io.path().c_str(), 0777);  // the child may be another user
   const std::string out_path = io / "out", err_path = io / "err";
-  std::vector<std::string> all = {TXDIR_CLI};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  CliArgv argv(args);
   pid_t pid = ::fork();
   if (pid == 0) {
     int in = ::open("/dev/null", O_RDONLY);
@@ -56,13 +53,7 @@ CliResult RunCliWith(const std::vector<std::string>& args, mode_t umask_bits,
     ::execv(TXDIR_CLI, argv.data());
     ::_exit(122);
   }
-  CliResult r;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  return r;
+  return WaitForCli(pid, out_path, err_path);
 }
 
 mode_t PermBits(const std::string& path) { return Mode(path) & 07777; }
@@ -227,48 +218,8 @@ TEST(CreatedModesTest, TxdirsOwnMetadataIsNotWritableByOthersEvenUnderUmaskZero)
 
 // --- a read-only file system
 
-// A 16 MB ext4 image on a loop device (as crash_tests/faults/io_fault_test.cc
-// does for ENOSPC), mounted read-write to set up, then remounted read-only.
-class LoopMount {
- public:
-  explicit LoopMount(const std::string& dir) : image_(dir + "/disk.img"), mnt_(dir + "/mnt") {
-    if (::geteuid() != 0) {
-      reason_ = "needs root to mount a loop device";
-      return;
-    }
-    std::filesystem::create_directories(mnt_);
-    int fd = ::open(image_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ::ftruncate(fd, 16 << 20) != 0) {
-      reason_ = "cannot create the image file";
-      if (fd >= 0) ::close(fd);
-      return;
-    }
-    ::close(fd);
-    std::string out;
-    if (RunShell("mkfs.ext4 -q -F -m 0 " + image_, &out) != 0) {
-      reason_ = "mkfs.ext4 failed or is missing: " + out;
-      return;
-    }
-    if (RunShell("mount -o loop " + image_ + " " + mnt_, &out) != 0) {
-      reason_ = "mount -o loop failed (no loop devices in this container?): " + out;
-      return;
-    }
-    mounted_ = true;
-  }
-  ~LoopMount() {
-    if (mounted_ && ::umount2(mnt_.c_str(), 0) != 0) ::umount2(mnt_.c_str(), MNT_DETACH);
-  }
-  bool RemountReadOnly() {
-    std::string out;
-    return RunShell("mount -o remount,ro " + mnt_, &out) == 0;
-  }
-  const std::string& reason() const { return reason_; }
-  const std::string& mnt() const { return mnt_; }
-
- private:
-  std::string image_, mnt_, reason_;
-  bool mounted_ = false;
-};
+// A loop-mounted ext4 image (tests/core/loop_mount.h), set up read-write,
+// then remounted read-only.
 
 TEST(ReadOnlyFileSystemTest, WritesFailWithReadOnlyFileSystemAndChangeNothing) {
   TempDir tmp;

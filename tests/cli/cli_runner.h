@@ -27,6 +27,32 @@ inline std::ostream& operator<<(std::ostream& os, const CliResult& r) {
   return os << "exit " << r.exit << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
 }
 
+// TXDIR_CLI followed by `args`, NULL-terminated, as exec wants it.
+class CliArgv {
+ public:
+  explicit CliArgv(const std::vector<std::string>& args) : all_{TXDIR_CLI} {
+    all_.insert(all_.end(), args.begin(), args.end());
+    for (auto& a : all_) ptrs_.push_back(a.data());
+    ptrs_.push_back(nullptr);
+  }
+  char* const* data() { return ptrs_.data(); }
+
+ private:
+  std::vector<std::string> all_;
+  std::vector<char*> ptrs_;
+};
+
+// Waits for the txdir child `pid` and collects what it wrote to the files.
+inline CliResult WaitForCli(pid_t pid, const std::string& out_path, const std::string& err_path) {
+  CliResult r;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
 inline CliResult RunCli(const std::vector<std::string>& args) {
   TempDir io;
   const std::string out_path = io / "out", err_path = io / "err";
@@ -35,25 +61,15 @@ inline CliResult RunCli(const std::vector<std::string>& args) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> all = {TXDIR_CLI};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  CliResult r;
+  CliArgv argv(args);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     ADD_FAILURE() << "cannot run " << TXDIR_CLI;
-    return r;
+    return CliResult{};
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  return r;
+  return WaitForCli(pid, out_path, err_path);
 }
 
 inline CliResult RunCli(std::initializer_list<std::string> args) {
