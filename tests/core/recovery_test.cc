@@ -93,6 +93,7 @@ TEST_F(RecoveryTest, RepairsEveryKindOfLeftoverAtOnce) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->live, std::optional<uint64_t>(1));
   EXPECT_FALSE(s->consistent);
+  EXPECT_FALSE(s->publish_in_progress);  // nobody holds the lock: this is damage
 
   auto r = f_.repo->Recover();
   ASSERT_TRUE(r) << r.error().ToString();

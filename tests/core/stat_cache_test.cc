@@ -143,8 +143,8 @@ TEST(StatCacheTest, SameSizeSameMtimeRewriteIsDetected) {
 }
 
 TEST(StatCacheTest, CorruptOrForeignCacheIsIgnoredAndRebuilt) {
-  for (const std::string junk : {std::string(), std::string("garbage"), std::string(4096, '\0'),
-                                 std::string("TXDIRSC1") + std::string(200, 'x')}) {
+  for (const std::string& junk : {std::string(), std::string("garbage"), std::string(4096, '\0'),
+                                  std::string("TXDIRSC1") + std::string(200, 'x')}) {
     CacheFixture f;
     testing::MakeTree(f.src, kFiles);
     WaitUntilNotRacy(f.tmp.path(), f.src);

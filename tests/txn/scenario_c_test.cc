@@ -100,9 +100,11 @@ int Worker(const std::string& root, int p, const Config& c, Shared* sh) {
         return 5;
       }
       sh->conflicts.fetch_add(1);
-      // A failed commit leaves the repository as it was: live and head agree.
+      // A failed commit leaves the repository as it was: live and head agree
+      // — unless another writer is between its head update and its link
+      // swap right now, which Status reports as a publish in progress.
       auto st = (*repo)->Status();
-      if (!st || !st->consistent) {
+      if (!st || !(st->consistent || st->publish_in_progress)) {
         sh->errors.Record("after a conflict the repository is not consistent");
         return 6;
       }

@@ -923,16 +923,16 @@ int main(int argc, char** argv) {
       // second git directory, each under strace.
       auto [path, content] = change(k++);
       PutFile(bsrc + "/" + path, content, false);
-      auto count = [&](const std::string& gd, const std::string& script) {
+      auto count = [&](const std::string& script) {
         return StraceCount({"sh", "-c", script}, bsrc, work + "/strace-git.txt");
       };
       const std::string id =
           " -c user.name=bench -c user.email=bench@example.invalid --work-tree=" + bsrc;
-      auto s2 = count(gdir, "git --git-dir=" + gdir + id + " add -A && git --git-dir=" + gdir + id +
-                                " commit -q -m counted");
+      auto s2 = count("git --git-dir=" + gdir + id + " add -A && git --git-dir=" + gdir + id +
+                      " commit -q -m counted");
       const std::string g2 = work + "/big2.git";
-      auto s1 = count(g2, "git --git-dir=" + g2 + id + " init -q && git --git-dir=" + g2 + id +
-                              " add -A && git --git-dir=" + g2 + id + " commit -q -m first");
+      auto s1 = count("git --git-dir=" + g2 + id + " init -q && git --git-dir=" + g2 + id +
+                      " add -A && git --git-dir=" + g2 + id + " commit -q -m first");
       for (auto [c, s] : {std::pair{&c1, s1}, std::pair{&c2, s2}}) {
         if (s) {
           c->syncs = *s;

@@ -131,7 +131,10 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto s = (*repo)->Status();
         if (!s) return Fail(s.error());
         if (*as_json) {
-          json j = {{"root", s->root}, {"live_path", s->live_path}, {"consistent", s->consistent}};
+          json j = {{"root", s->root},
+                    {"live_path", s->live_path},
+                    {"consistent", s->consistent},
+                    {"publish_in_progress", s->publish_in_progress}};
           j["live"] = s->live ? json(*s->live) : json(nullptr);
           j["committed"] = s->committed ? json(*s->committed) : json(nullptr);
           if (s->lock_holder)
@@ -152,9 +155,11 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         Out(g, "live:        " + gen(s->live));
         Out(g, "committed:   " + gen(s->committed));
         Out(g, std::string("state:       ") +
-                   (s->consistent ? "consistent"
-                                  : "live link behind the committed generation (the next write "
-                                    "or `txdir recover` repairs it)"));
+                   (s->consistent            ? "consistent"
+                    : s->publish_in_progress ? "publish in progress (the writer holding the lock "
+                                               "is about to move the live link)"
+                                             : "live link behind the committed generation (the "
+                                               "next write or `txdir recover` repairs it)"));
         if (s->lock_holder)
           Out(g, "writer lock: held by pid " + std::to_string(s->lock_holder->pid) + " on " +
                      s->lock_holder->host + " (" + s->lock_holder->command + ") since " +

@@ -244,12 +244,23 @@ Result<RepoStatus> Repository::Status() {
   RepoStatus s;
   s.root = r.layout.root;
   s.live_path = r.layout.live;
-  auto live = internal::ReadLiveGeneration(r.env, r.layout);
-  if (live) s.live = *live;
-  auto head = TXDIR_TRY(internal::ReadHead(r));
-  if (head) s.committed = head->meta.number;
-  s.consistent = s.live == s.committed;
-  s.lock_holder = TXDIR_TRY(internal::ReadLockHolder(r.env, r.layout.lock));
+  // Status takes no lock, so a writer may move the head and the live link
+  // between our reads. The holder is read *before* head and link: a mismatch
+  // seen while the lock was free at that moment can only come from a writer
+  // that took the lock since, so look again (it then shows as the holder);
+  // a mismatch with no writer in three looks is real (a crash between the
+  // head update and the swap, which the next write or recovery repairs).
+  constexpr int kLooks = 3;
+  for (int look = 0; look < kLooks; ++look) {
+    s.lock_holder = TXDIR_TRY(internal::ReadLockHolder(r.env, r.layout.lock));
+    auto head = TXDIR_TRY(internal::ReadHead(r));
+    s.committed = head ? std::optional<uint64_t>(head->meta.number) : std::nullopt;
+    auto live = internal::ReadLiveGeneration(r.env, r.layout);
+    s.live = live ? *live : std::nullopt;
+    s.consistent = s.live == s.committed;
+    s.publish_in_progress = !s.consistent && s.lock_holder.has_value();
+    if (s.consistent || s.publish_in_progress) break;
+  }
   return s;
 }
 

@@ -68,6 +68,10 @@ struct RepoStatus {
   std::optional<uint64_t> live;       // generation the live link shows
   std::optional<uint64_t> committed;  // generation the store's head records
   bool consistent = false;            // live == committed
+  // live != committed only because a writer holding the lock is between its
+  // commit point (the head moved) and the live-link swap: not damage, and the
+  // link moves as soon as that writer finishes. False when consistent.
+  bool publish_in_progress = false;
   std::optional<LockHolder> lock_holder;
 };
 
