@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "store/failpoint.h"
@@ -138,6 +140,61 @@ Result<git_oid> GitStore::WriteBlob(std::string_view data) {
 }
 
 namespace {
+
+using StreamPtr = std::unique_ptr<git_odb_stream, GitDeleter<git_odb_stream, git_odb_stream_free>>;
+
+// Feeds `size` bytes from `read` into a write stream of `odb` and finalizes
+// it: libgit2 hashes the bytes on their way to the backend.
+Result<git_oid> StreamBlob(git_odb* odb, uint64_t size,
+                           const std::function<Result<size_t>(char*, size_t)>& read) {
+  git_odb_stream* raw = nullptr;
+  if (int rc = git_odb_open_wstream(&raw, odb, size, GIT_OBJECT_BLOB); rc < 0)
+    return GitError(rc, "cannot start a blob", Code::kIo);
+  StreamPtr stream(raw);
+  auto buf = std::make_unique_for_overwrite<char[]>(kStreamPiece);
+  uint64_t done = 0;
+  for (;;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kStreamPiece, size - done));
+    // One byte more than remains at the end: a source longer than `size`
+    // is caught here rather than stored cut short.
+    size_t n = TXDIR_TRY(read(buf.get(), want == 0 ? 1 : want));
+    if (n == 0) break;
+    if (want == 0)
+      return MakeError(Code::kInvalidArgument,
+                       "content is longer than its size of " + std::to_string(size) + " bytes");
+    if (int rc = git_odb_stream_write(stream.get(), buf.get(), n); rc < 0)
+      return GitError(rc, "cannot write blob", Code::kIo);
+    done += n;
+  }
+  if (done != size)
+    return MakeError(Code::kInvalidArgument, "content ended after " + std::to_string(done) +
+                                                 " of " + std::to_string(size) + " bytes");
+  git_oid oid;
+  if (int rc = git_odb_stream_finalize_write(&oid, stream.get()); rc < 0)
+    return GitError(rc, "cannot write blob", Code::kIo);
+  return oid;
+}
+
+// A backend that accepts a write stream and keeps nothing: with it, a
+// private odb turns libgit2's streaming hash into a blob hasher.
+struct NullBackend {
+  git_odb_backend parent;
+};
+
+int NullWrite(git_odb_stream*, const char*, size_t) { return 0; }
+int NullFinalize(git_odb_stream*, const git_oid*) { return 0; }
+void NullStreamFree(git_odb_stream* st) { delete st; }
+int NullWriteStream(git_odb_stream** out, git_odb_backend* b, git_object_size_t, git_object_t) {
+  auto* st = new git_odb_stream{};
+  st->backend = b;
+  st->mode = GIT_STREAM_WRONLY;
+  st->write = NullWrite;
+  st->finalize_write = NullFinalize;
+  st->free = NullStreamFree;
+  *out = st;
+  return 0;
+}
+void NullFree(git_odb_backend* b) { delete reinterpret_cast<NullBackend*>(b); }
 
 Result<git_oid> WriteDir(git_repository* repo, const DirNode& node) {
   git_treebuilder* raw = nullptr;
@@ -310,6 +367,43 @@ Result<std::string> GitStore::ReadBlob(const git_oid& oid) const {
   BlobPtr owner(b);
   return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
                      static_cast<size_t>(git_blob_rawsize(b)));
+}
+
+Status GitStore::ReadBlobStream(const git_oid& oid,
+                                const std::function<Status(std::string_view)>& sink) const {
+  auto loose = backend_->ReadLoose(oid, sink);
+  if (loose || loose.error().code != Code::kNotFound) return loose;
+  // Not loose: packed (libgit2 reads it whole) or missing (its error says so).
+  std::string data = TXDIR_TRY(ReadBlob(oid));
+  return sink(data);
+}
+
+Result<git_oid> GitStore::WriteBlobStream(
+    uint64_t size, const std::function<Result<size_t>(char*, size_t)>& read) {
+  git_odb* odb = nullptr;
+  if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
+  OdbPtr owner(odb);
+  return StreamBlob(odb, size, read);
+}
+
+Result<git_oid> HashBlobStream(uint64_t size,
+                               const std::function<Result<size_t>(char*, size_t)>& read) {
+  EnsureLibgit2();
+  git_odb* odb = nullptr;
+  if (int rc = git_odb_new(&odb); rc < 0) return GitError(rc, "cannot hash", Code::kInternal);
+  OdbPtr owner(odb);
+  auto* nb = new NullBackend{};
+  if (git_odb_init_backend(&nb->parent, GIT_ODB_BACKEND_VERSION) < 0) {
+    delete nb;
+    return MakeError(Code::kInternal, "cannot initialize odb backend");
+  }
+  nb->parent.writestream = NullWriteStream;
+  nb->parent.free = NullFree;
+  if (int rc = git_odb_add_backend(odb, &nb->parent, 1); rc < 0) {
+    NullFree(&nb->parent);
+    return GitError(rc, "cannot hash", Code::kInternal);
+  }
+  return StreamBlob(odb, size, read);
 }
 
 Result<TreeFile> GitStore::FindFile(const git_oid& tree_id, const std::string& path) const {

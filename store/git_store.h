@@ -44,6 +44,15 @@ struct TreeFile {
 
 class OdbBackend;
 
+// Pieces bigger than this are what the streaming paths hand around; files
+// up to this size are simply read whole.
+inline constexpr size_t kStreamPiece = 1 << 20;
+
+// The git blob id of `size` bytes that `read` delivers in pieces (as
+// WriteBlobStream), without storing anything and holding one piece at most.
+Result<git_oid> HashBlobStream(uint64_t size,
+                               const std::function<Result<size_t>(char*, size_t)>& read);
+
 struct StoreOptions {
   // Directory (same file system as the store) where object temp files are
   // written before their rename into objects/xx/. Empty: objects/xx/ itself.
@@ -69,6 +78,12 @@ class GitStore {
 
   // --- objects. Written objects are durable only after SyncObjects().
   Result<git_oid> WriteBlob(std::string_view data);
+  // Writes a blob of exactly `size` bytes that `read` delivers in pieces
+  // (read(buf, n) fills at most n bytes and returns how many; 0 is the end),
+  // holding at most one piece in memory: for files too big to read whole.
+  // kInvalidArgument when `read` ends before `size` bytes or has more.
+  Result<git_oid> WriteBlobStream(uint64_t size,
+                                  const std::function<Result<size_t>(char*, size_t)>& read);
   // Builds nested trees from a flat list of files. Paths must be validated
   // and unique; directories are implied.
   Result<git_oid> WriteTree(const std::vector<TreeFile>& files);
@@ -89,6 +104,12 @@ class GitStore {
   // Every file of the tree, recursively, sorted by path.
   Result<std::vector<TreeFile>> ListTree(const git_oid& tree) const;
   Result<std::string> ReadBlob(const git_oid& blob) const;
+  // Delivers the blob's content to `sink` in pieces. A loose blob is
+  // inflated piece by piece, so memory stays bounded whatever its size; a
+  // blob that is only in a pack (after pull, clone or prune) is read whole
+  // by libgit2, which has no streaming reader for packs.
+  Status ReadBlobStream(const git_oid& blob,
+                        const std::function<Status(std::string_view)>& sink) const;
   // The blob at `path` in `tree`; NotFound when absent or a directory.
   Result<TreeFile> FindFile(const git_oid& tree, const std::string& path) const;
   Result<bool> HasObject(const git_oid& oid) const;

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <new>
 
@@ -13,15 +15,59 @@ namespace txdir::store {
 
 namespace {
 
-// libgit2 sees this struct; `parent` must be first so it can cast.
+// Output and input buffers of the streaming paths: large enough that a
+// big object costs few system calls, small enough that memory stays bounded
+// whatever the object's size.
+constexpr size_t kZBuffer = 256 * 1024;
+
+// libgit2 sees these structs; `parent` must be first so it can cast.
 struct CBackend {
   git_odb_backend parent;
   OdbBackend* self;
 };
 
+struct CStream {
+  git_odb_stream parent;
+  std::unique_ptr<LooseObjectWriter> writer;
+};
+
+int ReportToLibgit2(const Status& s) {
+  if (s) return 0;
+  git_error_set_str(GIT_ERROR_OS, s.error().ToString().c_str());
+  return -1;
+}
+
 int CWrite(git_odb_backend* b, const git_oid* oid, const void* data, size_t len,
            git_object_t type) {
   return reinterpret_cast<CBackend*>(b)->self->WriteObject(oid, data, len, type);
+}
+
+int CStreamWrite(git_odb_stream* st, const char* buf, size_t len) {
+  return ReportToLibgit2(reinterpret_cast<CStream*>(st)->writer->Append(buf, len));
+}
+
+int CStreamFinalize(git_odb_stream* st, const git_oid* oid) {
+  return ReportToLibgit2(reinterpret_cast<CStream*>(st)->writer->Finish(*oid));
+}
+
+void CStreamFree(git_odb_stream* st) { delete reinterpret_cast<CStream*>(st); }
+
+// git_odb_open_wstream: libgit2 hashes the bytes as they pass and hands the
+// id to finalize_write, so a blob of any size is written without ever being
+// whole in memory.
+int CWriteStream(git_odb_stream** out, git_odb_backend* b, git_object_size_t len,
+                 git_object_t type) {
+  auto writer = reinterpret_cast<CBackend*>(b)->self->Begin(len, type);
+  if (!writer) return ReportToLibgit2(tl::unexpected(writer.error()));
+  auto* cs = new CStream{};
+  cs->parent.backend = b;
+  cs->parent.mode = GIT_STREAM_WRONLY;
+  cs->parent.write = CStreamWrite;
+  cs->parent.finalize_write = CStreamFinalize;
+  cs->parent.free = CStreamFree;
+  cs->writer = std::move(*writer);
+  *out = &cs->parent;
+  return 0;
 }
 
 void CFree(git_odb_backend* b) {
@@ -30,31 +76,138 @@ void CFree(git_odb_backend* b) {
   delete cb;
 }
 
-// Loose-object encoding: zlib("<type> <len>\0<data>").
-Result<std::string> Deflate(const void* data, size_t len, git_object_t type) {
+std::string ObjectHeader(uint64_t len, git_object_t type) {
   std::string header = std::string(git_object_type2string(type)) + " " + std::to_string(len);
   header.push_back('\0');
-  z_stream zs{};
-  if (deflateInit(&zs, Z_BEST_SPEED) != Z_OK)
-    return MakeError(Code::kInternal, "zlib deflateInit failed");
-  std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(header.size() + len)));
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  zs.next_in = reinterpret_cast<Bytef*>(header.data());
-  zs.avail_in = static_cast<uInt>(header.size());
-  int rc = deflate(&zs, Z_NO_FLUSH);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<void*>(data));
-  zs.avail_in = static_cast<uInt>(len);
-  if (rc == Z_OK) rc = deflate(&zs, Z_FINISH);
-  size_t produced = out.size() - zs.avail_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return MakeError(Code::kInternal, "zlib deflate failed");
-  out.resize(produced);
-  return out;
+  return header;
 }
 
 }  // namespace
+
+// --- LooseObjectWriter
+
+struct LooseObjectWriter::ZState {
+  z_stream zs{};
+  bool live = false;
+  // Sized per object (most are small): at most kZBuffer, never initialized.
+  std::unique_ptr<char[]> out;
+  size_t out_size = 0;
+  ~ZState() {
+    if (live) deflateEnd(&zs);
+  }
+};
+
+LooseObjectWriter::LooseObjectWriter(OdbBackend* backend) : backend_(backend) {}
+
+LooseObjectWriter::~LooseObjectWriter() {
+  file_ = Fd();
+  if (!placed_ && !tmp_name_.empty()) (void)backend_->env_->UnlinkAt(tmp_dir_.get(), tmp_name_, 0);
+}
+
+Status LooseObjectWriter::Start(uint64_t len, git_object_t type) {
+  z_ = std::make_unique<ZState>();
+  // Loose objects favour speed over size, as git's core.looseCompression.
+  if (deflateInit(&z_->zs, Z_BEST_SPEED) != Z_OK)
+    return MakeError(Code::kInternal, "zlib deflateInit failed");
+  z_->live = true;
+  const std::string header = ObjectHeader(len, type);
+  z_->out_size = static_cast<size_t>(
+      std::min<uint64_t>(kZBuffer, deflateBound(&z_->zs, static_cast<uLong>(std::min<uint64_t>(
+                                                             len + header.size(), kZBuffer)))));
+  z_->out = std::make_unique_for_overwrite<char[]>(z_->out_size);
+  z_->zs.next_out = reinterpret_cast<Bytef*>(z_->out.get());
+  z_->zs.avail_out = static_cast<uInt>(z_->out_size);
+  return Append(header.data(), header.size());
+}
+
+Status LooseObjectWriter::WriteOut(const char* data, size_t len) {
+  // The temp file is created with the first output: libgit2 hashes a
+  // blob's stream before it asks whether the store has it, so a stream for
+  // an object that exists ends without ever reaching the disk.
+  if (!file_.valid()) {
+    Env* env = backend_->env_;
+    // The temp file goes to options_.tmp_dir when set (the repository's
+    // tmp/, which recovery empties), so no scan of objects/ is ever needed
+    // to find leftovers.
+    const std::string& dir =
+        backend_->options_.tmp_dir.empty() ? backend_->objects_dir_ : backend_->options_.tmp_dir;
+    tmp_dir_ = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, dir));
+    std::string name = fs::UniqueName("tmp_obj_");
+    file_ = TXDIR_TRY(env->OpenAt(tmp_dir_.get(), name, O_WRONLY | O_CREAT | O_EXCL, 0444));
+    tmp_name_ = std::move(name);
+  }
+  return backend_->env_->Write(file_.get(), data, len);
+}
+
+Status LooseObjectWriter::Pump(int flush) {
+  // Output is written only when the buffer is full, and the rest at the
+  // end: a small object is one write(2), as before streaming.
+  z_stream& zs = z_->zs;
+  for (;;) {
+    int rc = deflate(&zs, flush);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+      return MakeError(Code::kInternal, "zlib deflate failed");
+    if (zs.avail_out == 0) {
+      TXDIR_CHECK(WriteOut(z_->out.get(), z_->out_size));
+      zs.next_out = reinterpret_cast<Bytef*>(z_->out.get());
+      zs.avail_out = static_cast<uInt>(z_->out_size);
+      continue;
+    }
+    if (flush != Z_FINISH) {
+      if (zs.avail_in == 0) return Ok();
+      continue;
+    }
+    if (rc == Z_STREAM_END) {
+      const size_t pending = z_->out_size - zs.avail_out;
+      if (pending > 0) TXDIR_CHECK(WriteOut(z_->out.get(), pending));
+      return Ok();
+    }
+  }
+}
+
+Status LooseObjectWriter::Append(const void* data, size_t len) {
+  const auto* p = static_cast<const Bytef*>(data);
+  // zlib counts input in uInt (32 bits): feed it in pieces.
+  while (len > 0) {
+    const size_t piece = std::min(len, kZBuffer);
+    z_->zs.next_in = const_cast<Bytef*>(p);
+    z_->zs.avail_in = static_cast<uInt>(piece);
+    TXDIR_CHECK(Pump(Z_NO_FLUSH));
+    p += piece;
+    len -= piece;
+  }
+  return Ok();
+}
+
+Status LooseObjectWriter::Finish(const git_oid& oid) {
+  Env* env = backend_->env_;
+  z_->zs.next_in = nullptr;
+  z_->zs.avail_in = 0;
+  TXDIR_CHECK(Pump(Z_FINISH));
+  const bool sync = backend_->options_.sync_each_object && !TXDIR_BROKEN("libgit2-no-fsync") &&
+                    !TXDIR_BROKEN("no-file-fsync");
+  if (sync) TXDIR_CHECK(env->Fsync(file_.get()));
+  file_ = Fd();
+
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &oid);
+  const std::string fan(hex, 2), rest(hex + 2);
+  Fd objects = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, backend_->objects_dir_));
+  auto mk = env->MkdirAt(objects.get(), fan, 0755);
+  if (mk) {
+    backend_->dirty_dirs_.insert("");  // the new fan-out directory's entry
+  } else if (mk.error().code != Code::kExists) {
+    return tl::unexpected(mk.error());
+  }
+  Fd dir = TXDIR_TRY(fs::OpenDir(env, objects.get(), fan));
+  // Another process may already have this object: as good as ours. The
+  // destructor removes our temp file.
+  if (env->StatAt(dir.get(), rest, false)) return Ok();
+  TXDIR_CHECK(env->RenameAt(tmp_dir_.get(), tmp_name_, dir.get(), rest));
+  placed_ = true;
+  backend_->dirty_dirs_.insert(fan);
+  return Ok();
+}
 
 OdbBackend::OdbBackend(Env* env, std::string objects_dir, StoreOptions options)
     : env_(env), objects_dir_(std::move(objects_dir)), options_(std::move(options)) {}
@@ -68,6 +221,7 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
   }
   cb->self = new OdbBackend(env, objects_dir, options);
   cb->parent.write = CWrite;
+  cb->parent.writestream = CWriteStream;
   cb->parent.free = CFree;
   // libgit2's loose backend has priority 1 and packs 2; higher comes first.
   if (int rc = git_odb_add_backend(odb, &cb->parent, 100); rc < 0) {
@@ -94,51 +248,93 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
   return cb->self;
 }
 
-int OdbBackend::WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type) {
-  auto s = DoWrite(oid, data, len, type);
-  if (!s) {
-    git_error_set_str(GIT_ERROR_OS, s.error().ToString().c_str());
-    return -1;
-  }
-  return 0;
+Result<std::unique_ptr<LooseObjectWriter>> OdbBackend::Begin(uint64_t len, git_object_t type) {
+  std::unique_ptr<LooseObjectWriter> w(new LooseObjectWriter(this));
+  TXDIR_CHECK(w->Start(len, type));
+  return w;
 }
 
-Status OdbBackend::DoWrite(const git_oid* oid, const void* data, size_t len, git_object_t type) {
-  char hex[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(hex, sizeof hex, oid);
-  const std::string fan(hex, 2), rest(hex + 2);
-  std::string encoded = TXDIR_TRY(Deflate(data, len, type));
+int OdbBackend::WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type) {
+  auto write = [&]() -> Status {
+    // libgit2 (1.5) comes here for objects the store already has (its
+    // freshen step finds nothing without a freshen callback, see Attach),
+    // and most objects of a publish are unchanged files and trees: look
+    // before creating anything.
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, oid);
+    if (env_->StatAt(Env::kCwd, objects_dir_ + "/" + std::string(hex, 2) + "/" + (hex + 2), false))
+      return Ok();
+    auto w = TXDIR_TRY(Begin(len, type));
+    TXDIR_CHECK(w->Append(data, len));
+    return w->Finish(*oid);
+  };
+  return ReportToLibgit2(write());
+}
 
-  Fd objects = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, objects_dir_));
-  auto mk = env_->MkdirAt(objects.get(), fan, 0755);
-  if (mk) {
-    dirty_dirs_.insert("");  // the new fan-out directory's entry
-  } else if (mk.error().code != Code::kExists) {
-    return tl::unexpected(mk.error());
+Status OdbBackend::ReadLoose(const git_oid& oid,
+                             const std::function<Status(std::string_view)>& sink) {
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof hex, &oid);
+  const std::string path = objects_dir_ + "/" + std::string(hex, 2) + "/" + (hex + 2);
+  Fd fd = TXDIR_TRY(env_->OpenAt(Env::kCwd, path, O_RDONLY));
+  struct Inflater {
+    z_stream zs{};
+    bool live = false;
+    ~Inflater() {
+      if (live) inflateEnd(&zs);
+    }
+  } inf;
+  if (inflateInit(&inf.zs) != Z_OK) return MakeError(Code::kInternal, "zlib inflateInit failed");
+  inf.live = true;
+  // The buffers live as long as the backend: materializing a generation
+  // reads every new file through here, and most are small.
+  if (!read_in_) {
+    read_in_ = std::make_unique_for_overwrite<char[]>(kZBuffer);
+    read_out_ = std::make_unique_for_overwrite<char[]>(kZBuffer);
   }
-  Fd dir = TXDIR_TRY(fs::OpenDir(env_, objects.get(), fan));
-  // Another process may already have this object: objects are immutable and
-  // named by content, so an existing file is as good as ours.
-  if (env_->StatAt(dir.get(), rest, false)) return Ok();
-  // The temp file goes to options_.tmp_dir when set (the repository's
-  // tmp/, which recovery empties), so no scan of objects/ is ever needed to
-  // find leftovers.
-  Fd tmp_owner;
-  int tmp_dir = dir.get();
-  if (!options_.tmp_dir.empty()) {
-    tmp_owner = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, options_.tmp_dir));
-    tmp_dir = tmp_owner.get();
+  char* in = read_in_.get();
+  char* out = read_out_.get();
+  std::string header;  // "<type> <len>\0", then content follows
+  bool in_header = true;
+  uint64_t expected = 0, delivered = 0;
+  int rc = Z_OK;
+  auto bad = [&](const std::string& why) {
+    return MakeError(Code::kCorruption, "damaged loose object " + std::string(hex) + ": " + why,
+                     path);
+  };
+  while (rc != Z_STREAM_END) {
+    size_t n = TXDIR_TRY(env_->Read(fd.get(), in, kZBuffer));
+    if (n == 0) return bad("truncated");
+    inf.zs.next_in = reinterpret_cast<Bytef*>(in);
+    inf.zs.avail_in = static_cast<uInt>(n);
+    do {
+      inf.zs.next_out = reinterpret_cast<Bytef*>(out);
+      inf.zs.avail_out = static_cast<uInt>(kZBuffer);
+      rc = inflate(&inf.zs, Z_NO_FLUSH);
+      if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
+      if (rc != Z_OK && rc != Z_STREAM_END) return bad("not a zlib stream");
+      std::string_view got(out, kZBuffer - inf.zs.avail_out);
+      if (in_header) {
+        const size_t nul = got.find('\0');
+        header.append(got.substr(0, nul));
+        if (header.size() > 64) return bad("no object header");
+        if (nul == std::string_view::npos) continue;
+        in_header = false;
+        got.remove_prefix(nul + 1);
+        const size_t sp = header.find(' ');
+        if (sp == std::string::npos || header.substr(0, sp) != "blob")
+          return bad("not a blob (" + header.substr(0, sp) + ")");
+        const std::string digits = header.substr(sp + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expected);
+        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
+          return bad("bad length in object header");
+      }
+      delivered += got.size();
+      if (delivered > expected) return bad("longer than its header says");
+      if (!got.empty()) TXDIR_CHECK(sink(got));
+    } while (rc != Z_STREAM_END && (inf.zs.avail_in > 0 || inf.zs.avail_out == 0));
   }
-  const std::string tmp = fs::UniqueName("tmp_obj_");
-  bool sync = options_.sync_each_object && !TXDIR_BROKEN("libgit2-no-fsync") &&
-              !TXDIR_BROKEN("no-file-fsync");
-  auto s = fs::WriteNewFile(env_, tmp_dir, tmp, encoded, 0444, sync);
-  if (s) s = env_->RenameAt(tmp_dir, tmp, dir.get(), rest);
-  if (!s) {
-    (void)env_->UnlinkAt(tmp_dir, tmp, 0);
-    return s;
-  }
-  dirty_dirs_.insert(fan);
+  if (in_header || delivered != expected) return bad("shorter than its header says");
   return Ok();
 }
 

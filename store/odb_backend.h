@@ -3,22 +3,65 @@
 // simulation like every other write, and so a generation's objects share one
 // durability barrier instead of one directory fsync per object.
 //
-// Each object: deflate, write to objects/xx/tmp_obj_*, fsync, rename into
-// place. The directory entries (new fan-out directories and renames) become
-// durable at Sync(), which fsyncs each directory touched since the last
-// Sync once. Reading is left to libgit2's own loose and pack backends.
+// Each object: deflate (streaming, in bounded buffers), write to a temp
+// file, fsync, rename into place. The directory entries (new fan-out directories and renames)
+// become durable at Sync(), which fsyncs each directory touched since the last Sync once. Reading
+// is left to libgit2's own loose and pack backends.
 #pragma once
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
+#include <functional>
+#include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "store/git_store.h"
 #include "txdir/env.h"
 
 namespace txdir::store {
+
+class OdbBackend;
+
+// One loose object on its way into objects/xx/: its bytes are deflated into
+// a temp file as they arrive, so an object of any size needs only a bounded
+// buffer, and Finish renames the file into place under its id. Destroyed
+// before Finish (an error, a source that changed, an object that already
+// existed) it removes its temp file.
+class LooseObjectWriter {
+ public:
+  ~LooseObjectWriter();
+  LooseObjectWriter(const LooseObjectWriter&) = delete;
+  LooseObjectWriter& operator=(const LooseObjectWriter&) = delete;
+
+  // `len` more bytes of the object's content (any number of calls; the total
+  // must be the length given to OdbBackend::Begin).
+  Status Append(const void* data, size_t len);
+  // Finishes the deflate stream, fsyncs the file when the store syncs each
+  // object, and renames it to objects/xx/<rest of `oid`> — or drops it when
+  // that object exists already (objects are immutable and named by content).
+  Status Finish(const git_oid& oid);
+
+ private:
+  friend class OdbBackend;
+  explicit LooseObjectWriter(OdbBackend* backend);
+  Status Start(uint64_t len, git_object_t type);
+  // Runs deflate over the pending input with `flush`, writing each full
+  // output buffer to the temp file.
+  Status Pump(int flush);
+  // Writes deflated output to the temp file, creating it on first use.
+  Status WriteOut(const char* data, size_t len);
+
+  OdbBackend* backend_;
+  struct ZState;
+  std::unique_ptr<ZState> z_;
+  Fd tmp_dir_;  // where the temp file is (see StoreOptions::tmp_dir)
+  std::string tmp_name_;
+  Fd file_;
+  bool placed_ = false;
+};
 
 class OdbBackend {
  public:
@@ -29,17 +72,27 @@ class OdbBackend {
 
   Status Sync();
 
+  // Starts a loose object of `len` content bytes of `type`. git_odb_write
+  // and git_odb_open_wstream both come here (through the C callbacks).
+  Result<std::unique_ptr<LooseObjectWriter>> Begin(uint64_t len, git_object_t type);
+
+  // Streams the content of the loose object `oid` to `sink` in pieces of
+  // at most a few hundred KiB, read through the Env. kNotFound when the
+  // object is not loose (it may be in a pack: use libgit2's reader then).
+  Status ReadLoose(const git_oid& oid, const std::function<Status(std::string_view)>& sink);
+
   // Called from the C callback.
   int WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type);
 
  private:
+  friend class LooseObjectWriter;
   OdbBackend(Env* env, std::string objects_dir, StoreOptions options);
-  Status DoWrite(const git_oid* oid, const void* data, size_t len, git_object_t type);
 
   Env* env_;
   std::string objects_dir_;
   StoreOptions options_;
-  std::set<std::string> dirty_dirs_;  // relative to objects_dir_; "" is objects_dir_
+  std::set<std::string> dirty_dirs_;            // relative to objects_dir_; "" is objects_dir_
+  std::unique_ptr<char[]> read_in_, read_out_;  // ReadLoose's buffers
 };
 
 }  // namespace txdir::store

@@ -202,11 +202,15 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
     // directory entry needs the directory fsync below. EMLINK or a damaged
     // donor: fall back to a copy.
     if (TXDIR_TRY(donor.Link(f, parent, leaf))) continue;
-    std::string data = TXDIR_TRY(r.store->ReadBlob(f.oid));
     mode_t mode = f.mode == 0100755 ? 0555 : 0444;
     // TXDIR_BROKEN: a deliberately broken variant for the power-loss self-test.
-    TXDIR_CHECK(
-        fs::WriteNewFile(env, parent, leaf, data, mode, sync && !TXDIR_BROKEN("no-stage-fsync")));
+    const bool fsync_file = sync && !TXDIR_BROKEN("no-stage-fsync");
+    // Streamed from the store: a file of any size costs one piece of memory.
+    Fd out = TXDIR_TRY(env->OpenAt(parent, leaf, O_WRONLY | O_CREAT | O_EXCL, mode));
+    TXDIR_CHECK(r.store->ReadBlobStream(f.oid, [&](std::string_view piece) {
+      return env->Write(out.get(), piece.data(), piece.size());
+    }));
+    if (fsync_file) TXDIR_CHECK(env->Fsync(out.get()));
   }
   TXDIR_FAILPOINT("materialize.files_written");
   TXDIR_CHECK(dirs.SealAndSync());

@@ -77,13 +77,26 @@ struct Scanner {
     for (int attempt = 0; attempt < 3; ++attempt) {
       Fd fd = TXDIR_TRY(env->OpenAt(dir_fd, name, O_RDONLY | O_NOFOLLOW));
       struct stat before = TXDIR_TRY(env->Fstat(fd.get()));
-      std::string data = TXDIR_TRY(env->ReadAll(fd.get()));
+      Result<git_oid> blob;
+      if (static_cast<uint64_t>(before.st_size) <= store::kStreamPiece) {
+        std::string data = TXDIR_TRY(env->ReadAll(fd.get()));
+        if (static_cast<off_t>(data.size()) != before.st_size) continue;
+        blob = store->WriteBlob(data);
+      } else {
+        // Streamed: a file of any size costs one piece of memory. A length
+        // that differs from the stat's is a file being written: retry.
+        blob = store->WriteBlobStream(
+            static_cast<uint64_t>(before.st_size),
+            [&](char* buf, size_t n) { return env->Read(fd.get(), buf, n); });
+        if (!blob && blob.error().code == Code::kInvalidArgument) continue;
+      }
+      if (!blob) return tl::unexpected(blob.error());
       struct stat after = TXDIR_TRY(env->Fstat(fd.get()));
+      // A changed file leaves a blob of what was read: unreferenced, gc's.
       if (before.st_size != after.st_size || before.st_mtim.tv_sec != after.st_mtim.tv_sec ||
-          before.st_mtim.tv_nsec != after.st_mtim.tv_nsec ||
-          static_cast<off_t>(data.size()) != after.st_size)
+          before.st_mtim.tv_nsec != after.st_mtim.tv_nsec)
         continue;
-      git_oid oid = TXDIR_TRY(store->WriteBlob(data));
+      const git_oid oid = *blob;
       uint32_t mode = (after.st_mode & 0111) ? 0100755 : 0100644;
       out.push_back(store::TreeFile{path, oid, mode});
       if (cache) {

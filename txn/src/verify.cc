@@ -12,6 +12,9 @@ namespace txdir {
 
 namespace {
 
+constexpr const char* kContentMismatch =
+    "content does not match its recorded hash (edited in place or damaged)";
+
 struct Walker {
   Env* env;
   std::map<std::string, store::TreeFile> expected;
@@ -53,6 +56,18 @@ struct Walker {
             (perms & ~expect) != 0)
           report->issues.push_back({path, "mode changed (is " + ToOctal(perms) + ")"});
         Fd file = TXDIR_TRY(env->OpenAt(fd, e.name, O_RDONLY | O_NOFOLLOW));
+        if (static_cast<uint64_t>(st.st_size) > store::kStreamPiece) {
+          // Hashed in pieces: a file of any size costs one piece of memory.
+          // A length other than the stat's is a changed file, as a mismatch.
+          auto got = store::HashBlobStream(
+              static_cast<uint64_t>(st.st_size),
+              [&](char* buf, size_t n) { return env->Read(file.get(), buf, n); });
+          if (!got && got.error().code != Code::kInvalidArgument)
+            return tl::unexpected(got.error());
+          if (!got || !store::OidEqual(*got, want.oid))
+            report->issues.push_back({path, kContentMismatch});
+          continue;
+        }
         data = TXDIR_TRY(env->ReadAll(file.get()));
       } else {
         report->issues.push_back({path, "is not a regular file or symlink"});
@@ -60,10 +75,7 @@ struct Walker {
       }
       git_oid got;
       git_odb_hash(&got, data.data(), data.size(), GIT_OBJECT_BLOB);
-      if (!store::OidEqual(got, want.oid))
-        report->issues.push_back({path,
-                                  "content does not match its recorded hash (edited in "
-                                  "place or damaged)"});
+      if (!store::OidEqual(got, want.oid)) report->issues.push_back({path, kContentMismatch});
     }
     return Ok();
   }
