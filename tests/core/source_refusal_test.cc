@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <set>
 
 #include "test_util.h"
 #include "tests/core/sentinel.h"
@@ -25,7 +27,17 @@ class SourceRefusalTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(f_.repo);
     ASSERT_EQ(f_.Publish(good_), 1u);
+    objects_ = StoreObjects();
     testing::MakeTree(f_.src, {{"table.sdn", "new"}, {"sub/ok.txt", "fine"}});
+  }
+
+  // Every loose object file in the store (packs are not made by publish).
+  std::set<std::string> StoreObjects() const {
+    std::set<std::string> out;
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(f_.root + "/.txdir/store.git/objects"))
+      if (e.is_regular_file()) out.insert(e.path().string());
+    return out;
   }
 
   // Publishes the source as prepared and expects a refusal naming `path`.
@@ -50,11 +62,15 @@ class SourceRefusalTest : public ::testing::Test {
     // Nothing half-made is left: no generation 2, no staging.
     EXPECT_FALSE(std::filesystem::exists(f_.gen_dir(2)));
     EXPECT_TRUE(std::filesystem::is_empty(f_.root + "/.txdir/tmp"));
+    // The whole source is checked before any blob is written: the new
+    // files beside the refused entry left no objects behind.
+    EXPECT_EQ(StoreObjects(), objects_);
   }
 
   void TearDown() override { EXPECT_TRUE(sentinel_.Untouched()); }
 
   testing::RepoFixture f_;
+  std::set<std::string> objects_;
   // Beside the repository and the source, in the same temporary directory.
   testing::SentinelTree sentinel_{f_.tmp / "sentinel"};
   const std::map<std::string, std::string> good_ = {{"table.sdn", "v1"}, {"sub/x.txt", "x1"}};

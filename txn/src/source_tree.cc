@@ -11,6 +11,12 @@ namespace txdir::internal {
 
 namespace {
 
+// Two passes. The first walks the whole tree and checks everything that
+// can refuse it (names, depth, file types, links that leave the source)
+// without writing anything; only then does the second read the files that
+// need it and write their blobs. So a refused publish leaves no objects
+// behind, and a bad name at the end of a large tree fails in the time of a
+// directory walk, not after hashing everything before it.
 struct Scanner {
   Env* env;
   store::GitStore* store;
@@ -20,7 +26,29 @@ struct Scanner {
   ScanCache* cache;
   std::vector<store::TreeFile> out;
 
-  Status Dir(int dir_fd, const std::string& rel, size_t depth) {
+  // A directory of the source, as the first pass saw it: the second pass
+  // reopens it by path and insists on the same identity, so a directory
+  // swapped for a link between the passes cannot lead it outside.
+  struct SeenDir {
+    std::string rel;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::vector<SeenDir> dirs;
+  // Work for the second pass, in walk order: out[index] gets its blob.
+  struct Pending {
+    size_t index;
+    size_t dir;        // into `dirs`
+    std::string name;  // in that directory
+    struct stat lst;   // regular files: the first pass's lstat
+    std::string link_target;
+    bool is_link;
+  };
+  std::vector<Pending> pending;
+
+  Status Dir(int dir_fd, const std::string& rel, size_t depth, const struct stat& self) {
+    const size_t dir_index = dirs.size();
+    dirs.push_back(SeenDir{rel, self.st_dev, self.st_ino});
     if (depth > kMaxDepth)
       return MakeError(Code::kInvalidArgument,
                        "source tree deeper than " + std::to_string(kMaxDepth) + " levels",
@@ -35,13 +63,13 @@ struct Scanner {
           return MakeError(Code::kInvalidArgument,
                            "source contains the repository's own metadata folder", path);
         Fd sub = TXDIR_TRY(env->OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-        TXDIR_CHECK(Dir(sub.get(), path, depth + 1));
+        TXDIR_CHECK(Dir(sub.get(), path, depth + 1, st));
       } else if (S_ISREG(st.st_mode)) {
         TXDIR_CHECK(CheckRelativePath(path));
-        TXDIR_CHECK(File(dir_fd, e.name, path, st));
+        TXDIR_CHECK(SeeFile(dir_index, e.name, path, st));
       } else if (S_ISLNK(st.st_mode)) {
         TXDIR_CHECK(CheckRelativePath(path));
-        TXDIR_CHECK(Link(dir_fd, e.name, path));
+        TXDIR_CHECK(SeeLink(dir_fd, dir_index, e.name, path));
       } else {
         const char* kind = S_ISFIFO(st.st_mode)   ? "a fifo"
                            : S_ISSOCK(st.st_mode) ? "a socket"
@@ -58,19 +86,59 @@ struct Scanner {
     return Ok();
   }
 
-  Status File(int dir_fd, const std::string& name, const std::string& path,
-              const struct stat& lst) {
+  // First pass: a stat-cache hit is final; anything else waits for Blobs().
+  Status SeeFile(size_t dir_index, const std::string& name, const std::string& path,
+                 const struct stat& lst) {
+    const uint32_t mode = (lst.st_mode & 0111) ? 0100755u : 0100644u;
     if (cache && cache->old) {
       if (const git_oid* oid = cache->old->Lookup(path, lst)) {
         const bool present = cache->old_blobs_present || TXDIR_TRY(store->HasObject(*oid));
         if (present) {
-          out.push_back(store::TreeFile{path, *oid, (lst.st_mode & 0111) ? 0100755u : 0100644u});
+          out.push_back(store::TreeFile{path, *oid, mode});
           if (cache->fresh) cache->fresh->Record(path, lst, *oid);
           ++cache->hits;
           return Ok();
         }
       }
     }
+    pending.push_back(Pending{out.size(), dir_index, name, lst, {}, false});
+    out.push_back(store::TreeFile{path, {}, mode});
+    return Ok();
+  }
+
+  // Second pass: reads what the first pass left, one directory at a time.
+  Status Blobs(int root_fd) {
+    Fd dir_owner;
+    int dir_fd = -1;
+    size_t open_dir = SIZE_MAX;
+    for (const Pending& p : pending) {
+      store::TreeFile& f = out[p.index];
+      if (p.is_link) {
+        f.oid = TXDIR_TRY(store->WriteBlob(p.link_target));
+        continue;
+      }
+      if (p.dir != open_dir) {
+        const SeenDir& d = dirs[p.dir];
+        if (d.rel.empty()) {
+          dir_fd = root_fd;
+        } else {
+          dir_owner = TXDIR_TRY(env->OpenAt(root_fd, d.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+          struct stat st = TXDIR_TRY(env->Fstat(dir_owner.get()));
+          if (st.st_dev != d.dev || st.st_ino != d.ino)
+            return MakeError(Code::kInvalidArgument,
+                             "source directory was replaced while it was being published",
+                             Printable(d.rel));
+          dir_fd = dir_owner.get();
+        }
+        open_dir = p.dir;
+      }
+      f.oid = TXDIR_TRY(File(dir_fd, p.name, f.path, p.lst));
+    }
+    return Ok();
+  }
+
+  Result<git_oid> File(int dir_fd, const std::string& name, const std::string& path,
+                       const struct stat& lst) {
     // A writer still changing the file would give us a torn copy: compare
     // the file's identity and times before and after reading, retry a few
     // times, then refuse.
@@ -97,21 +165,19 @@ struct Scanner {
           before.st_mtim.tv_nsec != after.st_mtim.tv_nsec)
         continue;
       const git_oid oid = *blob;
-      uint32_t mode = (after.st_mode & 0111) ? 0100755 : 0100644;
-      out.push_back(store::TreeFile{path, oid, mode});
       if (cache) {
         ++cache->reads;
         // lstat identity: the cache is looked up with lstat next time.
         if (cache->fresh && after.st_ino == lst.st_ino && after.st_dev == lst.st_dev)
           cache->fresh->Record(path, after, oid);
       }
-      return Ok();
+      return oid;
     }
     return MakeError(Code::kInvalidArgument, "file kept changing while it was being published",
                      Printable(path));
   }
 
-  Status Link(int dir_fd, const std::string& name, const std::string& path) {
+  Status SeeLink(int dir_fd, size_t dir_index, const std::string& name, const std::string& path) {
     std::string target = TXDIR_TRY(env->ReadlinkAt(dir_fd, name));
     if (policy != SymlinkPolicy::kKeepAll) {
       // Resolve lexically inside the source: the link's directory joined
@@ -126,8 +192,8 @@ struct Scanner {
                              "); pass --symlinks=keep to store it as a link",
                          Printable(path));
     }
-    git_oid oid = TXDIR_TRY(store->WriteBlob(target));
-    out.push_back(store::TreeFile{path, oid, 0120000});
+    pending.push_back(Pending{out.size(), dir_index, name, {}, std::move(target), true});
+    out.push_back(store::TreeFile{path, {}, 0120000});
     return Ok();
   }
 };
@@ -144,16 +210,17 @@ Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store
     e.message = "cannot open source directory";
     return tl::unexpected(e);
   }
-  Scanner s{env, store, policy, {}, false, cache, {}};
+  Scanner s{env, store, policy, {}, false, cache, {}, {}, {}};
+  const struct stat root_st = TXDIR_TRY(env->Fstat(dir->get()));
   if (auto st = env->StatAt(Env::kCwd, meta_dir, true); st) {
     s.meta_st = *st;
     s.have_meta = true;
-    auto src_st = TXDIR_TRY(env->Fstat(dir->get()));
-    if (src_st.st_dev == st->st_dev && src_st.st_ino == st->st_ino)
+    if (root_st.st_dev == st->st_dev && root_st.st_ino == st->st_ino)
       return MakeError(Code::kInvalidArgument, "source is the repository's metadata folder",
                        source);
   }
-  TXDIR_CHECK(s.Dir(dir->get(), "", 0));
+  TXDIR_CHECK(s.Dir(dir->get(), "", 0, root_st));
+  TXDIR_CHECK(s.Blobs(dir->get()));
   return std::move(s.out);
 }
 
