@@ -101,7 +101,7 @@ LooseObjectWriter::LooseObjectWriter(OdbBackend* backend) : backend_(backend) {}
 
 LooseObjectWriter::~LooseObjectWriter() {
   file_ = Fd();
-  if (!placed_ && !tmp_name_.empty()) (void)backend_->env_->UnlinkAt(tmp_dir_.get(), tmp_name_, 0);
+  if (!placed_ && !tmp_name_.empty()) (void)backend_->env_->UnlinkAt(tmp_dir_, tmp_name_, 0);
 }
 
 Status LooseObjectWriter::Start(uint64_t len, git_object_t type) {
@@ -129,11 +129,9 @@ Status LooseObjectWriter::WriteOut(const char* data, size_t len) {
     // The temp file goes to options_.tmp_dir when set (the repository's
     // tmp/, which recovery empties), so no scan of objects/ is ever needed
     // to find leftovers.
-    const std::string& dir =
-        backend_->options_.tmp_dir.empty() ? backend_->objects_dir_ : backend_->options_.tmp_dir;
-    tmp_dir_ = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, dir));
+    tmp_dir_ = TXDIR_TRY(backend_->TmpDir());
     std::string name = fs::UniqueName("tmp_obj_");
-    file_ = TXDIR_TRY(env->OpenAt(tmp_dir_.get(), name, O_WRONLY | O_CREAT | O_EXCL, 0444));
+    file_ = TXDIR_TRY(env->OpenAt(tmp_dir_, name, O_WRONLY | O_CREAT | O_EXCL, 0444));
     tmp_name_ = std::move(name);
   }
   return backend_->env_->Write(file_.get(), data, len);
@@ -191,19 +189,20 @@ Status LooseObjectWriter::Finish(const git_oid& oid) {
 
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &oid);
-  const std::string fan(hex, 2), rest(hex + 2);
-  Fd objects = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, backend_->objects_dir_));
-  auto mk = env->MkdirAt(objects.get(), fan, 0755);
+  const std::string fan(hex, 2), name = fan + "/" + (hex + 2);
+  // Relative to objects/, opened once: no open of objects/ or of the
+  // fan-out directory per object.
+  const int objects = TXDIR_TRY(backend_->ObjectsDir());
+  auto mk = env->MkdirAt(objects, fan, 0755);
   if (mk) {
     backend_->dirty_dirs_.insert("");  // the new fan-out directory's entry
   } else if (mk.error().code != Code::kExists) {
     return tl::unexpected(mk.error());
   }
-  Fd dir = TXDIR_TRY(fs::OpenDir(env, objects.get(), fan));
   // Another process may already have this object: as good as ours. The
   // destructor removes our temp file.
-  if (env->StatAt(dir.get(), rest, false)) return Ok();
-  TXDIR_CHECK(env->RenameAt(tmp_dir_.get(), tmp_name_, dir.get(), rest));
+  if (env->StatAt(objects, name, false)) return Ok();
+  TXDIR_CHECK(env->RenameAt(tmp_dir_, tmp_name_, objects, name));
   placed_ = true;
   backend_->dirty_dirs_.insert(fan);
   return Ok();
@@ -248,6 +247,17 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
   return cb->self;
 }
 
+Result<int> OdbBackend::ObjectsDir() {
+  if (!objects_fd_.valid()) objects_fd_ = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, objects_dir_));
+  return objects_fd_.get();
+}
+
+Result<int> OdbBackend::TmpDir() {
+  if (options_.tmp_dir.empty()) return ObjectsDir();
+  if (!tmp_fd_.valid()) tmp_fd_ = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, options_.tmp_dir));
+  return tmp_fd_.get();
+}
+
 Result<std::unique_ptr<LooseObjectWriter>> OdbBackend::Begin(uint64_t len, git_object_t type) {
   std::unique_ptr<LooseObjectWriter> w(new LooseObjectWriter(this));
   TXDIR_CHECK(w->Start(len, type));
@@ -275,8 +285,9 @@ Status OdbBackend::ReadLoose(const git_oid& oid,
                              const std::function<Status(std::string_view)>& sink) {
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &oid);
-  const std::string path = objects_dir_ + "/" + std::string(hex, 2) + "/" + (hex + 2);
-  Fd fd = TXDIR_TRY(env_->OpenAt(Env::kCwd, path, O_RDONLY));
+  const std::string name = std::string(hex, 2) + "/" + (hex + 2);
+  const std::string path = objects_dir_ + "/" + name;  // for messages
+  Fd fd = TXDIR_TRY(env_->OpenAt(TXDIR_TRY(ObjectsDir()), name, O_RDONLY));
   struct Inflater {
     z_stream zs{};
     bool live = false;

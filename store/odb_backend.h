@@ -57,7 +57,7 @@ class LooseObjectWriter {
   OdbBackend* backend_;
   struct ZState;
   std::unique_ptr<ZState> z_;
-  Fd tmp_dir_;  // where the temp file is (see StoreOptions::tmp_dir)
+  int tmp_dir_ = -1;  // where the temp file is (the backend's TmpDir())
   std::string tmp_name_;
   Fd file_;
   bool placed_ = false;
@@ -93,6 +93,12 @@ class OdbBackend {
   StoreOptions options_;
   std::set<std::string> dirty_dirs_;            // relative to objects_dir_; "" is objects_dir_
   std::unique_ptr<char[]> read_in_, read_out_;  // ReadLoose's buffers
+  // objects/ and the temp directory, opened on first use and kept: every
+  // object written goes through both. Neither is ever replaced (recovery
+  // empties tmp/, it does not recreate it).
+  Result<int> ObjectsDir();
+  Result<int> TmpDir();
+  Fd objects_fd_, tmp_fd_;
 };
 
 }  // namespace txdir::store
