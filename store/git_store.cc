@@ -386,8 +386,9 @@ Result<git_oid> GitStore::WriteBlobStream(
   return StreamBlob(odb, size, read);
 }
 
-Result<git_oid> HashBlobStream(uint64_t size,
-                               const std::function<Result<size_t>(char*, size_t)>& read) {
+// A private odb whose only backend keeps nothing: its write streams are
+// libgit2's streaming blob hash.
+Result<OdbPtr> NullOdb() {
   EnsureLibgit2();
   git_odb* odb = nullptr;
   if (int rc = git_odb_new(&odb); rc < 0) return GitError(rc, "cannot hash", Code::kInternal);
@@ -403,7 +404,31 @@ Result<git_oid> HashBlobStream(uint64_t size,
     NullFree(&nb->parent);
     return GitError(rc, "cannot hash", Code::kInternal);
   }
-  return StreamBlob(odb, size, read);
+  return owner;
+}
+
+Result<git_oid> HashBlobStream(uint64_t size,
+                               const std::function<Result<size_t>(char*, size_t)>& read) {
+  OdbPtr odb = TXDIR_TRY(NullOdb());
+  return StreamBlob(odb.get(), size, read);
+}
+
+Result<git_oid> GitStore::HashStoredBlob(const git_oid& oid) const {
+  const uint64_t size = TXDIR_TRY(ObjectSize(oid));
+  OdbPtr odb = TXDIR_TRY(NullOdb());
+  git_odb_stream* raw = nullptr;
+  if (int rc = git_odb_open_wstream(&raw, odb.get(), size, GIT_OBJECT_BLOB); rc < 0)
+    return GitError(rc, "cannot hash", Code::kInternal);
+  StreamPtr stream(raw);
+  TXDIR_CHECK(ReadBlobStream(oid, [&](std::string_view piece) -> Status {
+    if (int rc = git_odb_stream_write(stream.get(), piece.data(), piece.size()); rc < 0)
+      return GitError(rc, "cannot hash", Code::kInternal);
+    return Ok();
+  }));
+  git_oid got;
+  if (int rc = git_odb_stream_finalize_write(&got, stream.get()); rc < 0)
+    return GitError(rc, "blob " + OidHex(oid) + " has another length than its header says");
+  return got;
 }
 
 Result<TreeFile> GitStore::FindFile(const git_oid& tree_id, const std::string& path) const {

@@ -13,6 +13,7 @@
 
 #include "store/git_store.h"
 #include "test_util.h"
+#include "txdir/fsck.h"
 
 namespace txdir {
 namespace {
@@ -203,6 +204,16 @@ TEST(LargeFilePublish, AFileManyPiecesLongIsStreamedWithBoundedMemory) {
   EXPECT_LT(growth_mb, 24u);
 
   EXPECT_TRUE(testing::ReadFile(f.live() + "/big.bin") == big);
+
+  // fsck hashes the stored blob in pieces too.
+  ResetPeakRss();
+  const uint64_t rss2_kb = ProcStatusKb("VmRSS:");
+  auto clean = Fsck(*f.repo);
+  const uint64_t peak2_kb = ProcStatusKb("VmHWM:");
+  ASSERT_TRUE(clean) << clean.error().ToString();
+  EXPECT_TRUE(clean->clean()) << clean->problems.front().problem;
+  EXPECT_LT((peak2_kb - std::min(peak2_kb, rss2_kb)) / 1024, 24u);
+
   auto v = f.repo->VerifyGeneration(g->number);
   ASSERT_TRUE(v) << v.error().ToString();
   EXPECT_TRUE(v->ok());
@@ -221,6 +232,33 @@ TEST(LargeFilePublish, AFileManyPiecesLongIsStreamedWithBoundedMemory) {
   ASSERT_EQ(v->issues.size(), 1u);
   EXPECT_EQ(v->issues[0].path, "big.bin");
   EXPECT_NE(v->issues[0].problem.find("does not match its recorded hash"), std::string::npos);
+}
+
+TEST(LargeFilePublish, FsckFindsALargeBlobDamagedInTheMiddle) {
+  testing::RepoFixture f;
+  ASSERT_TRUE(f.repo);
+  const std::string big = Content(4 * store::kStreamPiece, 11);
+  f.Publish({{"big.bin", big}});
+  const git_oid id = HashOf(big);
+  const std::string hex = store::OidHex(id);
+  const std::string obj =
+      f.root + "/.txdir/store.git/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
+  ASSERT_TRUE(stdfs::exists(obj));
+  stdfs::permissions(obj, stdfs::perms::owner_write, stdfs::perm_options::add);
+  {
+    std::fstream io(obj, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(stdfs::file_size(obj) / 2));
+    const int c = io.peek();
+    io.seekp(static_cast<std::streamoff>(stdfs::file_size(obj) / 2));
+    io.put(static_cast<char>(c ^ 0x55));
+  }
+  auto report = Fsck(*f.repo);
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_FALSE(report->clean());
+  bool named = false;
+  for (const auto& p : report->problems)
+    named = named || (p.path == "big.bin" && p.problem.find(hex) != std::string::npos);
+  EXPECT_TRUE(named) << report->problems.front().path << ": " << report->problems.front().problem;
 }
 
 // Appends to a source file while publish reads it, `times` times (every

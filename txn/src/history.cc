@@ -206,15 +206,17 @@ Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFi
   for (const auto& f : files) {
     TXDIR_CHECK(internal::CheckRelativePath(f.path));
     TXDIR_CHECK(MakeParents(env, dir, f.path, &made));
-    std::string data = TXDIR_TRY(r.store->ReadBlob(f.oid));
     if (f.mode == 0120000) {
-      TXDIR_CHECK(env->SymlinkAt(data, dir, f.path));
+      TXDIR_CHECK(env->SymlinkAt(TXDIR_TRY(r.store->ReadBlob(f.oid)), dir, f.path));
       continue;
     }
     // 0644 / 0755; the process umask applies, as for any new file.
     mode_t mode = f.mode == 0100755 ? 0755 : 0644;
     Fd fd = TXDIR_TRY(env->OpenAt(dir, f.path, O_WRONLY | O_CREAT | O_EXCL, mode));
-    TXDIR_CHECK(env->Write(fd.get(), data.data(), data.size()));
+    // Streamed: exporting a large file takes a piece of memory, not its size.
+    TXDIR_CHECK(r.store->ReadBlobStream(f.oid, [&](std::string_view piece) {
+      return env->Write(fd.get(), piece.data(), piece.size());
+    }));
   }
   // One barrier for the whole copy before it appears under its name.
   return env->Syncfs(dir);
