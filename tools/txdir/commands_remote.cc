@@ -192,9 +192,10 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
           } else {
             return Fail(p.error());
           }
-          // Shows this round's report now; a failed write to our stdout is
-          // not a reason to stop watching.
-          (void)std::fflush(stdout);
+          // Shows this round's report now. A failed write to our stdout is
+          // no reason to stop watching; it makes the exit code 7 when the
+          // watch ends (output.h).
+          std::cout.flush();
           SleepInterruptibly(a->interval);
         }
         Out(g, "stopped watching");

@@ -2,7 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <cstdio>
+#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -61,9 +61,10 @@ int RunServe(const ServeArgs& a, const Globals& g) {
       options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
   Out(g, "serving " + a.dir + " at http://" + host + ":" + std::to_string(*port) +
              "/ (read-only; Ctrl-C stops)");
-  // The line must be out before Run blocks (tests and scripts wait for it);
-  // if our stdout is gone, serving is still what was asked for.
-  (void)std::fflush(stdout);
+  // The line must be out before Run blocks (tests and scripts wait for it).
+  // If our stdout is gone, serving is still what was asked for; the failed
+  // write makes the exit code 7 when the server stops (output.h).
+  std::cout.flush();
   auto st = (*server)->Run();
   if (!st) return Fail(st.error());
   return kExitOk;
