@@ -442,7 +442,7 @@ Result<TreeFile> GitStore::FindFile(const git_oid& tree_id, const std::string& p
   EntryPtr entry(e);
   git_filemode_t mode = git_tree_entry_filemode(e);
   if (mode == GIT_FILEMODE_TREE)
-    return MakeError(Code::kNotFound, "is a directory, not a file", path);
+    return MakeError(Code::kNotFound, "is a directory, not a file, in generation", path);
   return TreeFile{path, *git_tree_entry_id(e), static_cast<uint32_t>(mode)};
 }
 

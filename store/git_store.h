@@ -110,11 +110,13 @@ class GitStore {
   // by libgit2, which has no streaming reader for packs.
   Status ReadBlobStream(const git_oid& blob,
                         const std::function<Status(std::string_view)>& sink) const;
-  // The blob at `path` in `tree`; NotFound when absent or a directory.
   // The id that the stored content of blob `oid` hashes to (equal to `oid`
   // unless the object is damaged), computed piece by piece as
   // ReadBlobStream reads: for checking large blobs in bounded memory.
   Result<git_oid> HashStoredBlob(const git_oid& oid) const;
+  // The blob at `path` in `tree` (a file's bytes, or a link's target);
+  // NotFound when absent or a directory, with a message ending "in
+  // generation" for the caller to name the generation.
   Result<TreeFile> FindFile(const git_oid& tree, const std::string& path) const;
   Result<bool> HasObject(const git_oid& oid) const;
   // Size of an object without reading it whole.

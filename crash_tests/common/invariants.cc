@@ -160,10 +160,11 @@ void CheckStoreAndCheckout(const std::string& root, const Expectation& e,
     }
     FileMap got;
     for (const auto& f : *files) {
-      auto data = (*repo)->ReadFile(a, f.path);
-      got[f.path] = !data               ? "<unreadable: " + data.error().ToString() + ">"
-                    : f.mode == 0120000 ? "-> " + *data
-                                        : *data;
+      const bool link = f.mode == 0120000;
+      auto data = link ? (*repo)->ReadLink(a, f.path) : (*repo)->ReadFile(a, f.path);
+      got[f.path] = !data  ? "<unreadable: " + data.error().ToString() + ">"
+                    : link ? "-> " + *data
+                           : *data;
     }
     std::string diff = DiffTrees(want->second, got);
     if (!diff.empty())

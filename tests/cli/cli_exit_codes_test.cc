@@ -235,5 +235,47 @@ TEST_F(CliErrorTest, BadPathIsInvalidInput) {
   EXPECT_TRUE(Has(r.err, "../a")) << r;
 }
 
+// cat of a path that is a symbolic link in the generation: the same refusal
+// with and without --gen (the live copy is a real link; the store holds the
+// target as a blob), naming the target, and never a byte from outside.
+TEST(CliStoredLinkTest, CatAndShowRefuseALinkAlikeAndNeverFollowIt) {
+  CliFixture f;
+  TempDir outside;
+  MakeTree(outside.path(), {{"secret", "SECRET"}, {"dir/x", "SECRET"}});
+  MakeTree(f.src, {{"a", "alpha"}});
+  std::filesystem::create_symlink("a", f.src + "/in");
+  std::filesystem::create_symlink(outside / "secret", f.src + "/out");
+  std::filesystem::create_symlink(outside / "dir", f.src + "/outdir");
+  CliResult pub = RunCli({"publish", f.root, "--from", f.src, "--symlinks", "keep"});
+  ASSERT_EQ(pub.exit, 0) << pub;
+
+  for (const auto& [path, target] : std::vector<std::pair<std::string, std::string>>{
+           {"in", "a"}, {"out", outside / "secret"}, {"outdir", outside / "dir"}}) {
+    const std::string want = "txdir: error: is a symbolic link (to '" + target +
+                             "'), not a file: " + path + " (invalid argument)\n";
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"cat", f.root, path},
+                                               {"cat", f.root, path, "--gen", "1"},
+                                               {"show", f.root, "1:" + path}}) {
+      CliResult r = RunCli(args);
+      EXPECT_EQ(r.exit, kInvalidInput) << ::testing::PrintToString(args) << "\n" << r;
+      EXPECT_EQ(r.err, want) << ::testing::PrintToString(args);
+      EXPECT_EQ(r.out, "") << ::testing::PrintToString(args);
+    }
+  }
+  // Through the link to a directory outside: no such file in the generation.
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"cat", f.root, "outdir/x"},
+                                             {"cat", f.root, "outdir/x", "--gen", "1"},
+                                             {"show", f.root, "1:outdir/x"}}) {
+    CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit, kNotFound) << ::testing::PrintToString(args) << "\n" << r;
+    EXPECT_FALSE(Has(r.out + r.err, "SECRET")) << r;
+  }
+  CliResult a = RunCli({"cat", f.root, "a"});
+  EXPECT_EQ(a.exit, 0) << a;
+  EXPECT_EQ(a.out, "alpha");
+}
+
 }  // namespace
 }  // namespace txdir::testing

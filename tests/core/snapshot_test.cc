@@ -133,5 +133,106 @@ TEST(SnapshotTest, SurvivesLiveLinkSwapsBetweenReads) {
   }
 }
 
+// A generation holding stored links (published with --symlinks keep): one
+// to a file beside it, one up a level, one to a file and one to a directory
+// outside the generation, both holding "SECRET".
+class StoredLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::MakeTree(f_.src, {{"a", "alpha"}, {"d/b", "bee"}});
+    testing::MakeTree(outside_, {{"secret", "SECRET"}, {"dir/x", "SECRET"}});
+    testing::stdfs::create_symlink("a", f_.src + "/in");
+    testing::stdfs::create_symlink("../a", f_.src + "/d/up");
+    testing::stdfs::create_symlink(outside_ + "/secret", f_.src + "/out");
+    testing::stdfs::create_symlink(outside_ + "/dir", f_.src + "/outdir");
+    auto g = f_.repo->Publish(f_.src, PublishOptions{.symlinks = SymlinkPolicy::kKeepAll});
+    ASSERT_TRUE(g) << g.error().ToString();
+    ASSERT_EQ(g->number, 1u);
+    // The live copies are real links: reading through them would work.
+    ASSERT_EQ(testing::ReadFile(f_.live() + "/out"), "SECRET");
+    ASSERT_EQ(testing::ReadFile(f_.live() + "/outdir/x"), "SECRET");
+  }
+
+  // Every way to read `path`: the live snapshot, a snapshot of generation
+  // 1, the store; their error when all three fail alike.
+  Error ReadFails(const std::string& path) {
+    auto live = Snapshot::OpenLive(f_.root);
+    auto pinned = Snapshot::OpenGeneration(f_.root, 1);
+    EXPECT_TRUE(live && pinned);
+    if (!live || !pinned) return Error{};
+    std::vector<Result<std::string>> reads = {live->ReadFile(path), pinned->ReadFile(path),
+                                              f_.repo->ReadFile(1, path)};
+    for (const auto& r : reads) {
+      EXPECT_FALSE(r) << path << " was read: '" << *r << "'";
+      if (r) return Error{};
+    }
+    auto fd = live->OpenFile(path);
+    EXPECT_FALSE(fd) << path << " was opened";
+    if (fd) return Error{};
+    EXPECT_EQ(fd.error().code, reads[0].error().code) << path << ": OpenFile as ReadFile";
+    EXPECT_EQ(reads[1].error().ToString(), reads[0].error().ToString()) << path;
+    EXPECT_EQ(reads[2].error().code, reads[0].error().code)
+        << path << ": the store and the snapshot agree\n"
+        << reads[2].error().ToString() << "\n"
+        << reads[0].error().ToString();
+    return reads[0].error();
+  }
+
+  testing::RepoFixture f_;
+  std::string outside_ = f_.tmp / "outside";
+};
+
+TEST_F(StoredLinkTest, ALinkIsRefusedNamingItsTargetBySnapshotAndStoreAlike) {
+  for (const auto& [path, target] : std::vector<std::pair<std::string, std::string>>{
+           {"in", "a"},
+           {"d/up", "../a"},
+           {"out", outside_ + "/secret"},
+           {"outdir", outside_ + "/dir"},
+       }) {
+    Error e = ReadFails(path);
+    EXPECT_EQ(e.code, Code::kInvalidArgument) << path << ": " << e.ToString();
+    EXPECT_EQ(e.ToString(), "is a symbolic link (to '" + target + "'), not a file: " + path);
+    auto stored = f_.repo->ReadFile(1, path);
+    ASSERT_FALSE(stored);
+    EXPECT_EQ(stored.error().ToString(), e.ToString()) << "the same words from the store";
+  }
+}
+
+TEST_F(StoredLinkTest, ReadLinkIsTheExplicitWayToATarget) {
+  EXPECT_EQ(*f_.repo->ReadLink(1, "in"), "a");
+  EXPECT_EQ(*f_.repo->ReadLink(1, "d/up"), "../a");
+  EXPECT_EQ(*f_.repo->ReadLink(1, "out"), outside_ + "/secret");
+  auto file = f_.repo->ReadLink(1, "a");
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(file.error().ToString(), "is not a symbolic link: a");
+  auto absent = f_.repo->ReadLink(1, "nope");
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code, Code::kNotFound);
+}
+
+TEST_F(StoredLinkTest, ALinkIsNeverFollowedOnTheWayToAFile) {
+  // outdir/x is /outside/dir/x through the link: the generation has no
+  // directory outdir, so no such file, and no byte from outside.
+  for (const std::string path : {"outdir/x", "in/x", "a/x"}) {
+    Error e = ReadFails(path);
+    EXPECT_EQ(e.code, Code::kNotFound) << path << ": " << e.ToString();
+    EXPECT_EQ(e.ToString().find("SECRET"), std::string::npos);
+  }
+}
+
+TEST_F(StoredLinkTest, FilesBesideTheLinksReadAsBefore) {
+  auto snap = Snapshot::OpenLive(f_.root);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap->ReadFile("a"), "alpha");
+  EXPECT_EQ(*snap->ReadFile("d/b"), "bee");
+  EXPECT_EQ(*f_.repo->ReadFile(1, "d/b"), "bee");
+  auto fd = snap->OpenFile("d/b");
+  ASSERT_TRUE(fd) << fd.error().ToString();
+  char buf[8] = {};
+  EXPECT_EQ(::read(fd->get(), buf, sizeof buf), 3);
+  EXPECT_EQ(std::string(buf), "bee");
+}
+
 }  // namespace
 }  // namespace txdir

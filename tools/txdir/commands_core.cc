@@ -317,6 +317,11 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
     c->add_option("--gen", *gen, "Generation number (default: the live one)");
     c->callback([=, &g] {
       *run = [=, &g] {
+        // A path that is a symbolic link in the generation is refused
+        // (exit 8) by both reads, naming its target, never printed as the
+        // target's text nor followed: `cat` promises a file's bytes, and a
+        // script reading `tables/x.sdn` must not get "../y.sdn" instead
+        // without a sign, nor bytes from outside the generation (docs/cli.md).
         Result<std::string> data;
         if (gen->empty()) {
           auto snap = Snapshot::OpenLive(*dir);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -130,12 +131,57 @@ Result<Snapshot> Snapshot::OpenGeneration(const std::string& root, uint64_t numb
   return Snapshot(env, std::move(*dir), number, l.GenDir(number));
 }
 
+namespace {
+
+// Opens the file at `path` (already checked) under the generation directory
+// `root` without following any symbolic link: not the file itself, and not
+// a directory on the way. A generation's links are leaves (stored link
+// blobs), never directories of the generation, so following one can only
+// lead somewhere else: a link stored with `--symlinks keep` may point at
+// /etc. openat(2)'s O_NOFOLLOW guards the last component only, hence the
+// walk, one directory at a time, each opened with O_NOFOLLOW too.
+Result<Fd> OpenNoFollow(Env* env, int root, const std::string& path) {
+  Fd parent;
+  int dir = root;
+  size_t start = 0;
+  for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
+    auto sub =
+        env->OpenAt(dir, path.substr(start, slash - start), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!sub) {
+      // A file or a link where the path needs a directory: the generation
+      // has no such file (what the store says of the same path). ELOOP is a
+      // link; name it as what it is in the generation, not a directory.
+      const int err = sub.error().sys_errno;
+      if (err == ENOENT || err == ENOTDIR || err == ELOOP)
+        return MakeError(Code::kNotFound, "cannot open", internal::Printable(path),
+                         err == ELOOP ? ENOTDIR : err);
+      Error e = sub.error();
+      e.path = internal::Printable(path);
+      return tl::unexpected(e);
+    }
+    parent = std::move(*sub);
+    dir = parent.get();
+  }
+  const std::string name = path.substr(start);
+  auto fd = env->OpenAt(dir, name, O_RDONLY | O_NOFOLLOW);
+  if (fd) return fd;
+  Error e = fd.error();
+  e.path = internal::Printable(path);  // the whole path, not its last component
+  if (e.sys_errno != ELOOP) return tl::unexpected(e);
+  // The same refusal as Repository::ReadFile's for a stored link, naming
+  // where it points so the reader can read that instead.
+  auto target = env->ReadlinkAt(dir, name);
+  if (!target) return tl::unexpected(e);
+  return MakeError(Code::kInvalidArgument,
+                   "is a symbolic link (to '" + internal::Printable(*target) + "'), not a file",
+                   internal::Printable(path));
+}
+
+}  // namespace
+
 Result<Fd> Snapshot::OpenFile(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
-  // Generation trees contain no directory symlinks (links are leaves), and
-  // O_NOFOLLOW keeps a stored link from being followed out of the
-  // generation.
-  Fd fd = TXDIR_TRY(env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW));
+  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_.get(), path));
   // open(2) succeeds on a directory; say "not a file" as the store does,
   // rather than failing later with an I/O error on read.
   struct stat st = TXDIR_TRY(env_->Fstat(fd.get()));
@@ -146,7 +192,7 @@ Result<Fd> Snapshot::OpenFile(const std::string& path) const {
 
 Result<std::string> Snapshot::ReadFile(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
-  Fd fd = TXDIR_TRY(env_->OpenAt(dir_.get(), path, O_RDONLY | O_NOFOLLOW));
+  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_.get(), path));
   // No fstat (OpenFile's check): read(2) of a directory fails with EISDIR,
   // which says the same.
   auto data = env_->ReadAll(fd.get());

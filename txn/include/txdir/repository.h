@@ -162,8 +162,18 @@ class Repository {
   Result<std::vector<GenerationInfo>> Log(size_t limit = 0);
   Result<GenerationInfo> Generation(uint64_t number);
   Result<std::vector<FileInfo>> ListFiles(uint64_t number);
-  // A file's bytes in generation `number`, read from the store.
+  // A file's bytes in generation `number`, read from the store; works for
+  // every generation in the history, materialized or not. NotFound for an
+  // unknown generation, or a path that is absent or a directory in it.
+  // A stored symbolic link is refused, not read: InvalidArgument, "is a
+  // symbolic link (to 'TARGET'), not a file" naming `path` — the same
+  // answer Snapshot::ReadFile gives for the live copy, so that a reader
+  // never mistakes a link's target text for a file's content.
   Result<std::string> ReadFile(uint64_t number, const std::string& path);
+  // The target of the symbolic link at `path` in generation `number`,
+  // exactly as stored, never resolved. InvalidArgument "is not a symbolic
+  // link" when `path` is a file; otherwise the errors of ReadFile.
+  Result<std::string> ReadLink(uint64_t number, const std::string& path);
 
   // Checks that the directory of generation `number` holds exactly the
   // files of its tree: each file's bytes hash to the recorded blob, its mode

@@ -38,7 +38,14 @@ class Snapshot {
   const std::string& path() const { return path_; }
   int dir_fd() const { return dir_.get(); }
 
-  // `path` is relative ('/'-separated, no "..", not absolute).
+  // The regular file at `path`: its bytes, or an fd open on it for reading.
+  // `path` is relative ('/'-separated, no "..", not absolute; otherwise
+  // InvalidArgument). No symbolic link is ever followed, neither `path`
+  // itself nor a directory on the way, so a read never leaves the
+  // generation, wherever a stored link points:
+  //   - `path` is a stored link: InvalidArgument, "is a symbolic link (to
+  //     'TARGET'), not a file" naming `path` (as Repository::ReadFile);
+  //   - absent, a directory, or under a file or a link: NotFound.
   Result<std::string> ReadFile(const std::string& path) const;
   Result<Fd> OpenFile(const std::string& path) const;
   // All files, recursively, sorted.
