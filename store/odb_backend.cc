@@ -265,15 +265,10 @@ Result<std::unique_ptr<LooseObjectWriter>> OdbBackend::Begin(uint64_t len, git_o
 }
 
 int OdbBackend::WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type) {
+  // libgit2 asks whether the object exists before it comes here (its
+  // "freshen" step falls back to `exists`, see Attach); Finish looks again
+  // for another process's copy.
   auto write = [&]() -> Status {
-    // libgit2 (1.5) comes here for objects the store already has (its
-    // freshen step finds nothing without a freshen callback, see Attach),
-    // and most objects of a publish are unchanged files and trees: look
-    // before creating anything.
-    char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, oid);
-    if (env_->StatAt(Env::kCwd, objects_dir_ + "/" + std::string(hex, 2) + "/" + (hex + 2), false))
-      return Ok();
     auto w = TXDIR_TRY(Begin(len, type));
     TXDIR_CHECK(w->Append(data, len));
     return w->Finish(*oid);
