@@ -210,11 +210,15 @@ class PosixEnv final : public Env {
   }
 
  private:
-  // For error messages only: the path the kernel has for fd.
+  // For error messages only: the path the kernel has for fd. Leaves errno
+  // as it found it: callers write ErrnoError(msg, FdPath(fd), errno), and
+  // the order in which those arguments are evaluated is unspecified.
   static std::string FdPath(int fd) {
+    const int saved = errno;
     const std::string link = "/proc/self/fd/" + std::to_string(fd);
     char buf[4096];
     ssize_t r = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    errno = saved;
     if (r < 0) return "fd " + std::to_string(fd);
     return std::string(buf, static_cast<size_t>(r));
   }
