@@ -18,7 +18,7 @@ namespace {
 // Output and input buffers of the streaming paths: large enough that a
 // big object costs few system calls, small enough that memory stays bounded
 // whatever the object's size.
-constexpr size_t kZBuffer = 256 * 1024;
+constexpr size_t kZBuffer = size_t{256} * 1024;
 
 // libgit2 sees these structs; `parent` must be first so it can cast.
 struct CBackend {
