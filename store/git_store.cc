@@ -134,6 +134,7 @@ Result<std::unique_ptr<GitStore>> GitStore::Open(Env* env, const std::string& gi
 
 Result<git_oid> GitStore::WriteBlob(std::string_view data) {
   git_oid oid;
+  OdbBackend::NoPackRescan writing(backend_);
   if (int rc = git_blob_create_from_buffer(&oid, repo_, data.data(), data.size()); rc < 0)
     return GitError(rc, "cannot write blob", Code::kIo);
   return oid;
@@ -223,6 +224,7 @@ Result<git_oid> WriteDir(git_repository* repo, const DirNode& node) {
 }  // namespace
 
 Result<git_oid> GitStore::WriteTree(const std::vector<TreeFile>& files) {
+  OdbBackend::NoPackRescan writing(backend_);
   DirNode root;
   for (const TreeFile& f : files) {
     DirNode* node = &root;
@@ -383,6 +385,7 @@ Result<git_oid> GitStore::WriteBlobStream(
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
   OdbPtr owner(odb);
+  OdbBackend::NoPackRescan writing(backend_);
   return StreamBlob(odb, size, read);
 }
 

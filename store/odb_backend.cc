@@ -243,8 +243,19 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
     // (gc works by reachability), so existence is all we need: without a
     // freshen callback libgit2 asks `exists` instead, which only looks.
     b->freshen = nullptr;
+    if (b->refresh != nullptr) cb->self->refreshers_.emplace_back(b, b->refresh);
   }
   return cb->self;
+}
+
+OdbBackend::NoPackRescan::NoPackRescan(OdbBackend* b) : b_(b) {
+  if (b_->no_rescan_depth_++ == 0)
+    for (auto& [backend, refresh] : b_->refreshers_) backend->refresh = nullptr;
+}
+
+OdbBackend::NoPackRescan::~NoPackRescan() {
+  if (--b_->no_rescan_depth_ == 0)
+    for (auto& [backend, refresh] : b_->refreshers_) backend->refresh = refresh;
 }
 
 Result<int> OdbBackend::ObjectsDir() {

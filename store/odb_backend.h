@@ -17,6 +17,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "store/git_store.h"
 #include "txdir/env.h"
@@ -72,6 +74,24 @@ class OdbBackend {
 
   Status Sync();
 
+  // While one is alive, a lookup that misses does not make libgit2 rescan
+  // objects/pack (git_odb_refresh: a stat, an open of multi-pack-index and
+  // a directory read — seven system calls for every new object, since
+  // every new object is first a miss). For writers under the writer lock:
+  // no txdir process can add a pack meanwhile (pull and gc hold the lock),
+  // and a pack missed anyway costs only a duplicate loose object. Readers
+  // keep the rescan, so a long-lived reader sees packs made by others.
+  class NoPackRescan {
+   public:
+    explicit NoPackRescan(OdbBackend* b);
+    ~NoPackRescan();
+    NoPackRescan(const NoPackRescan&) = delete;
+    NoPackRescan& operator=(const NoPackRescan&) = delete;
+
+   private:
+    OdbBackend* b_;
+  };
+
   // Starts a loose object of `len` content bytes of `type`. git_odb_write
   // and git_odb_open_wstream both come here (through the C callbacks).
   Result<std::unique_ptr<LooseObjectWriter>> Begin(uint64_t len, git_object_t type);
@@ -99,6 +119,9 @@ class OdbBackend {
   Result<int> ObjectsDir();
   Result<int> TmpDir();
   Fd objects_fd_, tmp_fd_;
+  // libgit2's backends that rescan on a miss, and their callbacks.
+  std::vector<std::pair<git_odb_backend*, int (*)(git_odb_backend*)>> refreshers_;
+  int no_rescan_depth_ = 0;
 };
 
 }  // namespace txdir::store
