@@ -1,8 +1,16 @@
 // Recovery: leftovers of an interrupted writer, made by hand, are repaired;
 // a second run finds nothing; the next publish works.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "test_util.h"
+#include "txn/src/writer_lock.h"
 
 namespace txdir {
 namespace {
@@ -147,11 +155,56 @@ TEST_F(RecoveryTest, LeftoverTemporaryLiveLinkIsRemoved) {
   ExpectSecondRecoverFindsNothingAndPublishWorks();
 }
 
+// What a writer that died holding the lock leaves: its holder record in
+// .txdir/lock (writer_lock.h) and whatever it had half done.
 TEST_F(RecoveryTest, PublishRecoversFirst) {
   WriteFile(meta_ + "/store.git/refs/heads/main.lock", "stale\n");
   RepointLive(f_, ".txdir/gens/1");
+  WriteFile(meta_ + "/lock", R"({"pid":1,"host":"h","command":"txdir publish","since_ms":1})");
   EXPECT_EQ(f_.Publish({{"a", "three"}}), 3u) << "a stale git lock must not block publishing";
   ExpectHealthyAt(3, {{"a", "three"}});
+}
+
+// The same, with the writer really killed while it held the lock, and a
+// handle opened before the crash: it has recovered once already, and the
+// record left behind tells it to recover again.
+TEST_F(RecoveryTest, AHandleOpenedBeforeAnotherWriterDiedRecoversAfterIt) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto lock = internal::WriterLock::Acquire(Env::Default(), meta_ + "/lock",
+                                              std::chrono::milliseconds(0));
+    if (!lock) ::_exit(2);
+    // Half a publish: a staged generation and the git ref's lock file.
+    if (::mkdir((meta_ + "/tmp/stage-3-1-dead").c_str(), 0755) != 0) ::_exit(3);
+    int fd = ::open((meta_ + "/store.git/refs/heads/main.lock").c_str(), O_CREAT | O_WRONLY, 0644);
+    if (fd < 0) ::_exit(4);
+    ::kill(::getpid(), SIGKILL);
+    ::_exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+  EXPECT_EQ(f_.Publish({{"a", "three"}}), 3u);
+  ExpectHealthyAt(3, {{"a", "three"}});
+  EXPECT_FALSE(stdfs::exists(meta_ + "/tmp/stage-3-1-dead"));
+  EXPECT_FALSE(stdfs::exists(meta_ + "/store.git/refs/heads/main.lock"));
+}
+
+// A handle's first write always recovers, record or not: after a power loss
+// the record may be lost with everything else that was not synced.
+TEST_F(RecoveryTest, ANewHandleRecoversEvenWithoutARecord) {
+  WriteFile(meta_ + "/store.git/refs/heads/main.lock", "stale\n");
+  ::mkdir((meta_ + "/tmp/stage-3-1-dead").c_str(), 0755);
+  ASSERT_EQ(::truncate((meta_ + "/lock").c_str(), 0), 0);
+  auto fresh = Repository::Open(f_.root);
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  testing::MakeTree(f_.src, {{"a", "three"}});
+  auto info = (*fresh)->Publish(f_.src);
+  ASSERT_TRUE(info) << info.error().ToString();
+  EXPECT_EQ(info->number, 3u);
+  ExpectHealthyAt(3, {{"a", "three"}});
+  EXPECT_FALSE(stdfs::exists(meta_ + "/tmp/stage-3-1-dead"));
 }
 
 TEST_F(RecoveryTest, ForeignEntriesInGensAreLeftAlone) {

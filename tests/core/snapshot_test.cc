@@ -119,6 +119,49 @@ TEST(SnapshotTest, ReadingADirectoryIsNotFound) {
   EXPECT_EQ(from_store.error().code, r.error().code) << "snapshot and store agree";
 }
 
+
+// ReadFile reads exactly the size fstat gives (a generation's files never
+// change). Empty files and files larger than any one read come back whole.
+TEST(SnapshotTest, ReadsFilesOfEverySizeWhole) {
+  testing::RepoFixture f;
+  std::string big(300 * 1024 + 7, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  f.Publish({{"empty", ""}, {"one", "1"}, {"big", big}});
+  auto snap = Snapshot::OpenLive(f.root);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap->ReadFile("empty"), "");
+  EXPECT_EQ(*snap->ReadFile("one"), "1");
+  EXPECT_EQ(*snap->ReadFile("big"), big);
+}
+
+// A generation file cut short after publish (someone wrote into .txdir) is
+// reported as corruption, never returned as if it were the whole content.
+TEST(SnapshotTest, AFileCutShortWhileReadingIsCorruptionNotShortContent) {
+  testing::RepoFixture f;
+  f.Publish({{"a", std::string(5000, 'a')}});
+  const std::string file = f.gen_dir(1) + "/a";
+  // Cuts the file to 10 bytes right after ReadFile's fstat saw 5000.
+  struct CutAfterFstat : EnvWrapper {
+    using EnvWrapper::EnvWrapper;
+    std::string victim;
+    Result<struct stat> Fstat(int fd) override {
+      auto st = EnvWrapper::Fstat(fd);
+      if (st && S_ISREG(st->st_mode) && !victim.empty()) {
+        EXPECT_EQ(::chmod(victim.c_str(), 0644), 0);
+        EXPECT_EQ(::truncate(victim.c_str(), 10), 0);
+      }
+      return st;
+    }
+  } env(Env::Default());
+  auto snap = Snapshot::OpenLive(f.root, &env);
+  ASSERT_TRUE(snap);
+  env.victim = file;
+  auto r = snap->ReadFile("a");
+  ASSERT_FALSE(r) << "returned " << r->size() << " bytes";
+  EXPECT_EQ(r.error().code, Code::kCorruption) << r.error().ToString();
+  EXPECT_NE(r.error().ToString().find("shorter than its size"), std::string::npos)
+      << r.error().ToString();
+}
 TEST(SnapshotTest, SurvivesLiveLinkSwapsBetweenReads) {
   // Many small publishes between reads of one snapshot: every read of the
   // old snapshot keeps returning its generation's bytes.

@@ -49,7 +49,7 @@ TEST(WriterLockTest, SecondAcquireTimesOutNamingTheHolder) {
   EXPECT_EQ(e.path, LockPath(f));
 }
 
-TEST(WriterLockTest, ReleasedOnDestructionAndHolderInfoCleared) {
+TEST(WriterLockTest, ReleasedOnDestructionAndHolderInfoClearedWhenFinished) {
   RepoFixture f;
   {
     auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
@@ -60,12 +60,72 @@ TEST(WriterLockTest, ReleasedOnDestructionAndHolderInfoCleared) {
     EXPECT_EQ((*holder)->pid, ::getpid());
     EXPECT_EQ((*holder)->host, HostName());
     EXPECT_GT((*holder)->since_ms, 0);
+    held->Finish();
   }
   auto holder = ReadLockHolder(Env::Default(), LockPath(f));
   ASSERT_TRUE(holder);
   EXPECT_FALSE(holder->has_value());
   EXPECT_EQ(testing::ReadFile(LockPath(f)), "");
-  EXPECT_TRUE(WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0)));
+  auto again = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->previous_unclean()) << "the last holder finished";
+}
+
+// The holder record is the crash marker: a holder that did not Finish (its
+// operation failed, or it died) leaves it, a tainted one too, and the next
+// holder is told to recover.
+TEST(WriterLockTest, AnUnfinishedHolderLeavesItsRecordForTheNext) {
+  RepoFixture f;
+  ASSERT_EQ(::truncate(LockPath(f).c_str(), 0), 0);
+  {
+    auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+    ASSERT_TRUE(held);
+    EXPECT_FALSE(held->previous_unclean());
+  }  // not finished: an operation that failed part-way
+  EXPECT_NE(testing::ReadFile(LockPath(f)), "");
+  {
+    auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+    ASSERT_TRUE(held);
+    EXPECT_TRUE(held->previous_unclean());
+    held->Finish();
+    held->Taint();  // finished, but a later step (gc) stopped half-way
+  }
+  EXPECT_NE(testing::ReadFile(LockPath(f)), "");
+  {
+    auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+    ASSERT_TRUE(held);
+    EXPECT_TRUE(held->previous_unclean());
+    held->Finish();
+  }
+  auto last = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+  ASSERT_TRUE(last);
+  EXPECT_FALSE(last->previous_unclean());
+}
+
+// A holder killed while holding the lock leaves its record (the page cache
+// outlives the process), and a longer old record is cut to the new one.
+TEST(WriterLockTest, AHolderKilledHoldingTheLockLeavesItsRecord) {
+  RepoFixture f;
+  testing::WriteFile(LockPath(f), std::string(4000, 'x'));
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+    if (!held) ::_exit(2);
+    held->Finish();  // dies before release all the same
+    ::kill(::getpid(), SIGKILL);
+    ::_exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+  const std::string record = testing::ReadFile(LockPath(f));
+  EXPECT_NE(record.find("\"pid\":" + std::to_string(child)), std::string::npos) << record;
+  EXPECT_LT(record.size(), 4000u) << "old record not cut";
+  EXPECT_EQ(record.back(), '\n') << record;
+  auto next = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->previous_unclean());
 }
 
 TEST(WriterLockTest, HolderWithUnreadableInfoIsStillReported) {

@@ -136,6 +136,8 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   // Automatic gc (config gc.auto), still under the writer lock; it never
   // fails the write.
   if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock);
+  // A link still behind must be moved by the next writer's recovery.
+  if (live_pending) lock.Taint();
   return info;
 }
 
@@ -189,7 +191,13 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) {
   auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
-  TXDIR_CHECK(RecoverLocked(r, lock));
+  // Recovery reads every folder a crash can leave something in (about 70
+  // system calls): only when the previous holder did not finish, and on
+  // this handle's first lock (see writer_lock.h for why that is enough).
+  if (!r.recovered.load() || lock.previous_unclean()) {
+    TXDIR_CHECK(RecoverLocked(r, lock));
+    r.recovered.store(true);
+  }
   return lock;
 }
 

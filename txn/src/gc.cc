@@ -196,6 +196,7 @@ void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock) {
   auto report = CollectGarbageLocked(r, lock, GcOptions{});
   if (!report) {
     spdlog::warn("automatic gc failed (the write itself succeeded): {}", report.error().ToString());
+    lock.Taint();  // it may have stopped half-way: the next writer recovers
     return;
   }
   if (!report->pinned.empty())

@@ -1,6 +1,7 @@
 // Internals shared by the publication layer's files. Not installed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -21,6 +22,10 @@ struct Repository::Impl {
   internal::RepoConfig config;
   std::unique_ptr<store::GitStore> store;
   std::chrono::milliseconds lock_timeout{10000};
+  // Set once this handle has run recovery under the writer lock. Until then
+  // every LockForWrite recovers: after a power loss the lock's holder record
+  // (writer_lock.h) may be gone with the rest of what was not synced.
+  std::atomic<bool> recovered{false};
 };
 
 namespace internal {

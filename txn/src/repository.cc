@@ -193,6 +193,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
       spdlog::debug("stat cache not written: {}", s.error().ToString());
     TXDIR_FAILPOINT("publish.statcache_written");
   }
+  lock.Finish();  // nothing left to repair (writer_lock.h)
   return info;
 }
 
@@ -230,13 +231,18 @@ Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,
   // Every file of the target is in its own directory if still materialized,
   // so no data is copied; the live generation covers the rest.
   plan.donors = {to, head->meta.number};
-  return internal::CommitGeneration(r, lock, std::move(plan));
+  auto info = TXDIR_TRY(internal::CommitGeneration(r, lock, std::move(plan)));
+  lock.Finish();  // nothing left to repair (writer_lock.h)
+  return info;
 }
 
 Result<RecoveryReport> Repository::Recover() {
   Impl& r = *impl_;
   auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
-  return internal::RecoverLocked(r, lock, /*thorough=*/true);
+  auto report = TXDIR_TRY(internal::RecoverLocked(r, lock, /*thorough=*/true));
+  r.recovered.store(true);
+  lock.Finish();
+  return report;
 }
 
 Result<RepoStatus> Repository::Status() {

@@ -193,12 +193,25 @@ Result<Fd> Snapshot::OpenFile(const std::string& path) const {
 Result<std::string> Snapshot::ReadFile(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
   Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_.get(), path));
-  // No fstat (OpenFile's check): read(2) of a directory fails with EISDIR,
-  // which says the same.
-  auto data = env_->ReadAll(fd.get());
-  if (!data && data.error().sys_errno == EISDIR)
+  // A generation's files never change after publish (0444, and txdir only
+  // ever creates new ones), so the size fstat reports is the content's: read
+  // exactly that many bytes straight into the result. That is one fstat in
+  // place of the read(2) that returns 0 at the end, and no copy through a
+  // bounce buffer: cheaper than a plain read loop over the same file.
+  struct stat st = TXDIR_TRY(env_->Fstat(fd.get()));
+  if (S_ISDIR(st.st_mode))
     return MakeError(Code::kNotFound, "is a directory, not a file", internal::Printable(path));
-  return data;
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    size_t n = TXDIR_TRY(env_->Read(fd.get(), out.data() + got, out.size() - got));
+    if (n == 0)
+      return MakeError(Code::kCorruption,
+                       "generation file is shorter than its size said (changed after publish)",
+                       internal::Printable(path));
+    got += n;
+  }
+  return out;
 }
 
 namespace {

@@ -206,6 +206,7 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   }
   result.generation = TXDIR_TRY(internal::CommitGeneration(r, *lock, std::move(plan)));
   result.published = true;
+  lock->Finish();  // nothing left to repair (writer_lock.h)
   return result;
 }
 

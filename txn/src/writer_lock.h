@@ -1,9 +1,19 @@
 // The repository's writer lock: flock(LOCK_EX) on <root>/.txdir/lock.
 //
 // The kernel releases a flock when its holder dies, so the lock never goes
-// stale; there is nothing to clean up after a crash. The holder writes its
-// pid, host, command and start time into the file for diagnostics only —
-// the lock itself is the flock, not the file's content.
+// stale. The lock itself is the flock, not the file's content.
+//
+// The file's content is the holder record: pid, host, command and start
+// time, written as soon as the flock is taken (shown by `txdir status` and
+// in lock-timeout errors). It doubles as the crash marker: the record is
+// cleared at release only by a holder that declared its work finished
+// (Finish), so a non-empty file at Acquire means the previous holder died
+// holding the lock, or its operation failed part-way, and may have left
+// something to repair. The record is written before the holder changes
+// anything and the file never passes through empty while held. After a
+// power loss the record may be lost with everything else unsynced, which
+// is why each Repository handle still recovers on its first lock
+// (LockForWrite, commit.cc): a power loss ends every process.
 #pragma once
 
 #include <chrono>
@@ -14,6 +24,9 @@
 #include "txdir/repository.h"
 
 namespace txdir::internal {
+
+// Longest sleep between two tries of a waiting Acquire.
+inline constexpr std::chrono::microseconds kLockPollCap{1000};
 
 class WriterLock {
  public:
@@ -26,10 +39,26 @@ class WriterLock {
   WriterLock& operator=(WriterLock&&) noexcept = default;
   ~WriterLock();
 
+  // The previous holder left its record: it died holding the lock or did not
+  // finish. Run recovery before changing anything.
+  bool previous_unclean() const { return previous_unclean_; }
+
+  // This holder's work is complete and left nothing to repair: release
+  // clears the record, and the next holder may skip recovery. Taint undoes
+  // it for good (a step that failed after the work itself succeeded, such
+  // as automatic gc). Const, like every use of the lock by the steps it
+  // guards: these change what release does, not the lock.
+  void Finish() const { finished_ = true; }
+  void Taint() const { tainted_ = true; }
+
  private:
-  WriterLock(Env* env, Fd fd) : env_(env), fd_(std::move(fd)) {}
+  WriterLock(Env* env, Fd fd, bool previous_unclean)
+      : env_(env), fd_(std::move(fd)), previous_unclean_(previous_unclean) {}
   Env* env_ = nullptr;
   Fd fd_;
+  bool previous_unclean_ = true;
+  mutable bool finished_ = false;
+  mutable bool tainted_ = false;
 };
 
 // The current holder, or nullopt when the lock is free.
