@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
-  libgit2-dev libspdlog-dev libfmt-dev
+  libgit2-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libcli11-dev libexpected-dev nlohmann-json3-dev
   librapidcheck-dev libbenchmark-dev libsqlite3-dev libcpp-httplib-dev zlib1g-dev
   strace clang libclang-rt-14-dev e2fsprogs clang-tidy cppcheck

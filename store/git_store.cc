@@ -281,6 +281,17 @@ Result<git_oid> GitStore::WriteCommit(const git_oid& tree_id, const std::vector<
   return oid;
 }
 
+GitStore::Batch::Batch(GitStore* store) : store_(store) { store_->backend_->BeginBatch(); }
+
+GitStore::Batch::~Batch() {
+  if (open_) store_->backend_->AbortBatch();
+}
+
+Status GitStore::Batch::End() {
+  open_ = false;
+  return store_->backend_->EndBatch();
+}
+
 Status GitStore::SyncObjects() { return backend_->Sync(); }
 
 Result<GenMeta> GitStore::ReadMeta(const git_oid& commit) const {

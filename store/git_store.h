@@ -96,6 +96,26 @@ class GitStore {
   // The durability barrier for every object written so far.
   Status SyncObjects();
 
+  // Objects written while a Batch is open are held back and, when there are
+  // many (OdbBackend::kPackMinObjects), written as one pack instead of one
+  // loose file each (pack_writer.h). They cannot be read until End(); a
+  // Batch destroyed without End() writes nothing. Streamed blobs
+  // (WriteBlobStream) stay loose. One Batch at a time per store.
+  class Batch {
+   public:
+    explicit Batch(GitStore* store);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    // Writes the held objects (a pack, or loose objects when few) and makes
+    // them readable. Durable after SyncObjects(), like every object.
+    Status End();
+
+   private:
+    GitStore* store_;
+    bool open_ = true;
+  };
+
   // --- reading
   Result<GenMeta> ReadMeta(const git_oid& commit) const;
   Result<git_oid> CommitTree(const git_oid& commit) const;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/git_store.h"
+#include "store/pack_writer.h"
 #include "txdir/env.h"
 
 namespace txdir::store {
@@ -101,8 +102,25 @@ class OdbBackend {
   // object is not loose (it may be in a pack: use libgit2's reader then).
   Status ReadLoose(const git_oid& oid, const std::function<Status(std::string_view)>& sink);
 
-  // Called from the C callback.
+  // Called from the C callbacks.
   int WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type);
+  bool Exists(const git_oid& oid) const;
+
+  // A batch: objects written (whole, not streamed) until EndBatch are held
+  // back. If the batch stays small (fewer than kPackMinObjects objects and
+  // kPackMinBytes bytes) EndBatch writes them as loose objects, as without a
+  // batch; once it grows past either, they all go into one pack instead
+  // (pack_writer.h), written out by EndBatch. Batched objects count as
+  // existing for libgit2 (`exists`) but cannot be read before EndBatch.
+  // AbortBatch (or a new BeginBatch) drops what was not written.
+  static constexpr size_t kPackMinObjects = 256;
+  static constexpr size_t kPackMinBytes = size_t{8} << 20;
+  // Larger objects are never held: they are written loose as they come.
+  static constexpr size_t kBatchMaxObject = size_t{1} << 20;
+  void BeginBatch();
+  bool Batching() const { return batch_ != nullptr; }
+  Status EndBatch();
+  void AbortBatch();
 
  private:
   friend class LooseObjectWriter;
@@ -122,6 +140,10 @@ class OdbBackend {
   // libgit2's backends that rescan on a miss, and their callbacks.
   std::vector<std::pair<git_odb_backend*, int (*)(git_odb_backend*)>> refreshers_;
   int no_rescan_depth_ = 0;
+
+  struct Batch;
+  Status AddToBatch(const git_oid& oid, git_object_t type, std::string_view data);
+  std::unique_ptr<Batch> batch_;
 };
 
 }  // namespace txdir::store

@@ -211,6 +211,15 @@ std::vector<std::string> CheckNoLeftovers(const std::string& root) {
     if (EndsWith(name, ".lock")) v.push_back("leftovers: stale git lock store.git/" + rel);
     if (StartsWith(rel, "objects/") && StartsWith(name, "tmp_"))
       v.push_back("leftovers: temporary object store.git/" + rel);
+    // A pack is usable only with its index, and an index without its pack
+    // breaks every lookup (pack_writer.h renames the pack first).
+    if (StartsWith(rel, "objects/pack/pack-")) {
+      const std::string base = it->path().stem().string();
+      const std::string other = EndsWith(name, ".pack") ? ".idx" : ".pack";
+      if ((EndsWith(name, ".pack") || EndsWith(name, ".idx")) &&
+          !stdfs::exists(it->path().parent_path() / (base + other)))
+        v.push_back("leftovers: store.git/" + rel + " without its " + other);
+    }
   }
   const std::string live = (*repo)->live_path();
   const std::string live_dir = stdfs::path(live).parent_path().string();

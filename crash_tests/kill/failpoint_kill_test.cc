@@ -86,6 +86,24 @@ TEST(FailpointKill, FirstPublish) {
   ExpectClean(s, 15);
 }
 
+// Enough new objects that they are written as one pack (pack_writer.h):
+// every kill point of the pack's temp files, its rename before its index's,
+// and the rest of the publish.
+TEST(FailpointKill, LargePublishWritesOnePack) {
+  FileMap big = TreeA();
+  for (int i = 0; i < 300; ++i)
+    big["many/f" + std::to_string(i) + ".txt"] = "file " + std::to_string(i) + "\n";
+  auto s = RunScenario("publish_packed", [&big](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    WriteTree(dir + "/src", big);
+    Common(dir, e);
+    e->acceptable = {0, 1};
+    e->contents = {{1, big}};
+    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
+  });
+  ExpectClean(s, 15);
+}
+
 TEST(FailpointKill, LaterPublishHardLinksUnchangedFiles) {
   auto s = RunScenario("publish", [](const std::string& dir, Expectation* e) {
     InitRepo(dir + "/repo");
