@@ -52,6 +52,13 @@ void EnsureLibgit2() {
     // head, whose blobs gc keeps); fsck checks the result. Entry names are
     // still validated (that check does not depend on this option).
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+    // libgit2 reads packs through mmap windows and by default keeps up to
+    // 8 GiB of them mapped: materializing a generation from a large pack
+    // (pack_writer.h) would map all of it, and the touched pages count in
+    // the process's resident size. 64 MiB of windows, 8 MiB each, read a
+    // pack of any size at no measurable cost.
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, size_t{8} << 20);
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, size_t{64} << 20);
     // The store is txdir's private repository: the user's and the system's
     // git configuration (~/.gitconfig, $XDG_CONFIG_HOME/git, /etc/gitconfig)
     // must not change how it behaves, and a reader whose $HOME it cannot
