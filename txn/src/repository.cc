@@ -151,12 +151,11 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   internal::StatCache old_cache, fresh_cache;
   internal::ScanCache scan_cache;
   if (auto root_st = r.env->StatAt(Env::kCwd, source, /*follow=*/true); root_st) {
-    auto now = internal::FileSystemNow(r.env, r.layout.tmp);
-    auto tmp_st = r.env->StatAt(Env::kCwd, r.layout.tmp, /*follow=*/true);
-    if (now && tmp_st) {
-      int64_t limit = *now;
+    auto lock_st = lock.Stat();
+    if (lock_st) {
+      int64_t limit = internal::StatNs(lock_st->st_mtim);
       // Another device: its clock granularity is unknown (see stat_cache.h).
-      if (tmp_st->st_dev != root_st->st_dev) limit = (limit / 1000000000) * 1000000000 - 2000000000;
+      if (lock_st->st_dev != root_st->st_dev) limit = (limit / 1000000000) * 1000000000 - 2000000000;
       fresh_cache.Reset("", *root_st, limit);
       scan_cache.fresh = &fresh_cache;
       old_cache = internal::StatCache::Load(r.env, r.layout.meta, internal::kStatCacheName);
@@ -166,8 +165,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
         scan_cache.old_blobs_present = head && old_cache.head() == store::OidHex(head->commit);
       }
     } else {
-      spdlog::debug("publishing without the stat cache: {}",
-                    (now ? tmp_st.error() : now.error()).ToString());
+      spdlog::debug("publishing without the stat cache: {}", lock_st.error().ToString());
     }
   }
   // A large publish (a first one, an import) writes its new objects as one
@@ -194,7 +192,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   // failure to write it never fails the publish.
   if (scan_cache.fresh) {
     fresh_cache.set_head(info.commit);
-    if (auto s = fresh_cache.Save(r.env, r.layout.tmp, r.layout.meta, internal::kStatCacheName); !s)
+    if (auto s = fresh_cache.Save(r.env, r.layout.meta, internal::kStatCacheName); !s)
       spdlog::debug("stat cache not written: {}", s.error().ToString());
     TXDIR_FAILPOINT("publish.statcache_written");
   }

@@ -144,8 +144,7 @@ void StatCache::Record(const std::string& path, const struct stat& st, const git
   entries_[path] = e;
 }
 
-Status StatCache::Save(Env* env, const std::string& tmp_dir, const std::string& dir,
-                       const std::string& name) const {
+Status StatCache::Save(Env* env, const std::string& dir, const std::string& name) const {
   std::string out;
   out.reserve(64 + entries_.size() * 96);
   out.append(kMagic, kMagicLen);
@@ -168,23 +167,14 @@ Status StatCache::Save(Env* env, const std::string& tmp_dir, const std::string& 
   git_oid sum = Checksum(out.data(), out.size());
   out.append(reinterpret_cast<const char*>(sum.id), GIT_OID_RAWSZ);
 
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, tmp_dir));
+  // Rewritten in place, not replaced by a new file: creating a file (an
+  // inode) is the costliest step of a small publish on ext4. A write cut
+  // short by a crash fails the checksum, and the cache is then ignored.
   Fd target = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, dir));
-  const std::string tmp_name = fs::UniqueName("statcache-");
-  auto s = fs::WriteNewFile(env, tmp.get(), tmp_name, out, 0644, /*sync=*/false);
-  if (s) s = env->RenameAt(tmp.get(), tmp_name, target.get(), name);
-  if (!s) (void)env->UnlinkAt(tmp.get(), tmp_name, 0);
-  return s;
-}
-
-Result<int64_t> FileSystemNow(Env* env, const std::string& tmp_dir) {
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, tmp_dir));
-  const std::string name = fs::UniqueName("clock-");
-  Fd fd = TXDIR_TRY(env->OpenAt(tmp.get(), name, O_WRONLY | O_CREAT | O_EXCL, 0600));
-  auto st = env->Fstat(fd.get());
-  (void)env->UnlinkAt(tmp.get(), name, 0);
-  if (!st) return tl::unexpected(st.error());
-  return StatNs(st->st_mtim);
+  Fd fd = TXDIR_TRY(
+      env->OpenAt(target.get(), name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  TXDIR_CHECK(env->Write(fd.get(), out.data(), out.size()));
+  return env->Ftruncate(fd.get(), static_cast<off_t>(out.size()));
 }
 
 }  // namespace txdir::internal

@@ -12,8 +12,9 @@
 //   file-system clock tick as an earlier modification (ext4's clock moves in
 //   jiffies, ~4 ms; some file systems in whole seconds). So an entry is only
 //   *recorded* when the file's mtime and ctime are strictly older than the
-//   scan's start time S, read from the file-system clock itself (the mtime
-//   of a probe file created in .txdir/tmp/ before the first file is read).
+//   scan's start time S, read from the file-system clock itself: the mtime
+//   of .txdir/lock, which taking the writer lock has just written
+//   (WriterLock::Stat), before the first file is read.
 //   Any change made after S gives the file a ctime >= S, so a recorded
 //   entry cannot match a file changed after it was hashed. When the source
 //   is on another device than .txdir/tmp (whose clock granularity we do not
@@ -70,11 +71,10 @@ class StatCache {
   // The trust limit: entries with mtime or ctime >= this are not recorded.
   int64_t limit_ns() const { return limit_ns_; }
 
-  // Writes the cache atomically: a temp file in `tmp_dir`, renamed over
-  // `dir`/`name`. Not fsynced: losing or tearing it in a crash only makes
-  // the next publish read every file (the checksum rejects a torn file).
-  Status Save(Env* env, const std::string& tmp_dir, const std::string& dir,
-              const std::string& name) const;
+  // Writes the cache over `dir`/`name`, in place (no new file). Not
+  // fsynced: losing or tearing it in a crash only makes the next publish
+  // read every file (the checksum rejects a torn file).
+  Status Save(Env* env, const std::string& dir, const std::string& name) const;
 
   void set_head(const std::string& head) { head_ = head; }
 
@@ -85,10 +85,6 @@ class StatCache {
   int64_t limit_ns_ = 0;
   std::unordered_map<std::string, Entry> entries_;
 };
-
-// The file-system clock now, as seen by a file created in `tmp_dir`
-// (created and removed again), in ns since the epoch.
-Result<int64_t> FileSystemNow(Env* env, const std::string& tmp_dir);
 
 inline int64_t StatNs(const struct timespec& t) {
   return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;

@@ -51,6 +51,11 @@ class WriterLock {
   void Finish() const { finished_ = true; }
   void Taint() const { tainted_ = true; }
 
+  // The lock file's stat. Acquire has just written the holder record, so
+  // its mtime is the file system's own clock at that moment (what the stat
+  // cache needs, stat_cache.h), with no file created to read it.
+  Result<struct stat> Stat() const { return env_->Fstat(fd_.get()); }
+
  private:
   WriterLock(Env* env, Fd fd, bool previous_unclean)
       : env_(env), fd_(std::move(fd)), previous_unclean_(previous_unclean) {}
