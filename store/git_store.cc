@@ -151,14 +151,44 @@ namespace {
 
 using StreamPtr = std::unique_ptr<git_odb_stream, GitDeleter<git_odb_stream, git_odb_stream_free>>;
 
+// A blob of `size` bytes on its way into a write stream of an odb, pushed
+// piece by piece: libgit2 hashes the bytes as they pass to the backend, and
+// Finish checks the length and returns the id. The one place that drives a
+// libgit2 write stream (StreamBlob pulls from a reader, HashStoredBlob
+// pushes what the store delivers).
+class BlobStream {
+ public:
+  static Result<BlobStream> Open(git_odb* odb, uint64_t size, const std::string& what) {
+    git_odb_stream* raw = nullptr;
+    if (int rc = git_odb_open_wstream(&raw, odb, size, GIT_OBJECT_BLOB); rc < 0)
+      return GitError(rc, "cannot start " + what, Code::kIo);
+    return BlobStream(StreamPtr(raw), what);
+  }
+  Status Write(std::string_view piece) {
+    if (int rc = git_odb_stream_write(stream_.get(), piece.data(), piece.size()); rc < 0)
+      return GitError(rc, "cannot write " + what_, Code::kIo);
+    return Ok();
+  }
+  // Fails when fewer or more bytes than `size` were written.
+  Result<git_oid> Finish() {
+    git_oid oid;
+    if (int rc = git_odb_stream_finalize_write(&oid, stream_.get()); rc < 0)
+      return GitError(rc, "cannot finish " + what_, Code::kIo);
+    return oid;
+  }
+
+ private:
+  BlobStream(StreamPtr stream, std::string what)
+      : stream_(std::move(stream)), what_(std::move(what)) {}
+  StreamPtr stream_;
+  std::string what_;
+};
+
 // Feeds `size` bytes from `read` into a write stream of `odb` and finalizes
 // it: libgit2 hashes the bytes on their way to the backend.
 Result<git_oid> StreamBlob(git_odb* odb, uint64_t size,
                            const std::function<Result<size_t>(char*, size_t)>& read) {
-  git_odb_stream* raw = nullptr;
-  if (int rc = git_odb_open_wstream(&raw, odb, size, GIT_OBJECT_BLOB); rc < 0)
-    return GitError(rc, "cannot start a blob", Code::kIo);
-  StreamPtr stream(raw);
+  BlobStream stream = TXDIR_TRY(BlobStream::Open(odb, size, "blob"));
   auto buf = std::make_unique_for_overwrite<char[]>(kStreamPiece);
   uint64_t done = 0;
   for (;;) {
@@ -170,17 +200,13 @@ Result<git_oid> StreamBlob(git_odb* odb, uint64_t size,
     if (want == 0)
       return MakeError(Code::kInvalidArgument,
                        "content is longer than its size of " + std::to_string(size) + " bytes");
-    if (int rc = git_odb_stream_write(stream.get(), buf.get(), n); rc < 0)
-      return GitError(rc, "cannot write blob", Code::kIo);
+    TXDIR_CHECK(stream.Write(std::string_view(buf.get(), n)));
     done += n;
   }
   if (done != size)
     return MakeError(Code::kInvalidArgument, "content ended after " + std::to_string(done) +
                                                  " of " + std::to_string(size) + " bytes");
-  git_oid oid;
-  if (int rc = git_odb_stream_finalize_write(&oid, stream.get()); rc < 0)
-    return GitError(rc, "cannot write blob", Code::kIo);
-  return oid;
+  return stream.Finish();
 }
 
 // A backend that accepts a write stream and keeps nothing: with it, a
@@ -390,11 +416,13 @@ Result<std::string> GitStore::ReadBlob(const git_oid& oid) const {
 }
 
 Status GitStore::ReadBlobStream(const git_oid& oid,
-                                const std::function<Status(std::string_view)>& sink) const {
-  auto loose = backend_->ReadLoose(oid, sink);
+                                const std::function<Status(std::string_view)>& sink,
+                                const std::function<Status(uint64_t)>& on_size) const {
+  auto loose = backend_->ReadLoose(oid, sink, on_size);
   if (loose || loose.error().code != Code::kNotFound) return loose;
   // Not loose: packed (libgit2 reads it whole) or missing (its error says so).
   std::string data = TXDIR_TRY(ReadBlob(oid));
+  if (on_size) TXDIR_CHECK(on_size(data.size()));
   return sink(data);
 }
 
@@ -435,21 +463,18 @@ Result<git_oid> HashBlobStream(uint64_t size,
 }
 
 Result<git_oid> GitStore::HashStoredBlob(const git_oid& oid) const {
-  const uint64_t size = TXDIR_TRY(ObjectSize(oid));
   OdbPtr odb = TXDIR_TRY(NullOdb());
-  git_odb_stream* raw = nullptr;
-  if (int rc = git_odb_open_wstream(&raw, odb.get(), size, GIT_OBJECT_BLOB); rc < 0)
-    return GitError(rc, "cannot hash", Code::kInternal);
-  StreamPtr stream(raw);
-  TXDIR_CHECK(ReadBlobStream(oid, [&](std::string_view piece) -> Status {
-    if (int rc = git_odb_stream_write(stream.get(), piece.data(), piece.size()); rc < 0)
-      return GitError(rc, "cannot hash", Code::kInternal);
-    return Ok();
-  }));
-  git_oid got;
-  if (int rc = git_odb_stream_finalize_write(&got, stream.get()); rc < 0)
-    return GitError(rc, "blob " + OidHex(oid) + " has another length than its header says");
-  return got;
+  // Opened once the object's header has given its length (one read of the
+  // object, not a header read and then a content read).
+  std::optional<BlobStream> stream;
+  TXDIR_CHECK(ReadBlobStream(
+      oid, [&](std::string_view piece) { return stream->Write(piece); },
+      [&](uint64_t size) -> Status {
+        stream.emplace(TXDIR_TRY(BlobStream::Open(odb.get(), size, "blob " + OidHex(oid))));
+        return Ok();
+      }));
+  if (!stream) return MakeError(Code::kCorruption, "blob " + OidHex(oid) + " has no content");
+  return stream->Finish();
 }
 
 Result<TreeFile> GitStore::FindFile(const git_oid& tree_id, const std::string& path) const {

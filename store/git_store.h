@@ -128,11 +128,12 @@ class GitStore {
   // inflated piece by piece, so memory stays bounded whatever its size; a
   // blob that is only in a pack (after pull, clone or prune) is read whole
   // by libgit2, which has no streaming reader for packs.
-  Status ReadBlobStream(const git_oid& blob,
-                        const std::function<Status(std::string_view)>& sink) const;
+  // `on_size`, if given, gets the blob's length before the first piece.
+  Status ReadBlobStream(const git_oid& blob, const std::function<Status(std::string_view)>& sink,
+                        const std::function<Status(uint64_t)>& on_size = nullptr) const;
   // The id that the stored content of blob `oid` hashes to (equal to `oid`
   // unless the object is damaged), computed piece by piece as
-  // ReadBlobStream reads: for checking large blobs in bounded memory.
+  // ReadBlobStream reads: one read of the object, in bounded memory.
   Result<git_oid> HashStoredBlob(const git_oid& oid) const;
   // The blob at `path` in `tree` (a file's bytes, or a link's target);
   // NotFound when absent or a directory, with a message ending "in

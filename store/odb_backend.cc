@@ -61,8 +61,8 @@ int CStreamWrite(git_odb_stream* st, const char* buf, size_t len) {
 int CStreamFinalize(git_odb_stream* st, const git_oid* oid) {
   auto* cs = reinterpret_cast<CStream*>(st);
   if (!cs->writer)
-    return reinterpret_cast<CBackend*>(st->backend)->self->WriteObject(oid, cs->held.data(),
-                                                                        cs->held.size(), cs->type);
+    return reinterpret_cast<CBackend*>(st->backend)
+        ->self->WriteObject(oid, cs->held.data(), cs->held.size(), cs->type);
   return ReportToLibgit2(cs->writer->Finish(*oid));
 }
 
@@ -324,7 +324,8 @@ int OdbBackend::WriteObject(const git_oid* oid, const void* data, size_t len, gi
 }
 
 Status OdbBackend::ReadLoose(const git_oid& oid,
-                             const std::function<Status(std::string_view)>& sink) {
+                             const std::function<Status(std::string_view)>& sink,
+                             const std::function<Status(uint64_t)>& on_size) {
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &oid);
   const std::string name = std::string(hex, 2) + "/" + (hex + 2);
@@ -381,6 +382,7 @@ Status OdbBackend::ReadLoose(const git_oid& oid,
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expected);
         if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
           return bad("bad length in object header");
+        if (on_size) TXDIR_CHECK(on_size(expected));
       }
       delivered += got.size();
       if (delivered > expected) return bad("longer than its header says");

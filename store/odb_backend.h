@@ -100,7 +100,10 @@ class OdbBackend {
   // Streams the content of the loose object `oid` to `sink` in pieces of
   // at most a few hundred KiB, read through the Env. kNotFound when the
   // object is not loose (it may be in a pack: use libgit2's reader then).
-  Status ReadLoose(const git_oid& oid, const std::function<Status(std::string_view)>& sink);
+  // `on_size`, if given, gets the length from the object's header before
+  // the first piece.
+  Status ReadLoose(const git_oid& oid, const std::function<Status(std::string_view)>& sink,
+                   const std::function<Status(uint64_t)>& on_size = nullptr);
 
   // Called from the C callbacks.
   int WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type);
