@@ -33,9 +33,7 @@ class Sha1 {
   ~Sha1() { EVP_MD_CTX_free(ctx_); }
   Sha1(const Sha1&) = delete;
   Sha1& operator=(const Sha1&) = delete;
-  void Update(std::string_view d) {
-    ok_ = ok_ && EVP_DigestUpdate(ctx_, d.data(), d.size()) == 1;
-  }
+  void Update(std::string_view d) { ok_ = ok_ && EVP_DigestUpdate(ctx_, d.data(), d.size()) == 1; }
   Result<std::string> Final() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -84,8 +82,8 @@ Status PackWriter::Add(const git_oid& oid, git_object_t type, std::string_view d
   if (seen_.count(raw)) return Ok();
   if (!body_.valid()) {
     body_name_ = fs::UniqueName("tmp_obj_packbody_");
-    body_ = TXDIR_TRY(
-        env_->OpenAt(tmp_dir_, body_name_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    body_ =
+        TXDIR_TRY(env_->OpenAt(tmp_dir_, body_name_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     temps_.push_back(body_name_);
   }
   // Entry header: type and size, 4 bits of size then 7 per byte.
@@ -136,8 +134,8 @@ Result<std::string> PackWriter::Finish(int pack_dir, bool sync) {
 
   // The pack: header, the body copied from its temp file, SHA-1 trailer.
   const std::string pack_tmp = fs::UniqueName("tmp_obj_pack_");
-  Fd pack = TXDIR_TRY(
-      env_->OpenAt(tmp_dir_, pack_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  Fd pack =
+      TXDIR_TRY(env_->OpenAt(tmp_dir_, pack_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
   temps_.push_back(pack_tmp);
   Sha1 pack_sum;
   std::string head = "PACK";

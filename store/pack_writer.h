@@ -73,7 +73,7 @@ class PackWriter {
   uint64_t offset_ = 12;
   std::vector<Entry> entries_;
   std::unordered_set<std::string, OidHash> seen_;  // raw 20-byte ids
-  std::vector<std::string> temps_;                  // names to remove on failure
+  std::vector<std::string> temps_;                 // names to remove on failure
   bool finished_ = false;
 };
 

@@ -34,9 +34,12 @@ StoreFiles Scan(const std::string& root) {
     if (!e.is_regular_file()) continue;
     const std::string name = e.path().filename().string();
     const std::string parent = e.path().parent_path().filename().string();
-    if (parent == "pack" && name.size() > 5 && name.ends_with(".pack")) s.packs.push_back(name);
-    else if (parent == "pack" && name.ends_with(".idx")) s.idxs.push_back(name);
-    else if (parent.size() == 2) s.loose.push_back(parent + name);
+    if (parent == "pack" && name.size() > 5 && name.ends_with(".pack"))
+      s.packs.push_back(name);
+    else if (parent == "pack" && name.ends_with(".idx"))
+      s.idxs.push_back(name);
+    else if (parent.size() == 2)
+      s.loose.push_back(parent + name);
   }
   for (const auto& e : stdfs::directory_iterator(root + "/.txdir/tmp"))
     s.temps.push_back(e.path().filename().string());
@@ -47,10 +50,10 @@ void ExpectGitAccepts(const std::string& root) {
   const std::string git = root + "/.txdir/store.git";
   std::string out;
   EXPECT_EQ(testing::RunShell("git --git-dir='" + git + "' fsck --strict 2>&1", &out), 0) << out;
-  EXPECT_EQ(testing::RunShell("git --git-dir='" + git + "' verify-pack '" + git +
-                                  "'/objects/pack/*.idx 2>&1",
-                              &out),
-            0)
+  EXPECT_EQ(
+      testing::RunShell(
+          "git --git-dir='" + git + "' verify-pack '" + git + "'/objects/pack/*.idx 2>&1", &out),
+      0)
       << out;
 }
 

@@ -119,7 +119,6 @@ TEST(SnapshotTest, ReadingADirectoryIsNotFound) {
   EXPECT_EQ(from_store.error().code, r.error().code) << "snapshot and store agree";
 }
 
-
 // ReadFile reads exactly the size fstat gives (a generation's files never
 // change). Empty files and files larger than any one read come back whole.
 TEST(SnapshotTest, ReadsFilesOfEverySizeWhole) {

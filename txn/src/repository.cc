@@ -155,7 +155,8 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
     if (lock_st) {
       int64_t limit = internal::StatNs(lock_st->st_mtim);
       // Another device: its clock granularity is unknown (see stat_cache.h).
-      if (lock_st->st_dev != root_st->st_dev) limit = (limit / 1000000000) * 1000000000 - 2000000000;
+      if (lock_st->st_dev != root_st->st_dev)
+        limit = (limit / 1000000000) * 1000000000 - 2000000000;
       fresh_cache.Reset("", *root_st, limit);
       scan_cache.fresh = &fresh_cache;
       old_cache = internal::StatCache::Load(r.env, r.layout.meta, internal::kStatCacheName);

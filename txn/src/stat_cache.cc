@@ -171,8 +171,8 @@ Status StatCache::Save(Env* env, const std::string& dir, const std::string& name
   // inode) is the costliest step of a small publish on ext4. A write cut
   // short by a crash fails the checksum, and the cache is then ignored.
   Fd target = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, dir));
-  Fd fd = TXDIR_TRY(
-      env->OpenAt(target.get(), name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  Fd fd =
+      TXDIR_TRY(env->OpenAt(target.get(), name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
   TXDIR_CHECK(env->Write(fd.get(), out.data(), out.size()));
   return env->Ftruncate(fd.get(), static_cast<off_t>(out.size()));
 }
