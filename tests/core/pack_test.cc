@@ -2,6 +2,8 @@
 // git accepts the pack and its index, every file reads back, small
 // publishes stay loose, and a failure on the way publishes nothing.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include <filesystem>
 
@@ -144,6 +146,38 @@ TEST(PackPublish, AFailureBeforeTheIndexIsInPlacePublishesNothing) {
   EXPECT_EQ(s.idxs.size(), 1u);
   EXPECT_EQ(testing::ReadTree(root + "/current"), many);
   ExpectGitAccepts(root);
+}
+
+// Readers do not re-hash objects (libgit2's check on read is off, as in
+// git); fsck does, explicitly. A tree object replaced by another valid one
+// (an intact zlib stream, so only the hash can tell) is reported.
+TEST(StoreCheck, FsckFindsATreeWhoseContentIsNotItsId) {
+  testing::RepoFixture f;
+  ASSERT_EQ(f.Publish({{"a", "1"}, {"d/b", "2"}}), 1u);
+  const std::string git = "git --git-dir='" + f.root + "/.txdir/store.git' ";
+  std::string sub, root_raw;
+  ASSERT_EQ(testing::RunShell(git + "rev-parse HEAD:d", &sub), 0) << sub;
+  sub = sub.substr(0, 40);
+  ASSERT_EQ(testing::RunShell(git + "cat-file tree HEAD^{tree}", &root_raw), 0);
+  std::string object = "tree " + std::to_string(root_raw.size()) + std::string(1, '\0') + root_raw;
+  uLongf len = compressBound(static_cast<uLong>(object.size()));
+  std::string z(len, '\0');
+  ASSERT_EQ(compress2(reinterpret_cast<Bytef*>(z.data()), &len,
+                      reinterpret_cast<const Bytef*>(object.data()),
+                      static_cast<uLong>(object.size()), 1),
+            Z_OK);
+  z.resize(len);
+  const std::string path =
+      f.root + "/.txdir/store.git/objects/" + sub.substr(0, 2) + "/" + sub.substr(2);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0) << path;
+  testing::WriteFile(path, z);
+  auto report = Fsck(*f.repo, FsckOptions{});
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_FALSE(report->clean());
+  bool named = false;
+  for (const auto& p : report->problems)
+    named = named || p.problem.find("tree " + sub) != std::string::npos;
+  EXPECT_TRUE(named) << "no problem names tree " << sub;
 }
 
 }  // namespace

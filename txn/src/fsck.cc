@@ -70,23 +70,38 @@ class Checker {
     git_reference_iterator_free(it);
   }
 
-  // Reads an object whole: libgit2 verifies its hash on read.
+  // Reads an object whole and checks that its content hashes to its id
+  // (libgit2's own check on read is off, see EnsureLibgit2). False when it
+  // is missing, unreadable or damaged.
   bool ReadObject(const git_oid& oid, git_odb_object** out) {
     git_odb* odb = nullptr;
     if (git_repository_odb(&odb, r_.store->repo()) < 0) return false;
     int rc = git_odb_read(out, odb, &oid);
     git_odb_free(odb);
-    return rc == 0;
+    if (rc != 0) return false;
+    git_oid actual;
+    if (git_odb_hash(&actual, git_odb_object_data(*out), git_odb_object_size(*out),
+                     git_odb_object_type(*out)) != 0 ||
+        !store::OidEqual(actual, oid)) {
+      git_odb_object_free(*out);
+      *out = nullptr;
+      git_error_set_str(GIT_ERROR_ODB, ("content hashes to " + store::OidHex(actual)).c_str());
+      return false;
+    }
+    return true;
   }
 
   void CheckTree(const git_oid& tree_oid, const std::string& where, uint64_t gen) {
     if (!seen_.insert(tree_oid).second) return;
     ++rep_->objects_checked;
     git_tree* tree = nullptr;
-    if (git_tree_lookup(&tree, r_.store->repo(), &tree_oid) < 0) {
+    git_odb_object* raw = nullptr;
+    if (!ReadObject(tree_oid, &raw) || git_tree_lookup(&tree, r_.store->repo(), &tree_oid) < 0) {
+      if (raw != nullptr) git_odb_object_free(raw);
       Problem("store", gen, where, "tree " + store::OidHex(tree_oid) + " is missing or damaged");
       return;
     }
+    git_odb_object_free(raw);
     for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
       const git_tree_entry* e = git_tree_entry_byindex(tree, i);
       const std::string path = where + git_tree_entry_name(e);
