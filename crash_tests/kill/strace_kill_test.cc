@@ -172,6 +172,27 @@ TEST(StraceKill, Publish) {
   });
 }
 
+// The same publish with its objects written as one pack (pack_writer.h;
+// testing builds lower the threshold through TXDIR_PACK_MIN_OBJECTS, which
+// the traced CLI inherits): a kill at every system call of the pack's path —
+// its temp files, the copy behind its header, the renames.
+TEST(StraceKill, PublishAsOnePack) {
+  struct PackAlways {
+    PackAlways() { ::setenv("TXDIR_PACK_MIN_OBJECTS", "1", 1); }
+    ~PackAlways() { ::unsetenv("TXDIR_PACK_MIN_OBJECTS"); }
+  } pack_always;
+  RunStraceKill("publish-packed", [](const std::string& dir, Expectation* e) {
+    InitRepo(dir + "/repo");
+    PublishTree(dir + "/repo", dir + "/src", TreeA());
+    WriteTree(dir + "/src", TreeB());
+    Common(dir, e);
+    e->acknowledged = {1};
+    e->acceptable = {1, 2};
+    e->contents = {{1, TreeA()}, {2, TreeB()}};
+    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
+  });
+}
+
 TEST(StraceKill, Rollback) {
   RunStraceKill("rollback", [](const std::string& dir, Expectation* e) {
     InitRepo(dir + "/repo");

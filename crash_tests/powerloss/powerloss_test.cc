@@ -198,10 +198,10 @@ TEST_F(PowerLossTest, FirstPublish) {
 // (pack_writer.h): the pack and its index must be durable before the commit
 // point, and a pack cut short by the loss must never be used.
 TEST_F(PowerLossTest, FirstPublishAsOnePack) {
-  ::setenv("TXDIR_PACK_MIN_OBJECTS", "1", 1);
   Snapshot();
   WriteSource(base_ + "/src", kV1);
   expect_.after.files = kV1;
+  ::setenv("TXDIR_PACK_MIN_OBJECTS", "1", 1);
   auto ops = Record([&](Repository& r) { return r.Publish(base_ + "/src"); });
   ::unsetenv("TXDIR_PACK_MIN_OBJECTS");
   bool packed = false;
