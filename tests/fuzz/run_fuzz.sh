@@ -74,7 +74,7 @@ case $target in
     link="-Wl,--start-group $build/txn/libtxdir.a $build/store/libtxdir_store.a"
     link="$link $build/txn/sdn/libtxdir_sdn.a"
     [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
-    link="$link -Wl,--end-group $(pkg-config --libs libgit2) -lspdlog -lfmt -lz -lcpp-httplib"
+    link="$link -Wl,--end-group $(pkg-config --libs libgit2) -lspdlog -lfmt -lz -lcpp-httplib -lcrypto"
     link="$link -lpthread"
     seeds="$here/seeds/cli_args"
     options="-max_len=512 -dict=$here/cli_args.dict"
