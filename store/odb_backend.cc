@@ -77,26 +77,23 @@ int CWriteStream(git_odb_stream** out, git_odb_backend* b, git_object_size_t len
   // libgit2 writes every blob through a stream, even one it holds whole
   // (git_blob_create_from_buffer). In a batch, small ones are gathered
   // whole and handed to WriteObject at the end; big ones stay streamed.
-  if (self->Batching() && len <= OdbBackend::kBatchMaxObject) {
-    auto* cs = new CStream{};
-    cs->parent.backend = b;
-    cs->parent.mode = GIT_STREAM_WRONLY;
-    cs->parent.write = CStreamWrite;
-    cs->parent.finalize_write = CStreamFinalize;
-    cs->parent.free = CStreamFree;
-    cs->held.reserve(static_cast<size_t>(len));
-    cs->type = type;
-    *out = &cs->parent;
-    return 0;
-  }
-  auto writer = self->Begin(len, type);
-  if (!writer) return ReportToLibgit2(tl::unexpected(writer.error()));
   auto* cs = new CStream{};
   cs->parent.backend = b;
   cs->parent.mode = GIT_STREAM_WRONLY;
   cs->parent.write = CStreamWrite;
   cs->parent.finalize_write = CStreamFinalize;
   cs->parent.free = CStreamFree;
+  if (self->Batching() && len <= OdbBackend::kBatchMaxObject) {
+    cs->held.reserve(static_cast<size_t>(len));
+    cs->type = type;
+    *out = &cs->parent;
+    return 0;
+  }
+  auto writer = self->Begin(len, type);
+  if (!writer) {
+    delete cs;
+    return ReportToLibgit2(tl::unexpected(writer.error()));
+  }
   cs->writer = std::move(*writer);
   *out = &cs->parent;
   return 0;

@@ -159,18 +159,19 @@ void Common(const std::string& dir, Expectation* e) {
   e->next_contents = TreeNext();
 }
 
-TEST(StraceKill, Publish) {
-  RunStraceKill("publish", [](const std::string& dir, Expectation* e) {
-    InitRepo(dir + "/repo");
-    PublishTree(dir + "/repo", dir + "/src", TreeA());
-    WriteTree(dir + "/src", TreeB());
-    Common(dir, e);
-    e->acknowledged = {1};
-    e->acceptable = {1, 2};
-    e->contents = {{1, TreeA()}, {2, TreeB()}};
-    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
-  });
+// Generation 1 is TreeA; the command publishes TreeB as generation 2.
+std::vector<std::string> PublishAThenB(const std::string& dir, Expectation* e) {
+  InitRepo(dir + "/repo");
+  PublishTree(dir + "/repo", dir + "/src", TreeA());
+  WriteTree(dir + "/src", TreeB());
+  Common(dir, e);
+  e->acknowledged = {1};
+  e->acceptable = {1, 2};
+  e->contents = {{1, TreeA()}, {2, TreeB()}};
+  return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
 }
+
+TEST(StraceKill, Publish) { RunStraceKill("publish", PublishAThenB); }
 
 // The same publish with its objects written as one pack (pack_writer.h;
 // testing builds lower the threshold through TXDIR_PACK_MIN_OBJECTS, which
@@ -181,16 +182,7 @@ TEST(StraceKill, PublishAsOnePack) {
     PackAlways() { ::setenv("TXDIR_PACK_MIN_OBJECTS", "1", 1); }
     ~PackAlways() { ::unsetenv("TXDIR_PACK_MIN_OBJECTS"); }
   } pack_always;
-  RunStraceKill("publish-packed", [](const std::string& dir, Expectation* e) {
-    InitRepo(dir + "/repo");
-    PublishTree(dir + "/repo", dir + "/src", TreeA());
-    WriteTree(dir + "/src", TreeB());
-    Common(dir, e);
-    e->acknowledged = {1};
-    e->acceptable = {1, 2};
-    e->contents = {{1, TreeA()}, {2, TreeB()}};
-    return std::vector<std::string>{CliPath(), "publish", dir + "/repo", "--from", dir + "/src"};
-  });
+  RunStraceKill("publish-packed", PublishAThenB);
 }
 
 TEST(StraceKill, Rollback) {
