@@ -5,6 +5,10 @@
 #   asan-build  build/: RelWithDebInfo, failpoints, ASan+UBSan
 #   asan-test   the whole ctest suite on that build; any sanitizer report
 #               (memory error, leak, undefined behaviour) fails the test
+#   user-test   the same suite again on the same build as an ordinary user
+#               (txdir-ci, created if missing), so that nothing passes only
+#               because root skips permission checks; run only as root (as
+#               anyone else, asan-test already ran unprivileged)
 #   tsan-build  build-tsan/: TSan, only the targets of the threaded tests
 #   tsan-test   the tests whose processes run threads (TSAN_TESTS below)
 #   lint        scripts/lint.sh: clang-tidy and cppcheck, zero findings
@@ -15,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 jobs=${JOBS:-2}
-stages=${STAGES:-asan-build asan-test tsan-build tsan-test lint}
+stages=${STAGES:-asan-build asan-test user-test tsan-build tsan-test lint}
 
 bash scripts/deps.sh || exit 1
 
@@ -49,6 +53,35 @@ stage_asan_build() {
 }
 stage_asan_test() {
   ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+}
+# The unprivileged pass. The user owns the build folder (ctest and the fuzz
+# targets write there) and a temporary folder of its own; the folders above
+# the checkout get search permission (o+x) if they lack it, nothing more.
+CI_USER=txdir-ci
+stage_user_test() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "user-test: running as $(id -un), not root: asan-test was already unprivileged"
+    return 0
+  fi
+  id "$CI_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$CI_USER" || return 1
+  local d=$root
+  while [[ "$d" != / ]]; do
+    if ! runuser -u "$CI_USER" -- test -x "$d"; then
+      echo "user-test: giving $d search permission (o+x) so $CI_USER can reach the build"
+      chmod o+x "$d" || return 1
+    fi
+    d=$(dirname "$d")
+  done
+  chown -R "$CI_USER:" build || return 1
+  local tmp
+  tmp=$(mktemp -d /tmp/txdir-user-test.XXXXXX) && chown "$CI_USER:" "$tmp" || return 1
+  local home
+  home=$(getent passwd "$CI_USER" | cut -d: -f6)
+  runuser -u "$CI_USER" -- env HOME="$home" USER="$CI_USER" LOGNAME="$CI_USER" TMPDIR="$tmp" \
+    ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+  local rc=$?
+  rm -rf "$tmp"
+  return $rc
 }
 stage_tsan_build() {
   cmake_config build-tsan thread && cmake --build build-tsan -j "$jobs" --target "${TSAN_TARGETS[@]}"

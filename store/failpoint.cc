@@ -17,6 +17,8 @@ struct Config {
   long nth = 0;      // 0: failpoints disabled
   const char* log = nullptr;
   std::string broken;
+  std::string pause_at;   // TXDIR_PAUSE_AT
+  std::string pause_dir;  // TXDIR_PAUSE_DIR
 };
 
 const Config& GetConfig() {
@@ -30,15 +32,28 @@ const Config& GetConfig() {
     }
     c.log = std::getenv("TXDIR_FAILPOINT_LOG");
     if (const char* b = std::getenv("TXDIR_BROKEN")) c.broken = b;
+    if (const char* p = std::getenv("TXDIR_PAUSE_AT")) c.pause_at = p;
+    if (const char* d = std::getenv("TXDIR_PAUSE_DIR")) c.pause_dir = d;
     return c;
   }();
   return cfg;
+}
+
+// Parks the process at a failpoint until a test lets it go: creates
+// DIR/paused, then waits (at most 60 s) for DIR/resume to exist. How a test
+// holds one process inside a window while another runs.
+void Pause(const Config& cfg) {
+  const std::string paused = cfg.pause_dir + "/paused", resume = cfg.pause_dir + "/resume";
+  int fd = ::open(paused.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) ::close(fd);
+  for (int i = 0; i < 60000 && ::access(resume.c_str(), F_OK) != 0; ++i) ::usleep(1000);
 }
 
 }  // namespace
 
 void Failpoint(const char* name) {
   const Config& cfg = GetConfig();
+  if (!cfg.pause_at.empty() && cfg.pause_at == name && !cfg.pause_dir.empty()) Pause(cfg);
   static std::mutex mu;
   static long hits = 0;
   std::lock_guard<std::mutex> lock(mu);

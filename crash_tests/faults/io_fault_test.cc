@@ -6,12 +6,15 @@
 // readers still see the previous generation, verified; and once the fault
 // is gone, recovery and the next publish succeed (common/invariants.h).
 //
-// A failure after the commit point (the head ref moved) leaves the outcome
-// unknown to the caller: the generation is committed though an error was
-// returned, and recovery makes it live. The check then accepts old or new
-// (and counts these cases); before the commit point it demands old.
+// A failure after the commit point (the head ref moved) must not be
+// reported as an error: the caller would publish again. The operation then
+// succeeds, with live_pending when the live link could not follow, and
+// readers may see old or new until recovery; an error with the head moved
+// is a violation. Before the commit point an error must leave old.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,7 +28,9 @@
 #include "crash_tests/common/invariants.h"
 #include "crash_tests/faults/fault_env.h"
 #include "tests/core/loop_mount.h"
+#include "txdir/fsck.h"
 #include "txdir/repository.h"
+#include "txdir/retention.h"
 #include "txdir/transaction.h"
 
 namespace txdir::crash {
@@ -116,7 +121,9 @@ void RunOne(const Op& op, FaultKind kind, long n, Tally* t) {
       t->violations.push_back(where + "error does not name the failing call's path (" + call +
                               "): " + msg);
     if (head && *head == new_gen) {
-      ++t->post_commit_errors;  // outcome unknown: committed, error returned
+      ++t->post_commit_errors;
+      t->violations.push_back(where + "committed generation " + std::to_string(new_gen) +
+                              " but reported an error [" + call + ": " + msg + "]");
     } else {
       // Before the commit point nothing may have changed for readers.
       Expectation strict = e;
@@ -296,6 +303,67 @@ TEST(IoFaults, RealEnospcOnLoopMountedExt4) {
   Common(d.path(), &e);
   auto v = CheckInvariants(root, e);
   EXPECT_TRUE(v.empty()) << FormatViolations(v);
+}
+
+// Fills the file system under `path` to the last byte: big writes, then
+// single bytes until even those fail.
+void FillToTheLastByte(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  std::string chunk(1 << 16, 'x');
+  for (size_t size = chunk.size(); size > 0; size /= 2)
+    while (::write(fd, chunk.data(), size) == static_cast<ssize_t>(size)) {
+    }
+  ::close(fd);
+}
+
+uint64_t FreeBytes(const std::string& path) {
+  struct statvfs v;
+  return ::statvfs(path.c_str(), &v) == 0 ? uint64_t{v.f_bavail} * v.f_frsize : 0;
+}
+
+// On a disk with no byte free, the commands that give space back must
+// still work: they take the writer lock, whose holder record is written in
+// place (writer_lock.h), and then only remove.
+TEST(IoFaults, SpaceFreeingCommandsWorkOnAFullDisk) {
+  ScratchDir d("fulldisk");
+  testing::LoopMount loop(d.path());
+  if (!loop.reason().empty()) GTEST_SKIP() << loop.reason();
+  const std::string root = loop.mnt() + "/repo";
+  InitRepo(root);
+  std::mt19937_64 rng(7);
+  uint64_t published = 0;
+  for (int i = 0; i < 4; ++i) {
+    WriteTree(d / "src", {{"a.bin", RandomBytes(rng, 1 << 20)}, {"i", std::to_string(i)}});
+    auto repo = Repository::Open(root);
+    ASSERT_TRUE(repo) << repo.error().ToString();
+    auto gen = (*repo)->Publish(d / "src");
+    ASSERT_TRUE(gen) << gen.error().ToString();
+    published = gen->number;
+  }
+  FillToTheLastByte(loop.mnt() + "/filler");
+  EXPECT_LT(FreeBytes(loop.mnt()), 4096u);
+  auto repo = Repository::Open(root);
+  ASSERT_TRUE(repo) << repo.error().ToString();
+  // A publish fails and changes nothing.
+  WriteTree(d / "src", {{"a.bin", RandomBytes(rng, 1 << 20)}});
+  auto full = (*repo)->Publish(d / "src");
+  ASSERT_FALSE(full) << "published on a full disk";
+  EXPECT_NE(full.error().ToString().find(std::strerror(ENOSPC)), std::string::npos)
+      << full.error().ToString();
+  auto rec = (*repo)->Recover();
+  EXPECT_TRUE(rec) << rec.error().ToString();
+  auto check = Fsck(**repo, FsckOptions{.repair = true});
+  EXPECT_TRUE(check) << check.error().ToString();
+  if (check) EXPECT_TRUE(check->clean());
+  const uint64_t before = FreeBytes(loop.mnt());
+  auto gc = CollectGarbage(**repo, GcOptions{.keep = 1});
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  EXPECT_EQ(gc->removed.size(), published - 1);
+  EXPECT_GT(FreeBytes(loop.mnt()), before + (1u << 20)) << "gc freed no space";
+  auto st = (*repo)->Status();
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_EQ(st->live, published);
 }
 
 }  // namespace

@@ -136,6 +136,119 @@ TEST_F(UnprivilegedUserTest, InitInAFolderItCannotWriteIsPermissionDenied) {
   ExpectUnchanged("init");
 }
 
+// --- as an ordinary owner: every writer works without root
+
+// Runs as the owner of the repository: uid 65534 when the test runs as
+// root (so root's exemption from permission checks cannot hide a failure),
+// else the user running the test. Both CI passes run it.
+class OrdinaryOwnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::chmod(tmp_.path().c_str(), 0755);  // searchable by the other user
+    std::filesystem::create_directories(work_);
+    if (::geteuid() == 0) {
+      owner_ = kNobody;
+      ASSERT_EQ(::chown(work_.c_str(), kNobody, kNobody), 0);
+    }
+  }
+
+  CliResult Run(const std::vector<std::string>& args) { return RunCliWith(args, 022, owner_); }
+
+  // Writes a source tree as the owner would (readable by the owner).
+  void Source(const std::map<std::string, std::string>& files) {
+    MakeTree(src_, files);
+    if (owner_)
+      for (auto it = std::filesystem::recursive_directory_iterator(src_);
+           it != std::filesystem::recursive_directory_iterator(); ++it)
+        ::lchown(it->path().c_str(), *owner_, *owner_);
+    if (owner_) ::lchown(src_.c_str(), *owner_, *owner_);
+  }
+
+  TempDir tmp_;
+  std::string work_ = tmp_ / "work";
+  std::string root_ = work_ + "/repo", src_ = work_ + "/src";
+  std::optional<uid_t> owner_;
+};
+
+TEST_F(OrdinaryOwnerTest, EveryWriterWorks) {
+  const std::string todo = "todos |id, status|\n    1, open\n    2, open\n";
+  auto ok = [&](const std::vector<std::string>& args) {
+    CliResult r = Run(args);
+    EXPECT_EQ(r.exit, 0) << ::testing::PrintToString(args) << "\n" << r;
+    return r;
+  };
+  ok({"init", root_});
+  Source({{"a", "one"}, {"d/b", "bee"}, {"todo.sdn", todo}});
+  ok({"publish", root_, "--from", src_, "-m", "first"});
+  Source({{"a", "two"}, {"d/b", "bee"}, {"todo.sdn", todo}});
+  ok({"publish", root_, "--from", src_});
+  ok({"exec", root_, "--", "sh", "-c", "echo made > \"$TXDIR_STAGE/e\""});
+  ok({"db", root_, "todo.sdn", "todos", "set", "1", "status=done"});
+  ok({"rollback", root_});
+  ok({"config", root_, "gc.keep", "3"});
+  ok({"gc", root_, "--keep", "2"});
+  ok({"recover", root_});
+  // A damaged file of the live generation, repaired by fsck: the fresh
+  // copy and the damaged one trade parents (each needs write permission).
+  const std::string live = root_ + "/.txdir/gens/5";  // the rollback
+  ASSERT_EQ(::chmod(live.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((live + "/a").c_str(), 0644), 0);
+  WriteFile(live + "/a", "damaged");
+  ASSERT_EQ(::chmod(live.c_str(), 0555), 0);
+  EXPECT_NE(Run({"fsck", root_}).exit, 0);
+  ok({"fsck", root_, "--repair"});
+  ok({"fsck", root_});
+  EXPECT_EQ(Run({"cat", root_, "a"}).out, "two");
+  // init with the live link elsewhere, and init adopting an existing directory.
+  ok({"init", work_ + "/r2", "--live", work_ + "/site"});
+  ok({"publish", work_ + "/r2", "--from", src_});
+  EXPECT_EQ(ReadFile(work_ + "/site/d/b"), "bee");
+  Source({{"x", "adopted"}});
+  ok({"init", work_ + "/r3", "--live", src_});
+  EXPECT_EQ(ReadFile(src_ + "/x"), "adopted");
+  ok({"fsck", work_ + "/r3"});
+  // Nothing left behind, and every generation sealed read-only.
+  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/.txdir/tmp"));
+  for (const auto& e : std::filesystem::directory_iterator(root_ + "/.txdir/gens"))
+    EXPECT_EQ(PermBits(e.path().string()), 0555u) << e.path();
+}
+
+TEST_F(OrdinaryOwnerTest, AKilledWritersSealedStageIsRemovedByRecover) {
+  ASSERT_EQ(Run({"init", root_}).exit, 0);
+  Source({{"a", "one"}, {"d/b", "bee"}});
+  ::setenv("TXDIR_CRASH_AT", "materialize.stage_synced", 1);
+  CliResult killed = Run({"publish", root_, "--from", src_});
+  ::unsetenv("TXDIR_CRASH_AT");
+  ASSERT_EQ(killed.exit, -1) << "the failpoint must kill the publish: " << killed;
+  ASSERT_FALSE(std::filesystem::is_empty(root_ + "/.txdir/tmp"));
+  CliResult r = Run({"recover", root_});
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "removed staging leftover")) << r;
+  EXPECT_TRUE(std::filesystem::is_empty(root_ + "/.txdir/tmp"));
+  EXPECT_EQ(Run({"publish", root_, "--from", src_}).exit, 0);
+  EXPECT_EQ(Run({"cat", root_, "d/b"}).out, "bee");
+}
+
+// A live link that cannot follow the commit (its directory is read-only
+// for the owner): the generation is published, and the command says so
+// with exit 12, never 0 (live) nor a failure (publish again).
+TEST_F(OrdinaryOwnerTest, ALiveLinkThatCannotMoveIsExit12WithTheGeneration) {
+  ASSERT_EQ(Run({"init", root_, "--live", work_ + "/pub/current"}).exit, 0);
+  Source({{"a", "one"}});
+  ASSERT_EQ(Run({"publish", root_, "--from", src_}).exit, 0);
+  Source({{"a", "two"}});
+  ASSERT_EQ(::chmod((work_ + "/pub").c_str(), 0555), 0);
+  CliResult r = Run({"publish", root_, "--from", src_});
+  ASSERT_EQ(::chmod((work_ + "/pub").c_str(), 0755), 0);
+  EXPECT_EQ(r.exit, 12) << r;
+  EXPECT_TRUE(Has(r.err, "published generation 2, but the live link still shows")) << r;
+  EXPECT_TRUE(Has(r.err, "Permission denied")) << r;
+  EXPECT_EQ(ReadFile(work_ + "/pub/current/a"), "one");
+  CliResult rec = Run({"recover", root_});
+  EXPECT_EQ(rec.exit, 0) << rec;
+  EXPECT_EQ(ReadFile(work_ + "/pub/current/a"), "two");
+}
+
 // --- modes
 
 TEST(CreatedModesTest, MetadataFollowsTheUmask) {

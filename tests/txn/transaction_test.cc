@@ -184,7 +184,7 @@ TEST(Transaction, AnotherWritersRecoveryKeepsObjectsBeingWritten) {
   auto w = tx->Write("a.txt", "a new object");
   ASSERT_TRUE(w.has_value()) << w.error().ToString();
   ASSERT_TRUE(hook_ran);
-  auto r = MustCommit(*tx);
+  auto r = MustCommit(*tx, Strategy::kMerge);
   EXPECT_EQ(r.generation.number, 3u);
   EXPECT_EQ(f.LiveFile("a.txt"), "a new object");
   EXPECT_EQ(f.LiveFile("b.txt"), "B");
@@ -276,7 +276,7 @@ TEST(Transaction, ChangesToDifferentFilesMergeWithoutConflict) {
   ASSERT_TRUE(t2->Write("d.txt", "D").has_value());
   EXPECT_EQ(MustCommit(*t2).generation.number, 2u);
 
-  auto r = MustCommit(*tx, Strategy::kError);  // even the strictest strategy
+  auto r = MustCommit(*tx, Strategy::kMerge);
   EXPECT_TRUE(r.published);
   EXPECT_EQ(r.generation.number, 3u);
   EXPECT_TRUE(r.merged.empty());
@@ -286,15 +286,59 @@ TEST(Transaction, ChangesToDifferentFilesMergeWithoutConflict) {
   f.ExpectClean(3);
 }
 
-TEST(Transaction, TheSameChangeOnBothSidesIsNoConflict) {
+TEST(Transaction, TheSameChangeOnBothSidesIsNoConflictForMerge) {
   TxFixture f;
   f.Publish({{"a.txt", "A"}});
   auto tx = MustBegin(*f.repo);
   ASSERT_TRUE(tx->Write("a.txt", "same").has_value());
   CommitFile(*f.OpenAnother(), "a.txt", "same");
-  auto r = MustCommit(*tx, Strategy::kError);
+  auto r = MustCommit(*tx, Strategy::kMerge);
   EXPECT_FALSE(r.published);  // the head already holds exactly this
   EXPECT_EQ(f.Head(), 2u);
+}
+
+// Under kError a transaction commits only onto the generation it began
+// from. Two read-modify-writes of one counter both write "2": the second
+// is stale, and a silent "nothing changed" would lose its increment.
+TEST(TransactionStrategy, ErrorConflictsWhenTheHeadMovedEvenToTheSameBytes) {
+  TxFixture f;
+  f.Publish({{"counter", "1"}, {"other", "O"}});
+  auto tx = MustBegin(*f.repo);
+  ASSERT_TRUE(tx->Write("counter", "2").has_value());
+  CommitFile(*f.OpenAnother(), "counter", "2");
+  auto r = tx->Commit(CommitOptions{.strategy = Strategy::kError});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kConflict);
+  EXPECT_NE(r.error().message.find("generation 2 was published since this transaction began at "
+                                   "generation 1"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("counter"), std::string::npos) << r.error().message;
+  EXPECT_EQ(f.Head(), 2u);
+}
+
+TEST(TransactionStrategy, ErrorConflictsWhenTheHeadMovedOnOtherFiles) {
+  TxFixture f;
+  f.Publish({{"a.txt", "A"}, {"b.txt", "B"}});
+  auto tx = MustBegin(*f.repo);
+  ASSERT_TRUE(tx->Write("a.txt", "ours").has_value());
+  CommitFile(*f.OpenAnother(), "b.txt", "theirs");  // a program may have read b.txt
+  auto r = tx->Commit(CommitOptions{.strategy = Strategy::kError});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kConflict);
+  EXPECT_EQ(f.LiveFile("a.txt"), "A");
+  f.ExpectClean(2);
+}
+
+TEST(TransactionStrategy, ErrorWithNoChangeOnAMovedHeadPublishesNothing) {
+  TxFixture f;
+  f.Publish({{"a.txt", "A"}});
+  auto tx = MustBegin(*f.repo);
+  ASSERT_TRUE(tx->Write("a.txt", "A").has_value());  // no net change
+  CommitFile(*f.OpenAnother(), "a.txt", "B");
+  auto r = MustCommit(*tx, Strategy::kError);
+  EXPECT_FALSE(r.published);
+  EXPECT_EQ(f.LiveFile("a.txt"), "B");
 }
 
 // --- Both sides changed a file: each strategy.

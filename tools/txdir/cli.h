@@ -27,6 +27,7 @@ enum Exit : int {
   kExitExists = 9,
   kExitCommandFailed = 10,  // exec: the program failed; nothing published
   kExitTimeout = 11,        // wait: no new generation within --timeout
+  kExitNotLive = 12,        // committed (published), but the live link did not move
 };
 
 int ExitCodeFor(Code code);
@@ -39,6 +40,11 @@ struct Globals {
 
 // Prints "txdir: error: ..." and returns the exit code for `e`.
 int Fail(const Error& e);
+// The outcome of a write that passed its commit point: kExitOk, or, when
+// the live link could not be moved to the new generation, a warning naming
+// the generation and the reason, and kExitNotLive. Never a failure code:
+// the generation is published and a caller must not publish it again.
+int CommittedExit(const GenerationInfo& gi);
 // Usage error: message, exit 2.
 int UsageError(const std::string& message);
 

@@ -47,20 +47,21 @@ std::string ModeString(uint32_t mode) {
   }
 }
 
-void WarnLivePending(const GenerationInfo& gi) {
-  if (!gi.live_pending) return;
-  // A failed write to stderr has nowhere to be reported.
-  (void)std::fprintf(stderr,
-                     "txdir: warning: generation %llu is committed but the live link was not "
-                     "moved yet; `txdir recover` moves it\n",
-                     static_cast<unsigned long long>(gi.number));
-}
-
 struct PublishArgs {
   std::string dir, from, message, author, symlinks = "inside";
 };
 
 }  // namespace
+
+int CommittedExit(const GenerationInfo& gi) {
+  if (!gi.live_pending) return kExitOk;
+  // A failed write to stderr has nowhere to be reported.
+  (void)std::fprintf(stderr,
+                     "txdir: published generation %llu, but the live link still shows the "
+                     "previous generation: %s; `txdir recover` (or the next write) moves it\n",
+                     static_cast<unsigned long long>(gi.number), gi.live_error.c_str());
+  return kExitNotLive;
+}
 
 std::string JsonGeneration(const GenerationInfo& g) {
   return GenJson(g).dump(-1, ' ', false, kJsonReplace);
@@ -112,8 +113,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto gen = (*repo)->Publish(a->from, o);
         if (!gen) return Fail(gen.error());
         Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
-        WarnLivePending(*gen);
-        return static_cast<int>(kExitOk);
+        return CommittedExit(*gen);
       };
     });
   }
@@ -383,8 +383,7 @@ void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
         auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
         if (!gi) return Fail(gi.error());
         Out(g, "published " + Describe(*gi));
-        WarnLivePending(*gi);
-        return static_cast<int>(kExitOk);
+        return CommittedExit(*gi);
       };
     });
   }

@@ -24,7 +24,8 @@ std::string GenText(const std::optional<GenerationInfo>& g) {
 }
 
 // One line (or two) saying what a pull did.
-void ReportPull(const Globals& g, const std::string& remote, const PullResult& p) {
+// Prints what a pull did; returns the exit code (CommittedExit).
+int ReportPull(const Globals& g, const std::string& remote, const PullResult& p) {
   const std::string bytes = std::to_string(p.transfer.bytes) + " bytes, " +
                             std::to_string(p.transfer.objects) + " objects received";
   switch (p.outcome) {
@@ -51,12 +52,7 @@ void ReportPull(const Globals& g, const std::string& remote, const PullResult& p
       for (const auto& path : p.theirs_kept) Out(g, "  theirs kept: " + path);
       break;
   }
-  // A failed write to stderr has nowhere to be reported.
-  if (p.generation && p.generation->live_pending)
-    (void)std::fprintf(stderr,
-                       "txdir: warning: generation %llu is committed but the live link was not "
-                       "moved yet; `txdir recover` moves it\n",
-                       static_cast<unsigned long long>(p.generation->number));
+  return p.generation ? CommittedExit(*p.generation) : static_cast<int>(kExitOk);
 }
 
 // Sleeps `seconds` in short steps, returning early once a stop signal came.
@@ -169,8 +165,7 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
         if (!a->watch) {
           auto p = Pull(**repo, a->remote, o);
           if (!p) return Fail(p.error());
-          ReportPull(g, a->remote, *p);
-          return static_cast<int>(kExitOk);
+          return ReportPull(g, a->remote, *p);
         }
         // Watch: pull, sleep, repeat. Transient failures (network, lock
         // timeout) are reported and retried; a divergence or damage ends
@@ -184,7 +179,7 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
           auto p = Pull(**repo, a->remote, o);
           if (p) {
             if (p->outcome == PullOutcome::kFastForward || p->outcome == PullOutcome::kMerged)
-              ReportPull(g, a->remote, *p);
+              (void)ReportPull(g, a->remote, *p);  // a pending link: the next round
           } else if (p.error().code == Code::kIo || p.error().code == Code::kLocked) {
             // A failed write to stderr has nowhere to be reported.
             (void)std::fprintf(stderr, "txdir: warning: %s (will retry)\n",
@@ -218,8 +213,7 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
         auto cl = Clone(*url, *dir, CloneOptions{.live_path = *live});
         if (!cl) return Fail(cl.error());
         Out(g, "cloned " + *url + " into " + cl->repo->root());
-        ReportPull(g, "origin", cl->pull);
-        return static_cast<int>(kExitOk);
+        return ReportPull(g, "origin", cl->pull);
       };
     });
   }

@@ -23,10 +23,11 @@ Result<Strategy> StrategyArg(const std::string& s) {
   return *st;
 }
 
-void PrintCommit(const Globals& g, const CommitResult& c) {
+// Prints what a commit did; returns the exit code (CommittedExit).
+int PrintCommit(const Globals& g, const CommitResult& c) {
   if (!c.published) {
     Out(g, "nothing changed; generation " + std::to_string(c.generation.number) + " stays live");
-    return;
+    return kExitOk;
   }
   Out(g, "published generation " + std::to_string(c.generation.number) + " (" + c.generation.kind +
              ")");
@@ -34,12 +35,7 @@ void PrintCommit(const Globals& g, const CommitResult& c) {
   for (const auto& p : c.theirs_kept) Out(g, "  kept the newer published version: " + p);
   for (const auto& r : c.renumbered)
     Out(g, "  renumbered " + r.table + " record " + r.old_id + " -> " + r.new_id);
-  // A failed write to stderr has nowhere to be reported.
-  if (c.generation.live_pending)
-    (void)std::fprintf(stderr,
-                       "txdir: warning: generation %llu is committed but the live link was not "
-                       "moved yet; `txdir recover` moves it\n",
-                       static_cast<unsigned long long>(c.generation.number));
+  return c.published ? CommittedExit(c.generation) : static_cast<int>(kExitOk);
 }
 
 // --- db: one table of an SDN file, one transaction per change.
@@ -231,8 +227,7 @@ int RunDb(const Globals& g, const DbArgs& a) {
   auto done = RunTransaction(**repo, body, o, /*max_attempts=*/1);
   if (!done) return Fail(done.error());
   Out(g, what);
-  PrintCommit(g, *done);
-  return kExitOk;
+  return PrintCommit(g, *done);
 }
 
 }  // namespace
@@ -252,6 +247,11 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
                   "How to resolve files another writer changed meanwhile: error, "
                   "last-write-wins, last-modified-wins, merge (default error)");
     c->add_option("-m,--message", *msg, "Message recorded with the generation");
+    auto retries = std::make_shared<int>(0);
+    c->add_option("--retry", *retries,
+                  "On a conflict, run the program again on a fresh copy of the newer live "
+                  "files, up to N more times (default 0)")
+        ->check(CLI::Range(0, 1000));
     c->add_option("COMMAND", *argv, "The program and its arguments (after --)")->required();
     c->callback([=, &g] {
       *run = [=, &g] {
@@ -263,14 +263,21 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
         o.strategy = *st;
         o.message = *msg;
         auto r = ExecTransaction(**repo, *argv, o);
+        // A conflict published nothing: the program starts over on the
+        // newer head, exactly as if it had been started after it.
+        for (int attempt = 1; !r && r.error().code == Code::kConflict && attempt <= *retries;
+             ++attempt) {
+          (void)std::fprintf(stderr, "txdir: %s; running %s again (retry %d of %d)\n",
+                             r.error().message.c_str(), (*argv)[0].c_str(), attempt, *retries);
+          r = ExecTransaction(**repo, *argv, o);
+        }
         if (!r) return Fail(r.error());
         if (r->exit_status != 0) {
           (void)std::fprintf(stderr, "txdir: %s exited with status %d; nothing was published\n",
                              (*argv)[0].c_str(), r->exit_status);
           return static_cast<int>(kExitCommandFailed);
         }
-        PrintCommit(g, *r->commit);
-        return static_cast<int>(kExitOk);
+        return PrintCommit(g, *r->commit);
       };
     });
   }

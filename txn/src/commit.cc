@@ -49,6 +49,43 @@ Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit
   return g;
 }
 
+namespace {
+
+// What a write reports once its commit point has passed. Nothing after the
+// commit point may turn it into a failure (the caller would publish again),
+// so a description that cannot be read back from the store is built from
+// what the writer already knows.
+GenerationInfo Committed(Repository::Impl& r, const git_oid& commit, const git_oid& tree,
+                         const store::GenMeta& meta, const std::string& author,
+                         const std::optional<Error>& live_error) {
+  GenerationInfo info;
+  if (auto described = DescribeCommit(r, commit)) {
+    info = std::move(*described);
+  } else {
+    spdlog::warn("generation {} is committed; reading its description back failed: {}", meta.number,
+                 described.error().ToString());
+    info.number = meta.number;
+    info.kind = meta.kind;
+    info.restores = meta.restores;
+    info.message = meta.message;
+    info.host = meta.host;
+    info.pid = meta.pid;
+    info.time_ms = meta.time_ms;
+    info.author = author;
+    info.commit = store::OidHex(commit);
+    info.tree = store::OidHex(tree);
+  }
+  if (live_error) {
+    info.live_pending = true;
+    info.live_error = live_error->ToString();
+    spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
+                 meta.number, info.live_error);
+  }
+  return info;
+}
+
+}  // namespace
+
 Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
                                         CommitPlan plan) {
   auto head = TXDIR_TRY(ReadHead(r));
@@ -122,17 +159,13 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   // The generation is committed and durable whatever happens now, so a
   // failure to move the link is not a failure of the operation: report
   // success with live_pending and leave the link to recovery.
-  bool live_pending = false;
+  std::optional<Error> live_error;
   if (plan.swap_live && !swapped) {
-    if (auto s = SwapLive(r.env, r.layout, meta.number); !s) {
-      spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
-                   meta.number, s.error().ToString());
-      live_pending = true;
-    }
+    if (auto s = SwapLive(r.env, r.layout, meta.number); !s) live_error = s.error();
   }
   TXDIR_FAILPOINT("commit.live_swapped");
-  auto info = TXDIR_TRY(DescribeCommit(r, commit));
-  info.live_pending = live_pending;
+  GenerationInfo info = Committed(r, commit, plan.tree, meta, plan.author, live_error);
+  const bool live_pending = info.live_pending;
   // Automatic gc (config gc.auto), still under the writer lock; it never
   // fails the write.
   if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock);
@@ -177,16 +210,10 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock
 
   // 4. The live link follows; as in CommitGeneration, a failure here leaves
   // a committed generation with live_pending for recovery.
-  bool live_pending = false;
-  if (auto s = SwapLive(r.env, r.layout, meta.number); !s) {
-    spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
-                 meta.number, s.error().ToString());
-    live_pending = true;
-  }
+  std::optional<Error> live_error;
+  if (auto s = SwapLive(r.env, r.layout, meta.number); !s) live_error = s.error();
   TXDIR_FAILPOINT("adopt.live_swapped");
-  auto info = TXDIR_TRY(DescribeCommit(r, commit));
-  info.live_pending = live_pending;
-  return info;
+  return Committed(r, commit, tree, meta, "", live_error);
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) {

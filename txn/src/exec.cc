@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
@@ -45,8 +46,12 @@ Status FillStage(Env* env, Repository& repo, Transaction& tx, const std::string&
   return Ok();
 }
 
+// `stage_lock` is the fd holding the stage's flock: the program inherits a
+// copy, so the stage stays locked while the program runs even if txdir
+// itself is killed (recovery must not remove files under a live program,
+// nor fail on the files it keeps writing).
 Result<int> RunProgram(const std::vector<std::string>& argv, const std::string& stage,
-                       uint64_t base) {
+                       uint64_t base, int stage_lock) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "TXDIR_STAGE=", 12) == 0 ||
@@ -62,8 +67,12 @@ Result<int> RunProgram(const std::vector<std::string>& argv, const std::string& 
   std::vector<std::string> argv_copy = argv;
   for (auto& a : argv_copy) args.push_back(a.data());
   args.push_back(nullptr);
+  // A duplicate without FD_CLOEXEC shares the flock (same open file).
+  const int inherited = ::fcntl(stage_lock, F_DUPFD, 3);
+  if (inherited < 0) return ErrnoError("cannot pass the stage lock to the program", stage, errno);
   pid_t pid = 0;
   int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
+  ::close(inherited);
   if (rc != 0) return ErrnoError("cannot run program", argv[0], rc);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -84,21 +93,33 @@ Result<ExecResult> ExecTransaction(Repository& repo, const std::vector<std::stri
   auto tx = TXDIR_TRY(repo.Begin());
   const std::string name = fs::UniqueName("exec-");
   const std::string stage = r.layout.tmp + "/" + name;
-  TXDIR_CHECK(r.env->MkdirAt(Env::kCwd, stage, 0755));
-  // Remove the stage however we leave. Our flock on it tells recovery (in
-  // any process) that it is in use.
-  struct Cleanup {
+  // The stage is ours only while we hold its flock: recovery (in any
+  // process) removes a stage it can lock. Its name must never be seen
+  // unlocked, so it is created and locked under a shared flock on tmp/,
+  // which recovery needs exclusively before it looks at exec stages.
+  Fd tmp = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  std::optional<Fd> creating = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  TXDIR_CHECK(r.env->Flock(creating->get(), LockMode::kShared, /*wait=*/true));
+  TXDIR_CHECK(r.env->MkdirAt(Env::kCwd, stage, 0700));  // the full path: errors name it
+  TXDIR_FAILPOINT("exec.stage_created");
+  // Removes the stage however we leave, still holding its flock so that
+  // recovery cannot start on it half-way.
+  struct Stage {
     Env* env;
-    std::string path;
-    ~Cleanup() { (void)fs::RemoveTree(env, Env::kCwd, path); }
-  } cleanup{r.env, stage};
-  Fd pin = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, stage));
-  TXDIR_CHECK(r.env->Flock(pin.get(), LockMode::kExclusive, /*wait=*/false));
+    int tmp;
+    std::string name;
+    std::optional<Fd> pin;
+    ~Stage() { (void)fs::RemoveTree(env, tmp, name); }
+  } guard{r.env, tmp.get(), name, std::nullopt};
+  guard.pin = TXDIR_TRY(fs::OpenDir(r.env, tmp.get(), name));
+  TXDIR_CHECK(r.env->Flock(guard.pin->get(), LockMode::kExclusive, /*wait=*/false));
+  creating.reset();  // the stage is locked: recovery may look now
+  TXDIR_FAILPOINT("exec.stage_locked");
   TXDIR_CHECK(FillStage(r.env, repo, *tx, stage));
   TXDIR_FAILPOINT("exec.staged");
 
   ExecResult result;
-  result.exit_status = TXDIR_TRY(RunProgram(argv, stage, tx->base_generation()));
+  result.exit_status = TXDIR_TRY(RunProgram(argv, stage, tx->base_generation(), guard.pin->get()));
   TXDIR_FAILPOINT("exec.program_done");
   if (result.exit_status != 0) return result;
   TXDIR_CHECK(tx->ReplaceAllFrom(stage));

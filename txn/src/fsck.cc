@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <git2.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -304,7 +305,12 @@ Result<std::string> Repair(Repository::Impl& r, uint64_t gen) {
   TXDIR_FAILPOINT("fsck.repair_staged");
   Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
   Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
-  TXDIR_CHECK(env->ExchangeAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
+  // Both directories change parent: each must be writable for its `..`.
+  const std::string name = std::to_string(gen);
+  if (auto st = env->StatAt(gens.get(), name, false); st && S_ISDIR(st->st_mode))
+    TXDIR_CHECK(env->FchmodAt(gens.get(), name, (st->st_mode & 07777) | S_IRWXU));
+  TXDIR_CHECK(env->ExchangeAt(tmp.get(), stage, gens.get(), name));
+  TXDIR_CHECK(internal::SealPlaced(env, gens.get(), gen, /*sync=*/true));
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
   TXDIR_FAILPOINT("fsck.repair_exchanged");

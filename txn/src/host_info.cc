@@ -1,11 +1,11 @@
 #include "txn/src/host_info.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "store/gen_meta.h"
@@ -19,8 +19,24 @@ std::string HostName() {
 }
 
 std::string CommandLine() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // read(2), not a stream: libstdc++'s filebuf throws on a read error (EIO)
+  // whatever the stream's exception mask, and this runs on every lock. The
+  // command line is for diagnostics only: what cannot be read is left out.
+  std::string s;
+  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "unknown";
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0 && s.empty()) s = "unknown";
+      break;
+    }
+    s.append(buf, static_cast<size_t>(n));
+    if (s.size() > 4096) break;
+  }
+  ::close(fd);
   while (!s.empty() && s.back() == '\0') s.pop_back();
   for (char& c : s)
     if (c == '\0') c = ' ';

@@ -214,11 +214,20 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
   }
   TXDIR_FAILPOINT("materialize.files_written");
   TXDIR_CHECK(dirs.SealAndSync());
-  TXDIR_CHECK(env->Fchmod(stage_fd.get(), 0555));
+  // The top directory stays writable until it is in place: moving a
+  // directory to another parent rewrites its `..` entry, which needs write
+  // permission on it (root skips that check, its owner does not).
   if (sync && !TXDIR_BROKEN("no-stage-dir-fsync"))  // (self-test variant when broken)
     TXDIR_CHECK(fs::FsyncDir(env, stage_fd.get()));
   TXDIR_FAILPOINT("materialize.stage_synced");
   return stage;
+}
+
+Status SealPlaced(Env* env, int gens, uint64_t gen, bool sync) {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env, gens, std::to_string(gen)));
+  TXDIR_CHECK(env->Fchmod(dir.get(), 0555));
+  if (sync) TXDIR_CHECK(fs::FsyncDir(env, dir.get()));
+  return Ok();
 }
 
 Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::TreeFile>& files,
@@ -234,7 +243,11 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));
   TXDIR_CHECK(env->RenameAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
   TXDIR_FAILPOINT("materialize.renamed");
-  if ((!sync && !before_rename) || TXDIR_BROKEN("no-gens-fsync")) return Ok();  // (self-test)
+  // Unsynced (batched mode without `before_rename`), the caller's barrier
+  // makes the mode durable with everything else.
+  const bool durable = sync || before_rename;
+  TXDIR_CHECK(SealPlaced(env, gens.get(), gen, durable));
+  if (!durable || TXDIR_BROKEN("no-gens-fsync")) return Ok();  // (self-test)
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   return Ok();
 }

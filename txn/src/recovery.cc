@@ -2,7 +2,11 @@
 // head, no leftovers" after any interruption. Safe to run at any time under
 // the writer lock, and idempotent. docs/commit_protocol.md lists which
 // crash window each step repairs.
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+
+#include <optional>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
@@ -86,26 +90,38 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   // 1. Staging directories and temp files.
   {
     Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
-    // Transactions write objects before they take the writer lock, holding
-    // a shared flock on tmp/ meanwhile (transaction.cc): while one does, its
-    // object temp files are not leftovers. Holding the exclusive flock
-    // keeps new ones from starting until the scan is done.
-    auto objects_idle = env->Flock(tmp.get(), LockMode::kExclusive, /*wait=*/false);
-    if (!objects_idle && objects_idle.error().code != Code::kLocked)
-      return tl::unexpected(objects_idle.error());
+    // Two kinds of entries are created without the writer lock: object
+    // temp files of transactions (tmp_obj_*) and exec stages (exec-*).
+    // Their creators hold a shared flock on tmp/ from before the name
+    // appears until it is safe (an object renamed into place, a stage
+    // holding its own flock), so while we hold the exclusive one none of
+    // them is half-made. If we cannot get it, we leave both kinds alone.
+    auto tmp_idle = env->Flock(tmp.get(), LockMode::kExclusive, /*wait=*/false);
+    if (!tmp_idle && tmp_idle.error().code != Code::kLocked)
+      return tl::unexpected(tmp_idle.error());
     auto entries = TXDIR_TRY(env->ListDir(tmp.get()));
+    bool removed = false;
     for (const auto& e : entries) {
-      if (!objects_idle && e.name.rfind("tmp_obj_", 0) == 0) continue;
-      // A stage a live process holds (txdir exec while its program runs)
-      // carries that process's flock; everything else is a leftover.
-      if (auto fd = env->OpenAt(tmp.get(), e.name, O_RDONLY | O_NOFOLLOW); fd) {
-        auto held = env->Flock(fd->get(), LockMode::kExclusive, /*wait=*/false);
-        if (!held && held.error().code == Code::kLocked) continue;
+      const bool unlocked_creator =
+          e.name.rfind("tmp_obj_", 0) == 0 || e.name.rfind("exec-", 0) == 0;
+      if (unlocked_creator && !tmp_idle) continue;
+      // A directory a live process holds (an exec stage while its program
+      // runs, a damaged copy a reader is pinned in) carries that process's
+      // flock. We remove only what we hold locked ourselves, for the whole
+      // removal, so its owner cannot take it back half-way.
+      std::optional<Fd> held;
+      if (e.type == DT_DIR || e.type == DT_UNKNOWN) {
+        if (auto fd = env->OpenAt(tmp.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW); fd) {
+          auto lock = env->Flock(fd->get(), LockMode::kExclusive, /*wait=*/false);
+          if (!lock && lock.error().code == Code::kLocked) continue;
+          held = std::move(*fd);
+        }
       }
       TXDIR_CHECK(fs::RemoveTree(env, tmp.get(), e.name));
       report.actions.push_back("removed staging leftover tmp/" + e.name);
+      removed = true;
     }
-    if (!entries.empty()) TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
+    if (removed) TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
   }
   {
     Fd meta = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.meta));
@@ -212,8 +228,16 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     auto live = ReadLiveGeneration(env, l);
     std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
     if (!live && live.error().code != Code::kCorruption) return tl::unexpected(live.error());
+    auto placed = env->StatAt(Env::kCwd, l.GenDir(committed), false);
+    if (placed && S_ISDIR(placed->st_mode) && (placed->st_mode & 0222) != 0) {
+      // Named but not yet sealed: a writer died between the rename into
+      // gens/ and the chmod (Materialize, fsck's repair).
+      Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+      TXDIR_CHECK(SealPlaced(env, gens.get(), committed, /*sync=*/true));
+      report.actions.push_back("made generation " + std::to_string(committed) + " read-only");
+    }
     if (live_gen != committed) {
-      if (!env->StatAt(Env::kCwd, l.GenDir(committed), false)) {
+      if (!placed) {
         auto files = TXDIR_TRY(r.store->ListTree(head->tree));
         std::vector<uint64_t> donors;
         if (live_gen) donors.push_back(*live_gen);

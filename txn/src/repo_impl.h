@@ -71,12 +71,18 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
                    const std::vector<uint64_t>& donors, bool sync,
                    const std::function<Status()>& before_rename = nullptr);
 
-// Materialize's first half: the complete, sealed (and with sync, durable)
-// directory of `gen` under tmp/; returns its name there. The caller puts it
-// in place (fsck's repair swaps it in with RENAME_EXCHANGE).
+// Materialize's first half: the complete (and with sync, durable)
+// directory of `gen` under tmp/; returns its name there. Everything in it is
+// read-only except the top directory, which must stay writable while it
+// moves to gens/ (a directory changing parent needs write permission on
+// itself for its `..`). The caller puts it in place (fsck's repair swaps it
+// in with RENAME_EXCHANGE) and then seals it with SealPlaced.
 Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
                                     const std::vector<store::TreeFile>& files,
                                     const std::vector<uint64_t>& donors, bool sync);
+
+// Makes gens/<gen>'s top directory read-only (0555), fsynced with sync.
+Status SealPlaced(Env* env, int gens, uint64_t gen, bool sync);
 
 // True when the repository batches durability into one syncfs barrier.
 bool BatchedSync(const Repository::Impl& r);

@@ -89,7 +89,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg
     Fd meta = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, tmp_meta));
     TXDIR_CHECK(env->MkdirAt(meta.get(), "gens", 0755));
     TXDIR_CHECK(env->MkdirAt(meta.get(), "tmp", 0755));
-    TXDIR_CHECK(fs::WriteNewFile(env, meta.get(), "lock", "", 0644, /*sync=*/true));
+    TXDIR_CHECK(fs::WriteNewFile(env, meta.get(), "lock", internal::BlankLockRecord(), 0644,
+                                 /*sync=*/true));
     internal::RepoConfig config;
     config.live_path = IsInside(live, l.root) ? live.substr(l.root.size() + 1) : live;
     TXDIR_CHECK(internal::SaveConfig(env, tmp_meta + "/config.json", config));

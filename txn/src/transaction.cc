@@ -156,6 +156,33 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
     return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
   const bool moved = head.has_value() != st.base_commit.has_value() ||
                      (head && !store::OidEqual(head->commit, *st.base_commit));
+  // Under kError a transaction commits only onto the generation it began
+  // from (first committer wins). Comparing paths is not enough: a program
+  // that read a file and wrote the same bytes another writer already
+  // published (two increments of one counter) would otherwise be a silent
+  // no-op, and a program may have read files it did not write.
+  if (moved && options.strategy == Strategy::kError) {
+    const FileMap now = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
+    std::string changed, both;
+    for (const auto& [path, change] : st.changes) {
+      const auto base = Lookup(st.base_files, path);
+      if (SameFile(change.file, base)) continue;
+      changed += " " + internal::Printable(path);
+      if (!SameFile(base, Lookup(now, path))) both += " " + internal::Printable(path);
+    }
+    if (!both.empty())
+      changed = "; changed on both sides:" + both;
+    else if (!changed.empty())
+      changed = "; changed here:" + changed;
+    if (!changed.empty())
+      return MakeError(Code::kConflict,
+                       "conflict: generation " + std::to_string(head ? head->meta.number : 0) +
+                           " was published since this transaction began at generation " +
+                           std::to_string(st.base_gen) +
+                           " (strategy error commits only onto the generation it read); "
+                           "nothing was published" +
+                           changed);
+  }
   // Nothing published since the base: theirs is the base itself, so every
   // change of ours applies as it is.
   FileMap theirs = st.base_files;

@@ -29,6 +29,29 @@ std::optional<LockHolder> ParseHolder(const std::string& text) {
   return h;
 }
 
+// The holder record, padded with blanks to kLockRecordSize so that it
+// always covers the previous one whole. An overlong command line is cut.
+std::string HolderRecord(LockHolder me) {
+  me.host = me.host.substr(0, 255);
+  for (;;) {
+    nlohmann::json j = {{"pid", me.pid},
+                        {"host", me.host},
+                        {"command", me.command},
+                        {"since_ms", me.since_ms},
+                        {"since", store::FormatTime(me.since_ms)}};
+    // The command line may hold bytes that are not UTF-8 (a file name):
+    // replaced, as dump() would otherwise throw.
+    std::string info = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (info.size() <= kLockRecordSize) {
+      info.resize(kLockRecordSize, ' ');
+      return info;
+    }
+    // Escapes can make the JSON longer than the text: cut generously.
+    const size_t cut = std::min(me.command.size(), info.size() - kLockRecordSize + 16);
+    me.command = me.command.substr(0, me.command.size() - cut) + "...";
+  }
+}
+
 }  // namespace
 
 std::string DescribeHolder(const LockHolder& h) {
@@ -65,40 +88,42 @@ Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
     backoff = std::min<std::chrono::microseconds>(backoff * 2, kLockPollCap);
   }
   // A record left in the file: the previous holder did not finish (see the
-  // header). Unreadable counts as left.
+  // header). A clean file is blank, or empty (made by an older version).
+  // Unreadable counts as left.
   char first = 0;
   auto left = env->PRead(fd.get(), &first, 1, 0);
-  const bool previous_unclean = !left || *left > 0;
-  LockHolder me = SelfAsHolder();
-  nlohmann::json j = {{"pid", me.pid},
-                      {"host", me.host},
-                      {"command", me.command},
-                      {"since_ms", me.since_ms},
-                      {"since", store::FormatTime(me.since_ms)}};
-  // The command line may hold bytes that are not UTF-8 (a file name):
-  // replaced, as dump() would otherwise throw.
-  std::string info = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  // Overwrite from offset 0 (the file was just opened), then cut what is
-  // left of a longer old record: the file is never empty in between, so a
-  // holder that dies at any point leaves a record. No fsync: after a power
+  const bool previous_unclean = !left || (*left > 0 && first != ' ');
+  const std::string info = HolderRecord(SelfAsHolder());
+  // Overwrite the blank record in place: the file never passes through
+  // blank while held, so a holder that dies at any point leaves a record,
+  // and the record's block is already allocated, so it is written even on
+  // a full disk (gc and recover must work there). No fsync: after a power
   // loss every handle recovers on its first lock anyway. Without the record
   // a crash of ours could go unnoticed, so failing to write it fails the lock.
   Status written = env->Write(fd.get(), info.data(), info.size());
-  if (written) written = env->Ftruncate(fd.get(), static_cast<off_t>(info.size()));
   if (!written) {
     (void)env->Unlock(fd.get());
     Error e = written.error();
     e.message = "cannot write the writer lock's holder record: " + e.message;
     return tl::unexpected(e);
   }
-  return WriterLock(env, std::move(fd), previous_unclean);
+  return WriterLock(env, std::move(fd), lock_path, previous_unclean);
 }
 
+std::string BlankLockRecord() { return std::string(kLockRecordSize, ' '); }
+
 WriterLock::~WriterLock() {
-  if (fd_.valid()) {
-    if (finished_ && !tainted_) (void)env_->Ftruncate(fd_.get(), 0);
-    (void)env_->Unlock(fd_.get());
+  if (!fd_.valid()) return;
+  if (finished_ && !tainted_) {
+    // Blanked in place through a second descriptor (the first one's offset
+    // is past the record); a failure leaves the record, which only makes
+    // the next holder recover.
+    if (auto w = env_->OpenAt(Env::kCwd, path_, O_WRONLY)) {
+      const std::string blank = BlankLockRecord();
+      (void)env_->Write(w->get(), blank.data(), blank.size());
+    }
   }
+  (void)env_->Unlock(fd_.get());
 }
 
 Result<std::optional<LockHolder>> ReadLockHolder(Env* env, const std::string& lock_path) {

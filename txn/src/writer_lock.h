@@ -6,11 +6,14 @@
 // The file's content is the holder record: pid, host, command and start
 // time, written as soon as the flock is taken (shown by `txdir status` and
 // in lock-timeout errors). It doubles as the crash marker: the record is
-// cleared at release only by a holder that declared its work finished
-// (Finish), so a non-empty file at Acquire means the previous holder died
+// blanked at release only by a holder that declared its work finished
+// (Finish), so a record found at Acquire means the previous holder died
 // holding the lock, or its operation failed part-way, and may have left
 // something to repair. The record is written before the holder changes
-// anything and the file never passes through empty while held. After a
+// anything and the file never passes through blank while held. The file
+// keeps one size (kLockRecordSize): records overwrite each other in place,
+// so taking the lock needs no free space (on a full disk the commands that
+// free space must still be able to lock). After a
 // power loss the record may be lost with everything else unsynced, which
 // is why each Repository handle still recovers on its first lock
 // (LockForWrite, commit.cc): a power loss ends every process.
@@ -24,6 +27,12 @@
 #include "txdir/repository.h"
 
 namespace txdir::internal {
+
+// Size of the lock file: one holder record, padded with blanks. A blank
+// file is a clean one.
+inline constexpr size_t kLockRecordSize = 4096;
+// The content of a clean lock file (init writes it).
+std::string BlankLockRecord();
 
 // Longest sleep between two tries of a waiting Acquire.
 inline constexpr std::chrono::microseconds kLockPollCap{1000};
@@ -57,10 +66,14 @@ class WriterLock {
   Result<struct stat> Stat() const { return env_->Fstat(fd_.get()); }
 
  private:
-  WriterLock(Env* env, Fd fd, bool previous_unclean)
-      : env_(env), fd_(std::move(fd)), previous_unclean_(previous_unclean) {}
+  WriterLock(Env* env, Fd fd, std::string path, bool previous_unclean)
+      : env_(env),
+        fd_(std::move(fd)),
+        path_(std::move(path)),
+        previous_unclean_(previous_unclean) {}
   Env* env_ = nullptr;
   Fd fd_;
+  std::string path_;
   bool previous_unclean_ = true;
   mutable bool finished_ = false;
   mutable bool tainted_ = false;

@@ -43,8 +43,9 @@ struct GenerationInfo {
   std::string tree;     // git tree id (hex)
   // Set by a write call only: the generation is committed and durable, but
   // the live link could not be moved to it (e.g. an I/O error); the next
-  // write or Recover() moves it.
+  // write or Recover() moves it. `live_error` says why.
   bool live_pending = false;
+  std::string live_error;
 };
 
 struct FileInfo {
