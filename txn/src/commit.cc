@@ -7,6 +7,7 @@
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -190,6 +191,9 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) {
+  // Every write starts here: only a repository this user owns or opted in
+  // to (docs/security.md) is written to.
+  TXDIR_CHECK(CheckWriteTrust(r.env, r.layout, "write to"));
   auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   // Recovery reads every folder a crash can leave something in (about 70
   // system calls): only when the previous holder did not finish, and on

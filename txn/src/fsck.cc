@@ -12,6 +12,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -327,6 +328,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
     Checker(repo, &report).Run();
     return report;
   }
+  TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "repair"));
   auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   auto recovered = TXDIR_TRY(internal::RecoverLocked(r, lock, /*thorough=*/true));
   std::vector<std::string> repaired = recovered.actions;
