@@ -347,7 +347,9 @@ TEST(ForeignOwnerTest, ReadsWorkWritesAreRefusedAndTheHookNeverRuns) {
   ForeignRepo fr;
   ASSERT_TRUE(fr.repo);
   // Reads.
-  EXPECT_EQ(*fr.repo->ReadFile(1, "a"), "1");
+  auto content = fr.repo->ReadFile(1, "a");
+  ASSERT_TRUE(content) << content.error().ToString();
+  EXPECT_EQ(*content, "1");
   EXPECT_TRUE(fr.repo->Log(0));
   auto st = fr.repo->Status();
   ASSERT_TRUE(st);

@@ -101,7 +101,7 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   // removed here, or by recovery if we die first).
   if (!r.config.pre_publish_hook.empty() && meta.kind != "adopt") {
     if (auto s = RunPrePublishHook(r, meta.number); !s) {
-      if (auto gens = fs::OpenDir(r.env, Env::kCwd, r.layout.gens)) {
+      if (auto gens = internal::OpenMetaDir(r.env, r.layout, "gens")) {
         (void)fs::RemoveTree(r.env, gens->get(), std::to_string(meta.number));
         (void)fs::FsyncDir(r.env, gens->get());
       }

@@ -303,8 +303,8 @@ Result<std::string> Repair(Repository::Impl& r, uint64_t gen) {
   const std::string stage = TXDIR_TRY(internal::StageGeneration(r, gen, files, {}, !batched));
   if (batched) TXDIR_CHECK(internal::SyncBarrier(r));
   TXDIR_FAILPOINT("fsck.repair_staged");
-  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "gens"));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "tmp"));
   TXDIR_CHECK(env->ExchangeAt(tmp.get(), stage, gens.get(), std::to_string(gen)));
   TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
