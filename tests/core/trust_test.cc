@@ -415,5 +415,19 @@ TEST(ForeignOwnerTest, OtherOrRelativeSafeEntriesDoNotCount) {
   EXPECT_FALSE(stdfs::exists(fr.marker));
 }
 
+TEST(ForeignOwnerTest, InitInAnotherUsersDirectoryIsRefused) {
+  ::unsetenv("TXDIR_SAFE_DIRECTORIES");
+  TempDir tmp;
+  const std::string root = tmp / "theirs";
+  stdfs::create_directories(root);
+  ForeignOwnerEnv env(root);
+  auto r = Repository::Init(root, InitOptions{.env = &env});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kInvalidArgument);
+  EXPECT_TRUE(Has(r.error().message, "refusing to create a repository owned by another user"))
+      << r.error().ToString();
+  EXPECT_FALSE(stdfs::exists(root + "/.txdir"));
+}
+
 }  // namespace
 }  // namespace txdir::testing

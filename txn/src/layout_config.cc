@@ -107,11 +107,10 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
     }
     c.live_path = j.value("live_path", std::string("current"));
     if (auto t = j.find("lock_timeout_ms"); t != j.end()) {
-      // Integers only: a float such as 1e30 has no exact int64 value, and a
-      // negative one would be clamped to "fail at once" without a word.
-      if (!t->is_number_integer() || t->get<int64_t>() < 0 ||
-          (t->is_number_unsigned() && t->get<uint64_t>() > uint64_t(kMaxLockTimeout.count())) ||
-          t->get<int64_t>() > kMaxLockTimeout.count())
+      // Parsed text holds a non-negative integer as unsigned; -5 is signed
+      // and 1e30 a float with no exact int64 value. Refused, not clamped:
+      // a clamp would turn a typo into "fail at once" without a word.
+      if (!t->is_number_unsigned() || t->get<uint64_t>() > uint64_t(kMaxLockTimeout.count()))
         return bad("lock_timeout_ms must be " + LockTimeoutRange() + ", not " + t->dump());
       c.lock_timeout_ms = t->get<int64_t>();
     }
