@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <random>
 
@@ -42,22 +43,42 @@ Status RemoveTree(Env* env, int dir, const std::string& name) {
     if (!r && r.error().code == Code::kNotFound) return Ok();
     return r;
   }
-  if ((st->st_mode & S_IWUSR) == 0 || (st->st_mode & S_IXUSR) == 0) {
+  // Never through a link: a directory swapped for a link after the stat
+  // above fails the open (ELOOP) instead of having its target emptied; and
+  // the mode is changed through the fd, as fchmodat would follow the link.
+  auto sub = env->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!sub && sub.error().sys_errno == EACCES) {
+    // Not even readable (only txdir's own read-only folders are expected
+    // here, and those are readable): make it so by name. A link swapped in
+    // now could have its target's mode changed, never its files removed:
+    // the open below refuses the link.
     TXDIR_CHECK(env->FchmodAt(dir, name, (st->st_mode & 07777) | S_IRWXU));
+    sub = env->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  }
+  if (!sub) return tl::unexpected(sub.error());
+  if ((st->st_mode & S_IWUSR) == 0 || (st->st_mode & S_IXUSR) == 0) {
+    TXDIR_CHECK(env->Fchmod(sub->get(), (st->st_mode & 07777) | S_IRWXU));
   }
   {
-    Fd sub = TXDIR_TRY(OpenDir(env, dir, name));
-    auto entries = TXDIR_TRY(env->ListDir(sub.get()));
-    for (const auto& e : entries) TXDIR_CHECK(RemoveTree(env, sub.get(), e.name));
+    auto entries = TXDIR_TRY(env->ListDir(sub->get()));
+    for (const auto& e : entries) TXDIR_CHECK(RemoveTree(env, sub->get(), e.name));
   }
+  sub->reset();
   auto r = env->UnlinkAt(dir, name, AT_REMOVEDIR);
   if (!r && r.error().code == Code::kNotFound) return Ok();
   return r;
 }
 
 Result<bool> RemoveTreeUnlessPinned(Env* env, int dir, const std::string& name) {
-  auto sub = OpenDir(env, dir, name);
+  auto sub = env->OpenAt(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (!sub) {
+    // A link or a file under the name (ELOOP, or ENOTDIR with O_DIRECTORY):
+    // not a directory anyone can pin. RemoveTree removes the name itself,
+    // never what a link points at.
+    if (sub.error().sys_errno == ELOOP || sub.error().sys_errno == ENOTDIR) {
+      TXDIR_CHECK(RemoveTree(env, dir, name));
+      return true;
+    }
     if (sub.error().code == Code::kNotFound) return true;
     return tl::unexpected(sub.error());
   }

@@ -20,6 +20,7 @@ Status EnsureDir(Env* env, int dir, const std::string& name, mode_t mode = 0755)
 
 // Removes `name` under `dir` recursively, making read-only directories
 // writable first (published generations are read-only). Missing is Ok.
+// Follows no symbolic link: a link is removed, never what it points at.
 Status RemoveTree(Env* env, int dir, const std::string& name);
 
 // Removes the directory `name` under `dir` like RemoveTree, unless a reader

@@ -7,6 +7,7 @@
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -137,7 +138,7 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   // removed here, or by recovery if we die first).
   if (!r.config.pre_publish_hook.empty() && meta.kind != "adopt") {
     if (auto s = RunPrePublishHook(r, meta.number); !s) {
-      if (auto gens = fs::OpenDir(r.env, Env::kCwd, r.layout.gens)) {
+      if (auto gens = internal::OpenMetaDir(r.env, r.layout, "gens")) {
         (void)fs::RemoveTree(r.env, gens->get(), std::to_string(meta.number));
         (void)fs::FsyncDir(r.env, gens->get());
       }
@@ -217,6 +218,9 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) {
+  // Every write starts here: only a repository this user owns or opted in
+  // to (docs/security.md) is written to.
+  TXDIR_CHECK(CheckWriteTrust(r.env, r.layout, "write to"));
   auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   // Recovery reads every folder a crash can leave something in (about 70
   // system calls): only when the previous holder did not finish, and on

@@ -14,6 +14,9 @@ namespace txdir::internal {
 
 // Generations gc keeps when neither the command line nor the config says.
 inline constexpr uint64_t kDefaultGcKeep = 10;
+// config.json is refused unread when larger: it holds a few settings, and
+// reading a huge one whole would cost memory in every command.
+inline constexpr uint64_t kMaxConfigBytes = 1 << 20;
 
 struct RepoConfig {
   int format = 1;

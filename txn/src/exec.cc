@@ -12,6 +12,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 extern char** environ;
 
@@ -97,8 +98,8 @@ Result<ExecResult> ExecTransaction(Repository& repo, const std::vector<std::stri
   // process) removes a stage it can lock. Its name must never be seen
   // unlocked, so it is created and locked under a shared flock on tmp/,
   // which recovery needs exclusively before it looks at exec stages.
-  Fd tmp = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
-  std::optional<Fd> creating = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "tmp"));
+  std::optional<Fd> creating = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "tmp"));
   TXDIR_CHECK(r.env->Flock(creating->get(), LockMode::kShared, /*wait=*/true));
   TXDIR_CHECK(r.env->MkdirAt(Env::kCwd, stage, 0700));  // the full path: errors name it
   TXDIR_FAILPOINT("exec.stage_created");

@@ -13,6 +13,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -303,8 +304,8 @@ Result<std::string> Repair(Repository::Impl& r, uint64_t gen) {
   const std::string stage = TXDIR_TRY(internal::StageGeneration(r, gen, files, {}, !batched));
   if (batched) TXDIR_CHECK(internal::SyncBarrier(r));
   TXDIR_FAILPOINT("fsck.repair_staged");
-  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "gens"));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "tmp"));
   // Both directories change parent: each must be writable for its `..`.
   const std::string name = std::to_string(gen);
   if (auto st = env->StatAt(gens.get(), name, false); st && S_ISDIR(st->st_mode))
@@ -333,6 +334,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
     Checker(repo, &report).Run();
     return report;
   }
+  TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "repair"));
   auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   auto recovered = TXDIR_TRY(internal::RecoverLocked(r, lock, /*thorough=*/true));
   std::vector<std::string> repaired = recovered.actions;

@@ -9,6 +9,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -125,7 +126,7 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
 
   // Directories outside the policy: take each one's exclusive lock; a
   // reader's shared lock (its pin) makes that fail, and it is skipped.
-  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, l, "gens"));
   std::vector<uint64_t> names;
   for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
     auto n = ParseGenName(e.name);

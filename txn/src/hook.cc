@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "txn/src/retention_internal.h"
+#include "txn/src/trust.h"
 
 extern char** environ;
 
@@ -23,6 +24,10 @@ constexpr size_t kMaxOutput = 8192;
 
 Status RunPrePublishHook(Repository::Impl& r, uint64_t gen) {
   const std::string& command = r.config.pre_publish_hook;
+  // Writes are already refused in a repository owned by someone else, but
+  // the hook is a command of that owner's choosing: checked again where it
+  // would run, so no path to this call can miss it.
+  TXDIR_CHECK(CheckWriteTrust(r.env, r.layout, "run the pre-publish hook of"));
   const std::string dir = r.layout.GenDir(gen);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)

@@ -1,4 +1,7 @@
+#include <fcntl.h>
+
 #include <cctype>
+#include <cerrno>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +10,7 @@
 #include "txdir/retention.h"
 #include "txn/src/config.h"
 #include "txn/src/layout.h"
+#include "txn/src/trust.h"
 #include "txn/src/writer_lock.h"
 
 namespace txdir::internal {
@@ -36,29 +40,91 @@ std::optional<uint64_t> ParseGenName(const std::string& s) {
 
 bool ValidSyncMode(const std::string& mode) { return mode == "syncfs" || mode == "fsync"; }
 
-Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
-  auto text = env->ReadFileAt(Env::kCwd, path);
-  if (!text) {
-    if (text.error().code == Code::kNotFound)
+namespace {
+
+std::string LockTimeoutRange() {
+  return "a number of milliseconds from 0 (fail at once) to " +
+         std::to_string(kMaxLockTimeout.count()) + " (one week)";
+}
+
+constexpr uint64_t kMaxGcKeep = 999999999999999999ULL;  // 18 digits, as `txdir config` takes
+
+std::string GcKeepRange() {
+  return "a positive integer from 1 to " + std::to_string(kMaxGcKeep) +
+         " (the live generation is always kept)";
+}
+
+// Reads config.json without following a link and without reading more
+// than kMaxConfigBytes: the size is checked before anything is read, and
+// the read stops there in case the file grew meanwhile.
+Result<std::string> ReadConfigText(Env* env, const std::string& path) {
+  auto fd = env->OpenAt(Env::kCwd, path, O_RDONLY | O_NOFOLLOW);
+  if (!fd) {
+    if (fd.error().code == Code::kNotFound)
       return MakeError(Code::kCorruption, "repository config is missing", path);
-    return tl::unexpected(text.error());
+    if (fd.error().sys_errno == ELOOP)
+      return MakeError(Code::kCorruption,
+                       "is a symbolic link; txdir does not follow links inside .txdir", path);
+    return tl::unexpected(fd.error());
   }
-  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  auto st = TXDIR_TRY(env->Fstat(fd->get()));
+  if (!S_ISREG(st.st_mode))
+    return MakeError(Code::kCorruption, "repository config is not a regular file", path);
+  auto too_large = [&](uint64_t size) {
+    return MakeError(Code::kCorruption,
+                     "repository config is " + std::to_string(size) +
+                         " bytes, more than the limit of " + std::to_string(kMaxConfigBytes) +
+                         " (1 MiB); it was not read",
+                     path);
+  };
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigBytes) return too_large(st.st_size);
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    size_t n = TXDIR_TRY(env->Read(fd->get(), buf, sizeof buf));
+    if (n == 0) break;
+    text.append(buf, n);
+    if (text.size() > kMaxConfigBytes) return too_large(text.size());
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
+  auto text = TXDIR_TRY(ReadConfigText(env, path));
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     return MakeError(Code::kCorruption, "repository config is not valid JSON", path);
+  auto bad = [&](const std::string& what) {
+    return MakeError(Code::kCorruption, "repository config: " + what, path);
+  };
   RepoConfig c;
   try {
-    c.format = j.value("format", 1);
+    if (auto f = j.find("format"); f != j.end()) {
+      if (!f->is_number_integer() || *f != 1)
+        return MakeError(Code::kCorruption, "unsupported repository format " + f->dump(), path);
+    }
     c.live_path = j.value("live_path", std::string("current"));
-    c.lock_timeout_ms = j.value("lock_timeout_ms", int64_t{10000});
+    if (auto t = j.find("lock_timeout_ms"); t != j.end()) {
+      // Parsed text holds a non-negative integer as unsigned; -5 is signed
+      // and 1e30 a float with no exact int64 value. Refused, not clamped:
+      // a clamp would turn a typo into "fail at once" without a word.
+      if (!t->is_number_unsigned() || t->get<uint64_t>() > uint64_t(kMaxLockTimeout.count()))
+        return bad("lock_timeout_ms must be " + LockTimeoutRange() + ", not " + t->dump());
+      c.lock_timeout_ms = t->get<int64_t>();
+    }
     c.sync = j.value("sync", std::string("syncfs"));
     if (auto gc = j.find("gc"); gc != j.end() && gc->is_object()) {
-      if (gc->contains("keep")) c.gc_keep = gc->at("keep").get<uint64_t>();
+      if (auto k = gc->find("keep"); k != gc->end()) {
+        // 2^64 and 1e30 parse as floats; -5 as a signed integer.
+        if (!k->is_number_unsigned() || k->get<uint64_t>() < 1 || k->get<uint64_t>() > kMaxGcKeep)
+          return bad("gc.keep must be " + GcKeepRange() + ", not " + k->dump());
+        c.gc_keep = k->get<uint64_t>();
+      }
       if (gc->contains("keep_within")) {
         auto ms = ParseDurationMs(gc->at("keep_within").get<std::string>());
-        if (!ms)
-          return MakeError(Code::kCorruption,
-                           "repository config: gc.keep_within: " + ms.error().message, path);
+        if (!ms) return bad("gc.keep_within: " + ms.error().message);
         c.gc_keep_within_ms = *ms;
       }
       c.gc_auto = gc->value("auto", false);
@@ -68,16 +134,10 @@ Result<RepoConfig> LoadConfig(Env* env, const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     return MakeError(Code::kCorruption, std::string("repository config: ") + e.what(), path);
   }
-  if (c.format != 1)
-    return MakeError(Code::kCorruption, "unsupported repository format " + std::to_string(c.format),
-                     path);
-  if (!ValidSyncMode(c.sync))
-    return MakeError(Code::kCorruption, "repository config: unknown sync mode '" + c.sync + "'",
-                     path);
+  if (!ValidSyncMode(c.sync)) return bad("unknown sync mode '" + c.sync + "'");
   if (c.live_path.empty())
     return MakeError(Code::kCorruption, "repository config has an empty live_path", path);
-  if (c.gc_keep && *c.gc_keep == 0)
-    return MakeError(Code::kCorruption, "repository config: gc.keep must be at least 1", path);
+  if (auto s = CheckLivePathValue(c.live_path); !s) return bad(s.error().message);
   return c;
 }
 
@@ -211,10 +271,7 @@ Status SetConfigKey(RepoConfig* c, const std::string& key,
     auto n = ParsePositive(key, v);
     if (!n || *n > static_cast<uint64_t>(kMaxLockTimeout.count()))
       return MakeError(Code::kInvalidArgument,
-                       "lock_timeout_ms must be a number of milliseconds from 0 (fail at once) "
-                       "to " +
-                           std::to_string(kMaxLockTimeout.count()) + " (one week), not '" + v +
-                           "'");
+                       "lock_timeout_ms must be " + LockTimeoutRange() + ", not '" + v + "'");
     c->lock_timeout_ms = static_cast<int64_t>(*n);
   } else if (key == "sync") {
     if (!ValidSyncMode(v))
@@ -222,11 +279,9 @@ Status SetConfigKey(RepoConfig* c, const std::string& key,
     c->sync = v;
   } else if (key == "gc.keep") {
     auto n = ParsePositive(key, v);
-    if (!n)
+    if (!n || *n > kMaxGcKeep)
       return MakeError(Code::kInvalidArgument,
-                       "gc.keep must be a positive integer (the live generation is always kept), "
-                       "not '" +
-                           v + "'");
+                       "gc.keep must be " + GcKeepRange() + ", not '" + v + "'");
     c->gc_keep = *n;
   } else if (key == "gc.keep_within") {
     c->gc_keep_within_ms = TXDIR_TRY(ParseDurationMs(v));
@@ -254,9 +309,7 @@ namespace {
 
 Result<internal::Layout> ConfigLayout(const std::string& root) {
   internal::Layout l = internal::Layout::For(root);
-  auto st = Env::Default()->StatAt(Env::kCwd, l.meta, true);
-  if (!st || !S_ISDIR(st->st_mode))
-    return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+  TXDIR_CHECK(internal::CheckMetaFolder(Env::Default(), l));
   return l;
 }
 
@@ -282,6 +335,9 @@ Status SetConfig(const std::string& root, const std::string& key,
                  const std::optional<std::string>& value) {
   Env* env = Env::Default();
   internal::Layout l = TXDIR_TRY(ConfigLayout(root));
+  // A setting can name the hook every writer runs: only the owner (or an
+  // opted-in user) may change one.
+  TXDIR_CHECK(internal::CheckWriteTrust(env, l, "change the config of"));
   auto before = TXDIR_TRY(internal::LoadConfig(env, l.config));
   {
     internal::RepoConfig probe = before;  // validate before waiting for the lock

@@ -4,6 +4,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -73,8 +74,24 @@ Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& l) {
 }
 
 Status SwapLive(Env* env, const Layout& l, uint64_t gen) {
-  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+  Fd dir = TXDIR_TRY(OpenLiveDir(env, l));
   const std::string name = fs::Basename(l.live);
+  // Only the live link (a symbolic link) or nothing is ever replaced:
+  // rename(2) would put the link over a regular file without a word, and
+  // whatever is there is not ours.
+  if (auto st = env->StatAt(dir.get(), name, /*follow=*/false); st) {
+    if (S_ISDIR(st->st_mode))
+      return MakeError(Code::kCorruption, "live path is a directory, not the live link", l.live);
+    if (!S_ISLNK(st->st_mode))
+      return MakeError(Code::kCorruption,
+                       std::string(S_ISREG(st->st_mode) ? "live path is a regular file"
+                                                        : "live path is not a symbolic link") +
+                           ", not the live link; txdir replaces only its own link there (move "
+                           "it away, then run txdir recover)",
+                       l.live);
+  } else if (st.error().code != Code::kNotFound) {
+    return tl::unexpected(st.error());
+  }
   const std::string target = LinkTarget(l, gen);
   if (TXDIR_BROKEN("unlink-then-symlink")) {
     // Deliberately unsafe variant for the self-test: a window with no link.
@@ -97,7 +114,7 @@ Status SwapLive(Env* env, const Layout& l, uint64_t gen) {
 }
 
 Status ReplaceDirectoryWithLive(Env* env, const Layout& l, uint64_t gen) {
-  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+  Fd dir = TXDIR_TRY(OpenLiveDir(env, l));
   const std::string name = fs::Basename(l.live);
   const std::string tmp = fs::UniqueName("." + name + ".txdir-tmp-");
   TXDIR_CHECK(env->SymlinkAt(LinkTarget(l, gen), dir.get(), tmp));

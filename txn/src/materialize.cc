@@ -9,6 +9,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -171,7 +172,7 @@ class StageDirs {
 bool BatchedSync(const Repository::Impl& r) { return r.config.sync == "syncfs"; }
 
 Status SyncBarrier(Repository::Impl& r) {
-  Fd meta = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.meta));
+  Fd meta = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, ""));
   return r.env->Syncfs(meta.get());
 }
 
@@ -180,8 +181,8 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
                                     const std::vector<uint64_t>& donors, bool sync) {
   Env* env = r.env;
   const Layout& l = r.layout;
-  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, l, "gens"));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(env, l, "tmp"));
 
   Donors donor(env, r, gens.get(), donors);
   const std::string stage = fs::UniqueName("stage-" + std::to_string(gen) + "-");
@@ -236,8 +237,8 @@ Status Materialize(Repository::Impl& r, uint64_t gen, const std::vector<store::T
   Env* env = r.env;
   const std::string stage = TXDIR_TRY(StageGeneration(r, gen, files, donors, sync));
   if (before_rename) TXDIR_CHECK(before_rename());
-  Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.gens));
-  Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, r.layout.tmp));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "gens"));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(env, r.layout, "tmp"));
   // A leftover gens/<gen> can only be an orphan of a publish that never
   // reached its commit point (recovery removes those); clear it anyway.
   TXDIR_CHECK(fs::RemoveTree(env, gens.get(), std::to_string(gen)));

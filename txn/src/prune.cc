@@ -12,6 +12,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -143,7 +144,7 @@ Result<std::string> WritePack(Repository::Impl& r, const git_oid& head) {
 // keeps new loose objects from appearing between the pack and the deletion
 // of loose objects.
 Result<Fd> HoldObjectWriters(Repository::Impl& r) {
-  Fd tmp = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  Fd tmp = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "tmp"));
   auto deadline = std::chrono::steady_clock::now() + r.lock_timeout;
   for (;;) {
     auto s = r.env->Flock(tmp.get(), LockMode::kExclusive, /*wait=*/false);

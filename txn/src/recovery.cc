@@ -14,6 +14,7 @@
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/source_tree.h"
+#include "txn/src/trust.h"
 
 namespace txdir::internal {
 
@@ -34,7 +35,7 @@ Status RemoveGitLocks(Env* env, int dir, const std::string& rel, RecoveryReport*
     if (!st) continue;
     if (S_ISDIR(st->st_mode)) {
       if (e.name == "objects") continue;  // handled separately, and large
-      Fd sub = TXDIR_TRY(fs::OpenDir(env, dir, e.name));
+      Fd sub = TXDIR_TRY(env->OpenAt(dir, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       TXDIR_CHECK(RemoveGitLocks(env, sub.get(), path, report));
     } else if (EndsWith(e.name, ".lock")) {
       TXDIR_CHECK(env->UnlinkAt(dir, e.name, 0));
@@ -45,11 +46,11 @@ Status RemoveGitLocks(Env* env, int dir, const std::string& rel, RecoveryReport*
 }
 
 // Removes half-written loose objects (tmp_obj_*) left by a crash.
-Status RemoveObjectTemps(Env* env, const std::string& objects, RecoveryReport* report) {
-  Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects));
+Status RemoveObjectTemps(Env* env, int git_dir, RecoveryReport* report) {
+  Fd dir = TXDIR_TRY(env->OpenAt(git_dir, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   for (const auto& fan : TXDIR_TRY(env->ListDir(dir.get()))) {
     if (fan.name.size() != 2) continue;
-    auto sub = fs::OpenDir(env, dir.get(), fan.name);
+    auto sub = env->OpenAt(dir.get(), fan.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!sub) continue;
     for (const auto& e : TXDIR_TRY(env->ListDir(sub->get()))) {
       if (e.name.rfind("tmp_obj_", 0) != 0) continue;
@@ -87,9 +88,12 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   RecoveryReport report;
   TXDIR_FAILPOINT("recover.begin");
 
+  // Everything below removes through directory fds opened without following
+  // a link (OpenMetaDir), so a link planted at .txdir, tmp or gens cannot
+  // lead a removal outside the repository, even after Open checked them.
   // 1. Staging directories and temp files.
   {
-    Fd tmp = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.tmp));
+    Fd tmp = TXDIR_TRY(OpenMetaDir(env, l, "tmp"));
     // Two kinds of entries are created without the writer lock: object
     // temp files of transactions (tmp_obj_*) and exec stages (exec-*).
     // Their creators hold a shared flock on tmp/ from before the name
@@ -124,7 +128,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     if (removed) TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
   }
   {
-    Fd meta = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.meta));
+    Fd meta = TXDIR_TRY(OpenMetaDir(env, l, ""));
     for (const auto& e : TXDIR_TRY(env->ListDir(meta.get()))) {
       if (e.name.rfind(".config.json.tmp-", 0) == 0) {
         TXDIR_CHECK(env->UnlinkAt(meta.get(), e.name, 0));
@@ -145,12 +149,12 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
 
   // 2. Stale git lock files and half-written objects.
   {
-    Fd git = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.store));
+    Fd git = TXDIR_TRY(OpenMetaDir(env, l, "store.git"));
     TXDIR_CHECK(RemoveGitLocks(env, git.get(), "", &report));
     // txdir writes object temp files in tmp/ (step 1); only an explicit
     // recover also scans the fan-out directories, for temp files of other
     // writers (libgit2, older versions), keeping every write O(changes).
-    if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, l.store + "/objects", &report));
+    if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, git.get(), &report));
     // An interrupted repack (gc --prune-history) leaves pack temp files.
     TXDIR_CHECK(RecoverPackDir(env, l.store, &report));
   }
@@ -160,7 +164,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   auto head = TXDIR_TRY(ReadHead(r));
   uint64_t committed = head ? head->meta.number : 0;
   {
-    Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+    Fd gens = TXDIR_TRY(OpenMetaDir(env, l, "gens"));
     bool removed = false;
     for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
       auto n = ParseGenName(e.name);
@@ -189,7 +193,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   // adoption's exchange, the adopted directory under that temporary name
   // (its files are generation 1).
   {
-    Fd live_dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, fs::Dirname(l.live)));
+    Fd live_dir = TXDIR_TRY(OpenLiveDir(env, l));
     const std::string prefix = "." + fs::Basename(l.live) + ".txdir-tmp-";
     for (const auto& e : TXDIR_TRY(env->ListDir(live_dir.get()))) {
       if (e.name.rfind(prefix, 0) != 0) continue;
@@ -232,7 +236,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     if (placed && S_ISDIR(placed->st_mode) && (placed->st_mode & 0222) != 0) {
       // Named but not yet sealed: a writer died between the rename into
       // gens/ and the chmod (Materialize, fsck's repair).
-      Fd gens = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.gens));
+      Fd gens = TXDIR_TRY(OpenMetaDir(env, l, "gens"));
       TXDIR_CHECK(SealPlaced(env, gens.get(), committed, /*sync=*/true));
       report.actions.push_back("made generation " + std::to_string(committed) + " read-only");
     }

@@ -13,6 +13,7 @@
 #include "txn/src/path_check.h"
 #include "txn/src/replication_internal.h"
 #include "txn/src/tree_merge.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -211,7 +212,7 @@ Status RetireGenerations(Repository::Impl& r, const git_oid& local_head, const g
   auto replaced = TXDIR_TRY(OnlyIn(r, local_head, keep));
   if (replaced.empty()) return Ok();
   auto live = ReadLiveGeneration(r.env, r.layout);
-  Fd gens = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.gens));
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "gens"));
   bool renamed = false;
   for (const auto& [number, oid] : replaced) {
     const std::string name = std::to_string(number);

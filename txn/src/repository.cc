@@ -14,6 +14,7 @@
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -42,6 +43,21 @@ bool IsInside(const std::string& path, const std::string& dir) {
   return path == dir || path.rfind(dir + "/", 0) == 0;
 }
 
+// The live path's place (docs/security.md): not the root, not inside
+// .txdir, not above the root; inside the root, a relative path of plain
+// components (it is stored relative).
+Status CheckLivePlacement(const Layout& l, Code code) {
+  if (l.live == l.root || IsInside(l.live, l.meta) || IsInside(l.root, l.live))
+    return MakeError(code,
+                     "live path must not be the repository, inside its metadata folder, or "
+                     "above it",
+                     l.live);
+  const std::string stored = IsInside(l.live, l.root) ? l.live.substr(l.root.size() + 1) : l.live;
+  if (auto s = internal::CheckLivePathValue(stored); !s)
+    return MakeError(code, s.error().message, l.live);
+  return Ok();
+}
+
 // Init's second half when the live path was an existing directory: its
 // files become generation 1, then the directory is replaced by the link.
 // Recovery does both (see RecoverLocked), so an init that dies half-way is
@@ -59,14 +75,13 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg
   Env* env = options.env != nullptr ? options.env : Env::Default();
   if (root_arg.empty()) return MakeError(Code::kInvalidArgument, "empty repository path");
   Layout l = Layout::For(root_arg);
-  std::string live =
-      options.live_path.empty() ? l.root + "/current" : fs::AbsolutePath(options.live_path);
-  if (live == l.root || IsInside(live, l.meta) || IsInside(l.root, live))
-    return MakeError(Code::kInvalidArgument,
-                     "live path must not be the repository, inside its metadata folder, or "
-                     "above it",
-                     live);
+  l.live = options.live_path.empty() ? l.root + "/current" : fs::AbsolutePath(options.live_path);
+  const std::string& live = l.live;
+  TXDIR_CHECK(CheckLivePlacement(l, Code::kInvalidArgument));
   TXDIR_CHECK(MakeDirs(env, l.root));
+  // Creating a repository in another user's directory would make one that
+  // user could rearrange under us: the same rule as every write.
+  TXDIR_CHECK(internal::CheckWriteTrust(env, l, "create"));
   if (env->StatAt(Env::kCwd, l.meta, false))
     return MakeError(Code::kExists, "already a txdir repository", l.root);
   TXDIR_CHECK(MakeDirs(env, fs::Dirname(live)));
@@ -114,16 +129,13 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg
   impl->env = options.env != nullptr ? options.env : Env::Default();
   impl->layout = Layout::For(root_arg);
   Layout& l = impl->layout;
-  auto st = impl->env->StatAt(Env::kCwd, l.meta, true);
-  if (!st || !S_ISDIR(st->st_mode))
-    return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+  // Once, here: every part of .txdir has its type and none is a link. The
+  // opens that act on the parts later refuse links again (trust.h).
+  TXDIR_CHECK(internal::CheckMetaFolder(impl->env, l));
   impl->config = TXDIR_TRY(internal::LoadConfig(impl->env, l.config));
   l.live = impl->config.live_path.front() == '/' ? impl->config.live_path
                                                  : l.root + "/" + impl->config.live_path;
-  for (const std::string& d : {l.gens, l.tmp, l.lock, l.store}) {
-    if (!impl->env->StatAt(Env::kCwd, d, false))
-      return MakeError(Code::kCorruption, "repository is missing part of its metadata folder", d);
-  }
+  TXDIR_CHECK(CheckLivePlacement(l, Code::kCorruption));
   // TXDIR_SYNC overrides the configured sync mode for this process (tests
   // run the crash suites in both modes; operators can force "fsync").
   if (const char* mode = std::getenv("TXDIR_SYNC"); mode != nullptr && *mode != '\0') {
@@ -243,6 +255,7 @@ Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,
 
 Result<RecoveryReport> Repository::Recover() {
   Impl& r = *impl_;
+  TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "recover"));
   auto lock = TXDIR_TRY(internal::WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
   auto report = TXDIR_TRY(internal::RecoverLocked(r, lock, /*thorough=*/true));
   r.recovered.store(true);

@@ -11,6 +11,7 @@
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
 #include "txn/src/tree_merge.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -46,7 +47,8 @@ std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path)
 // lock, empties tmp/; holding a shared flock on tmp/ while writing objects
 // tells it to leave object temp files alone (recovery.cc, step 1).
 Result<Fd> PinTmpForObjectWrites(Repository::Impl& r) {
-  Fd dir = TXDIR_TRY(fs::OpenDir(r.env, Env::kCwd, r.layout.tmp));
+  TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "write to"));
+  Fd dir = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "tmp"));
   TXDIR_CHECK(r.env->Flock(dir.get(), LockMode::kShared, /*wait=*/true));
   return dir;
 }

@@ -61,7 +61,9 @@ std::string DescribeHolder(const LockHolder& h) {
 
 Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
                                        std::chrono::milliseconds timeout) {
-  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDWR));
+  // O_NOFOLLOW: the lock file is written (its holder record) and must be
+  // .txdir's own, never a link's target (docs/security.md).
+  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDWR | O_NOFOLLOW));
   timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxLockTimeout);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // flock(2) has no timed wait, so the lock is polled. The cap is short
@@ -127,7 +129,7 @@ WriterLock::~WriterLock() {
 }
 
 Result<std::optional<LockHolder>> ReadLockHolder(Env* env, const std::string& lock_path) {
-  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDONLY));
+  Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDONLY | O_NOFOLLOW));
   auto r = env->Flock(fd.get(), LockMode::kShared, /*wait=*/false);
   if (r) {
     (void)env->Unlock(fd.get());
