@@ -242,6 +242,28 @@ TEST_F(HostileRemoteTest, LinksOutsideAreAcceptedWithSymlinksKeep) {
   EXPECT_EQ(cl.exit, 0) << cl;
 }
 
+// A store that already holds a generation with a ".git" folder (made
+// before these rules, or edited by hand): rollback does not materialize
+// it.
+TEST_F(HostileRemoteTest, RollbackDoesNotMaterializeADotGitFolderFromTheStore) {
+  const std::string config = Blob("[core]\n\tfsmonitor = touch /tmp/txdir-pwned\n");
+  const std::string bad = Gen2({{"40000", ".git", Tree({{"100644", "config", config}})}});
+  const std::string three = Commit(Tree({{"100644", "ok", Blob("three")}}), 3, {bad});
+  Git("git update-ref refs/heads/planted " + three);
+  const std::string store = mirror_ + "/.txdir/store.git";
+  Git("git --git-dir='" + store + "' fetch -q '" + remote_ +
+      "' refs/heads/planted:refs/heads/main");
+  CliResult rec = RunCli({"recover", mirror_});
+  ASSERT_EQ(rec.exit, 0) << rec;
+  ASSERT_EQ(RunCli({"cat", mirror_, "ok"}).out, "three");
+  CliResult rb = RunCli({"rollback", mirror_, "2"});
+  EXPECT_EQ(rb.exit, kInvalidInput) << rb;
+  EXPECT_TRUE(Has(rb.err, "git's own folder")) << rb;
+  EXPECT_FALSE(std::filesystem::exists(mirror_ + "/.txdir/gens/2/.git"));
+  EXPECT_EQ(RunCli({"cat", mirror_, "ok"}).out, "three") << "generation 3 stays live";
+  EXPECT_FALSE(std::filesystem::exists("/tmp/txdir-pwned"));
+}
+
 // Peak resident memory (KiB) of the CLI run with `args`, and its exit code.
 std::pair<long, int> CliPeakKb(const std::vector<std::string>& args) {
   pid_t pid = ::fork();
