@@ -10,6 +10,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/odb_backend.h"
+#include "store/pack_reader.h"
 
 namespace txdir::store {
 
@@ -427,10 +428,21 @@ Status GitStore::ReadBlobStream(const git_oid& oid,
                                 const std::function<Status(uint64_t)>& on_size) const {
   auto loose = backend_->ReadLoose(oid, sink, on_size);
   if (loose || loose.error().code != Code::kNotFound) return loose;
-  // Not loose: packed (libgit2 reads it whole) or missing (its error says so).
-  std::string data = TXDIR_TRY(ReadBlob(oid));
-  if (on_size) TXDIR_CHECK(on_size(data.size()));
-  return sink(data);
+  // Packed. A large blob stored whole in the pack is inflated piece by
+  // piece from it (pack_reader.h); small ones are cheaper whole.
+  if (auto size = ObjectSize(oid); size && *size > kStreamPiece) {
+    if (TXDIR_TRY(ReadPackedBlob(env_, git_dir_ + "/objects/pack", oid, sink, on_size)))
+      return Ok();
+  }
+  // Small, a delta (libgit2 applies it to its base, whole) or missing (its
+  // error says so). Handed on from libgit2's buffer, without a copy.
+  git_blob* b = nullptr;
+  if (int rc = git_blob_lookup(&b, repo_, &oid); rc < 0)
+    return GitError(rc, "blob not found " + OidHex(oid));
+  BlobPtr owner(b);
+  const auto len = static_cast<size_t>(git_blob_rawsize(b));
+  if (on_size) TXDIR_CHECK(on_size(len));
+  return sink(std::string_view(static_cast<const char*>(git_blob_rawcontent(b)), len));
 }
 
 Result<git_oid> GitStore::WriteBlobStream(

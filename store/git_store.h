@@ -124,10 +124,11 @@ class GitStore {
   // Every file of the tree, recursively, sorted by path.
   Result<std::vector<TreeFile>> ListTree(const git_oid& tree) const;
   Result<std::string> ReadBlob(const git_oid& blob) const;
-  // Delivers the blob's content to `sink` in pieces. A loose blob is
-  // inflated piece by piece, so memory stays bounded whatever its size; a
-  // blob that is only in a pack (after pull, clone or prune) is read whole
-  // by libgit2, which has no streaming reader for packs.
+  // Delivers the blob's content to `sink` in pieces. A loose blob, and a
+  // blob over kStreamPiece stored whole in a pack (after pull, clone or
+  // prune), is inflated piece by piece, so memory stays bounded whatever
+  // its size; a packed blob stored as a delta is read whole by libgit2,
+  // which has no streaming reader for packs.
   // `on_size`, if given, gets the blob's length before the first piece.
   Status ReadBlobStream(const git_oid& blob, const std::function<Status(std::string_view)>& sink,
                         const std::function<Status(uint64_t)>& on_size = nullptr) const;

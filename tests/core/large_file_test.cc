@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "store/git_store.h"
 #include "test_util.h"
@@ -111,6 +112,101 @@ TEST_F(StoreStream, ReadingStreamsALooseBlobInBoundedPieces) {
   EXPECT_TRUE(got == data);
   EXPECT_GT(pieces, 2u);
   EXPECT_LE(largest, store::kStreamPiece);
+}
+
+// After a pull, clone or prune the blob is in a pack, where libgit2 can
+// only read it whole: a blob stored whole in the pack is inflated from it
+// in pieces all the same (pack_reader.h); one stored as a delta is still
+// read right (whole, through libgit2); damage is Corruption.
+TEST_F(StoreStream, ReadingStreamsAPackedBlobInBoundedPieces) {
+  const std::string data = Content(3 * store::kStreamPiece + 7, 3);
+  std::string similar = data;
+  similar[similar.size() / 2] = '#';  // a delta against `data` in the pack
+  auto oid = store_->WriteBlob(data);
+  auto oid2 = store_->WriteBlob(similar);
+  ASSERT_TRUE(oid && oid2);
+  std::string out;
+  // Unreferenced objects: packed by naming them (repack takes reachable ones).
+  ASSERT_EQ(testing::RunShell(
+                "printf '%s\\n' " + store::OidHex(*oid) + " " + store::OidHex(*oid2) +
+                    " | git --git-dir='" + git_dir_ + "' pack-objects -q --window=10 '" + git_dir_ +
+                    "/objects/pack/pack' && git --git-dir='" + git_dir_ + "' prune-packed",
+                &out),
+            0)
+      << out;
+  ASSERT_FALSE(stdfs::exists(git_dir_ + "/objects/" + store::OidHex(*oid).substr(0, 2) + "/" +
+                             store::OidHex(*oid).substr(2)))
+      << "still loose";
+  for (const auto& [id, want] :
+       {std::pair{*oid, &data}, std::pair{*oid2, static_cast<const std::string*>(&similar)}}) {
+    std::string got;
+    size_t pieces = 0, largest = 0;
+    uint64_t told = 0;
+    auto s = store_->ReadBlobStream(
+        id,
+        [&](std::string_view p) -> Status {
+          got.append(p);
+          ++pieces;
+          largest = std::max(largest, p.size());
+          return Ok();
+        },
+        [&](uint64_t size) -> Status {
+          told = size;
+          return Ok();
+        });
+    ASSERT_TRUE(s) << s.error().ToString();
+    EXPECT_TRUE(got == *want);
+    EXPECT_EQ(told, want->size());
+    auto hashed = store_->HashStoredBlob(id);
+    ASSERT_TRUE(hashed) << hashed.error().ToString();
+    EXPECT_TRUE(store::OidEqual(*hashed, id));
+  }
+  // Which of the two git stored whole is its choice (verify-pack: id,
+  // type, size, size in pack, offset, and for a delta its depth and base).
+  std::string verify;
+  ASSERT_EQ(testing::RunShell("git --git-dir='" + git_dir_ + "' verify-pack -v " + git_dir_ +
+                                  "/objects/pack/*.idx",
+                              &verify),
+            0);
+  std::string whole_hex;
+  uint64_t whole_offset = 0;
+  std::istringstream lines(verify);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::vector<std::string> t;
+    for (std::string w; in >> w;) t.push_back(w);
+    if (t.size() == 5 && t[1] == "blob" &&
+        (t[0] == store::OidHex(*oid) || t[0] == store::OidHex(*oid2))) {
+      whole_hex = t[0];
+      whole_offset = std::stoull(t[4]);
+    }
+  }
+  ASSERT_FALSE(whole_hex.empty()) << verify;
+  const git_oid whole = *store::OidFromHex(whole_hex);
+  size_t pieces = 0, largest = 0;
+  auto s = store_->ReadBlobStream(whole, [&](std::string_view p) -> Status {
+    ++pieces;
+    largest = std::max(largest, p.size());
+    return Ok();
+  });
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_GT(pieces, 3u) << "read whole, not in pieces";
+  EXPECT_LE(largest, store::kStreamPiece);
+
+  // Damage inside the whole object's zlib stream.
+  for (const auto& e : stdfs::directory_iterator(git_dir_ + "/objects/pack")) {
+    if (e.path().extension() != ".pack") continue;
+    stdfs::permissions(e.path(), stdfs::perms::owner_write, stdfs::perm_options::add);
+    std::fstream io(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(static_cast<std::streamoff>(whole_offset + 64));
+    io.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+  }
+  auto damaged = store_->HashStoredBlob(whole);
+  if (damaged) {
+    EXPECT_FALSE(store::OidEqual(*damaged, whole)) << "damage not noticed";
+  } else {
+    EXPECT_EQ(damaged.error().code, Code::kCorruption) << damaged.error().ToString();
+  }
 }
 
 TEST_F(StoreStream, ASinkErrorStopsTheRead) {

@@ -156,6 +156,57 @@ TEST_F(SourceRefusalTest, NameThatIsNotUtf8) {
   ExpectRefused("latin1-", "UTF-8");
 }
 
+// A ".git" folder would make `current/` a git working tree whose config
+// (core.fsmonitor, hooks) the source's author controls: refused in every
+// spelling git, NTFS or HFS+ reads as ".git", as git fsck does.
+TEST_F(SourceRefusalTest, DotGitInAnySpellingIsRefused) {
+  const std::vector<std::string> spellings = {
+      ".git",
+      ".GIT",
+      ".Git",
+      "git~1",
+      "GIT~1",
+      ".git.",
+      ".git ",
+      ".git. .",
+      ".g\u200cit",        // ZERO WIDTH NON-JOINER inside (HFS+ ignores it)
+      "\xef\xbb\xbf.git",  // ZERO WIDTH NO-BREAK SPACE in front
+      ".git::$INDEX_ALLOCATION"};
+  for (const auto& name : spellings) {
+    SCOPED_TRACE(name);
+    std::filesystem::remove_all(f_.src);
+    testing::MakeTree(f_.src, {{"table.sdn", "new"}, {"sub/" + name + "/config", "[core]\n"}});
+    ExpectRefused("sub/" + name, "git's own folder");
+    std::filesystem::remove_all(f_.src);
+    testing::MakeTree(f_.src, {{"table.sdn", "new"}, {name, "a file by that name"}});
+    ExpectRefused(name, "git's own folder");
+  }
+  // Names that only look alike are published.
+  std::filesystem::remove_all(f_.src);
+  testing::MakeTree(f_.src, {{".github/ci.yml", "x"},
+                             {".gitx", "x"},
+                             {"git~2", "x"},
+                             {".git-old", "x"},
+                             {"a.git", "x"},
+                             {".gitignore", "x"}});
+  auto g = f_.repo->Publish(f_.src);
+  ASSERT_TRUE(g) << g.error().ToString();
+}
+
+// git follows these names in a working tree; it refuses them as symlinks
+// (fsck: gitmodulesSymlink and the like), and so does publish, even with
+// --symlinks=keep.
+TEST_F(SourceRefusalTest, GitControlFileAsSymlinkIsRefused) {
+  for (const std::string name : {".gitmodules", ".GITATTRIBUTES", ".gitignore.", ".mailmap"}) {
+    SCOPED_TRACE(name);
+    std::filesystem::remove_all(f_.src);
+    testing::MakeTree(f_.src, {{"table.sdn", "new"}});
+    std::filesystem::create_symlink("table.sdn", f_.src + "/" + name);
+    ExpectRefused(name, "git would follow a symlink by this name");
+    ExpectRefused(name, "git would follow a symlink by this name", SymlinkPolicy::kKeepAll);
+  }
+}
+
 TEST_F(SourceRefusalTest, SourceContainingTheMetadataFolder) {
   // Publishing the repository root itself would publish .txdir.
   WriteFile(f_.root + "/stray.txt", "x");

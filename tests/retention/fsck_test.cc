@@ -2,6 +2,11 @@
 // place (chmod u+w + write into gens/N) and names every generation sharing
 // the inode; --repair re-materializes them and exits 0 only when clean;
 // store damage is found and exits 6.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -114,6 +119,54 @@ TEST(Fsck, FindsADamagedObjectInTheStoreAndRepairCannotHideIt) {
   EXPECT_NE(r.out.find("PROBLEM store 1: a.txt: blob " + blob), std::string::npos) << r;
   r = RunCli({"fsck", f.root, "--repair"});
   EXPECT_EQ(r.exit, 6) << r;
+}
+
+// A writer killed after staging its generation leaves the stage in
+// .txdir/tmp: fsck reports it (and nothing else), --repair removes it
+// (recovery's step 1), and a stage a live process holds (txdir exec while
+// its program runs) is not a leftover.
+TEST(Fsck, ReportsWhatAKilledWriterLeftInTmp) {
+  RetentionFixture f;
+  f.Publish(1);
+  MakeTree(f.src, {{"a.txt", "v2\n"}, {"same.txt", "same\n"}});
+  std::string out;
+  const int rc = RunShell("TXDIR_CRASH_AT=materialize.files_written '" + std::string(TXDIR_CLI) +
+                              "' publish '" + f.root + "' --from '" + f.src + "'",
+                          &out);
+  ASSERT_NE(rc, 0) << "the writer was not killed: " << out;
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(f.root + "/.txdir/tmp"))
+    left.push_back(e.path().filename());
+  ASSERT_EQ(left.size(), 1u) << "expected the killed writer's stage";
+  auto r = RunCli({"fsck", f.root, "--json"});
+  EXPECT_EQ(r.exit, 6) << r;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["problems"].size(), 1u) << r;
+  EXPECT_EQ(j["problems"][0]["area"], "tmp");
+  EXPECT_EQ(j["problems"][0]["path"], ".txdir/tmp/" + left[0]);
+  r = RunCli({"fsck", f.root});
+  EXPECT_NE(r.out.find("PROBLEM tmp: .txdir/tmp/" + left[0] + ": left over by a writer"),
+            std::string::npos)
+      << r;
+
+  r = RunCli({"fsck", f.root, "--repair"});
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_NE(r.out.find("removed staging leftover tmp/" + left[0]), std::string::npos) << r;
+  EXPECT_TRUE(std::filesystem::is_empty(f.root + "/.txdir/tmp"));
+
+  // Held by a live process: in use, not reported.
+  const std::string held = f.root + "/.txdir/tmp/stage-exec-held";
+  ASSERT_EQ(::mkdir(held.c_str(), 0755), 0);
+  int fd = ::open(held.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  r = RunCli({"fsck", f.root});
+  EXPECT_EQ(r.exit, 0) << r;
+  ::close(fd);
+  // Released: now it is a leftover; `txdir recover` removes it too.
+  EXPECT_EQ(RunCli({"fsck", f.root}).exit, 6);
+  EXPECT_EQ(RunCli({"recover", f.root}).exit, 0);
+  EXPECT_EQ(RunCli({"fsck", f.root}).exit, 0);
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ void SleepInterruptibly(double seconds) {
 }
 
 struct PullArgs {
-  std::string dir, remote = "origin", strategy, message;
+  std::string dir, remote = "origin", strategy, message, symlinks = "inside";
   bool watch = false;
   double interval = 5;
 };
@@ -146,6 +146,10 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
                   "Resolve a divergence: error, last-write-wins, last-modified-wins or merge "
                   "(default: refuse, exit 5)");
     c->add_option("-m,--message", a->message, "Message of a generation resolving a divergence");
+    c->add_option("--symlinks", a->symlinks,
+                  "inside (default): refuse generations with links that leave them; keep: "
+                  "accept them (as publish --symlinks)")
+        ->check(CLI::IsMember({"inside", "keep"}));
     auto* watch = c->add_flag("--watch", a->watch,
                               "Keep pulling every --interval seconds until SIGINT or SIGTERM");
     c->add_option("--interval", a->interval, "Seconds between pulls with --watch (default 5)")
@@ -155,6 +159,7 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
       *run = [=, &g] {
         PullOptions o;
         o.message = a->message;
+        o.symlinks = a->symlinks == "keep" ? SymlinkPolicy::kKeepAll : SymlinkPolicy::kInsideOnly;
         if (!a->strategy.empty()) {
           auto s = ParseStrategy(a->strategy);
           if (!s) return UsageError("unknown strategy '" + a->strategy + "'");
@@ -205,12 +210,20 @@ void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run) {
     auto url = std::make_shared<std::string>();
     auto dir = std::make_shared<std::string>();
     auto live = std::make_shared<std::string>();
+    auto symlinks = std::make_shared<std::string>("inside");
     c->add_option("URL", *url, "Remote URL (becomes remote 'origin')")->required();
     c->add_option("DIR", *dir, "The transactional directory to create")->required();
     c->add_option("--live", *live, "Path of the live link (default DIR/current)");
+    c->add_option("--symlinks", *symlinks,
+                  "inside (default): refuse generations with links that leave them; keep: "
+                  "accept them (as publish --symlinks)")
+        ->check(CLI::IsMember({"inside", "keep"}));
     c->callback([=, &g] {
       *run = [=, &g] {
-        auto cl = Clone(*url, *dir, CloneOptions{.live_path = *live});
+        auto cl = Clone(*url, *dir,
+                        CloneOptions{.live_path = *live,
+                                     .symlinks = *symlinks == "keep" ? SymlinkPolicy::kKeepAll
+                                                                     : SymlinkPolicy::kInsideOnly});
         if (!cl) return Fail(cl.error());
         Out(g, "cloned " + *url + " into " + cl->repo->root());
         return ReportPull(g, "origin", cl->pull);

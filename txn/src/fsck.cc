@@ -12,8 +12,10 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/trust.h"
+#include "txn/src/writer_lock.h"
 
 namespace txdir {
 
@@ -25,13 +27,17 @@ struct OidLess {
 
 class Checker {
  public:
-  Checker(Repository& repo, FsckReport* report) : repo_(repo), r_(*repo.impl()), rep_(report) {}
+  // `holding_lock`: this process holds the writer lock (repair), so no
+  // other writer can be using tmp/.
+  Checker(Repository& repo, FsckReport* report, bool holding_lock = false)
+      : repo_(repo), r_(*repo.impl()), rep_(report), holding_lock_(holding_lock) {}
 
   void Run() {
     CheckRefs();
     CheckHistory();
     CheckGenerations();
     CheckLive();
+    CheckTmp();
   }
 
   // Generations with damage found by CheckGenerations.
@@ -281,9 +287,59 @@ class Checker {
                   " (`txdir recover` moves it)");
   }
 
+  // What a writer that died (or failed part-way) left in .txdir/tmp: a
+  // stage, a temp file. Recovery removes them (step 1 of recovery.cc)
+  // with the same tests of what is still in use: an entry a live process
+  // holds a flock on (an exec's stage while its program runs) and, while
+  // a transaction holds tmp/ itself, object temp files. While another
+  // process holds the writer lock, its stage is work in progress: tmp/ is
+  // not judged then.
+  void CheckTmp() {
+    Env* env = r_.env;
+    if (!holding_lock_) {
+      auto holder = internal::ReadLockHolder(env, r_.layout.lock);
+      if (holder && *holder) {
+        rep_->notes.push_back(".txdir/tmp not checked: a writer is running (" +
+                              internal::DescribeHolder(**holder) + ")");
+        return;
+      }
+    }
+    auto tmp = fs::OpenDir(env, Env::kCwd, r_.layout.tmp);
+    if (!tmp) {
+      Problem("tmp", std::nullopt, r_.layout.tmp, tmp.error().ToString());
+      return;
+    }
+    auto entries = env->ListDir(tmp->get());
+    if (!entries) {
+      Problem("tmp", std::nullopt, r_.layout.tmp, entries.error().ToString());
+      return;
+    }
+    // A transaction writing objects holds a shared flock on tmp/ (it waits
+    // for our probe, which is released at once).
+    bool objects_busy = false;
+    {
+      auto t2 = fs::OpenDir(env, Env::kCwd, r_.layout.tmp);
+      if (t2) {
+        auto probe = env->Flock(t2->get(), LockMode::kExclusive, /*wait=*/false);
+        objects_busy = !probe && probe.error().code == Code::kLocked;
+      }
+    }
+    for (const auto& e : *entries) {
+      if (objects_busy && e.name.rfind("tmp_obj_", 0) == 0) continue;
+      if (auto fd = env->OpenAt(tmp->get(), e.name, O_RDONLY | O_NOFOLLOW); fd) {
+        auto held = env->Flock(fd->get(), LockMode::kExclusive, /*wait=*/false);
+        if (!held && held.error().code == Code::kLocked) continue;  // in use
+      }
+      Problem("tmp", std::nullopt, ".txdir/tmp/" + internal::Printable(e.name),
+              "left over by a writer that did not finish (`txdir recover` or "
+              "`txdir fsck --repair` removes it)");
+    }
+  }
+
   Repository& repo_;
   Repository::Impl& r_;
   FsckReport* rep_;
+  bool holding_lock_ = false;
   std::set<git_oid, OidLess> seen_;
   std::set<uint64_t> history_;
   std::set<uint64_t> damaged_;
@@ -340,7 +396,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
   std::vector<std::string> repaired = recovered.actions;
   {
     FsckReport first;
-    Checker checker(repo, &first);
+    Checker checker(repo, &first, /*holding_lock=*/true);
     checker.Run();
     for (uint64_t gen : checker.damaged()) {
       auto line = Repair(r, gen);
@@ -349,7 +405,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
     }
   }
   FsckReport report;
-  Checker(repo, &report).Run();
+  Checker(repo, &report, /*holding_lock=*/true).Run();
   report.repaired = std::move(repaired);
   return report;
 }

@@ -8,6 +8,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/trust.h"
 
@@ -184,6 +185,12 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
   Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, l, "gens"));
   Fd tmp = TXDIR_TRY(internal::OpenMetaDir(env, l, "tmp"));
 
+  // Whatever the tree's origin (a repository made before these rules, a
+  // store edited by hand), nothing is materialized under a name publish
+  // refuses: a ".git" folder here would be a git working tree in current/.
+  // Cheap string checks, before anything is created.
+  for (const auto& f : files) TXDIR_CHECK(CheckRelativePath(f.path));
+
   Donors donor(env, r, gens.get(), donors);
   const std::string stage = fs::UniqueName("stage-" + std::to_string(gen) + "-");
   TXDIR_CHECK(env->MkdirAt(tmp.get(), stage, 0755));
@@ -196,6 +203,9 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
     const std::string leaf = fs::Basename(f.path);
     if (f.mode == 0120000) {
       std::string target = TXDIR_TRY(r.store->ReadBlob(f.oid));
+      // Links that leave the generation may have been published on purpose
+      // (--symlinks=keep); the rest of the link rule holds for every tree.
+      TXDIR_CHECK(CheckLinkTarget(f.path, target, /*allow_outside=*/true));
       TXDIR_CHECK(env->SymlinkAt(target, parent, leaf));
       continue;
     }

@@ -12,6 +12,7 @@
 #include "txn/src/host_info.h"
 #include "txn/src/path_check.h"
 #include "txn/src/replication_internal.h"
+#include "txn/src/tree_check.h"
 #include "txn/src/tree_merge.h"
 #include "txn/src/trust.h"
 
@@ -60,46 +61,17 @@ Result<std::vector<std::pair<uint64_t, git_oid>>> OnlyIn(Repository::Impl& r, co
   return out;
 }
 
-// A tree a pull brings in must be one publish could have made: every name
-// passes the rules of path_check.h (no control bytes, valid UTF-8, no "."
-// or "..", within the bounds) and every entry is a file, an executable, a
-// link or a folder. Git itself allows any byte but NUL and '/' in a name,
-// so another repository can hold names that would reach a terminal or a
-// script raw once materialized.
-Status CheckTree(git_repository* repo, const git_oid& tree_id, const std::string& prefix,
-                 size_t depth, std::set<std::pair<std::string, size_t>>* seen) {
-  // The same subtree at the same depth and prefix length passes or fails
-  // the same way: generations share most of their folders.
-  if (!seen->emplace(store::OidHex(tree_id), depth * 100000 + prefix.size()).second) return Ok();
-  git_tree* raw = nullptr;
-  if (int rc = git_tree_lookup(&raw, repo, &tree_id); rc < 0)
-    return store::GitError(rc, "cannot read tree " + store::OidHex(tree_id));
-  std::unique_ptr<git_tree, void (*)(git_tree*)> tree(raw, git_tree_free);
-  for (size_t i = 0, n = git_tree_entrycount(tree.get()); i < n; ++i) {
-    const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
-    const std::string path = prefix + git_tree_entry_name(e);
-    TXDIR_CHECK(internal::CheckRelativePath(path));
-    switch (git_tree_entry_filemode(e)) {
-      case GIT_FILEMODE_BLOB:
-      case GIT_FILEMODE_BLOB_EXECUTABLE:
-      case GIT_FILEMODE_LINK:
-        break;
-      case GIT_FILEMODE_TREE:
-        TXDIR_CHECK(CheckTree(repo, *git_tree_entry_id(e), path + "/", depth + 1, seen));
-        break;
-      default:
-        return MakeError(Code::kInvalidArgument, "not a file, link or folder (a submodule?)",
-                         internal::Printable(path));
-    }
-  }
-  return Ok();
-}
-
-// Checks the tree of every commit reachable from `remote` but not from
-// `local` (a later rollback or checkout may materialize any of them) before
-// anything is adopted.
-Status CheckIncomingTrees(Repository::Impl& r, const git_oid& remote,
-                          const std::optional<git_oid>& local, const std::string& remote_name) {
+// Checks every commit reachable from `remote` but not from `local` (a
+// later rollback or checkout may materialize any of them, not only the
+// head) before anything is adopted: each is a txdir generation numbered
+// above its parents, and its tree is one publish could have made
+// (tree_check.h). Git itself allows any byte but NUL and '/' in a name,
+// unsorted trees, ".git" folders and links anywhere, so another
+// repository can hold generations that would reach a terminal, a script
+// or git raw once materialized.
+Status CheckIncoming(Repository::Impl& r, const git_oid& remote,
+                     const std::optional<git_oid>& local, const std::string& remote_name,
+                     SymlinkPolicy symlinks) {
   git_revwalk* raw = nullptr;
   if (int rc = git_revwalk_new(&raw, r.store->repo()); rc < 0)
     return store::GitError(rc, "cannot walk history", Code::kInternal);
@@ -110,21 +82,23 @@ Status CheckIncomingTrees(Repository::Impl& r, const git_oid& remote,
     if (int rc = git_revwalk_hide(walk.get(), &*local); rc < 0)
       return store::GitError(rc, "cannot walk from " + store::OidHex(*local));
   }
-  std::set<std::pair<std::string, size_t>> seen;
+  internal::TreeChecker trees(*r.store, symlinks == SymlinkPolicy::kKeepAll);
   git_oid oid;
   int rc;
   while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
-    git_commit* c = nullptr;
-    if (int crc = git_commit_lookup(&c, r.store->repo(), &oid); crc < 0)
-      return store::GitError(crc, "cannot read commit " + store::OidHex(oid));
-    std::unique_ptr<git_commit, void (*)(git_commit*)> commit(c, git_commit_free);
-    if (auto st = CheckTree(r.store->repo(), *git_commit_tree_id(commit.get()), "", 1, &seen);
-        !st) {
-      Error e = st.error();
-      e.message = "remote '" + remote_name + "' commit " + store::OidHex(oid).substr(0, 12) +
-                  " holds a name txdir refuses; nothing was pulled: " + e.message;
+    auto refuse = [&](Error e, const std::string& what) -> Status {
+      e.message = "remote '" + remote_name + "' commit " + store::OidHex(oid).substr(0, 12) + " " +
+                  what + "; nothing was pulled: " + e.message;
       return tl::unexpected(e);
-    }
+    };
+    auto meta = r.store->ReadMeta(oid);
+    if (!meta) return refuse(meta.error(), "is not a txdir generation");
+    if (auto st = internal::CheckParentNumbers(*r.store, oid, meta->number); !st)
+      return refuse(st.error(),
+                    "(generation " + std::to_string(meta->number) + ") is out of order");
+    if (auto st = trees.Check(TXDIR_TRY(r.store->CommitTree(oid))); !st)
+      return refuse(st.error(),
+                    "(generation " + std::to_string(meta->number) + ") holds a tree txdir refuses");
   }
   if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
   return Ok();
@@ -276,8 +250,8 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
     return MakeError(Code::kCorruption, "the head of remote '" + remote_name +
                                             "' is not a txdir generation: " + meta.error().message);
 
-  TXDIR_CHECK(CheckIncomingTrees(
-      r, remote, head ? std::optional<git_oid>(head->commit) : std::nullopt, remote_name));
+  TXDIR_CHECK(CheckIncoming(r, remote, head ? std::optional<git_oid>(head->commit) : std::nullopt,
+                            remote_name, options.symlinks));
 
   std::optional<git_oid> base;
   if (head) {
@@ -353,7 +327,7 @@ Result<CloneResult> Clone(const std::string& url, const std::string& root,
   CloneResult out;
   out.repo = TXDIR_TRY(Repository::Init(root, InitOptions{.live_path = options.live_path}));
   TXDIR_CHECK(AddRemote(*out.repo, "origin", url));
-  out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{}));
+  out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{.symlinks = options.symlinks}));
   return out;
 }
 

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 
-#include <filesystem>
-
 #include "store/fs_util.h"
 #include "txn/src/path_check.h"
 
@@ -179,19 +177,13 @@ struct Scanner {
 
   Status SeeLink(int dir_fd, size_t dir_index, const std::string& name, const std::string& path) {
     std::string target = TXDIR_TRY(env->ReadlinkAt(dir_fd, name));
-    if (policy != SymlinkPolicy::kKeepAll) {
-      // Resolve lexically inside the source: the link's directory joined
-      // with its target must not climb above the source root.
-      std::filesystem::path base = std::filesystem::path(path).parent_path();
-      auto joined = (base / target).lexically_normal().string();
-      bool escapes =
-          target.empty() || target.front() == '/' || joined == ".." || joined.rfind("../", 0) == 0;
-      if (escapes)
-        return MakeError(Code::kInvalidArgument,
-                         "symlink points outside the source (" + Printable(target) +
-                             "); pass --symlinks=keep to store it as a link",
-                         Printable(path));
-    }
+    if (policy != SymlinkPolicy::kKeepAll && LinkEscapes(path, target))
+      return MakeError(Code::kInvalidArgument,
+                       "symlink points outside the source (" + Printable(target) +
+                           "); pass --symlinks=keep to store it as a link",
+                       Printable(path));
+    // The rest of the rule every tree from elsewhere (pull, clone) meets.
+    TXDIR_CHECK(CheckLinkTarget(path, target, /*allow_outside=*/true));
     pending.push_back(Pending{out.size(), dir_index, name, {}, std::move(target), true});
     out.push_back(store::TreeFile{path, {}, 0120000});
     return Ok();

@@ -11,7 +11,10 @@
 //    whose bytes no longer match is a published file edited in place; the
 //    report names every generation sharing its inode (hard links share the
 //    damage);
-//  - the live link points at the head's generation.
+//  - the live link points at the head's generation;
+//  - .txdir/tmp holds no leftover of a writer that did not finish (a stage
+//    or temp file no live process holds a flock on; not judged while
+//    another process holds the writer lock).
 //
 // With repair: under the writer lock (which runs recovery: the live link is
 // moved to the head), each damaged generation is materialized anew from the

@@ -86,6 +86,10 @@ struct PullOptions {
   std::optional<Strategy> strategy;
   std::string message;  // for a resolving generation; default describes it
   std::string author;
+  // Symlinks of incoming generations: kInsideOnly (default) refuses a link
+  // that is absolute or leaves the generation, as publish does by default;
+  // kKeepAll accepts them (generations published with --symlinks=keep).
+  SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;
 };
 
 struct PullResult {
@@ -117,7 +121,8 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote = "origin",
                         const PullOptions& options = {});
 
 struct CloneOptions {
-  std::string live_path;  // as InitOptions::live_path
+  std::string live_path;                                // as InitOptions::live_path
+  SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;  // as PullOptions::symlinks
 };
 
 struct CloneResult {
