@@ -9,6 +9,7 @@
 #include "store/gen_meta.h"
 #include "tools/serve/gen_index.h"
 #include "tools/serve/html.h"
+#include "tools/serve/limited_server.h"
 #include "tools/serve/request_path.h"
 #include "tools/serve/serve.h"
 #include "txdir/repository.h"
@@ -112,7 +113,7 @@ struct Server::Impl {
   std::unique_ptr<Repository> repo;
   std::unique_ptr<GenIndex> index;
   std::mutex mu;  // guards repo and index: the store is single-threaded
-  httplib::Server http;
+  std::unique_ptr<LimitedServer> http;
   std::atomic<bool> stop_requested{false};
   int port = -1;
 
@@ -143,17 +144,17 @@ void Server::Impl::GenError(httplib::Response& res, uint64_t gen, const Error& e
 void Server::Impl::Install() {
   // Small responses on kept-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to each.
-  http.set_tcp_nodelay(true);
+  http->set_tcp_nodelay(true);
   // The library's default also sets SO_REUSEPORT, which would let a second
   // server (or another user's process) bind the same port and take a share
   // of the connections. SO_REUSEADDR alone: restart quickly, never share.
-  http.set_socket_options([](socket_t sock) {
+  http->set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   // Every request passes here first, whatever its method: the one place
   // that enforces GET/HEAD only and validates the target.
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Content-Type-Options", "nosniff");
     if (req.method != "GET" && req.method != "HEAD") {
       res.set_header("Allow", "GET, HEAD");
@@ -477,6 +478,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& root, const Serv
   impl->repo = TXDIR_TRY(Repository::Open(root));
   impl->root = impl->repo->root();
   impl->options = options;
+  impl->http = std::make_unique<LimitedServer>(options.limits);
   impl->index = std::make_unique<GenIndex>(impl->repo.get());
   impl->Install();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -485,9 +487,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& root, const Serv
 Result<int> Server::Bind() {
   Impl& s = *impl_;
   if (s.options.port == 0) {
-    s.port = s.http.bind_to_any_port(s.options.host);
+    s.port = s.http->bind_to_any_port(s.options.host);
   } else {
-    s.port = s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
+    s.port = s.http->bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
   }
   if (s.port <= 0)
     return MakeError(Code::kIo, "cannot listen on " + s.options.host + ":" +
@@ -498,14 +500,14 @@ Result<int> Server::Bind() {
 
 Status Server::Run() {
   if (impl_->stop_requested) return Ok();
-  if (!impl_->http.listen_after_bind())
+  if (!impl_->http->listen_after_bind())
     return MakeError(Code::kIo, "the HTTP server stopped with an error");
   return Ok();
 }
 
 void Server::Stop() {
   impl_->stop_requested = true;
-  impl_->http.stop();
+  impl_->http->Stop();
 }
 
 }  // namespace txdir::serve
