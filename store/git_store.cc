@@ -106,6 +106,12 @@ Result<git_oid> OidFromHex(const std::string& hex) {
 
 bool OidEqual(const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b) != 0; }
 
+tl::unexpected<Error> NamedObjectError(int rc, const std::string& what) {
+  auto e = GitError(rc, what);
+  if (e.value().code == Code::kNotFound) e.value().code = Code::kCorruption;
+  return e;
+}
+
 GitStore::GitStore(Env* env, std::string git_dir, git_repository* repo, OdbBackend* backend)
     : env_(env), git_dir_(std::move(git_dir)), repo_(repo), backend_(backend) {}
 
@@ -387,7 +393,8 @@ Status ListInto(git_repository* repo, const git_tree* tree, const std::string& p
     if (mode == GIT_FILEMODE_TREE) {
       git_tree* sub = nullptr;
       if (int rc = git_tree_lookup(&sub, repo, git_tree_entry_id(e)); rc < 0)
-        return GitError(rc, "tree of '" + path + "' missing from store");
+        return NamedObjectError(
+            rc, "cannot read tree " + OidHex(*git_tree_entry_id(e)) + " of '" + path + "'");
       TreePtr owner(sub);
       TXDIR_CHECK(ListInto(repo, sub, path + "/", out));
     } else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
@@ -405,7 +412,7 @@ Status ListInto(git_repository* repo, const git_tree* tree, const std::string& p
 Result<std::vector<TreeFile>> GitStore::ListTree(const git_oid& tree_id) const {
   git_tree* tree = nullptr;
   if (int rc = git_tree_lookup(&tree, repo_, &tree_id); rc < 0)
-    return GitError(rc, "tree not found " + OidHex(tree_id));
+    return NamedObjectError(rc, "cannot read tree " + OidHex(tree_id));
   TreePtr owner(tree);
   std::vector<TreeFile> out;
   TXDIR_CHECK(ListInto(repo_, tree, "", &out));
@@ -417,7 +424,7 @@ Result<std::vector<TreeFile>> GitStore::ListTree(const git_oid& tree_id) const {
 Result<std::string> GitStore::ReadBlob(const git_oid& oid) const {
   git_blob* b = nullptr;
   if (int rc = git_blob_lookup(&b, repo_, &oid); rc < 0)
-    return GitError(rc, "blob not found " + OidHex(oid));
+    return NamedObjectError(rc, "cannot read blob " + OidHex(oid));
   BlobPtr owner(b);
   return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
                      static_cast<size_t>(git_blob_rawsize(b)));
@@ -499,11 +506,15 @@ Result<git_oid> GitStore::HashStoredBlob(const git_oid& oid) const {
 Result<TreeFile> GitStore::FindFile(const git_oid& tree_id, const std::string& path) const {
   git_tree* tree = nullptr;
   if (int rc = git_tree_lookup(&tree, repo_, &tree_id); rc < 0)
-    return GitError(rc, "tree not found " + OidHex(tree_id));
+    return NamedObjectError(rc, "cannot read tree " + OidHex(tree_id));
   TreePtr owner(tree);
   git_tree_entry* e = nullptr;
-  if (git_tree_entry_bypath(&e, tree, path.c_str()) < 0)
+  // Only a missing entry is "not found": a subtree on the way that cannot
+  // be read is damage, reported as such.
+  if (int rc = git_tree_entry_bypath(&e, tree, path.c_str()); rc == GIT_ENOTFOUND)
     return MakeError(Code::kNotFound, "no such file in generation", path);
+  else if (rc < 0)
+    return NamedObjectError(rc, "cannot look up '" + path + "' in tree " + OidHex(tree_id));
   EntryPtr entry(e);
   git_filemode_t mode = git_tree_entry_filemode(e);
   if (mode == GIT_FILEMODE_TREE)
@@ -525,7 +536,7 @@ Result<uint64_t> GitStore::ObjectSize(const git_oid& oid) const {
   size_t len = 0;
   git_object_t type;
   if (int rc = git_odb_read_header(&len, &type, odb, &oid); rc < 0)
-    return GitError(rc, "object not found " + OidHex(oid));
+    return GitError(rc, "cannot read the header of object " + OidHex(oid));
   return static_cast<uint64_t>(len);
 }
 

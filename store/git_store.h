@@ -31,6 +31,12 @@ void EnsureLibgit2();
 // Converts the last libgit2 error into an Error (the only place that does).
 tl::unexpected<Error> GitError(int rc, const std::string& what, Code code = Code::kCorruption);
 
+// GitError for a tree or blob read because a commit or a tree of the store
+// names it: one that cannot be found means the store is damaged (a
+// truncated pack, for one, is not even opened), so kCorruption, not the
+// kNotFound of something the caller asked for that does not exist.
+tl::unexpected<Error> NamedObjectError(int rc, const std::string& what);
+
 std::string OidHex(const git_oid& oid);
 Result<git_oid> OidFromHex(const std::string& hex);
 bool OidEqual(const git_oid& a, const git_oid& b);

@@ -45,6 +45,36 @@ int CWrite(git_odb_backend* b, const git_oid* oid, const void* data, size_t len,
   return reinterpret_cast<CBackend*>(b)->self->WriteObject(oid, data, len, type);
 }
 
+// A loose object is read here (bounded, through the Env); one that is not
+// loose is left to the next backend (packs) by GIT_ENOTFOUND.
+int ReportRead(const Status& s) {
+  if (s) return 0;
+  if (s.error().code == Code::kNotFound) return GIT_ENOTFOUND;
+  // The class decides the Code that GitError gives back: OS for I/O, ODB
+  // (the caller's default, Corruption) for damage.
+  git_error_set_str(s.error().code == Code::kIo ? GIT_ERROR_OS : GIT_ERROR_ODB,
+                    s.error().ToString().c_str());
+  return -1;
+}
+
+int CRead(void** data, size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* oid) {
+  auto w = reinterpret_cast<CBackend*>(b)->self->ReadObject(*oid, /*header_only=*/false);
+  if (!w) return ReportRead(tl::unexpected(w.error()));
+  *data = w->data;
+  *len = static_cast<size_t>(w->size);
+  *type = w->type;
+  return 0;
+}
+
+int CReadHeader(size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* oid) {
+  auto w = reinterpret_cast<CBackend*>(b)->self->ReadObject(*oid, /*header_only=*/true);
+  if (!w) return ReportRead(tl::unexpected(w.error()));
+  if (w->size >= SIZE_MAX) return ReportRead(MakeError(Code::kCorruption, "object too large"));
+  *len = static_cast<size_t>(w->size);
+  *type = w->type;
+  return 0;
+}
+
 int CExists(git_odb_backend* b, const git_oid* oid) {
   return reinterpret_cast<CBackend*>(b)->self->Exists(*oid) ? 1 : 0;
 }
@@ -248,6 +278,9 @@ Result<OdbBackend*> OdbBackend::Attach(git_odb* odb, Env* env, const std::string
     return MakeError(Code::kInternal, "cannot initialize odb backend");
   }
   cb->self = new OdbBackend(env, objects_dir, options);
+  cb->self->c_backend_ = &cb->parent;
+  cb->parent.read = CRead;
+  cb->parent.read_header = CReadHeader;
   cb->parent.write = CWrite;
   cb->parent.writestream = CWriteStream;
   cb->parent.exists = CExists;
@@ -320,14 +353,33 @@ int OdbBackend::WriteObject(const git_oid* oid, const void* data, size_t len, gi
   return ReportToLibgit2(write());
 }
 
-Status OdbBackend::ReadLoose(const git_oid& oid,
-                             const std::function<Status(std::string_view)>& sink,
-                             const std::function<Status(uint64_t)>& on_size) {
+namespace {
+
+// The most a deflate stream can expand: 258 bytes from one 2-bit match
+// code is zlib's ratio of 1032:1 (zlib's FAQ). An object header that claims
+// more than its file could ever inflate to is damage, found before anything
+// of that size is allocated.
+constexpr uint64_t kMaxInflateRatio = 1032;
+
+}  // namespace
+
+// Every loose object read goes through here, so every one is bounded:
+// libgit2 1.5's own loose reader loops forever, at full CPU, on a zlib
+// stream that ends early (git_zstream_get_output treats inflate's
+// Z_BUF_ERROR, "no progress possible", as a reason to call it again with the
+// same nothing; libgit2 issue 7342). Here each pass of the outer loop reads
+// more of a finite file, and each inflate call either makes progress or
+// ends the inner loop: Z_BUF_ERROR with input left is damage, and without
+// input it means "read more", which at the end of the file is a truncation.
+Status OdbBackend::InflateLoose(int fd, const git_oid& oid, const LooseBuffers& buf,
+                                const std::function<Status(git_object_t, uint64_t)>& on_header,
+                                const std::function<Status(std::string_view)>* sink) {
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &oid);
-  const std::string name = std::string(hex, 2) + "/" + (hex + 2);
-  const std::string path = objects_dir_ + "/" + name;  // for messages
-  Fd fd = TXDIR_TRY(env_->OpenAt(TXDIR_TRY(ObjectsDir()), name, O_RDONLY));
+  auto bad = [&](const std::string& why) {
+    return MakeError(Code::kCorruption, "damaged loose object " + std::string(hex) + ": " + why,
+                     LoosePath(oid));
+  };
   struct Inflater {
     z_stream zs{};
     bool live = false;
@@ -337,57 +389,136 @@ Status OdbBackend::ReadLoose(const git_oid& oid,
   } inf;
   if (inflateInit(&inf.zs) != Z_OK) return MakeError(Code::kInternal, "zlib inflateInit failed");
   inf.live = true;
+  z_stream& zs = inf.zs;
+  std::string header;  // "<type> <len>\0", then the content follows
+  bool in_header = true;
+  uint64_t expected = 0, delivered = 0;
+  for (;;) {
+    const size_t n = TXDIR_TRY(env_->Read(fd, buf.in, buf.in_size));
+    if (n == 0) return bad(in_header ? "truncated in its header" : "truncated");
+    zs.next_in = reinterpret_cast<Bytef*>(buf.in);
+    zs.avail_in = static_cast<uInt>(n);
+    // Until this input is used up and zlib holds no more output for us (a
+    // full output buffer may leave some inside it).
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buf.out);
+      zs.avail_out = static_cast<uInt>(buf.out_size);
+      const int rc = inflate(&zs, Z_NO_FLUSH);
+      if (rc == Z_BUF_ERROR) {
+        if (zs.avail_in > 0) return bad("zlib made no progress");
+        break;  // needs more input
+      }
+      if (rc != Z_OK && rc != Z_STREAM_END)
+        return bad(std::string("not a valid zlib stream") +
+                   (zs.msg ? std::string(" (") + zs.msg + ")" : ""));
+      std::string_view got(buf.out, buf.out_size - zs.avail_out);
+      if (in_header) {
+        const size_t nul = got.find('\0');
+        header.append(got.substr(0, nul));
+        if (header.size() > 64) return bad("no object header");
+        if (nul != std::string_view::npos) {
+          in_header = false;
+          got.remove_prefix(nul + 1);
+          const size_t sp = header.find(' ');
+          const git_object_t type = sp == std::string::npos
+                                        ? GIT_OBJECT_INVALID
+                                        : git_object_string2type(header.substr(0, sp).c_str());
+          if (!git_object_typeisloose(type)) return bad("no object header");
+          const std::string digits = header.substr(sp + 1);
+          auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expected);
+          if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
+            return bad("bad length in object header");
+          TXDIR_CHECK(on_header(type, expected));
+          if (sink == nullptr) return Ok();
+        }
+      }
+      if (!in_header) {
+        delivered += got.size();
+        if (delivered > expected) return bad("longer than its header says");
+        if (!got.empty()) TXDIR_CHECK((*sink)(got));
+      }
+      if (rc == Z_STREAM_END) {
+        if (in_header) return bad("no object header");
+        if (delivered != expected) return bad("shorter than its header says");
+        if (zs.avail_in > 0) return bad("bytes after the end of its zlib stream");
+        return Ok();
+      }
+    } while (zs.avail_in > 0 || zs.avail_out == 0);
+  }
+}
+
+std::string OdbBackend::LoosePath(const git_oid& oid) const {
+  const std::string hex = OidHex(oid);
+  return objects_dir_ + "/" + hex.substr(0, 2) + "/" + hex.substr(2);
+}
+
+Result<Fd> OdbBackend::OpenLoose(const git_oid& oid) {
+  const std::string hex = OidHex(oid);
+  return env_->OpenAt(TXDIR_TRY(ObjectsDir()), hex.substr(0, 2) + "/" + hex.substr(2), O_RDONLY);
+}
+
+Status OdbBackend::ReadLoose(const git_oid& oid,
+                             const std::function<Status(std::string_view)>& sink,
+                             const std::function<Status(uint64_t)>& on_size) {
+  Fd fd = TXDIR_TRY(OpenLoose(oid));
   // The buffers live as long as the backend: materializing a generation
   // reads every new file through here, and most are small.
   if (!read_in_) {
     read_in_ = std::make_unique_for_overwrite<char[]>(kZBuffer);
     read_out_ = std::make_unique_for_overwrite<char[]>(kZBuffer);
   }
-  char* in = read_in_.get();
-  char* out = read_out_.get();
-  std::string header;  // "<type> <len>\0", then content follows
-  bool in_header = true;
-  uint64_t expected = 0, delivered = 0;
-  int rc = Z_OK;
-  auto bad = [&](const std::string& why) {
-    return MakeError(Code::kCorruption, "damaged loose object " + std::string(hex) + ": " + why,
-                     path);
+  const LooseBuffers buf{read_in_.get(), kZBuffer, read_out_.get(), kZBuffer};
+  return InflateLoose(
+      fd.get(), oid, buf,
+      [&](git_object_t type, uint64_t size) -> Status {
+        if (type != GIT_OBJECT_BLOB)
+          return MakeError(Code::kCorruption, "object " + OidHex(oid) + " is a " +
+                                                  git_object_type2string(type) + ", not a blob");
+        return on_size ? on_size(size) : Ok();
+      },
+      &sink);
+}
+
+Result<OdbBackend::Whole> OdbBackend::ReadObject(const git_oid& oid, bool header_only) {
+  Fd fd = TXDIR_TRY(OpenLoose(oid));
+  const uint64_t file_size = static_cast<uint64_t>(TXDIR_TRY(env_->Fstat(fd.get())).st_size);
+  // Own buffers, not ReadLoose's: a sink of a streaming read may read
+  // objects whole. Sized for the file: most objects are small.
+  const size_t in_size = static_cast<size_t>(std::clamp<uint64_t>(file_size, 1, kZBuffer));
+  constexpr size_t kOut = size_t{64} * 1024;
+  auto in = std::make_unique_for_overwrite<char[]>(in_size);
+  auto out = std::make_unique_for_overwrite<char[]>(kOut);
+  Whole w;
+  size_t filled = 0;
+  const std::function<Status(std::string_view)> copy = [&](std::string_view piece) -> Status {
+    std::memcpy(static_cast<char*>(w.data) + filled, piece.data(), piece.size());
+    filled += piece.size();
+    return Ok();
   };
-  while (rc != Z_STREAM_END) {
-    size_t n = TXDIR_TRY(env_->Read(fd.get(), in, kZBuffer));
-    if (n == 0) return bad("truncated");
-    inf.zs.next_in = reinterpret_cast<Bytef*>(in);
-    inf.zs.avail_in = static_cast<uInt>(n);
-    do {
-      inf.zs.next_out = reinterpret_cast<Bytef*>(out);
-      inf.zs.avail_out = static_cast<uInt>(kZBuffer);
-      rc = inflate(&inf.zs, Z_NO_FLUSH);
-      if (rc == Z_BUF_ERROR) break;  // no progress possible: needs more input
-      if (rc != Z_OK && rc != Z_STREAM_END) return bad("not a zlib stream");
-      std::string_view got(out, kZBuffer - inf.zs.avail_out);
-      if (in_header) {
-        const size_t nul = got.find('\0');
-        header.append(got.substr(0, nul));
-        if (header.size() > 64) return bad("no object header");
-        if (nul == std::string_view::npos) continue;
-        in_header = false;
-        got.remove_prefix(nul + 1);
-        const size_t sp = header.find(' ');
-        if (sp == std::string::npos || header.substr(0, sp) != "blob")
-          return bad("not a blob (" + header.substr(0, sp) + ")");
-        const std::string digits = header.substr(sp + 1);
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), expected);
-        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
-          return bad("bad length in object header");
-        if (on_size) TXDIR_CHECK(on_size(expected));
-      }
-      delivered += got.size();
-      if (delivered > expected) return bad("longer than its header says");
-      if (!got.empty()) TXDIR_CHECK(sink(got));
-    } while (rc != Z_STREAM_END && (inf.zs.avail_in > 0 || inf.zs.avail_out == 0));
+  auto status = InflateLoose(
+      fd.get(), oid, LooseBuffers{in.get(), in_size, out.get(), kOut},
+      [&](git_object_t type, uint64_t size) -> Status {
+        w.type = type;
+        w.size = size;
+        if (header_only) return Ok();
+        if (size > file_size * kMaxInflateRatio || size >= SIZE_MAX)
+          return MakeError(Code::kCorruption,
+                           "damaged loose object " + OidHex(oid) + ": its header claims " +
+                               std::to_string(size) + " bytes, more than its " +
+                               std::to_string(file_size) + " compressed bytes can hold",
+                           LoosePath(oid));
+        // libgit2 frees it; +1 so that an empty object has a buffer too.
+        w.data = git_odb_backend_data_alloc(c_backend_, static_cast<size_t>(size) + 1);
+        if (w.data == nullptr)
+          return MakeError(Code::kIo, "out of memory reading object " + OidHex(oid));
+        return Ok();
+      },
+      header_only ? nullptr : &copy);
+  if (!status) {
+    if (w.data != nullptr) git_odb_backend_data_free(c_backend_, w.data);
+    return tl::unexpected(status.error());
   }
-  if (in_header || delivered != expected) return bad("shorter than its header says");
-  return Ok();
+  return w;
 }
 
 // --- batches (see the header)

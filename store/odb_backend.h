@@ -5,8 +5,14 @@
 //
 // Each object: deflate (streaming, in bounded buffers), write to a temp
 // file, fsync, rename into place. The directory entries (new fan-out directories and renames)
-// become durable at Sync(), which fsyncs each directory touched since the last Sync once. Reading
-// is left to libgit2's own loose and pack backends.
+// become durable at Sync(), which fsyncs each directory touched since the last Sync once.
+//
+// Loose objects are also read here (git_odb_read, git_odb_read_header and
+// the streaming ReadLoose), through the Env and in bounded time: a damaged
+// one (truncated, emptied, bytes changed, a header that does not match the
+// data) is a kCorruption error naming it. libgit2's own loose reader spins
+// forever on a truncated one. Packed objects are left to libgit2's pack
+// backend, which stops on damage.
 #pragma once
 
 #include <git2.h>
@@ -105,6 +111,17 @@ class OdbBackend {
   Status ReadLoose(const git_oid& oid, const std::function<Status(std::string_view)>& sink,
                    const std::function<Status(uint64_t)>& on_size = nullptr);
 
+  // An object read whole, for libgit2's `read` (data allocated with
+  // git_odb_backend_data_alloc, owned by the caller) or `read_header`
+  // (`header_only`: no data).
+  struct Whole {
+    void* data = nullptr;
+    uint64_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+  };
+  // kNotFound when the object is not loose; kCorruption when it is damaged.
+  Result<Whole> ReadObject(const git_oid& oid, bool header_only);
+
   // Called from the C callbacks.
   int WriteObject(const git_oid* oid, const void* data, size_t len, git_object_t type);
   bool Exists(const git_oid& oid) const;
@@ -129,7 +146,25 @@ class OdbBackend {
   friend class LooseObjectWriter;
   OdbBackend(Env* env, std::string objects_dir, StoreOptions options);
 
+  // Input and output buffers of one read.
+  struct LooseBuffers {
+    char* in;
+    size_t in_size;
+    char* out;
+    size_t out_size;
+  };
+  Result<Fd> OpenLoose(const git_oid& oid);
+  std::string LoosePath(const git_oid& oid) const;  // for messages
+  // Inflates the loose object open at `fd`: `on_header` gets its type and
+  // length, then `sink` (unless null: the header is all that is wanted)
+  // its content in pieces. Every damage is kCorruption, in time bounded by
+  // the file's size.
+  Status InflateLoose(int fd, const git_oid& oid, const LooseBuffers& buf,
+                      const std::function<Status(git_object_t, uint64_t)>& on_header,
+                      const std::function<Status(std::string_view)>* sink);
+
   Env* env_;
+  git_odb_backend* c_backend_ = nullptr;  // libgit2's view of this backend
   std::string objects_dir_;
   StoreOptions options_;
   std::set<std::string> dirty_dirs_;            // relative to objects_dir_; "" is objects_dir_

@@ -10,6 +10,7 @@
 #include "tests/core/test_util.h"
 #include "tools/serve/serve.h"
 #include "txdir/repository.h"
+#include "txdir/retention.h"
 
 namespace txdir::testing {
 namespace {
@@ -218,6 +219,58 @@ TEST_F(ServeHttpTest, UnknownGenerationsFilesAndPagesAre404) {
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 404) << path;
   }
+}
+
+TEST_F(ServeHttpTest, PrunedAndUnknownGenerationsAre404WithAPlainMessageOnEveryRoute) {
+  // Generation 1 is read first, so the server has it in its index and its
+  // tree in its cache; then gc --prune-history drops it from the store.
+  for (const char* path : {"/g/1/a.txt", "/g/1/", "/diff/1/2", "/history"}) {
+    auto r = Get(path);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << path;
+  }
+  auto gc = CollectGarbage(*repo_, {.keep = 1, .prune_history = true});
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  ASSERT_EQ(gc->history_pruned, std::vector<uint64_t>{1});
+
+  const std::vector<std::string> gens = {"1",
+                                         "3",
+                                         "999",
+                                         "9223372036854775807",
+                                         "18446744073709551615",
+                                         "99999999999999999999",
+                                         "live",
+                                         "0",
+                                         "-1",
+                                         "1e3"};
+  for (const std::string& g : gens) {
+    for (const std::string& path :
+         {"/g/" + g, "/g/" + g + "/", "/g/" + g + "/a.txt", "/g/" + g + "/sub/", "/g/" + g + "/sub",
+          "/g/" + g + "/tables/features.sdn?view=table", "/table/" + g + "/tables/features.sdn",
+          "/diff/" + g + "/2", "/diff/2/" + g}) {
+      auto r = Get(path);
+      ASSERT_TRUE(r) << path;
+      EXPECT_EQ(r->status, 404) << path << "\n" << r->body;
+      // A plain message: nothing of the server's insides.
+      for (const std::string& inside :
+           {tmp_.path(), std::string("store.git"), std::string("libgit2"), std::string("object"),
+            std::string("commit"), std::string("(not found)")})
+        EXPECT_EQ(r->body.find(inside), std::string::npos) << path << ": " << r->body;
+    }
+  }
+  auto r = Get("/g/1/a.txt");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("generation 1 is not in the store"), std::string::npos) << r->body;
+  // The retained generation is served as before, and history lists it alone.
+  r = Get("/g/2/a.txt");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "two");
+  r = Get("/history");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.find("data-gen=\"1\""), std::string::npos);
+  EXPECT_NE(r->body.find("data-gen=\"2\""), std::string::npos);
 }
 
 TEST_F(ServeHttpTest, OnlyGetAndHeadAreAllowed) {

@@ -66,13 +66,15 @@ class Child {
     return exit_;
   }
   bool Running() { return pid_ > 0 && !Wait(std::chrono::milliseconds(0)); }
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
 
   // SIGTERM; SIGKILL if it has not exited within 5 s. The exit code.
   std::optional<int> Stop() {
     if (pid_ <= 0) return exit_;
     ::kill(pid_, SIGTERM);
-    // httplib's stop waits for open keep-alive connections, which idle for
-    // up to its 5 s keep-alive timeout: allow that, with margin for load.
+    // Generous: the writer of the consistency test may be mid-publish.
     if (auto e = Wait(std::chrono::seconds(20))) return e;
     ::kill(pid_, SIGKILL);
     return Wait(std::chrono::seconds(5));

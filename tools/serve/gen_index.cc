@@ -82,12 +82,7 @@ Status GenIndex::Refresh() {
   return MakeError(Code::kConflict, "history changed while it was being read");
 }
 
-Result<const GenEntry*> GenIndex::Find(uint64_t number) {
-  GenEntry* e = TXDIR_TRY(FindMutable(number));
-  return e;
-}
-
-Result<GenEntry*> GenIndex::FindMutable(uint64_t number) {
+Result<GenEntry> GenIndex::Find(uint64_t number) {
   auto it = entries_.find(number);
   if (it == entries_.end()) {
     TXDIR_CHECK(Refresh());
@@ -95,13 +90,13 @@ Result<GenEntry*> GenIndex::FindMutable(uint64_t number) {
   }
   if (it == entries_.end())
     return MakeError(Code::kNotFound, "no generation " + std::to_string(number) + " in the store");
-  return &it->second;
+  return it->second;
 }
 
-Result<std::vector<const GenEntry*>> GenIndex::All() {
+Result<std::vector<GenEntry>> GenIndex::All() {
   TXDIR_CHECK(Refresh());
-  std::vector<const GenEntry*> out;
-  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) out.push_back(&it->second);
+  std::vector<GenEntry> out;
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) out.push_back(it->second);
   return out;
 }
 
@@ -122,15 +117,15 @@ Result<std::shared_ptr<const TreeIndex>> GenIndex::Tree(const GenEntry& e) {
 }
 
 Result<size_t> GenIndex::ChangedCount(uint64_t number) {
-  GenEntry* e = TXDIR_TRY(FindMutable(number));
-  if (e->changed) return *e->changed;
-  auto now = TXDIR_TRY(Tree(*e));
+  const GenEntry e = TXDIR_TRY(Find(number));
+  if (e.changed) return *e.changed;
+  auto now = TXDIR_TRY(Tree(e));
   size_t changed = 0;
-  if (!e->parent) {
+  if (!e.parent) {
     changed = now->files.size();
   } else {
-    const GenEntry* p = TXDIR_TRY(Find(*e->parent));
-    auto before = TXDIR_TRY(Tree(*p));
+    const GenEntry p = TXDIR_TRY(Find(*e.parent));
+    auto before = TXDIR_TRY(Tree(p));
     for (const auto& [path, f] : now->files) {
       auto it = before->files.find(path);
       if (it == before->files.end() || !store::OidEqual(it->second.oid, f.oid) ||
@@ -140,7 +135,10 @@ Result<size_t> GenIndex::ChangedCount(uint64_t number) {
     for (const auto& [path, f] : before->files)
       if (!now->files.count(path)) ++changed;
   }
-  e->changed = changed;
+  // Kept for next time, unless the index was rebuilt meanwhile.
+  if (auto it = entries_.find(number);
+      it != entries_.end() && store::OidEqual(it->second.commit, e.commit))
+    it->second.changed = changed;
   return changed;
 }
 

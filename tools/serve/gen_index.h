@@ -42,10 +42,15 @@ class GenIndex {
  public:
   explicit GenIndex(Repository* repo) : repo_(repo) {}
 
-  // The entry of generation `number`; NotFound when the store does not hold it.
-  Result<const GenEntry*> Find(uint64_t number);
+  // Catches up with the store's head: new generations are added, and a
+  // rewritten history (gc --prune-history) replaces the index, so a pruned
+  // generation is no longer found. The server calls it once per request.
+  Status Refresh();
+  // A copy of generation `number`'s entry (copies: a later call may rebuild
+  // the index); NotFound when the store does not hold it.
+  Result<GenEntry> Find(uint64_t number);
   // Every retained generation, newest first.
-  Result<std::vector<const GenEntry*>> All();
+  Result<std::vector<GenEntry>> All();
   // The tree of `e`, from the cache.
   Result<std::shared_ptr<const TreeIndex>> Tree(const GenEntry& e);
   // Files added, removed or changed from the parent generation (all files
@@ -57,9 +62,6 @@ class GenIndex {
   store::GitStore& store();
 
  private:
-  Status Refresh();
-  Result<GenEntry*> FindMutable(uint64_t number);
-
   Repository* repo_;
   std::map<uint64_t, GenEntry> entries_;
   std::set<std::string> known_commits_;

@@ -20,10 +20,13 @@
 //
 // The server reads the store only; it never writes to the repository.
 // Thread safety: Bind, Run and Stop may be called from different threads;
-// requests are served by the HTTP library's thread pool and read the store
-// under one mutex.
+// requests are served by a pool of ServeLimits::threads threads and read
+// the store under one mutex. Run returns soon after Stop: waits for slow
+// clients end at once, a request being answered is finished first.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -31,9 +34,21 @@
 
 namespace txdir::serve {
 
+// What one client may take of the server (docs/cli.md, "Limits";
+// limited_server.h says how each is enforced).
+struct ServeLimits {
+  size_t threads = 32;                                // connections served at once
+  size_t max_connections_per_client = 8;              // per client address; 0: no cap
+  std::chrono::milliseconds request_timeout{10'000};  // request line + headers, in all
+  std::chrono::milliseconds idle_timeout{2'000};      // a kept-alive connection between requests
+  std::chrono::milliseconds write_timeout{10'000};    // a send that makes no progress
+  size_t max_requests_per_connection = 100;
+};
+
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port
+  ServeLimits limits;
 };
 
 // Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host 127.0.0.1). A host that is

@@ -1,5 +1,6 @@
 // The HTTP side of `txdir serve`: routing, headers and the pages.
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <charconv>
@@ -8,6 +9,7 @@
 #include "store/gen_meta.h"
 #include "tools/serve/gen_index.h"
 #include "tools/serve/html.h"
+#include "tools/serve/limited_server.h"
 #include "tools/serve/request_path.h"
 #include "tools/serve/serve.h"
 #include "txdir/repository.h"
@@ -69,6 +71,16 @@ void ErrorPage(httplib::Response& res, int status, const std::string& what) {
   SetHtml(res, status, Page(title, "<p>" + Escape(what) + "</p>\n"), kNoStore);
 }
 
+// A failure that is not the client's: the page says what could not be
+// done and nothing of the repository's insides (paths, object ids, library
+// messages); the details go to the log on stderr for the operator.
+void InternalError(httplib::Response& res, const std::string& what, const Error& e) {
+  spdlog::warn("serve: {}: {}", what, e.ToString());
+  ErrorPage(res, 500,
+            what + (e.code == Code::kCorruption ? ": the store is damaged (see the server's log)"
+                                                : ": see the server's log"));
+}
+
 void Redirect(httplib::Response& res, int status, const std::string& location, const char* cache) {
   res.status = status;
   res.set_header("Location", location);
@@ -101,7 +113,7 @@ struct Server::Impl {
   std::unique_ptr<Repository> repo;
   std::unique_ptr<GenIndex> index;
   std::mutex mu;  // guards repo and index: the store is single-threaded
-  httplib::Server http;
+  std::unique_ptr<LimitedServer> http;
   std::atomic<bool> stop_requested{false};
   int port = -1;
 
@@ -115,22 +127,34 @@ struct Server::Impl {
   void ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
                   const std::string& path, const store::TreeFile& f);
   std::string Listing(uint64_t gen, const TreeIndex& tree, const std::string& dir);
+  // Answers a failed read of generation `gen`: 404 when the generation is
+  // not (or no longer: gc --prune-history) in the store, else 500.
+  void GenError(httplib::Response& res, uint64_t gen, const Error& e);
 };
+
+void Server::Impl::GenError(httplib::Response& res, uint64_t gen, const Error& e) {
+  // A read can also fail because a prune removed the generation after it
+  // was found: look again before calling it the server's fault.
+  auto again = index->Find(gen);
+  if (e.code == Code::kNotFound || (!again && again.error().code == Code::kNotFound))
+    return ErrorPage(res, 404, "generation " + std::to_string(gen) + " is not in the store");
+  InternalError(res, "cannot read generation " + std::to_string(gen), e);
+}
 
 void Server::Impl::Install() {
   // Small responses on kept-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to each.
-  http.set_tcp_nodelay(true);
+  http->set_tcp_nodelay(true);
   // The library's default also sets SO_REUSEPORT, which would let a second
   // server (or another user's process) bind the same port and take a share
   // of the connections. SO_REUSEADDR alone: restart quickly, never share.
-  http.set_socket_options([](socket_t sock) {
+  http->set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   // Every request passes here first, whatever its method: the one place
   // that enforces GET/HEAD only and validates the target.
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Content-Type-Options", "nosniff");
     if (req.method != "GET" && req.method != "HEAD") {
       res.set_header("Allow", "GET, HEAD");
@@ -143,10 +167,17 @@ void Server::Impl::Install() {
       return httplib::Server::HandlerResponse::Handled;
     }
     std::lock_guard<std::mutex> lock(mu);
+    // Once per request: a history rewritten since the last one (gc
+    // --prune-history) must not be answered from the old index.
+    if (auto r = index->Refresh(); !r) {
+      InternalError(res, "cannot read the history", r.error());
+      return httplib::Server::HandlerResponse::Handled;
+    }
     try {
       Route(req, res, *p);
     } catch (const std::exception& e) {
-      ErrorPage(res, 500, e.what());
+      spdlog::warn("serve: {}: {}", req.target, e.what());
+      ErrorPage(res, 500, "internal error (see the server's log)");
     }
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -160,8 +191,10 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
   if (s[0] == "g" && s.size() >= 2) {
     auto gen = ParseGen(s[1]);
     if (!gen) return ErrorPage(res, 404, "not a generation number: " + s[1]);
-    if (s.size() == 2 && !p.trailing_slash)
+    if (s.size() == 2 && !p.trailing_slash) {
+      if (auto e = index->Find(*gen); !e) return GenError(res, *gen, e.error());
       return Redirect(res, 301, "/g/" + s[1] + "/", kImmutable);
+    }
     return ServeGen(req, res, *gen, Join(s, 2), p.trailing_slash,
                     QueryValue(p.query, "view") == "table");
   }
@@ -180,7 +213,7 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
 
 void Server::Impl::ServeLive(httplib::Response& res) {
   auto live = index->Live();
-  if (!live) return ErrorPage(res, 500, live.error().ToString());
+  if (!live) return InternalError(res, "cannot read the live generation", live.error());
   if (!*live)
     return SetHtml(res, 404,
                    Page("Nothing published yet",
@@ -191,15 +224,15 @@ void Server::Impl::ServeLive(httplib::Response& res) {
 
 void Server::Impl::ServeHistory(httplib::Response& res) {
   auto all = index->All();
-  if (!all) return ErrorPage(res, 500, all.error().ToString());
+  if (!all) return InternalError(res, "cannot read the history", all.error());
   auto live = index->Live();
   std::string b = "<p>Repository <code>" + Escape(root) +
                   "</code>: " + std::to_string(all->size()) + " retained generation" +
                   (all->size() == 1 ? "" : "s") + ".</p>\n";
   b += "<table class=\"history\"><tr><th>generation</th><th>time (UTC)</th><th>kind</th>"
        "<th>message</th><th>author</th><th>host</th><th>files changed</th><th>diff</th></tr>\n";
-  for (const GenEntry* e : *all) {
-    const auto& g = e->info;
+  for (const GenEntry& e : *all) {
+    const auto& g = e.info;
     const std::string n = std::to_string(g.number);
     auto changed = index->ChangedCount(g.number);
     const bool is_live = live && *live && **live == g.number;
@@ -209,9 +242,9 @@ void Server::Impl::ServeHistory(httplib::Response& res) {
     if (g.restores) b += " of " + std::to_string(*g.restores);
     b += "</td><td>" + Escape(g.message) + "</td><td>" + Escape(g.author) + "</td><td>" +
          Escape(g.host) + "</td><td>" + (changed ? std::to_string(*changed) : "?") + "</td><td>";
-    if (e->parent)
-      b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*e->parent) + "/" + n +
-           "\">diff with " + std::to_string(*e->parent) + "</a>";
+    if (e.parent)
+      b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*e.parent) + "/" + n +
+           "\">diff with " + std::to_string(*e.parent) + "</a>";
     b += "</td></tr>\n";
   }
   b += "</table>\n";
@@ -238,13 +271,9 @@ std::string Server::Impl::Listing(uint64_t gen, const TreeIndex& tree, const std
 void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res, uint64_t gen,
                             const std::string& path, bool trailing_slash, bool table_view) {
   auto e = index->Find(gen);
-  if (!e) {
-    if (e.error().code == Code::kNotFound)
-      return ErrorPage(res, 404, "generation " + std::to_string(gen) + " is not retained");
-    return ErrorPage(res, 500, e.error().ToString());
-  }
-  auto tree = index->Tree(**e);
-  if (!tree) return ErrorPage(res, 500, tree.error().ToString());
+  if (!e) return GenError(res, gen, e.error());
+  auto tree = index->Tree(*e);
+  if (!tree) return GenError(res, gen, tree.error());
   const std::string n = std::to_string(gen);
 
   std::string cur = path;
@@ -258,11 +287,11 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
       auto ix = (*tree)->files.find(index_html);
       if (ix != (*tree)->files.end() && ix->second.mode != kLinkMode) {
         auto data = index->store().ReadBlob(ix->second.oid);
-        if (!data) return ErrorPage(res, 500, data.error().ToString());
+        if (!data) return GenError(res, gen, data.error());
         return SetImmutable(req, res, store::OidHex(ix->second.oid), *data,
                             "text/html; charset=utf-8");
       }
-      return SetImmutable(req, res, "dir-" + (*e)->info.tree + "-" + EncodePath(cur),
+      return SetImmutable(req, res, "dir-" + e->info.tree + "-" + EncodePath(cur),
                           Listing(gen, **tree, cur), "text/html; charset=utf-8");
     }
     auto it = (*tree)->files.find(cur);
@@ -273,7 +302,7 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
     if (f.mode == kLinkMode) {
       // A stored link: followed only while it stays inside this tree.
       auto target = index->store().ReadBlob(f.oid);
-      if (!target) return ErrorPage(res, 500, target.error().ToString());
+      if (!target) return GenError(res, gen, target.error());
       auto resolved = ResolveLinkTarget(DirOf(cur), *target);
       if (!resolved)
         return ErrorPage(res, 404, "/" + path + " is a link that leads outside the generation");
@@ -282,7 +311,7 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
     }
     if (table_view) return ServeTable(req, res, gen, cur, f);
     auto data = index->store().ReadBlob(f.oid);
-    if (!data) return ErrorPage(res, 500, data.error().ToString());
+    if (!data) return GenError(res, gen, data.error());
     return SetImmutable(req, res, store::OidHex(f.oid), *data, ContentTypeFor(cur));
   }
   ErrorPage(res, 404, "/" + path + ": too many links");
@@ -291,7 +320,7 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
 void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
                               const std::string& path, const store::TreeFile& f) {
   auto data = index->store().ReadBlob(f.oid);
-  if (!data) return ErrorPage(res, 500, data.error().ToString());
+  if (!data) return GenError(res, gen, data.error());
   const std::string n = std::to_string(gen);
   std::string b = "<p>Generation <a href=\"/g/" + n + "/\">" + n + "</a>, file <a href=\"/g/" + n +
                   "/" + Escape(EncodePath(path)) + "\"><code>" + Escape(path) +
@@ -309,14 +338,13 @@ void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& re
 void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res, uint64_t a,
                              uint64_t b) {
   auto ea = index->Find(a);
+  if (!ea) return GenError(res, a, ea.error());
   auto eb = index->Find(b);
-  if (!ea || !eb) {
-    const Error& err = !ea ? ea.error() : eb.error();
-    return ErrorPage(res, err.code == Code::kNotFound ? 404 : 500, err.ToString());
-  }
-  auto ta = index->Tree(**ea);
-  auto tb = index->Tree(**eb);
-  if (!ta || !tb) return ErrorPage(res, 500, (!ta ? ta.error() : tb.error()).ToString());
+  if (!eb) return GenError(res, b, eb.error());
+  auto ta = index->Tree(*ea);
+  if (!ta) return GenError(res, a, ta.error());
+  auto tb = index->Tree(*eb);
+  if (!tb) return GenError(res, b, tb.error());
   const std::string sa = std::to_string(a), sb = std::to_string(b);
 
   struct Change {
@@ -393,7 +421,7 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
     }
     body += "</section>\n";
   }
-  SetImmutable(req, res, "diff-" + (*ea)->info.tree + "-" + (*eb)->info.tree,
+  SetImmutable(req, res, "diff-" + ea->info.tree + "-" + eb->info.tree,
                Page("Diff " + sa + " → " + sb, body), "text/html; charset=utf-8");
 }
 
@@ -450,6 +478,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& root, const Serv
   impl->repo = TXDIR_TRY(Repository::Open(root));
   impl->root = impl->repo->root();
   impl->options = options;
+  impl->http = std::make_unique<LimitedServer>(options.limits);
   impl->index = std::make_unique<GenIndex>(impl->repo.get());
   impl->Install();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -458,9 +487,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& root, const Serv
 Result<int> Server::Bind() {
   Impl& s = *impl_;
   if (s.options.port == 0) {
-    s.port = s.http.bind_to_any_port(s.options.host);
+    s.port = s.http->bind_to_any_port(s.options.host);
   } else {
-    s.port = s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
+    s.port = s.http->bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
   }
   if (s.port <= 0)
     return MakeError(Code::kIo, "cannot listen on " + s.options.host + ":" +
@@ -471,14 +500,14 @@ Result<int> Server::Bind() {
 
 Status Server::Run() {
   if (impl_->stop_requested) return Ok();
-  if (!impl_->http.listen_after_bind())
+  if (!impl_->http->listen_after_bind())
     return MakeError(Code::kIo, "the HTTP server stopped with an error");
   return Ok();
 }
 
 void Server::Stop() {
   impl_->stop_requested = true;
-  impl_->http.stop();
+  impl_->http->Stop();
 }
 
 }  // namespace txdir::serve

@@ -2,8 +2,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "tools/serve/serve.h"
@@ -13,15 +17,24 @@ namespace txdir::cli {
 
 namespace {
 
+// After a stop signal Run returns once the requests being answered are done
+// (connections that only wait for their client notice at once). A request
+// that takes longer (a diff of huge generations, a read of a huge file) must
+// not keep the process alive: this long after the signal it exits anyway,
+// abandoning the answer. Nothing is lost: serve only reads.
+constexpr std::chrono::seconds kStopGrace{1};
+
 struct ServeArgs {
   std::string dir;
   std::string addr = "127.0.0.1:8080";
   bool allow_public = false;
+  serve::ServeLimits limits;
 };
 
 int RunServe(const ServeArgs& a, const Globals& g) {
   auto options = serve::ParseAddress(a.addr, a.allow_public);
   if (!options) return UsageError(options.error().message);
+  options->limits = a.limits;
   auto server = serve::Server::Open(a.dir, *options);
   if (!server) return Fail(server.error());
 
@@ -36,10 +49,17 @@ int RunServe(const ServeArgs& a, const Globals& g) {
   auto port = (*server)->Bind();
   if (!port) return Fail(port.error());
   serve::Server* s = server->get();
-  std::thread stopper([stop_signals, s] {
+  struct RunState {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool returned = false;  // Run has returned
+  } state;
+  std::thread stopper([stop_signals, s, &state] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     s->Stop();
+    std::unique_lock<std::mutex> lock(state.mu);
+    if (!state.cv.wait_for(lock, kStopGrace, [&] { return state.returned; })) std::_Exit(kExitOk);
   });
   // The stopper uses the server, so it must have finished before the server
   // is destroyed (a detached stopper could still be inside Stop() while the
@@ -48,14 +68,20 @@ int RunServe(const ServeArgs& a, const Globals& g) {
   // takes the one sent here; after a signal it is gone or leaving.
   struct JoinStopper {
     std::thread& t;
+    RunState& state;
     ~JoinStopper() {
+      {
+        std::lock_guard<std::mutex> lock(state.mu);
+        state.returned = true;
+      }
+      state.cv.notify_all();
       // Not a kill: the stopper sigwait()s for exactly this signal (blocked
       // in every thread), so it returns and the thread ends normally.
       // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread)
       pthread_kill(t.native_handle(), SIGTERM);
       t.join();
     }
-  } join_stopper{stopper};
+  } join_stopper{stopper, state};
 
   const std::string host =
       options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
@@ -82,6 +108,13 @@ void AddServeCommands(CLI::App& app, Globals& g, Runner* run) {
       ->capture_default_str();
   c->add_flag("--public", a->allow_public,
               "Allow a non-loopback address (there is no authentication)");
+  c->add_option("--threads", a->limits.threads, "Connections served at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  c->add_option("--max-per-client", a->limits.max_connections_per_client,
+                "Connections served at once for one client address (0: no cap)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   c->callback([=, &g] { *run = [=, &g] { return RunServe(*a, g); }; });
 }
 

@@ -34,7 +34,7 @@ bool PathSelected(const std::string& path, const std::string& selector) {
 Result<GitTree> LookupTree(Repository::Impl& r, const git_oid& tree) {
   git_tree* t = nullptr;
   if (int rc = git_tree_lookup(&t, r.store->repo(), &tree); rc < 0)
-    return store::GitError(rc, "tree not found " + store::OidHex(tree));
+    return store::NamedObjectError(rc, "cannot read tree " + store::OidHex(tree));
   return GitTree(t);
 }
 
@@ -62,7 +62,7 @@ Result<std::vector<FileChange>> ChangesOf(Repository::Impl& r, git_diff* diff,
     size_t len = 0;
     git_object_t type;
     if (int rc = git_odb_read_header(&len, &type, odb.get(), &oid); rc < 0)
-      return store::GitError(rc, "object not found " + store::OidHex(oid));
+      return store::NamedObjectError(rc, "cannot read object " + store::OidHex(oid));
     return static_cast<uint64_t>(len);
   };
   std::vector<FileChange> out;

@@ -67,8 +67,9 @@ struct GcReport {
 // A transaction (or `txdir exec`) that wrote objects before a
 // prune_history run and commits after it fails with an error, publishing
 // nothing (its objects were unreachable when the prune ran); run it again.
-// Store readers (`txdir log`, `show`) running during a prune may fail with
-// NotFound once and succeed when retried.
+// Store readers (`txdir log`, `show`) running during a prune may fail once
+// (NotFound, or Corruption for a tree or file whose objects went away under
+// them) and succeed when retried.
 Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options);
 
 // --- settings (`txdir config`): lock_timeout_ms, sync, gc.keep,
