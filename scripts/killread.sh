@@ -31,22 +31,24 @@ SIZES=(0 100 4095 4096 4097 20000 65535 65536 65537 150000 300000)
 EXPECTED_LIST="${NAMES[*]} meta.sdn"
 
 write_gen() { # DIR TOKEN N: a complete generation of repository A in DIR
-  local d=$1 t=$2 n=$3 i
+  # (pure bash; the readers derive the bytes independently, with yes | head)
+  local d=$1 t=$2 n=$3 i s
   for i in "${!NAMES[@]}"; do
-    { printf 'token %s\n' "$t"; yes "$t ${NAMES[i]}" | head -c "${SIZES[i]}"; } \
-      >"$d/.${NAMES[i]}.new" || return 1
-    mv -f "$d/.${NAMES[i]}.new" "$d/${NAMES[i]}" || return 1
+    s="$t ${NAMES[i]}"$'\n'
+    while ((${#s} < SIZES[i])); do s+=$s; done
+    printf 'token %s\n%s' "$t" "${s:0:SIZES[i]}" >"$d/${NAMES[i]}" || return 1
   done
-  printf 'meta |id, token, n|\n    "1", %s, "%s"\n' "$t" "$n" >"$d/.meta.new" || return 1
-  mv -f "$d/.meta.new" "$d/meta.sdn"
+  printf 'meta |id, token, n|\n    "1", %s, "%s"\n' "$t" "$n" >"$d/meta.sdn"
 }
 
 # --- internal entry points (run by txdir exec / txdir run / the readers) ---
 
-if [[ "${1:-}" == --exec-body ]]; then # in repository A's exec stage
+if [[ "${1:-}" == --exec-body ]]; then # in repository A's exec stage; $2: a generation made beforehand
   n=$(sed -n '2s/^    "1", [^,]*, "\([0-9]*\)"$/\1/p' "$TXDIR_STAGE/meta.sdn")
-  write_gen "$TXDIR_STAGE" "$2" "${n:-0}"
-  exit
+  t=$(sed -n '2s/^    "1", \([^,]*\), .*/\1/p' "$2/meta.sdn")
+  for f in "${NAMES[@]}"; do cp -f "$2/$f" "$TXDIR_STAGE/.$f.new" && mv -f "$TXDIR_STAGE/.$f.new" "$TXDIR_STAGE/$f" || exit 1; done
+  printf 'meta |id, token, n|\n    "1", %s, "%s"\n' "$t" "${n:-0}" >"$TXDIR_STAGE/.meta.new" || exit 1
+  exec mv -f "$TXDIR_STAGE/.meta.new" "$TXDIR_STAGE/meta.sdn"
 fi
 if [[ "${1:-}" == --incr-body ]]; then # in repository B's exec stage
   c=$(cat "$TXDIR_STAGE/counter") || exit 1
@@ -202,11 +204,20 @@ ms_sleep() { local s; printf -v s "0.%03d" "$1"; sleep "$s"; }
 
 # --- setup ---
 
-"$TXDIR" -q init "$A" || exit 2
-"$TXDIR" -q init "$B" || exit 2
+setup_failed() { # WHAT: the run cannot start
+  echo "killread summary"
+  echo "  txdir:          $TXDIR ($("$TXDIR" --version 2>&1))"
+  echo "  user:           $(id -un) (uid $(id -u)); work dir: $WORK"
+  echo "  result:         SETUP FAILED: $1:"
+  sed 's/^/    /' "$ST/setup.err"
+  exit 2
+}
+"$TXDIR" -q init "$A" 2>"$ST/setup.err" || setup_failed "txdir init $A"
+"$TXDIR" -q init "$B" 2>"$ST/setup.err" || setup_failed "txdir init $B"
 mkdir -p "$ST/src/init-a" "$ST/src/init-b"
 write_gen "$ST/src/init-a" init0 0
-"$TXDIR" -q publish "$A" --from "$ST/src/init-a" -m "killread start" || exit 2
+"$TXDIR" -q publish "$A" --from "$ST/src/init-a" -m "killread start" 2>"$ST/setup.err" ||
+  setup_failed "txdir publish $A (the first generation)"
 NB_EXEC=2
 NB_DB=2
 {
@@ -214,7 +225,8 @@ NB_DB=2
   printf 'counts |id, n|\n'
   for ((w = 1; w <= NB_DB; w++)); do printf '    "%d", "0"\n' "$w"; done
 } >"$ST/src/init-b/tally.sdn"
-"$TXDIR" -q publish "$B" --from "$ST/src/init-b" -m "killread start" || exit 2
+"$TXDIR" -q publish "$B" --from "$ST/src/init-b" -m "killread start" 2>"$ST/setup.err" ||
+  setup_failed "txdir publish $B (the first generation)"
 
 START=$EPOCHSECONDS
 END=$((START + SECONDS_RUN))
@@ -272,8 +284,10 @@ writer_a() { # KIND
         write_gen "$src" "$t" 0
         run_txdir "$kind" --timeout 5 -q publish "$A" --from "$src" -m "$t"
         rc=$? ;;
-      exec)
-        run_txdir "$kind" --timeout 5 -q exec "$A" "${RETRY_OPT[@]}" -m "$t" -- bash "$SELF" --exec-body "$t"
+      exec) # the files are made before txdir runs, so that the kills land in txdir
+        rm -rf "$src.$seq" && mkdir -p "$src.$seq" && write_gen "$src.$seq" "$t" 0
+        rm -rf "$src.$((seq - 3))" # a killed exec's program may still be copying from the last ones
+        run_txdir "$kind" --timeout 5 -q exec "$A" "${RETRY_OPT[@]}" -m "$t" -- bash "$SELF" --exec-body "$src.$seq"
         rc=$? ;;
       db)
         run_txdir "$kind" --timeout 5 -q db "$A" meta.sdn meta set 1 "n=$seq"
