@@ -443,6 +443,21 @@ wait 2>/dev/null
 LOOPS=() # reaped: their pids are no longer ours
 ELAPSED=$((EPOCHSECONDS - START))
 
+# A killed `txdir exec` leaves its program running on its own; let those
+# finish (at most 30 s) before the final recovery.
+exec_orphans() { # prints how many exec programs of this run still run
+  local p n=0 args
+  for p in /proc/[0-9]*; do
+    mapfile -d '' -t args <"$p/cmdline" 2>/dev/null || continue
+    [[ ${args[1]:-} == "$SELF" && ${args[2]:-} == --*-body ]] && n=$((n + 1))
+  done
+  echo "$n"
+}
+for ((i = 0; i < 150; i++)); do
+  (($(exec_orphans) == 0)) && break
+  sleep 0.2
+done
+
 # --- final checks ---
 
 BAD=0      # an invariant broke
