@@ -445,7 +445,7 @@ Status GitStore::ReadBlobStream(const git_oid& oid,
   // error says so). Handed on from libgit2's buffer, without a copy.
   git_blob* b = nullptr;
   if (int rc = git_blob_lookup(&b, repo_, &oid); rc < 0)
-    return GitError(rc, "blob not found " + OidHex(oid));
+    return NamedObjectError(rc, "cannot read blob " + OidHex(oid));
   BlobPtr owner(b);
   const auto len = static_cast<size_t>(git_blob_rawsize(b));
   if (on_size) TXDIR_CHECK(on_size(len));

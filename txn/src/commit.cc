@@ -85,6 +85,13 @@ GenerationInfo Committed(Repository::Impl& r, const git_oid& commit, const git_o
   return info;
 }
 
+// True when the store's head is `commit` (read back after a failed SetHead:
+// it fails either before its rename, nothing changed, or after it).
+bool HeadIs(Repository::Impl& r, const git_oid& commit) {
+  auto head = r.store->Head();
+  return head && *head && store::OidEqual(**head, commit);
+}
+
 }  // namespace
 
 Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
@@ -152,7 +159,17 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
 
   // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
-  if (!ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
+  if (!ref_first) {
+    if (auto set = r.store->SetHead(commit, expected, barrier); !set) {
+      if (!HeadIs(r, commit)) return tl::unexpected(set.error());
+      // The ref was renamed (every reader and writer now sees the new
+      // head) but making it durable failed: the commit point has passed,
+      // so this is no failure. The link stays behind for recovery, which
+      // the taint makes the next writer run.
+      lock.Taint();
+      return Committed(r, commit, plan.tree, meta, plan.author, set.error());
+    }
+  }
   TXDIR_FAILPOINT("commit.head_updated");
 
   // 4. The live link follows. A crash before this completes leaves the
@@ -175,7 +192,7 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   return info;
 }
 
-Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock*/,
+Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
                                    const git_oid& commit, const std::optional<git_oid>& expected,
                                    const std::vector<uint64_t>& donors) {
   auto head = TXDIR_TRY(ReadHead(r));
@@ -206,7 +223,11 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& /*lock
   // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
   std::function<Status()> barrier;
   if (batched) barrier = [&r]() -> Status { return SyncBarrier(r); };
-  TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
+  if (auto set = r.store->SetHead(commit, expected, barrier); !set) {
+    if (!HeadIs(r, commit)) return tl::unexpected(set.error());
+    lock.Taint();  // as in CommitGeneration: committed, not yet durable
+    return Committed(r, commit, tree, meta, "", set.error());
+  }
   TXDIR_FAILPOINT("adopt.head_updated");
 
   // 4. The live link follows; as in CommitGeneration, a failure here leaves
