@@ -158,6 +158,19 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
     return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
   const bool moved = head.has_value() != st.base_commit.has_value() ||
                      (head && !store::OidEqual(head->commit, *st.base_commit));
+  // A `gc --prune-history` since Begin may have deleted the objects this
+  // transaction wrote (they were unreachable then): nothing is lost by
+  // starting over, so it is a conflict (RunTransaction and exec --retry
+  // run it again), not damage.
+  if (moved) {
+    for (const auto& [path, change] : st.changes) {
+      if (!change.file || TXDIR_TRY(r.store->HasObject(change.file->oid))) continue;
+      return MakeError(Code::kConflict,
+                       "conflict: gc --prune-history removed this transaction's new content of " +
+                           internal::Printable(path) +
+                           " before it committed; nothing was published; run it again");
+    }
+  }
   // Under kError a transaction commits only onto the generation it began
   // from (first committer wins). Comparing paths is not enough: a program
   // that read a file and wrote the same bytes another writer already

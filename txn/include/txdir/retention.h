@@ -65,8 +65,9 @@ struct GcReport {
 // Pinned generations are not an error. Crash-safe at every step.
 //
 // A transaction (or `txdir exec`) that wrote objects before a
-// prune_history run and commits after it fails with an error, publishing
-// nothing (its objects were unreachable when the prune ran); run it again.
+// prune_history run and commits after it fails with Conflict, publishing
+// nothing (its objects were unreachable when the prune ran); run it again
+// (RunTransaction and `exec --retry` do).
 // Store readers (`txdir log`, `show`) running during a prune may fail once
 // (NotFound, or Corruption for a tree or file whose objects went away under
 // them) and succeed when retried.
