@@ -37,14 +37,15 @@ Result<std::optional<uint64_t>> FindInIndex(Env* env, int idx, const git_oid& oi
   if (std::memcmp(head, "\377tOc", 4) != 0 || Be32(head + 4) != 2)
     return MakeError(Code::kCorruption, "not a version 2 pack index", what);
   const unsigned char* fan = head + 8;
-  const uint32_t n = Be32(fan + 255 * 4);
+  const uint32_t n = Be32(fan + size_t{255} * 4);
   const unsigned char first = oid.id[0];
-  uint32_t lo = first == 0 ? 0 : Be32(fan + (first - 1) * 4), hi = Be32(fan + first * 4);
+  uint32_t lo = first == 0 ? 0 : Be32(fan + (size_t{first} - 1) * 4),
+           hi = Be32(fan + size_t{first} * 4);
   if (lo > hi || hi > n) return MakeError(Code::kCorruption, "damaged pack index fan-out", what);
   const off_t ids = sizeof head;
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo) / 2;
-    unsigned char id[GIT_OID_RAWSZ];
+    unsigned char id[GIT_OID_RAWSZ] = {};
     TXDIR_CHECK(ReadExactly(env, idx, id, sizeof id, ids + off_t{mid} * GIT_OID_RAWSZ, what));
     const int c = std::memcmp(id, oid.id, GIT_OID_RAWSZ);
     if (c == 0) {
@@ -89,7 +90,7 @@ Result<bool> ReadPackedBlob(Env* env, const std::string& pack_dir, const git_oid
     Fd pack = TXDIR_TRY(env->OpenAt(dir->get(), stem + ".pack", O_RDONLY));
     // Object header: type in bits 4-6 of the first byte, the length in
     // its low 4 bits and 7 bits of each following byte while bit 7 is set.
-    unsigned char h[16];
+    unsigned char h[16] = {};
     const size_t got = TXDIR_TRY(env->PRead(pack.get(), h, sizeof h, static_cast<off_t>(*offset)));
     if (got == 0) return MakeError(Code::kCorruption, "truncated pack file", pack_what);
     const int type = (h[0] >> 4) & 7;

@@ -115,7 +115,7 @@ class ConnectionStream : public httplib::Stream {
   const std::atomic<bool>* stopping_;
   std::chrono::milliseconds write_timeout_;
   Clock::time_point read_deadline_ = Clock::now();
-  char buf_[4096];
+  char buf_[4096] = {};
   size_t off_ = 0, len_ = 0;
 };
 

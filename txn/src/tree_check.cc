@@ -71,7 +71,7 @@ Status TreeChecker::Walk(const git_oid& tree_id, const std::string& prefix, size
         return Refuse("a submodule (mode 160000), not a file, link or folder", path);
       default: {
         char octal[16];
-        std::snprintf(octal, sizeof octal, "%o", mode);
+        (void)std::snprintf(octal, sizeof octal, "%o", mode);
         return Refuse(std::string("mode ") + octal + ", not a file, link or folder", path);
       }
     }
