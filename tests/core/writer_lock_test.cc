@@ -16,6 +16,7 @@
 
 #include "store/gen_meta.h"
 #include "test_util.h"
+#include "txn/src/host_info.h"
 
 namespace txdir {
 namespace {
@@ -334,6 +335,16 @@ TEST(WriterLockMultiProcessTest, StatusReportsTheLiveHolder) {
   ASSERT_TRUE(status->lock_holder.has_value());
   EXPECT_EQ(status->lock_holder->pid, holder);
   EXPECT_EQ(status->lock_holder->host, HostName());
+}
+
+// The holder record's command line is diagnostics: a read error (here
+// EISDIR, as EIO from /proc would be) gives "unknown", never an exception
+// (libstdc++'s filebuf throws on a read error whatever the stream's mask).
+TEST(HolderRecordTest, AnUnreadableCommandLineIsUnknownNotACrash) {
+  EXPECT_EQ(internal::CommandLineFrom("/"), "unknown");
+  EXPECT_EQ(internal::CommandLineFrom("/nonexistent/cmdline"), "unknown");
+  EXPECT_NE(internal::CommandLine().find("txdir_core_tests"), std::string::npos)
+      << internal::CommandLine();
 }
 
 }  // namespace

@@ -18,12 +18,14 @@ std::string HostName() {
   return buf;
 }
 
-std::string CommandLine() {
+std::string CommandLine() { return CommandLineFrom("/proc/self/cmdline"); }
+
+std::string CommandLineFrom(const char* path) {
   // read(2), not a stream: libstdc++'s filebuf throws on a read error (EIO)
   // whatever the stream's exception mask, and this runs on every lock. The
   // command line is for diagnostics only: what cannot be read is left out.
   std::string s;
-  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "unknown";
   char buf[4096];
   for (;;) {

@@ -8,7 +8,9 @@
 namespace txdir::internal {
 
 std::string HostName();
-std::string CommandLine();    // /proc/self/cmdline, space-joined
+std::string CommandLine();  // /proc/self/cmdline, space-joined
+// The same from another file; "unknown" when it cannot be read (never throws).
+std::string CommandLineFrom(const char* path);
 std::string DefaultAuthor();  // $TXDIR_AUTHOR, else the login name, else "txdir"
 LockHolder SelfAsHolder();    // this process, now
 
