@@ -287,6 +287,14 @@ std::pair<long, int> CliPeakKb(const std::vector<std::string>& args) {
 // 200 MB file of zeros took 424 MB. Over git:// (the fetch runs in the
 // server's process) the clone now needs a few buffers.
 TEST_F(HostileRemoteTest, CloningALargeFileTakesBoundedMemory) {
+#ifdef __SANITIZE_ADDRESS__
+  // Under ASan the peak RSS of the same clone is 122 MB (83 MB for fsck)
+  // against 14 MB in a plain build, with its quarantine off too: what the
+  // sanitizer's allocator keeps is not what txdir holds. The bound is
+  // checked in plain builds (docs/testing.md, "Why the main build is the
+  // sanitized one", has the command).
+  GTEST_SKIP() << "peak RSS is not measurable under AddressSanitizer; run in a plain build";
+#endif
   constexpr size_t kSize = size_t{96} << 20;
   const std::string blob =
       Git("head -c " + std::to_string(kSize) + " /dev/zero | git hash-object -w --stdin");
