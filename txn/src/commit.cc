@@ -34,8 +34,11 @@ Result<git_oid> FindGeneration(Repository::Impl& r, uint64_t number) {
   return MakeError(Code::kNotFound, "no generation " + std::to_string(number));
 }
 
-Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit) {
-  auto meta = TXDIR_TRY(r.store->ReadMeta(commit));
+namespace {
+
+// A generation's description from its metadata and ids.
+GenerationInfo Describe(const store::GenMeta& meta, const git_oid& commit, const git_oid& tree,
+                        std::string author) {
   GenerationInfo g;
   g.number = meta.number;
   g.kind = meta.kind;
@@ -44,10 +47,18 @@ Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit
   g.host = meta.host;
   g.pid = meta.pid;
   g.time_ms = meta.time_ms;
-  g.author = TXDIR_TRY(r.store->CommitAuthor(commit));
+  g.author = std::move(author);
   g.commit = store::OidHex(commit);
-  g.tree = store::OidHex(TXDIR_TRY(r.store->CommitTree(commit)));
+  g.tree = store::OidHex(tree);
   return g;
+}
+
+}  // namespace
+
+Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit) {
+  auto meta = TXDIR_TRY(r.store->ReadMeta(commit));
+  return Describe(meta, commit, TXDIR_TRY(r.store->CommitTree(commit)),
+                  TXDIR_TRY(r.store->CommitAuthor(commit)));
 }
 
 namespace {
@@ -65,16 +76,7 @@ GenerationInfo Committed(Repository::Impl& r, const git_oid& commit, const git_o
   } else {
     spdlog::warn("generation {} is committed; reading its description back failed: {}", meta.number,
                  described.error().ToString());
-    info.number = meta.number;
-    info.kind = meta.kind;
-    info.restores = meta.restores;
-    info.message = meta.message;
-    info.host = meta.host;
-    info.pid = meta.pid;
-    info.time_ms = meta.time_ms;
-    info.author = author;
-    info.commit = store::OidHex(commit);
-    info.tree = store::OidHex(tree);
+    info = Describe(meta, commit, tree, author);
   }
   if (live_error) {
     info.live_pending = true;
