@@ -11,6 +11,8 @@
 #include <cstring>
 #include <map>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace txdir::powerloss {
 
@@ -180,61 +182,114 @@ class Replayer {
 
   // Applies `op` (with `data` in place of a write's bytes). Ops made
   // impossible by a lost op fail and are skipped: that is the model.
+  //
+  // A recorded op ran with the permissions the writer had at that moment,
+  // which a replay of separate system calls does not always have: a file
+  // created 0444 was written through the fd that created it, and a crash
+  // state may put an entry into a directory that a later op (replayed
+  // before it when ops are dropped) made 0555. Root ignores file modes, so
+  // a replay as root never noticed; an ordinary user gets EACCES, and the
+  // state would silently lack the write. So an op refused for permission is
+  // retried with the owner's write and search bits granted on the paths it
+  // touches, which are then restored: modes are part of the state too.
   void Apply(const Op& op, const std::string* data) {
     const std::string p = Map(op.path);
-    switch (op.kind) {
-      case OpKind::kCreate: {
-        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) return;
-        ::fchmod(fd, op.mode);
-        ::close(fd);
-        return;
+    const std::string p2 = op.path2.empty() ? std::string() : Map(op.path2);
+    if (Once(op, p, p2, data) || (errno != EACCES && errno != EPERM)) return;
+    std::vector<std::pair<std::string, mode_t>> granted;
+    for (const std::string& path : Touched(op, p, p2)) {
+      struct stat st;
+      if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+      const mode_t mode = st.st_mode & 07777;
+      const mode_t want = mode | S_IWUSR | (S_ISDIR(st.st_mode) ? S_IXUSR : 0);
+      if (want != mode && ::chmod(path.c_str(), want) == 0) granted.emplace_back(path, mode);
+    }
+    if (granted.empty()) return;
+    const bool done = Once(op, p, p2, data);
+    for (auto it = granted.rbegin(); it != granted.rend(); ++it) {
+      std::string now = it->first;  // where the object lives after the op
+      if (done && (op.kind == OpKind::kRename || op.kind == OpKind::kExchange)) {
+        if (now == p) {
+          now = p2;
+        } else if (now == p2) {
+          if (op.kind == OpKind::kRename) continue;  // replaced: gone
+          now = p;
+        }
       }
-      case OpKind::kWrite: {
-        if (!Unshare(p)) return;
-        int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) return;
-        (void)!::pwrite(fd, data->data(), data->size(), op.offset);
-        ::close(fd);
-        return;
-      }
-      case OpKind::kTruncate:
-        if (Unshare(p)) (void)!::truncate(p.c_str(), op.offset);
-        return;
-      case OpKind::kFsync:
-      case OpKind::kSyncfs:
-        return;
-      case OpKind::kMkdir:
-        if (::mkdir(p.c_str(), 0700) == 0) ::chmod(p.c_str(), op.mode);
-        return;
-      case OpKind::kRename:
-        (void)::rename(p.c_str(), Map(op.path2).c_str());
-        return;
-      case OpKind::kLink:
-        (void)::link(p.c_str(), Map(op.path2).c_str());
-        return;
-      case OpKind::kExchange:
-        (void)::renameat2(AT_FDCWD, p.c_str(), AT_FDCWD, Map(op.path2).c_str(), RENAME_EXCHANGE);
-        return;
-      case OpKind::kSymlink: {
-        std::string target = op.data;
-        if (target.rfind(orig_ + "/", 0) == 0) target = Map(target);
-        (void)::symlink(target.c_str(), p.c_str());
-        return;
-      }
-      case OpKind::kUnlink:
-        (void)::unlink(p.c_str());
-        return;
-      case OpKind::kRmdir:
-        (void)::rmdir(p.c_str());
-        return;
-      case OpKind::kChmod:
-        (void)::chmod(p.c_str(), op.mode);
-        return;
+      (void)::chmod(now.c_str(), it->second);
     }
   }
 
  private:
+  static std::string Parent(const std::string& p) { return p.substr(0, p.rfind('/')); }
+
+  // The paths whose permission bits decide whether `op` may run: the
+  // directories whose entries it changes, a directory moved to another
+  // parent (its ".." changes), and a file written in place.
+  static std::vector<std::string> Touched(const Op& op, const std::string& p,
+                                          const std::string& p2) {
+    switch (op.kind) {
+      case OpKind::kWrite:
+      case OpKind::kTruncate:
+        return {Parent(p), p};  // Unshare may replace the file by a copy
+      case OpKind::kRename:
+      case OpKind::kExchange:
+        return {Parent(p), Parent(p2), p, p2};
+      case OpKind::kLink:
+        return {Parent(p2)};
+      default:
+        return {Parent(p)};
+    }
+  }
+
+  // One attempt at `op`; false with errno set when the system refused it.
+  bool Once(const Op& op, const std::string& p, const std::string& p2, const std::string* data) {
+    switch (op.kind) {
+      case OpKind::kCreate: {
+        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) return false;
+        ::fchmod(fd, op.mode);
+        ::close(fd);
+        return true;
+      }
+      case OpKind::kWrite: {
+        if (!Unshare(p)) return false;
+        int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return false;
+        (void)!::pwrite(fd, data->data(), data->size(), op.offset);
+        ::close(fd);
+        return true;
+      }
+      case OpKind::kTruncate:
+        return Unshare(p) && ::truncate(p.c_str(), op.offset) == 0;
+      case OpKind::kFsync:
+      case OpKind::kSyncfs:
+        return true;
+      case OpKind::kMkdir:
+        if (::mkdir(p.c_str(), 0700) != 0) return false;
+        ::chmod(p.c_str(), op.mode);
+        return true;
+      case OpKind::kRename:
+        return ::rename(p.c_str(), p2.c_str()) == 0;
+      case OpKind::kLink:
+        return ::link(p.c_str(), p2.c_str()) == 0;
+      case OpKind::kExchange:
+        return ::renameat2(AT_FDCWD, p.c_str(), AT_FDCWD, p2.c_str(), RENAME_EXCHANGE) == 0;
+      case OpKind::kSymlink: {
+        std::string target = op.data;
+        if (target.rfind(orig_ + "/", 0) == 0) target = Map(target);
+        return ::symlink(target.c_str(), p.c_str()) == 0;
+      }
+      case OpKind::kUnlink:
+        return ::unlink(p.c_str()) == 0;
+      case OpKind::kRmdir:
+        return ::rmdir(p.c_str()) == 0;
+      case OpKind::kChmod:
+        return ::chmod(p.c_str(), op.mode) == 0;
+    }
+    return true;
+  }
+
   // Files shared with the pre-state copy are hard links; give a file its
   // own inode before changing it in place so the shared copy stays intact.
   static bool Unshare(const std::string& p) {

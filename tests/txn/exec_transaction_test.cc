@@ -60,6 +60,31 @@ TEST(ExecTransaction, PublishesTheProgramsChangesAsOneGeneration) {
   f.ExpectClean(2);
 }
 
+// A program that edits files by relative name (sed -i plans.sdn) edits the
+// stage's copy: its working directory is the stage, wherever txdir was
+// started, and the caller's own files are untouched.
+TEST(ExecTransaction, TheProgramRunsInsideTheStage) {
+  TxFixture f;
+  f.Publish({{"plans.sdn", "old\n"}});
+  const std::string caller = f.tmp / "caller";
+  testing::stdfs::create_directories(caller);
+  testing::WriteFile(caller + "/plans.sdn", "mine\n");
+  const std::string before = testing::stdfs::current_path();
+  testing::stdfs::current_path(caller);
+  const std::string seen = f.tmp / "pwd";
+  auto r = RunSh(*f.repo, "pwd -P > " + seen + " && printf 'new\\n' > plans.sdn");
+  testing::stdfs::current_path(before);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->exit_status, 0);
+  ASSERT_TRUE(r->commit.has_value());
+  EXPECT_TRUE(r->commit->published);
+  EXPECT_EQ(testing::ReadFile(f.live() + "/plans.sdn"), "new\n");
+  EXPECT_EQ(testing::ReadFile(caller + "/plans.sdn"), "mine\n");
+  const std::string pwd = testing::ReadFile(seen);
+  const std::string real_tmp = testing::stdfs::canonical(f.root + "/.txdir/tmp").string() + "/exec-";
+  EXPECT_EQ(pwd.rfind(real_tmp, 0), 0u) << pwd;
+}
+
 TEST(ExecTransaction, TheStageHoldsTheHeadsFilesWritable) {
   TxFixture f;
   f.Publish({{"a.txt", "A"}, {"d/e.txt", "E"}});

@@ -236,8 +236,8 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
   {
     auto* c = app.add_subcommand(
         "exec",
-        "Run a program on a writable copy of the live files; publish its result as one "
-        "generation if it exits 0");
+        "Run a program inside a writable copy of the live files (its working directory, "
+        "also in $TXDIR_STAGE); publish the copy as one generation if it exits 0");
     auto dir = std::make_shared<std::string>();
     auto argv = std::make_shared<std::vector<std::string>>();
     auto strategy = std::make_shared<std::string>("error");

@@ -71,8 +71,18 @@ Result<int> RunProgram(const std::vector<std::string>& argv, const std::string& 
   // A duplicate without FD_CLOEXEC shares the flock (same open file).
   const int inherited = ::fcntl(stage_lock, F_DUPFD, 3);
   if (inherited < 0) return ErrnoError("cannot pass the stage lock to the program", stage, errno);
+  // The program works inside the stage, as `txdir run` works inside a
+  // generation: `sed -i x.sdn` edits the stage's copy, not the caller's.
+  posix_spawn_file_actions_t actions;
+  int rc = ::posix_spawn_file_actions_init(&actions);
+  if (rc != 0) {
+    ::close(inherited);
+    return ErrnoError("cannot run program", argv[0], rc);
+  }
+  rc = ::posix_spawn_file_actions_addchdir_np(&actions, stage.c_str());
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
+  if (rc == 0) rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
   ::close(inherited);
   if (rc != 0) return ErrnoError("cannot run program", argv[0], rc);
   int status = 0;

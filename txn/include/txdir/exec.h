@@ -23,8 +23,9 @@ struct ExecResult {
 
 // Copies the head generation into a fresh stage directory under
 // <root>/.txdir/tmp (held with flock so recovery leaves it alone while the
-// program runs), runs argv[0] (searched in PATH) with TXDIR_STAGE set to
-// that directory and TXDIR_BASE_GENERATION to the base generation, then:
+// program runs), runs argv[0] (searched in PATH; a name with a '/' is taken
+// relative to the stage) in that directory, with TXDIR_STAGE set to it and
+// TXDIR_BASE_GENERATION to the base generation, then:
 // exit 0 — commits the stage's complete contents as one transaction with
 // `options` (the strategy resolves concurrent publishes); otherwise discards
 // it. The stage is removed in every case.
