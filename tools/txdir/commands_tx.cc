@@ -54,7 +54,6 @@ struct DbArgs {
 Result<sdn::Document> LoadDoc(const std::string& file, const std::string& bytes) {
   auto named = [&](Error e) {
     e.message = file + ": " + e.message;
-    e.path = file;
     return tl::unexpected(std::move(e));
   };
   if (Status seal = sdn::VerifySeal(bytes); !seal) return named(seal.error());
