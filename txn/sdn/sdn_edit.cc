@@ -46,8 +46,7 @@ RowStyle StyleOf(std::string_view text, const TableSpan& table, const RowSpan* r
     if (auto own = LineEndBefore(text, row->end); !own.empty()) style.eol = own;
   }
   if (row->cells.size() >= 2) {
-    std::string_view sep =
-        text.substr(row->cells[0].end, row->cells[1].begin - row->cells[0].end);
+    std::string_view sep = text.substr(row->cells[0].end, row->cells[1].begin - row->cells[0].end);
     if (sep.find(',') != std::string_view::npos) style.sep = std::string(sep);
   }
   for (const CellSpan& cell : row->cells) style.quoted.push_back(QuotedByChoice(text, cell));
@@ -111,13 +110,17 @@ size_t AfterRow(std::string_view text, const TableSpan& table, const RowSpan& ro
 
 class TableEditor {
  public:
-  TableEditor(std::string_view text, const TableSpan& span, const Table& table,
-              std::string eol, std::vector<Edit>& edits)
+  TableEditor(std::string_view text, const TableSpan& span, const Table& table, std::string eol,
+              std::vector<Edit>& edits)
       : text_(text), span_(span), table_(table), eol_(std::move(eol)), edits_(edits) {}
 
   void Run() {
     const bool same_columns = table_.columns == span_.columns;
     if (!same_columns) ReplaceHeader();
+    if (same_columns && RowsInPlace()) {  // the common case: edits only, no map needed
+      for (size_t r = 0; r < span_.rows.size(); ++r) UpdateRow(r, table_.rows[r], true);
+      return;
+    }
     IndexSourceRows();
     std::vector<bool> used(span_.rows.size(), false);
     std::unordered_map<std::string, size_t> seen;  // key -> occurrences so far
@@ -143,12 +146,27 @@ class TableEditor {
   }
 
  private:
+  // True when row r of the document has the key of source row r, for every
+  // r: matching by position then equals matching by key and occurrence.
+  bool RowsInPlace() const {
+    if (table_.rows.size() != span_.rows.size()) return false;
+    const size_t k = table_.KeyIndex();
+    for (size_t r = 0; r < span_.rows.size(); ++r) {
+      if (k >= table_.rows[r].size() ||
+          !CellHasValue(text_, span_.rows[r].cells[k], table_.rows[r][k]))
+        return false;
+    }
+    return true;
+  }
+
   // Source rows by the value of the document's key column (matched by name,
   // so a schema change keeps the matching).
   void IndexSourceRows() {
-    const std::string& key_name = table_.columns.empty() ? std::string() : table_.columns[table_.KeyIndex()];
+    const std::string& key_name =
+        table_.columns.empty() ? std::string() : table_.columns[table_.KeyIndex()];
     auto pos = std::find(span_.columns.begin(), span_.columns.end(), key_name);
-    const size_t k = pos == span_.columns.end() ? 0 : static_cast<size_t>(pos - span_.columns.begin());
+    const size_t k =
+        pos == span_.columns.end() ? 0 : static_cast<size_t>(pos - span_.columns.begin());
     for (size_t r = 0; r < span_.rows.size(); ++r)
       by_key_[CellValue(text_, span_.rows[r].cells[k])].push_back(r);
   }
