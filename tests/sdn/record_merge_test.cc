@@ -250,12 +250,14 @@ TEST(DocumentMerge, TablesMergedByNameOneSidedTablesKept) {
   EXPECT_TRUE(m->conflicts.empty());
   // `gone`: removed by ours, unchanged by theirs. `keep`: removed by theirs
   // but changed by ours, so merged as "theirs deleted every record":
-  // ours's unchanged record 1 goes, its new record 2 stays.
+  // ours's unchanged record 1 goes, its new record 2 stays. The result is
+  // written into theirs's text: its bytes stay, only ours's changes are new,
+  // and tables theirs lacks are appended.
   EXPECT_EQ(sdn::Write(m->document),
-            "theirs_new |id|\n    \"9\"\n\n"
-            "a |id, v|\n    \"1\", ours\n    \"2\", t\n\n"
-            "keep |id|\n    \"2\"\n\n"
-            "mine |id|\n    \"1\"\n");
+            "theirs_new |id|\n    9\n"
+            "a |id, v|\n    1, ours\n    2, t\n\n"
+            "keep |id|\n    2\n\n"
+            "mine |id|\n    1\n");
 }
 
 TEST(Strategy, NamesRoundTrip) {

@@ -7,6 +7,7 @@
 
 #include "tests/cli/cli_runner.h"
 #include "tests/txn/txn_test_util.h"
+#include "txdir/sdn.h"
 
 namespace txdir {
 namespace {
@@ -97,11 +98,63 @@ TEST(DbCli, SetChangesOneRecordInOneGeneration) {
   EXPECT_EQ(db.Get("1")->description, "with, comma \"and\" quotes");
   EXPECT_EQ(*db.Get("0"), testing::MakeTodo(0));
   EXPECT_EQ(testing::ReadFile(f.root + "/current/notes.txt"), "N");
-  // Setting the same value again publishes nothing.
+  // Setting the same value again publishes nothing, and says so once.
   r = f.Db({"set", "1", "status=done"});
   ASSERT_EQ(r.exit, 0) << r;
-  EXPECT_NE(r.out.find("nothing changed"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out, "todos record 1: no change; generation 2 stays live\n") << r.out;
   EXPECT_EQ(f.Head(), 2u);
+}
+
+// A file in another writer's style (comments, CRLF, bare numbers, quoted
+// keywords, an empty-slot column, a seal): one set changes that record's line
+// and the seal, and every other byte stays.
+TEST(DbCli, SetChangesOnlyThatRecordsLineAndReseals) {
+  const std::string body =
+      "# kept\r\ntodos |id, keyword, status, note|\r\n    0, \"TODO\", open, \r\n"
+      "    1, \"FIXME\", open, \"a, b\"\r\n\r\n    2, \"TODO\", open, x\r\n";
+  auto sealed = [](const std::string& b) {
+    return "#sdn-crc32:" + std::to_string(sdn::Crc32(b)) + "\n" + b;
+  };
+  testing::TempDir tmp{testing::FastTmpBase()};
+  const std::string root = tmp / "repo", src = tmp / "src";
+  testing::MakeTree(src, {{"t.sdn", sealed(body)}});
+  ASSERT_EQ(RunCli({"init", root}).exit, 0);
+  ASSERT_EQ(RunCli({"publish", root, "--from", src}).exit, 0);
+  CliResult r = RunCli({"db", root, "t.sdn", "todos", "set", "1", "status=done"});
+  ASSERT_EQ(r.exit, 0) << r;
+  std::string expected = body;
+  expected.replace(expected.find("open, \"a, b\""), 4, "done");
+  EXPECT_EQ(testing::ReadFile(root + "/current/t.sdn"), sealed(expected));
+}
+
+TEST(DbCli, ASealThatDoesNotMatchIsRefusedNamingTheFile) {
+  testing::TempDir tmp{testing::FastTmpBase()};
+  const std::string root = tmp / "repo", src = tmp / "src";
+  testing::MakeTree(src, {{"t.sdn", "#sdn-crc32:1\nt |id, v|\n    1, x\n"}});
+  ASSERT_EQ(RunCli({"init", root}).exit, 0);
+  ASSERT_EQ(RunCli({"publish", root, "--from", src}).exit, 0);
+  CliResult r = RunCli({"db", root, "t.sdn", "t", "set", "1", "v=y"});
+  EXPECT_NE(r.exit, 0);
+  EXPECT_NE(r.err.find("t.sdn: the seal says #sdn-crc32:1"), std::string::npos) << r;
+  r = RunCli({"fsck", root});
+  EXPECT_NE(r.exit, 0);
+  EXPECT_NE((r.out + r.err).find("t.sdn"), std::string::npos) << r;
+}
+
+// dashboard_cache has no id column: its key is its first column, `key`.
+TEST(DbCli, InsertAndSetUseTheFirstColumnWhenThereIsNoId) {
+  testing::TempDir tmp{testing::FastTmpBase()};
+  const std::string root = tmp / "repo", src = tmp / "src";
+  testing::MakeTree(src, {{"c.sdn", "dashboard_cache |key, value|\n    build_time, 85.50\n"}});
+  ASSERT_EQ(RunCli({"init", root}).exit, 0);
+  ASSERT_EQ(RunCli({"publish", root, "--from", src}).exit, 0);
+  CliResult r =
+      RunCli({"db", root, "c.sdn", "dashboard_cache", "insert", "key=new_metric", "value=5"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(testing::ReadFile(root + "/current/c.sdn"),
+            "dashboard_cache |key, value|\n    build_time, 85.50\n    new_metric, 5\n");
+  r = RunCli({"db", root, "c.sdn", "dashboard_cache", "insert", "value=6"});
+  EXPECT_EQ(r.exit, 8) << r;  // no key given
 }
 
 TEST(DbCli, InsertUsesTheNextIdOrTheGivenOne) {

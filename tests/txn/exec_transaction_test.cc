@@ -177,7 +177,7 @@ struct ConcurrentExec {
     return RunSh(*f.repo,
                  std::string("set -e; ") + TXDIR_CLI + " -q db " + f.root + " " + kTodoFile +
                      " todos set 2 status=done; "
-                     "sed -i 's/\"task 1\"/\"edited by exec\"/' \"$TXDIR_STAGE/" +
+                     "sed -i 's/task 1,/edited by exec,/' \"$TXDIR_STAGE/" +
                      kTodoFile + "\"",
                  strategy);
   }

@@ -325,7 +325,7 @@ void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& re
   std::string b = "<p>Generation <a href=\"/g/" + n + "/\">" + n + "</a>, file <a href=\"/g/" + n +
                   "/" + Escape(EncodePath(path)) + "\"><code>" + Escape(path) +
                   "</code></a> (raw).</p>\n";
-  auto doc = sdn::Parse(*data, sdn::ParseOptions{.lenient = true});
+  auto doc = sdn::Parse(*data);
   if (!doc) {
     b += "<p class=\"error\">Not readable as SDN: " + Escape(doc.error().message) + "</p>\n";
   } else {
@@ -398,7 +398,7 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
           why = data.error().ToString();
           return;
         }
-        auto doc = sdn::Parse(*data, sdn::ParseOptions{.lenient = true});
+        auto doc = sdn::Parse(*data);
         if (!doc) {
           ok = false;
           why = doc.error().message;

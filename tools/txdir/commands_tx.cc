@@ -49,22 +49,17 @@ struct DbArgs {
   std::string message;
 };
 
+// Parses a file for db, refusing one whose seal does not match its body: the
+// Simple tooling loads such a database as nil, so an edit must not bless it.
 Result<sdn::Document> LoadDoc(const std::string& file, const std::string& bytes) {
-  auto doc = sdn::Parse(bytes, sdn::ParseOptions{.lenient = true});
-  if (!doc) {
-    Error e = doc.error();
+  auto named = [&](Error e) {
     e.message = file + ": " + e.message;
-    return tl::unexpected(e);
-  }
+    return tl::unexpected(std::move(e));
+  };
+  if (Status seal = sdn::VerifySeal(bytes); !seal) return named(seal.error());
+  auto doc = sdn::Parse(bytes);
+  if (!doc) return named(doc.error());
   return doc;
-}
-
-int FindRow(const sdn::Table& t, const std::string& id) {
-  int key = t.ColumnIndex("id");
-  if (key < 0) key = 0;
-  for (size_t i = 0; i < t.rows.size(); ++i)
-    if (t.rows[i][static_cast<size_t>(key)] == id) return static_cast<int>(i);
-  return -1;
 }
 
 json RowJson(const sdn::Table& t, const std::vector<std::string>& row) {
@@ -102,8 +97,78 @@ void Touch(sdn::Table& t, size_t row) {
   cells[static_cast<size_t>(m)] = FormatUtc(std::chrono::system_clock::now());
 }
 
-// Applies one change to the document; returns a line describing it.
-Result<std::string> ApplyDbChange(const DbArgs& a, sdn::Document& doc) {
+// What one change did: the line to print, and whether any value changed.
+struct DbChange {
+  std::string message;
+  bool changed = true;
+};
+
+std::string ColumnList(const sdn::Table& t) {
+  std::string cols;
+  for (const auto& col : t.columns) cols += (cols.empty() ? "" : ", ") + col;
+  return cols;
+}
+
+Result<DbChange> SetFields(const DbArgs& a, sdn::Table& t) {
+  if (a.rest.size() < 2)
+    return MakeError(Code::kInvalidArgument, "set takes an ID and FIELD=VALUE pairs");
+  auto sets = TXDIR_TRY(ParseAssignments({a.rest.begin() + 1, a.rest.end()}));
+  int i = t.FindRow(a.rest[0]);
+  if (i < 0) return MakeError(Code::kNotFound, "no record " + a.rest[0] + " in " + a.table);
+  const std::string& key = t.columns[t.KeyIndex()];
+  bool changed = false;
+  for (const auto& [field, value] : sets) {
+    int c = t.ColumnIndex(field);
+    if (field == key) return MakeError(Code::kInvalidArgument, "the key of a record cannot be set");
+    if (c < 0) {
+      return MakeError(Code::kInvalidArgument,
+                       "no field '" + field + "' in " + a.table + " (fields: " + ColumnList(t) + ")");
+    }
+    std::string& cell = t.rows[static_cast<size_t>(i)][static_cast<size_t>(c)];
+    changed = changed || cell != value;
+    cell = value;
+  }
+  if (!changed) return DbChange{a.table + " record " + a.rest[0] + ": no change", false};
+  if (a.versioning) Touch(t, static_cast<size_t>(i));
+  return DbChange{a.table + " record " + a.rest[0] + " updated", true};
+}
+
+// Insert keyed by the table's key column (`id`, else the first column); only
+// an `id` key is numbered automatically.
+Result<DbChange> InsertRecord(const DbArgs& a, sdn::Table& t) {
+  auto sets = TXDIR_TRY(ParseAssignments(a.rest));
+  for (const auto& [f, v] : sets)
+    if (t.ColumnIndex(f) < 0) {
+      if (!t.rows.empty())
+        return MakeError(Code::kInvalidArgument,
+                         "no field '" + f + "' in " + a.table + " (fields: " + ColumnList(t) + ")");
+      t.columns.push_back(f);
+    }
+  const size_t key = t.KeyIndex();
+  const std::string& key_name = t.columns[key];
+  std::string id;
+  for (const auto& [f, v] : sets)
+    if (f == key_name) id = v;
+  if (id.empty() && key_name != "id")
+    return MakeError(Code::kInvalidArgument, "insert into " + a.table + " needs " + key_name +
+                                                 "=VALUE (its key column)");
+  if (id.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& r : t.rows) ids.push_back(r[key]);
+    id = NextNumericId(ids);
+  } else if (t.FindRow(id) >= 0) {
+    return MakeError(Code::kExists, "record " + id + " already exists in " + a.table);
+  }
+  std::vector<std::string> row(t.columns.size());
+  row[key] = id;
+  for (const auto& [f, v] : sets) row[static_cast<size_t>(t.ColumnIndex(f))] = v;
+  t.rows.push_back(std::move(row));
+  if (a.versioning) Touch(t, t.rows.size() - 1);
+  return DbChange{a.table + " record " + id + " inserted", true};
+}
+
+// Applies one change to the document.
+Result<DbChange> ApplyDbChange(const DbArgs& a, sdn::Document& doc) {
   sdn::Table* t = doc.Find(a.table);
   if (t == nullptr) {
     if (a.op != "insert")
@@ -113,58 +178,13 @@ Result<std::string> ApplyDbChange(const DbArgs& a, sdn::Document& doc) {
   }
   if (a.op == "delete") {
     if (a.rest.size() != 1) return MakeError(Code::kInvalidArgument, "delete takes one ID");
-    int i = FindRow(*t, a.rest[0]);
+    int i = t->FindRow(a.rest[0]);
     if (i < 0) return MakeError(Code::kNotFound, "no record " + a.rest[0] + " in " + a.table);
     t->rows.erase(t->rows.begin() + i);
-    return a.table + " record " + a.rest[0] + " deleted";
+    return DbChange{a.table + " record " + a.rest[0] + " deleted", true};
   }
-  if (a.op == "set") {
-    if (a.rest.size() < 2)
-      return MakeError(Code::kInvalidArgument, "set takes an ID and FIELD=VALUE pairs");
-    auto sets = TXDIR_TRY(ParseAssignments({a.rest.begin() + 1, a.rest.end()}));
-    int i = FindRow(*t, a.rest[0]);
-    if (i < 0) return MakeError(Code::kNotFound, "no record " + a.rest[0] + " in " + a.table);
-    for (const auto& [field, value] : sets) {
-      int c = t->ColumnIndex(field);
-      if (c < 0 || field == "id") {
-        std::string cols;
-        for (const auto& col : t->columns) cols += (cols.empty() ? "" : ", ") + col;
-        return MakeError(Code::kInvalidArgument, field == "id"
-                                                     ? "the id of a record cannot be set"
-                                                     : "no field '" + field + "' in " + a.table +
-                                                           " (fields: " + cols + ")");
-      }
-      t->rows[static_cast<size_t>(i)][static_cast<size_t>(c)] = value;
-    }
-    if (a.versioning) Touch(*t, static_cast<size_t>(i));
-    return a.table + " record " + a.rest[0] + " updated";
-  }
-  // insert
-  auto sets = TXDIR_TRY(ParseAssignments(a.rest));
-  std::string id;
-  for (const auto& [f, v] : sets)
-    if (f == "id") id = v;
-  int key = t->ColumnIndex("id");
-  if (key < 0) return MakeError(Code::kInvalidArgument, "table " + a.table + " has no id column");
-  if (id.empty()) {
-    std::vector<std::string> ids;
-    for (const auto& r : t->rows) ids.push_back(r[static_cast<size_t>(key)]);
-    id = NextNumericId(ids);
-  } else if (FindRow(*t, id) >= 0) {
-    return MakeError(Code::kExists, "record " + id + " already exists in " + a.table);
-  }
-  for (const auto& [f, v] : sets)
-    if (f != "id" && t->ColumnIndex(f) < 0) {
-      if (!t->rows.empty())
-        return MakeError(Code::kInvalidArgument, "no field '" + f + "' in " + a.table);
-      t->columns.push_back(f);
-    }
-  std::vector<std::string> row(t->columns.size());
-  row[static_cast<size_t>(key)] = id;
-  for (const auto& [f, v] : sets) row[static_cast<size_t>(t->ColumnIndex(f))] = v;
-  t->rows.push_back(std::move(row));
-  if (a.versioning) Touch(*t, t->rows.size() - 1);
-  return a.table + " record " + id + " inserted";
+  if (a.op == "set") return SetFields(a, *t);
+  return InsertRecord(a, *t);
 }
 
 int RunDb(const Globals& g, const DbArgs& a) {
@@ -185,7 +205,7 @@ int RunDb(const Globals& g, const DbArgs& a) {
     const sdn::Table* t = doc->Find(a.table);
     if (t == nullptr) return Fail(Error{Code::kNotFound, "no table '" + a.table + "'", a.file});
     if (a.op == "get") {
-      int i = FindRow(*t, a.rest[0]);
+      int i = t->FindRow(a.rest[0]);
       if (i < 0)
         return Fail(Error{Code::kNotFound, "no record " + a.rest[0] + " in " + a.table, a.file});
       json j = RowJson(*t, t->rows[static_cast<size_t>(i)]);
@@ -209,7 +229,7 @@ int RunDb(const Globals& g, const DbArgs& a) {
   }
   auto repo = OpenRepo(a.dir, g);
   if (!repo) return Fail(repo.error());
-  std::string what;
+  DbChange what;
   auto body = [&](Transaction& tx) -> txdir::Status {
     sdn::Document doc;
     auto bytes = tx.Read(a.file);
@@ -219,6 +239,8 @@ int RunDb(const Globals& g, const DbArgs& a) {
       return tl::unexpected(bytes.error());
     }
     what = TXDIR_TRY(ApplyDbChange(a, doc));
+    if (!what.changed) return Ok();  // nothing to write, so nothing is published
+    // Through the document model: only the changed record's bytes change.
     return tx.Write(a.file, sdn::Write(doc));
   };
   CommitOptions o;
@@ -226,7 +248,12 @@ int RunDb(const Globals& g, const DbArgs& a) {
   o.message = a.message.empty() ? "db " + a.file + ": " + a.op : a.message;
   auto done = RunTransaction(**repo, body, o, /*max_attempts=*/1);
   if (!done) return Fail(done.error());
-  Out(g, what);
+  if (!what.changed) {  // said once: the record already holds these values
+    Out(g, what.message + "; generation " + std::to_string(done->generation.number) +
+               " stays live");
+    return kExitOk;
+  }
+  Out(g, what.message);
   return PrintCommit(g, *done);
 }
 

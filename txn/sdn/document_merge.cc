@@ -54,6 +54,9 @@ Result<DocumentMerge> MergeDocument(const sdn::Document& base, const sdn::Docume
   if (ours == base || ours == theirs) return DocumentMerge{theirs, {}, {}};
   if (theirs == base) return DocumentMerge{ours, {}, {}};
   DocumentMerge out;
+  // The published file's text: writing the merge changes only the records
+  // that differ from it (ours's changes), every other byte stays as published.
+  out.document.source = theirs.source;
   std::map<std::string, int> seen;  // name -> occurrences of it in theirs
   for (const sdn::Table& t : theirs.tables) {
     int k = seen[t.name]++;

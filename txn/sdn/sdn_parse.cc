@@ -1,211 +1,220 @@
-// The SDN reader: lines, table headers and rows. Token scanning is in
-// sdn_scan.cc; the grammar is in docs/sdn.md.
+// The lossless SDN reader: classifies lines (tables, rows, statements,
+// comments) and records where every table, row and cell sits, so the writer
+// can keep every byte it does not change. Cell splitting is in sdn_row.cc;
+// the grammar is in docs/sdn.md.
 #include <optional>
 #include <unordered_set>
 
-#include "sdn_scan.h"
+#include "sdn_source.h"
 #include "txdir/sdn.h"
 
 namespace txdir::sdn {
 namespace {
 
-using internal::IsNameChar;
-using internal::IsNameStart;
+using internal::CellSpan;
 using internal::IsSpace;
-using internal::ScanToken;
+using internal::RowSpan;
+using internal::TableSpan;
 
 class Parser {
  public:
-  Parser(std::string_view text, const ParseOptions& options) : text_(text), options_(options) {}
+  explicit Parser(std::string_view text) : source_(std::make_shared<internal::Source>()) {
+    source_->text = std::string(text);
+    text_ = source_->text;
+  }
 
   Result<Document> Run() {
-    // A UTF-8 byte-order mark is not part of the first table's name.
-    if (internal::StartsWithBom(text_)) pos_ = internal::kByteOrderMark.size();
-    Document doc;
-    Table* table = nullptr;
-    while (pos_ < text_.size()) {
-      const size_t line_start = pos_;
-      SkipSpace();
-      if (AtLineEnd() || Peek() == '#') {  // blank or comment line: ignored
-        SkipRestOfLine();
-        continue;
-      }
-      if (pos_ == line_start) {  // column 0: a header starts a new table
-        TXDIR_CHECK(ParseHeader(doc));
-        table = &doc.tables.back();
-        continue;
-      }
-      if (table == nullptr) return Fail(pos_, "row outside a table (no header line above it)");
-      TXDIR_CHECK(ParseRow(*table));
-    }
-    return doc;
+    source_->sealed = text_.substr(0, internal::kSealPrefix.size()) == internal::kSealPrefix;
+    // A byte-order mark is not part of the first line's content.
+    if (text_.substr(0, internal::kByteOrderMark.size()) == internal::kByteOrderMark)
+      pos_ = internal::kByteOrderMark.size();
+    while (pos_ < text_.size()) TXDIR_CHECK(Line());
+    doc_.source = std::move(source_);
+    return std::move(doc_);
   }
 
  private:
-  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  bool AtLineEnd() const { return pos_ >= text_.size() || text_[pos_] == '\n'; }
-  void SkipSpace() {
-    while (pos_ < text_.size() && IsSpace(text_[pos_])) ++pos_;
+  enum class Context { kNone, kTable, kBlock };
+
+  bool AtLineEnd(size_t i) const { return i >= text_.size() || text_[i] == '\n'; }
+  size_t SkipBlanks(size_t i) const {
+    while (i < text_.size() && IsSpace(text_[i])) ++i;
+    return i;
   }
-  void SkipRestOfLine() {
-    while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
-    if (pos_ < text_.size()) ++pos_;
+  size_t NextLine(size_t i) const {
+    size_t nl = text_.find('\n', i);
+    return nl == std::string_view::npos ? text_.size() : nl + 1;
   }
-  std::string Found() const {
-    if (pos_ >= text_.size()) return "end of input";
-    if (internal::StartsWithBom(text_.substr(pos_))) return "a byte-order mark (U+FEFF)";
-    if (text_[pos_] == '\n') return "end of line";
-    return std::string("'") + text_[pos_] + "'";
+  std::string Found(size_t i) const {
+    if (i >= text_.size()) return "end of input";
+    if (text_.substr(i, 3) == internal::kByteOrderMark) return "a byte-order mark (U+FEFF)";
+    if (text_[i] == '\n' || text_[i] == '\r') return "end of line";
+    return std::string("'") + text_[i] + "'";
   }
   tl::unexpected<Error> Fail(size_t offset, const std::string& message) const {
     return MakeError(Code::kInvalidArgument, internal::Position(text_, offset) + ": " + message);
   }
 
-  std::optional<std::string> ScanName() {
-    if (pos_ >= text_.size() || !IsNameStart(text_[pos_])) return std::nullopt;
-    if (internal::StartsWithBom(text_.substr(pos_))) return std::nullopt;
-    size_t start = pos_;
-    while (pos_ < text_.size() && IsNameChar(text_[pos_])) ++pos_;
-    return std::string(text_.substr(start, pos_ - start));
+  std::optional<std::string> ScanName(size_t& i) const {
+    if (i >= text_.size() || !internal::IsNameStart(text_[i])) return std::nullopt;
+    if (text_.substr(i, 3) == internal::kByteOrderMark) return std::nullopt;
+    size_t start = i;
+    while (i < text_.size() && internal::IsNameChar(text_[i])) ++i;
+    return std::string(text_.substr(start, i - start));
   }
 
-  // End of a header or row: optional white space and comment, then newline or
-  // end of input.
-  Status ExpectLineEnd(const char* expected) {
-    SkipSpace();
-    if (Peek() == '#') {
-      SkipRestOfLine();
+  Status Line() {
+    const size_t begin = pos_;
+    const size_t first = SkipBlanks(begin);
+    if (AtLineEnd(first) || text_[first] == '#') {  // blank or comment: kept, ends nothing
+      pos_ = NextLine(first);
       return Ok();
     }
-    if (!AtLineEnd()) return Fail(pos_, std::string("expected ") + expected + ", found " + Found());
-    SkipRestOfLine();
-    return Ok();
+    if (first > begin) {  // indented
+      if (context_ == Context::kTable) return Row(begin, first);
+      if (context_ == Context::kBlock) {
+        pos_ = NextLine(first);
+        return Ok();
+      }
+      return Fail(first, "indented line outside a table or block (no header or `key:` above it)");
+    }
+    if (TXDIR_TRY(Header(begin))) return Ok();
+    if (TXDIR_TRY(Statement(begin))) return Ok();
+    if (context_ == Context::kTable) return Row(begin, begin);  // an unindented row
+    return Fail(begin, "expected a table header (`name |col, ...|`), a `key: value` line or a "
+                       "comment, found " + Found(begin));
   }
 
-  // NAME ws* [':' in lenient mode] '|' ws* NAME ws* (',' ws* NAME ws*)* '|'
-  Status ParseHeader(Document& doc) {
+  // NAME [':'] '|' NAME (',' NAME)* '|' then a line end, a comment or one
+  // inline row. Returns false when the line is not a header at all.
+  Result<bool> Header(size_t begin) {
+    size_t i = begin;
+    auto name = ScanName(i);
+    if (!name) return false;
+    i = SkipBlanks(i);
+    if (i < text_.size() && text_[i] == ':' && i + 1 < text_.size() && text_[i + 1] == '|') ++i;
+    if (i >= text_.size() || text_[i] != '|') return false;
     Table table;
-    auto name = ScanName();
-    if (!name) return Fail(pos_, "expected a table name, found " + Found());
     table.name = std::move(*name);
-    SkipSpace();
-    if (options_.lenient && Peek() == ':') ++pos_;
-    if (Peek() != '|') return Fail(pos_, "expected '|' after table name, found " + Found());
-    ++pos_;
     std::unordered_set<std::string> seen;
-    while (true) {
-      SkipSpace();
-      size_t at = pos_;
-      auto column = ScanName();
-      if (!column) return Fail(pos_, "expected a column name, found " + Found());
+    for (++i;; ++i) {
+      i = SkipBlanks(i);
+      const size_t at = i;
+      auto column = ScanName(i);
+      if (!column) return Fail(i, "expected a column name, found " + Found(i));
       if (!seen.insert(*column).second) return Fail(at, "duplicate column '" + *column + "'");
       table.columns.push_back(std::move(*column));
-      SkipSpace();
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (Peek() == '|') {
-        ++pos_;
-        break;
-      }
-      return Fail(pos_, "expected ',' or '|' in table header, found " + Found());
+      i = SkipBlanks(i);
+      if (i < text_.size() && text_[i] == '|') break;
+      if (i >= text_.size() || text_[i] != ',')
+        return Fail(i, "expected ',' or '|' in table header, found " + Found(i));
     }
-    TXDIR_CHECK(ExpectLineEnd("end of line after table header"));
-    doc.tables.push_back(std::move(table));
-    return Ok();
+    TableSpan span{table.name, table.columns, begin, ++i, false, {}};
+    const size_t rest = SkipBlanks(i);
+    doc_.tables.push_back(std::move(table));
+    source_->tables.push_back(std::move(span));
+    context_ = Context::kTable;
+    if (AtLineEnd(rest) || text_[rest] == '#') {
+      source_->tables.back().header_end = pos_ = NextLine(rest);
+      return true;
+    }
+    source_->tables.back().inline_row = true;  // `point |x, y| 10, 20`
+    TXDIR_CHECK(Row(i, rest));
+    RowSpan& row = source_->tables.back().rows.back();
+    while (row.end > row.begin && (text_[row.end - 1] == '\n' || text_[row.end - 1] == '\r'))
+      --row.end;  // the line end belongs to the header's line
+    return true;
   }
 
-  // One cell: white space, an optional token, white space. Stops before ','
-  // or the end of the row.
-  Result<std::string> ParseCell() {
-    SkipSpace();
-    if (Peek() == ',' || AtLineEnd() || Peek() == '#') return std::string();  // empty slot
-    auto value = ScanToken(text_, pos_, options_.keep_dot_slash);
-    if (!value) return Fail(value.error().offset, value.error().message);
-    SkipSpace();
-    return std::move(*value);
+  // `key: value`, `key:` and its indented block, `key = {..}` / `[..]`, and
+  // typed tables `name: table{t1, t2}` (long form: rows follow).
+  Result<bool> Statement(size_t begin) {
+    size_t i = begin;
+    auto name = ScanName(i);
+    if (!name) return false;
+    i = SkipBlanks(i);
+    if (i >= text_.size()) return false;
+    if (text_[i] == ':' && (i + 1 >= text_.size() || IsSpace(text_[i + 1]) ||
+                            text_[i + 1] == '\n')) {
+      size_t t = SkipBlanks(i + 1);
+      if (text_.substr(t, 5) == "table" && TXDIR_TRY(TypedTable(begin, *name, t + 5))) return true;
+    } else if (text_[i] != '=') {
+      return false;
+    }
+    context_ = Context::kBlock;
+    pos_ = NextLine(i);
+    return true;
   }
 
-  // Strict: cell (',' cell)* line-end, with exactly one cell per column.
-  Result<std::vector<std::string>> ParseStrictRow(const Table& table) {
-    const size_t start = pos_;
-    std::vector<std::string> cells;
-    cells.push_back(TXDIR_TRY(ParseCell()));
-    while (Peek() == ',') {
-      ++pos_;
-      cells.push_back(TXDIR_TRY(ParseCell()));
-    }
-    TXDIR_CHECK(ExpectLineEnd("',' or end of row"));
-    if (cells.size() != table.columns.size()) {
-      return Fail(start, "row has " + std::to_string(cells.size()) + " cells but table '" +
+  // After `name: table`: '{' types '}' then a line end (rows follow) or '='
+  // (the short form, kept as text). False when no '{' follows.
+  Result<bool> TypedTable(size_t begin, const std::string& name, size_t i) {
+    i = SkipBlanks(i);
+    if (i >= text_.size() || text_[i] != '{') return false;
+    size_t close = text_.find('}', i);
+    size_t eol = text_.find('\n', i);
+    if (close == std::string_view::npos || close > eol)
+      return Fail(i, "unclosed '{' in a typed table's column types");
+    Table table;
+    table.name = name;
+    size_t count = 1;
+    for (size_t k = i + 1; k < close; ++k) count += text_[k] == ',' ? 1 : 0;
+    // Typed tables have no column names; they are numbered from 1.
+    for (size_t c = 1; c <= count; ++c) table.columns.push_back("_" + std::to_string(c));
+    size_t rest = SkipBlanks(close + 1);
+    if (rest < text_.size() && text_[rest] == '=') return false;  // short form: a statement
+    if (!AtLineEnd(rest) && text_[rest] != '#')
+      return Fail(rest, "expected end of line after a typed table's types, found " + Found(rest));
+    pos_ = NextLine(rest);
+    source_->tables.push_back(TableSpan{table.name, table.columns, begin, pos_, false, {}});
+    doc_.tables.push_back(std::move(table));
+    context_ = Context::kTable;
+    return true;
+  }
+
+  Status Row(size_t begin, size_t first) {
+    Table& table = doc_.tables.back();
+    internal::RowScan scan = internal::ScanRow(text_, first, table.columns.size());
+    if (scan.cells.size() != table.columns.size()) {
+      return Fail(first, "row has " + std::to_string(scan.cells.size()) + " cells but table '" +
                              table.name + "' has " + std::to_string(table.columns.size()) +
                              " columns");
     }
-    return cells;
-  }
-
-  // Lenient: split the row's line on every comma (see ParseOptions::lenient).
-  std::optional<std::vector<std::string>> ParseSplitRow(const Table& table, size_t start) {
-    size_t end = text_.find('\n', start);
-    if (end == std::string_view::npos) end = text_.size();
-    std::string_view line = text_.substr(start, end - start);
-    std::vector<std::string> cells;
-    size_t piece_start = 0;
-    while (true) {
-      size_t comma = line.find(',', piece_start);
-      std::string_view piece =
-          line.substr(piece_start, comma == line.npos ? line.npos : comma - piece_start);
-      auto cell = DecodePiece(piece);
-      if (!cell) return std::nullopt;
-      cells.push_back(std::move(*cell));
-      if (cells.size() > table.columns.size()) return std::nullopt;
-      if (comma == line.npos) break;
-      piece_start = comma + 1;
-    }
-    if (cells.size() != table.columns.size()) return std::nullopt;
-    pos_ = end < text_.size() ? end + 1 : end;
-    return cells;
-  }
-
-  std::optional<std::string> DecodePiece(std::string_view piece) const {
-    while (!piece.empty() && IsSpace(piece.front())) piece.remove_prefix(1);
-    while (!piece.empty() && IsSpace(piece.back())) piece.remove_suffix(1);
-    if (piece.empty()) return std::string();
-    size_t pos = 0;
-    auto token = ScanToken(piece, pos, options_.keep_dot_slash);
-    if (token && pos == piece.size()) return std::move(*token);
-    // A stray quote means the comma split cannot be trusted.
-    if (piece.find('"') != piece.npos) return std::nullopt;
-    return std::string(piece);
-  }
-
-  Status ParseRow(Table& table) {
-    const size_t start = pos_;
-    auto cells = ParseStrictRow(table);
-    if (!cells && options_.lenient) {
-      pos_ = start;
-      if (auto split = ParseSplitRow(table, start)) cells = std::move(*split);
-    }
-    if (!cells) return tl::unexpected(std::move(cells).error());
-    table.rows.push_back(std::move(*cells));
+    std::vector<std::string> values;
+    values.reserve(scan.cells.size());
+    for (const CellSpan& cell : scan.cells) values.push_back(internal::CellValue(text_, cell));
+    table.rows.push_back(std::move(values));
+    source_->tables.back().rows.push_back(RowSpan{begin, scan.end, std::move(scan.cells)});
+    pos_ = scan.end;
     return Ok();
   }
 
+  std::shared_ptr<internal::Source> source_;
   std::string_view text_;
-  const ParseOptions& options_;
+  Document doc_;
+  Context context_ = Context::kNone;
   size_t pos_ = 0;
 };
 
 }  // namespace
 
-Result<Document> Parse(std::string_view text, const ParseOptions& options) {
-  return Parser(text, options).Run();
-}
+Result<Document> Parse(std::string_view text) { return Parser(text).Run(); }
 
 int Table::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i)
     if (columns[i] == column) return static_cast<int>(i);
+  return -1;
+}
+
+size_t Table::KeyIndex() const {
+  int id = ColumnIndex("id");
+  return id >= 0 ? static_cast<size_t>(id) : 0;
+}
+
+int Table::FindRow(std::string_view key) const {
+  const size_t k = KeyIndex();
+  for (size_t r = rows.size(); r-- > 0;)
+    if (k < rows[r].size() && rows[r][k] == key) return static_cast<int>(r);
   return -1;
 }
 

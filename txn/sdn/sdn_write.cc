@@ -1,36 +1,50 @@
-// The canonical SDN writer (docs/sdn.md, "Canonical form").
+// Writing tables that have no source text, and the encoding of a new cell.
 #include <unordered_set>
 
-#include "sdn_scan.h"
+#include "sdn_source.h"
 #include "txdir/sdn.h"
 
 namespace txdir::sdn {
+namespace internal {
 namespace {
 
-// A value may be written bare only when the reader gives it back unchanged and
-// the reference reader of the Simple tooling reads it too: an ASCII word that
-// starts with a letter or '_', has no '#' (a comment to some readers) or ':',
-// and is not the keyword null/nil (read as ""). true/false read back as
-// themselves, so they stay bare.
-bool CanBeBare(std::string_view value) {
-  if (value.empty() || value == "null" || value == "nil") return false;
-  auto c0 = static_cast<unsigned char>(value[0]);
-  if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z') || c0 == '_')) return false;
-  for (unsigned char c : value) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '/' || c == '.' || c == '-';
-    if (!ok) return false;
+// A dict or array written bare: brackets that close exactly at the end, no
+// quotes or line breaks. The reader takes it whole, commas and all.
+bool IsWholeBracketed(std::string_view value) {
+  if (value.find_first_of("\"\n\r") != std::string_view::npos) return false;
+  int depth = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '{' || value[i] == '[') ++depth;
+    if ((value[i] == '}' || value[i] == ']') && --depth == 0) return i + 1 == value.size();
   }
-  return true;
+  return false;
 }
 
-void AppendRow(std::string& out, const Table& table, const std::vector<std::string>& row) {
-  out += "    ";
-  for (size_t i = 0; i < table.columns.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += EncodeCell(i < row.size() ? std::string_view(row[i]) : std::string_view());
+}  // namespace
+
+bool NeedsQuotes(std::string_view value) {
+  if (value.empty()) return true;
+  const char first = value.front(), last = value.back();
+  if (first == '{' || first == '[') return !IsWholeBracketed(value);
+  if (first == '#') return true;
+  if (first == ' ' || first == '\t' || last == ' ' || last == '\t') return true;
+  return value.find_first_of(",\"\n\r") != std::string_view::npos;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::NeedsQuotes;
+
+std::string Quote(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    out += c;
+    if (c == '"') out += '"';  // doubled, as the newer Simple writers do
   }
-  out += '\n';
+  out += '"';
+  return out;
 }
 
 Status Invalid(const Table& table, const std::string& what) {
@@ -41,42 +55,44 @@ Status Invalid(const Table& table, const std::string& what) {
 
 bool IsValidName(std::string_view name) {
   if (name.empty() || !internal::IsNameStart(name[0])) return false;
-  if (internal::StartsWithBom(name)) return false;
+  if (name.substr(0, 3) == internal::kByteOrderMark) return false;
   for (unsigned char c : name)
     if (!internal::IsNameChar(c)) return false;
   return true;
 }
 
 std::string EncodeCell(std::string_view value) {
-  if (CanBeBare(value)) return std::string(value);
-  std::string out = "\"";
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      // \r and \t are escaped too, so that line-ending conversion or an
-      // editor cannot change a value silently.
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-        break;
+  return NeedsQuotes(value) ? Quote(value) : std::string(value);
+}
+
+namespace internal {
+
+std::string EncodeLike(std::string_view value, bool quoted_style, bool lone_column) {
+  if (quoted_style || (value.empty() && lone_column)) return Quote(value);
+  if (value.empty()) return std::string();
+  return EncodeCell(value);
+}
+
+std::string RenderTable(const Table& table, std::string_view eol) {
+  std::string out = table.name + " |";
+  for (size_t i = 0; i < table.columns.size(); ++i) out += (i > 0 ? ", " : "") + table.columns[i];
+  out += '|';
+  out += eol;
+  const bool lone = table.columns.size() == 1;
+  for (const auto& row : table.rows) {
+    out += "    ";
+    for (size_t i = 0; i < table.columns.size(); ++i) {
+      if (i > 0) out += ", ";
+      // Built tables quote empty values: `a, "", b` reads the same and shows intent.
+      out += EncodeLike(i < row.size() ? std::string_view(row[i]) : std::string_view(), false,
+                        lone || i >= row.size() || row[i].empty());
     }
+    out += eol;
   }
-  out += '"';
   return out;
 }
+
+}  // namespace internal
 
 Status Validate(const Document& doc) {
   for (const Table& table : doc.tables) {
@@ -100,18 +116,11 @@ Status Validate(const Document& doc) {
 }
 
 std::string Write(const Document& doc) {
+  if (doc.source) return internal::WriteEdited(doc, *doc.source);
   std::string out;
   for (size_t t = 0; t < doc.tables.size(); ++t) {
-    const Table& table = doc.tables[t];
     if (t > 0) out += '\n';  // a blank line between tables, for people reading the file
-    out += table.name;
-    out += " |";
-    for (size_t i = 0; i < table.columns.size(); ++i) {
-      if (i > 0) out += ", ";
-      out += table.columns[i];
-    }
-    out += "|\n";
-    for (const auto& row : table.rows) AppendRow(out, table, row);
+    out += internal::RenderTable(doc.tables[t], "\n");
   }
   return out;
 }

@@ -250,9 +250,8 @@ bool IsSdnPath(const std::string& path) {
 
 std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view new_text,
                                   std::string* parse_error) {
-  const sdn::ParseOptions lenient{.lenient = true};
-  auto a = sdn::Parse(old_text, lenient);
-  auto b = sdn::Parse(new_text, lenient);
+  auto a = sdn::Parse(old_text);
+  auto b = sdn::Parse(new_text);
   if (!a || !b) {
     if (parse_error != nullptr)
       *parse_error = !a ? "old version: " + a.error().message : "new version: " + b.error().message;

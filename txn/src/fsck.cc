@@ -16,6 +16,7 @@
 #include "txn/src/repo_impl.h"
 #include "txn/src/trust.h"
 #include "txn/src/writer_lock.h"
+#include "txdir/sdn.h"
 
 namespace txdir {
 
@@ -37,6 +38,7 @@ class Checker {
     CheckHistory();
     CheckGenerations();
     CheckLive();
+    CheckSeals();
     CheckTmp();
   }
 
@@ -285,6 +287,22 @@ class Checker {
                   " but the committed head is " +
                   (rep_->head ? "generation " + std::to_string(*rep_->head) : "nothing") +
                   " (`txdir recover` moves it)");
+  }
+
+  // The head generation's sealed SDN files: the Simple tooling loads a file
+  // whose `#sdn-crc32:` seal does not match its body as nil, so a writer that
+  // edited one without resealing has damaged that database for its readers.
+  void CheckSeals() {
+    if (!rep_->head) return;
+    auto files = repo_.ListFiles(*rep_->head);
+    if (!files) return;  // the generation's own problems are reported above
+    for (const FileInfo& f : *files) {
+      if (f.path.size() < 4 || f.path.compare(f.path.size() - 4, 4, ".sdn") != 0) continue;
+      auto bytes = repo_.ReadFile(*rep_->head, f.path);
+      if (!bytes || !sdn::IsSealed(*bytes)) continue;
+      if (Status seal = sdn::VerifySeal(*bytes); !seal)
+        Problem("sdn", *rep_->head, f.path, f.path + ": " + seal.error().message);
+    }
   }
 
   // What a writer that died (or failed part-way) left in .txdir/tmp: a

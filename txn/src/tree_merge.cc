@@ -73,7 +73,7 @@ struct Resolver {
 
   Result<sdn::Document> ParseSide(const std::string& path, const std::string& bytes,
                                   const char* side) {
-    auto doc = sdn::Parse(bytes, sdn::ParseOptions{.lenient = true});
+    auto doc = sdn::Parse(bytes);
     if (!doc)
       return MakeError(Code::kInvalidArgument,
                        std::string("cannot merge: ") + side +

@@ -6,13 +6,17 @@
 // load-modify-save cycle safe against other writers, is the caller's job
 // (a txdir Transaction). Not thread-safe; copyable.
 //
-// What a save keeps: every other table of the file, in place and unchanged;
-// the record table's columns in file order, including columns T does not know
-// (each record keeps its own values for them; inserted records get ""); the
-// records in file order, inserted ones at the end. A field of T that the file
-// lacks is added as a column only when some record holds a non-default value
-// for it, so a load-then-save does not change a file's schema. When the file
-// has no table for T, Save appends one with all of T's columns.
+// What a save keeps: the file's bytes, except those of the records that
+// changed (sdn::Write's edit guarantee). Every other table, comment and
+// record stays as written, and in a changed record every cell whose field did
+// not change keeps its spelling (an empty integer cell stays empty). Columns T
+// does not know keep each record's values (inserted records get ""); inserted
+// records go after the last one. A field of T that the file lacks is added as
+// a column only when some record holds a non-default value for it, so a
+// load-then-save does not change a file's schema. When the file has no table
+// for T, Save appends one with all of T's columns. Records are keyed by `id`;
+// with a repeated id the last record is the one Get, Update and Delete see,
+// as in the Simple tooling's database library.
 //
 // Versioning (Options::versioning): Insert sets version 1, an Update that
 // changes a field sets version = stored + 1; both set last_modified to the
@@ -25,6 +29,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +42,6 @@ namespace txdir {
 
 struct DatabaseOptions {
   bool versioning = false;  // maintain version / last_modified on every change
-  bool lenient = false;     // parse with sdn::ParseOptions::lenient
   // The time stamped into last_modified; null means the system clock. Tests
   // inject a fixed or stepping clock here.
   std::function<std::chrono::system_clock::time_point()> clock;
@@ -51,13 +55,13 @@ class Database {
 
   // Parses `bytes` (an SDN file; empty bytes are an empty database).
   // Errors: kInvalidArgument when the text is not SDN (with line and column),
-  // when T's table has no `id` column or a repeated id, or when a cell does
-  // not convert to its field's type.
+  // when T's table has no `id` column, or when a cell does not convert to its
+  // field's type.
   static Result<Database> Load(std::string_view bytes, Options options = {});
   // As Load, from an already parsed document.
   static Result<Database> FromDocument(sdn::Document doc, Options options = {});
 
-  // The file's bytes in canonical SDN (see the comment at the top).
+  // The file's bytes (see the comment at the top).
   // Errors: kInternal if the document to write breaks sdn::Validate (a bug).
   Result<std::string> Save() const;
   // The document Save writes.
@@ -87,11 +91,16 @@ class Database {
   struct Entry {
     T record;
     Row extras;  // this record's values of the columns T does not know
+    // As loaded from the file (absent for inserted records): a field that
+    // still has its loaded value is written with the file's cell text.
+    std::optional<T> loaded;
+    Row cells;  // the loaded record's cells by column
   };
 
   explicit Database(Options options) : options_(std::move(options)) {}
   Status AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells);
   std::vector<std::string> OutputColumns() const;
+  std::vector<std::string> OutputCells(const Entry& e, const std::vector<std::string>& columns) const;
   void Reindex();
   std::string Now() const {
     return FormatUtc(options_.clock ? options_.clock() : std::chrono::system_clock::now());
@@ -102,7 +111,7 @@ class Database {
   sdn::Document doc_;       // the whole file; T's table has its rows cleared
   size_t table_index_ = 0;  // T's table in doc_.tables; == size() when absent
   std::vector<Entry> entries_;
-  std::map<std::string, size_t, std::less<>> index_;  // id -> entries_ index
+  std::map<std::string, size_t, std::less<>> index_;  // id -> entries_ index (the last)
 };
 
 }  // namespace txdir

@@ -17,9 +17,7 @@ bool Database<T>::IsKnown(std::string_view column) {
 
 template <Record T>
 Result<Database<T>> Database<T>::Load(std::string_view bytes, Options options) {
-  sdn::ParseOptions parse_options;
-  parse_options.lenient = options.lenient;
-  sdn::Document doc = TXDIR_TRY(sdn::Parse(bytes, parse_options));
+  sdn::Document doc = TXDIR_TRY(sdn::Parse(bytes));
   return FromDocument(std::move(doc), std::move(options));
 }
 
@@ -62,8 +60,9 @@ Status Database<T>::AddLoadedRow(const sdn::Table& table, const std::vector<std:
     entry.record.last_modified = lm->second;
   for (auto& [column, value] : row)
     if (!IsKnown(column)) entry.extras[column] = value;
-  if (!index_.emplace(id, entries_.size()).second)
-    return MakeError(Code::kInvalidArgument, context() + "the id appears twice");
+  entry.loaded = entry.record;
+  index_[id] = entries_.size();  // a repeated id: the last one wins, as in Simple's library
+  entry.cells = std::move(row);
   entries_.push_back(std::move(entry));
   return Ok();
 }
@@ -94,26 +93,46 @@ std::vector<std::string> Database<T>::OutputColumns() const {
   return columns;
 }
 
+// A record's values with its bookkeeping columns (used by Database<T> only).
+template <Record T>
+Row RecordCells(const T& record) {
+  Row row = RecordToRow(record);
+  row[std::string(kVersionColumn)] = std::to_string(record.version);
+  row[std::string(kLastModifiedColumn)] = record.last_modified;
+  return row;
+}
+
+template <Record T>
+std::vector<std::string> Database<T>::OutputCells(const Entry& e,
+                                                  const std::vector<std::string>& columns) const {
+  const Row now = RecordCells(e.record);
+  const Row before = e.loaded ? RecordCells(*e.loaded) : Row();
+  std::vector<std::string> cells;
+  cells.reserve(columns.size());
+  for (const std::string& column : columns) {
+    auto known = now.find(column);
+    auto old_cell = e.cells.find(column);
+    if (known != now.end()) {
+      // Unchanged since loading: the file's text ("" for an empty integer
+      // cell, not "0"), so an untouched record is written back as it was.
+      auto old_value = before.find(column);
+      bool unchanged = old_value != before.end() && old_value->second == known->second;
+      cells.push_back(unchanged && old_cell != e.cells.end() ? old_cell->second : known->second);
+      continue;
+    }
+    auto extra = e.extras.find(column);
+    cells.push_back(extra != e.extras.end() ? extra->second : std::string());
+  }
+  return cells;
+}
+
 template <Record T>
 sdn::Document Database<T>::ToDocument() const {
   sdn::Document doc = doc_;
   sdn::Table table;
   table.name = std::string(Traits::kTable);
   table.columns = OutputColumns();
-  for (const Entry& e : entries_) {
-    Row row = RecordToRow(e.record);
-    row[std::string(kVersionColumn)] = std::to_string(e.record.version);
-    row[std::string(kLastModifiedColumn)] = e.record.last_modified;
-    std::vector<std::string> cells;
-    for (const std::string& column : table.columns) {
-      auto known = row.find(column);
-      auto extra = e.extras.find(column);
-      cells.push_back(known != row.end()        ? known->second
-                      : extra != e.extras.end() ? extra->second
-                                                : std::string());
-    }
-    table.rows.push_back(std::move(cells));
-  }
+  for (const Entry& e : entries_) table.rows.push_back(OutputCells(e, table.columns));
   if (table_index_ < doc.tables.size()) {
     doc.tables[table_index_] = std::move(table);
   } else {
@@ -148,7 +167,7 @@ Result<std::string> Database<T>::Insert(T record) {
     record.last_modified = Now();
   }
   index_.emplace(record.id, entries_.size());
-  entries_.push_back(Entry{record, {}});
+  entries_.push_back(Entry{record, {}, std::nullopt, {}});
   return record.id;
 }
 
@@ -183,7 +202,7 @@ Status Database<T>::Delete(std::string_view id) {
 template <Record T>
 void Database<T>::Reindex() {
   index_.clear();
-  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].record.id, i);
+  for (size_t i = 0; i < entries_.size(); ++i) index_[entries_[i].record.id] = i;  // last wins
 }
 
 template <Record T>

@@ -12,6 +12,8 @@
 //    report names every generation sharing its inode (hard links share the
 //    damage);
 //  - the live link points at the head's generation;
+//  - every `.sdn` file of the head generation that starts with a
+//    `#sdn-crc32:` seal matches it (sdn::VerifySeal);
 //  - .txdir/tmp holds no leftover of a writer that did not finish (a stage
 //    or temp file no live process holds a flock on; not judged while
 //    another process holds the writer lock).
@@ -38,7 +40,7 @@ struct FsckOptions {
 };
 
 struct FsckProblem {
-  std::string area;  // "store", "generation", "live"
+  std::string area;  // "store", "generation", "live", "sdn", "tmp"
   std::optional<uint64_t> generation;
   std::string path;  // file inside the generation, or a store path
   std::string problem;

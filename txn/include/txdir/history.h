@@ -121,7 +121,7 @@ struct TableDiff {
 struct FileRecordDiff {
   std::string path;
   ChangeKind kind = ChangeKind::kModified;
-  // Set when a side could not be parsed as SDN (lenient mode); `tables` is
+  // Set when a side could not be parsed as SDN; `tables` is
   // then empty and the file should be shown as text instead.
   std::string parse_error;
   std::vector<TableDiff> tables;  // tables with differences only, in file order

@@ -1,22 +1,27 @@
-// SDN ("Simple Data Notation") table files: parse and canonical write.
+// SDN ("Simple Data Notation") table files: a lossless reader and an editing
+// writer.
 //
-// The grammar, the canonical form and every decision taken on ambiguous input
-// are in docs/sdn.md; the files we must read are described in
-// ../shared/docs/sdn_format.md. In short: a file is a list of named tables,
-// each a header `name |col1, col2|` at column 0 followed by indented rows of
-// comma-separated cells. Every cell is loaded as a string (null -> "",
-// booleans -> "true"/"false", numbers -> decimal text), as the reference
-// loaders do.
+// The accepted grammar, the value of a cell, the key rule and the edit
+// guarantee are in docs/sdn.md; the files we must read are described in
+// ../shared/docs/sdn_format.md. In short: a file is a list of named tables
+// (`name |col1, col2|` then rows of comma-separated cells), possibly with
+// comments, `key: value` lines and nested blocks between them, and possibly
+// sealed by a first line `#sdn-crc32:N`.
 //
-// What a Document keeps: table order, table names, column order and every
-// cell, so a program that edits one table can write back the others (and
-// columns it does not know) unchanged. Comments, blank lines, quoting style
-// and the original spelling of numbers are not kept.
+// What a Document holds: the tables as values (every cell a string, as the
+// Simple tooling's database library reads it) and, for a parsed document, the
+// text it was parsed from. Write renders the tables back into that text and
+// changes only the bytes of the records whose values differ from it: an
+// untouched document is written back byte for byte, whatever its quoting,
+// spacing, comments, blank lines, line endings or byte-order mark.
 //
-// Thread safety: all functions are pure; Documents are plain values.
+// Thread safety: all functions are pure; Documents are values (the source
+// text is shared, immutable).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +29,10 @@
 #include "txdir/error.h"
 
 namespace txdir::sdn {
+
+namespace internal {
+struct Source;  // the parsed text and where each table, row and cell sits in it
+}  // namespace internal
 
 // One named table. Invariant (checked by Validate, guaranteed by Parse):
 // `columns` is non-empty with unique valid names, and every row has exactly
@@ -35,6 +44,13 @@ struct Table {
 
   // Index of the column called `column`, or -1 when there is none.
   int ColumnIndex(std::string_view column) const;
+  // The key column: `id` when the table has one, else the first column
+  // (dashboard_cache's `key`, file_cache's `path`). 0 for a table without
+  // columns.
+  size_t KeyIndex() const;
+  // The row whose key is `key`; with repeated keys the last one, as the
+  // Simple tooling's index does. -1 when there is none.
+  int FindRow(std::string_view key) const;
 
   bool operator==(const Table&) const = default;
 };
@@ -43,35 +59,22 @@ struct Table {
 // a file may repeat one; both copies are kept.
 struct Document {
   std::vector<Table> tables;
+  // The text this document was parsed from; null for a document built in
+  // memory. Copies share it; Write uses it to keep every untouched byte.
+  std::shared_ptr<const internal::Source> source;
 
   // The first table called `name`, or nullptr.
   const Table* Find(std::string_view name) const;
   Table* Find(std::string_view name);
 
-  bool operator==(const Document&) const = default;
+  // Documents are equal when their tables are; the source text is layout.
+  bool operator==(const Document& other) const { return tables == other.tables; }
 };
 
-struct ParseOptions {
-  // Accept the output of the Simple tooling's later writer: when a row is not
-  // valid SDN but splitting its line on every comma gives exactly the
-  // header's number of cells, each piece is taken as one cell (a piece that
-  // is a single SDN token is decoded as that token, any other piece is its
-  // trimmed text verbatim; a piece containing '"' must be one quoted string).
-  // Also accepts the `name:|a, b|` header a generic writer emitted.
-  bool lenient = false;
-
-  // The reference lexer drops a leading "./" from a bare word, so the Simple
-  // tools read the todo writer's `./src/x.rs` as "src/x.rs". By default we do
-  // the same, so a txdir round trip does not change what those tools see.
-  // Set this to read the word exactly as written ("./src/x.rs").
-  bool keep_dot_slash = false;
-};
-
-// Parses `text` into a Document. An empty or comment-only text is a Document
-// with no tables.
+// Parses `text`. An empty or comment-only text is a Document with no tables.
 // Errors: kInvalidArgument when the text is not SDN; the message starts with
 // "line L, column C: " (1-based; columns count UTF-8 characters).
-Result<Document> Parse(std::string_view text, const ParseOptions& options = {});
+Result<Document> Parse(std::string_view text);
 
 // Checks the invariants Write relies on: table and column names match
 // NAME (see docs/sdn.md), each table has at least one column, column names are
@@ -79,18 +82,38 @@ Result<Document> Parse(std::string_view text, const ParseOptions& options = {});
 // Errors: kInvalidArgument naming the table and what is wrong.
 Status Validate(const Document& doc);
 
-// The canonical text of `doc` (docs/sdn.md, "Canonical form").
-// REQUIRES: Validate(doc) succeeds. Then Parse(Write(doc)) == doc, with or
-// without lenient mode. (A short row is written padded with empty cells and
-// a long one truncated, so the output always parses.)
+// The text of `doc`.
+// - A parsed document (source set): the source text with only the records
+//   whose values changed re-rendered (cells whose value did not change keep
+//   their bytes), inserted records in their neighbours' style and deleted
+//   records' lines removed; a seal line is recomputed when anything changed.
+//   Tables are matched to the source by name and occurrence; a table not in
+//   the source is appended in the form below.
+// - A built document: every table as `name |a, b|` and rows indented four
+//   spaces, cells joined by ", ", quoted only where EncodeCell quotes.
+// REQUIRES: Validate(doc) succeeds. Then Parse(Write(doc)) == doc.
 std::string Write(const Document& doc);
 
-// One cell as the canonical writer spells it: bare when the value is a plain
-// ASCII word that reads back as itself, otherwise quoted with `\\`, `\"`,
-// `\n`, `\r` and `\t` escaped.
+// One cell as txdir writes a new value: bare unless the value is empty or
+// would not read back as itself (a ',' or '"', a line break, white space at
+// either end, or a first character '#', '{' or '['); quoted values double
+// their '"' characters. No other escapes: the Simple tooling's database
+// library does not decode any.
 std::string EncodeCell(std::string_view value);
 
 // True when `name` may be used as a table or column name.
 bool IsValidName(std::string_view name);
+
+// The seal: a file whose first line is `#sdn-crc32:N` is sealed; N is the
+// CRC-32 (ISO-HDLC, as zlib's crc32) of every byte after that line's '\n',
+// in unsigned decimal.
+bool IsSealed(std::string_view text);
+// Ok for an unsealed file or a seal that matches its body.
+// Errors: kCorruption when the seal is unreadable or does not match.
+Status VerifySeal(std::string_view text);
+// `text` with its seal line's number recomputed; an unsealed text unchanged.
+std::string Reseal(std::string_view text);
+// CRC-32 (ISO-HDLC) of `bytes`.
+uint32_t Crc32(std::string_view bytes);
 
 }  // namespace txdir::sdn

@@ -1,0 +1,208 @@
+// The edit guarantee, on every real file of the Simple tooling
+// (../shared/fixtures/simple-sdn, skipped when absent) and on one small file
+// per construct (tests/sdn/fixtures): an untouched document writes back byte
+// for byte, and an edit changes only the edited records' lines.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "txdir/record_merge.h"
+#include "txdir/sdn.h"
+
+namespace txdir::sdn {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kShared = fs::path(TXDIR_SHARED_DIR) / "fixtures" / "simple-sdn";
+const fs::path kOwn = fs::path(TXDIR_SDN_FIXTURES);
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<fs::path> FilesUnder(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".sdn") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The lines of `after` that differ from `before`, once the common first and
+// last lines are set aside: {removed, added}.
+std::pair<std::vector<std::string>, std::vector<std::string>> ChangedLines(
+    const std::string& before, const std::string& after) {
+  auto a = Lines(before), b = Lines(after);
+  size_t head = 0;
+  while (head < a.size() && head < b.size() && a[head] == b[head]) ++head;
+  size_t tail = 0;
+  while (tail < a.size() - head && tail < b.size() - head &&
+         a[a.size() - 1 - tail] == b[b.size() - 1 - tail])
+    ++tail;
+  return {{a.begin() + head, a.end() - tail}, {b.begin() + head, b.end() - tail}};
+}
+
+std::string ZlibSealOf(const std::string& text) {
+  std::string body = text.substr(text.find('\n') + 1);
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(body.data()), body.size());
+  return "#sdn-crc32:" + std::to_string(crc);
+}
+
+// A table to edit: one with a row and a column besides its key.
+struct Target {
+  size_t table = 0;
+  size_t row = 0;
+  size_t column = 0;
+};
+std::optional<Target> EditTarget(const Document& doc) {
+  for (size_t t = 0; t < doc.tables.size(); ++t) {
+    const Table& table = doc.tables[t];
+    if (table.rows.empty() || table.columns.size() < 2) continue;
+    size_t column = table.KeyIndex() == table.columns.size() - 1 ? 0 : table.columns.size() - 1;
+    return Target{t, table.rows.size() / 2, column};
+  }
+  return std::nullopt;
+}
+
+class SdnEdit : public testing::TestWithParam<fs::path> {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(GetParam())) GTEST_SKIP() << GetParam() << " is absent";
+    text_ = ReadAll(GetParam());
+    auto doc = Parse(text_);
+    ASSERT_TRUE(doc.has_value()) << GetParam() << ": " << doc.error().message;
+    doc_ = std::move(*doc);
+  }
+  std::string text_;
+  Document doc_;
+};
+
+TEST_P(SdnEdit, ParseThenWriteIsByteIdentical) { EXPECT_EQ(Write(doc_), text_); }
+
+TEST_P(SdnEdit, SetAFieldThenSetItBackIsByteIdentical) {
+  auto target = EditTarget(doc_);
+  if (!target) GTEST_SKIP() << "no record to edit";
+  std::string& cell = doc_.tables[target->table].rows[target->row][target->column];
+  const std::string original = cell;
+  cell = "edited, with \"quotes\"";
+  auto edited = Parse(Write(doc_));
+  ASSERT_TRUE(edited.has_value()) << edited.error().message;
+  EXPECT_EQ(edited->tables[target->table].rows[target->row][target->column], cell);
+  edited->tables[target->table].rows[target->row][target->column] = original;
+  EXPECT_EQ(Write(*edited), text_);
+}
+
+TEST_P(SdnEdit, SettingOneFieldChangesOnlyThatRecordsLine) {
+  auto target = EditTarget(doc_);
+  if (!target) GTEST_SKIP() << "no record to edit";
+  auto& row = doc_.tables[target->table].rows[target->row];
+  row[target->column] = "done";
+  std::string out = Write(doc_);
+  auto [removed, added] = ChangedLines(IsSealed(text_) ? text_.substr(text_.find('\n')) : text_,
+                                       IsSealed(out) ? out.substr(out.find('\n')) : out);
+  ASSERT_EQ(removed.size(), 1u);
+  ASSERT_EQ(added.size(), 1u);
+  const std::string& key = row[doc_.tables[target->table].KeyIndex()];
+  EXPECT_NE(removed[0].find(key), std::string::npos) << removed[0];
+  EXPECT_NE(added[0].find("done"), std::string::npos) << added[0];
+}
+
+TEST_P(SdnEdit, InsertThenDeleteIsByteIdentical) {
+  for (size_t t = 0; t < doc_.tables.size(); ++t) {
+    Table& table = doc_.tables[t];
+    std::vector<std::string> row(table.columns.size(), "new value");
+    row[table.KeyIndex()] = "zz_new_key";
+    table.rows.push_back(row);
+    auto inserted = Parse(Write(doc_));
+    ASSERT_TRUE(inserted.has_value()) << inserted.error().message;
+    EXPECT_EQ(inserted->tables[t].rows.back(), row);
+    Table& back = inserted->tables[t];
+    back.rows.erase(back.rows.begin() + back.FindRow("zz_new_key"));
+    EXPECT_EQ(Write(*inserted), text_) << "table " << table.name;
+    table.rows.pop_back();
+  }
+}
+
+TEST_P(SdnEdit, AnEditRecomputesTheSealAsZlibDoes) {
+  if (!IsSealed(text_)) GTEST_SKIP() << "not sealed";
+  EXPECT_TRUE(VerifySeal(text_).has_value());
+  auto target = EditTarget(doc_);
+  ASSERT_TRUE(target.has_value());
+  doc_.tables[target->table].rows[target->row][target->column] = "resealed";
+  std::string out = Write(doc_);
+  EXPECT_EQ(out.substr(0, out.find('\n')), ZlibSealOf(out));
+  EXPECT_TRUE(VerifySeal(out).has_value());
+}
+
+TEST_P(SdnEdit, AConcurrentMergeChangesOnlyTheTwoRecordsLines) {
+  size_t t = 0;
+  while (t < doc_.tables.size() && (doc_.tables[t].rows.size() < 2 ||
+                                    doc_.tables[t].columns.size() < 2))
+    ++t;
+  if (t == doc_.tables.size()) GTEST_SKIP() << "no table with two records";
+  const Table& table = doc_.tables[t];
+  const size_t key = table.KeyIndex();
+  std::set<std::string> keys;
+  for (const auto& r : table.rows) keys.insert(r[key]);
+  if (keys.size() != table.rows.size()) GTEST_SKIP() << "repeated keys do not merge";
+  const size_t column = key == 0 ? 1 : 0;
+  Document ours = doc_, theirs = doc_;
+  ours.tables[t].rows.front()[column] = "ours";
+  theirs.tables[t].rows.back()[column] = "theirs";
+  auto ours_parsed = Parse(Write(ours));
+  auto theirs_parsed = Parse(Write(theirs));
+  ASSERT_TRUE(ours_parsed && theirs_parsed);
+  auto merged = MergeDocument(doc_, *ours_parsed, *theirs_parsed);
+  ASSERT_TRUE(merged.has_value()) << merged.error().message;
+  ASSERT_TRUE(merged->conflicts.empty());
+  std::string out = Write(merged->document);
+  auto lines_before = Lines(text_), lines_after = Lines(out);
+  ASSERT_EQ(lines_before.size(), lines_after.size());
+  size_t differing = 0;
+  for (size_t i = IsSealed(text_) ? 1 : 0; i < lines_before.size(); ++i)
+    differing += lines_before[i] != lines_after[i];
+  EXPECT_EQ(differing, table.rows.size() == 1 ? 1u : 2u);
+  EXPECT_NE(out.find("ours"), std::string::npos);
+  EXPECT_NE(out.find("theirs"), std::string::npos);
+}
+
+std::vector<fs::path> AllFixtures() {
+  std::vector<fs::path> all = FilesUnder(kOwn);
+  for (const auto& p : FilesUnder(kShared)) all.push_back(p);
+  return all;
+}
+
+std::string FixtureName(const testing::TestParamInfo<fs::path>& info) {
+  std::string name = (info.param.parent_path().filename() / info.param.stem()).string();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name + "_" + std::to_string(info.index);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SdnEdit, testing::ValuesIn(AllFixtures()), FixtureName);
+
+// When ../shared is absent the list above has only our own files; say so.
+TEST(SdnEditShared, SharedFixturesArePresent) {
+  if (!fs::is_directory(kShared))
+    GTEST_SKIP() << "fixtures not found at " << kShared
+                 << " (they live beside the repository in ../shared, never inside it)";
+  EXPECT_FALSE(FilesUnder(kShared).empty());
+}
+
+}  // namespace
+}  // namespace txdir::sdn
