@@ -3,15 +3,22 @@
 #   bash scripts/test.sh
 # Stages, each printing a header and its wall and CPU time:
 #   asan-build  build/: RelWithDebInfo, failpoints, ASan+UBSan
-#   asan-test   the whole ctest suite on that build; any sanitizer report
-#               (memory error, leak, undefined behaviour) fails the test
-#   user-test   the same suite again on the same build as an ordinary user
-#               (txdir-ci, created if missing), so that nothing passes only
-#               because root skips permission checks; run only as root (as
-#               anyone else, asan-test already ran unprivileged)
+#   asan-test   the suite on that build as root, but for the heavy crash
+#               scenarios; any sanitizer report (memory error, leak,
+#               undefined behaviour) fails the test
+#   user-test   the same on the same build as an ordinary user (txdir-ci,
+#               created if missing), so that nothing passes only because
+#               root skips permission checks; the fuzz runs (in-memory
+#               parsers, no files) are not repeated
+#   crash-build build-crash/: RelWithDebInfo with failpoints, no sanitizer,
+#               only what the heavy crash scenarios run
+#   crash-test  the heavy crash scenarios (power-loss enumeration and strace
+#               kills, labels heavy-syncfs and heavy-fsync): the syncfs mode
+#               as root, the fsync mode as txdir-ci
 #   tsan-build  build-tsan/: TSan, only the targets of the threaded tests
 #   tsan-test   the tests whose processes run threads (TSAN_TESTS below)
 #   lint        scripts/lint.sh: clang-tidy and cppcheck, zero findings
+# Run as anyone but root, every part runs as that user.
 # Every stage runs even when an earlier one failed, so one run reports
 # everything; the script exits non-zero if any stage failed.
 # STAGES="asan-build asan-test" runs a subset; JOBS sets the parallelism (2).
@@ -19,7 +26,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 jobs=${JOBS:-2}
-stages=${STAGES:-asan-build asan-test user-test tsan-build tsan-test lint}
+stages=${STAGES:-asan-build asan-test user-test crash-build crash-test tsan-build tsan-test lint}
 
 bash scripts/deps.sh || exit 1
 
@@ -53,36 +60,62 @@ cmake_config() {  # BUILD_DIR SANITIZE
 stage_asan_build() {
   cmake_config build address,undefined && cmake --build build -j "$jobs"
 }
-stage_asan_test() {
-  ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+ctest_in() {  # BUILD_DIR CTEST_ARGS...
+  local dir=$1
+  shift
+  ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 900 "$@"
 }
-# The unprivileged pass. The user owns the build folder (ctest and the fuzz
+stage_asan_test() {
+  ctest_in build -LE heavy
+}
+
+# The unprivileged runs. The user owns the build folder (ctest and the fuzz
 # targets write there) and a temporary folder of its own; the folders above
 # the checkout get search permission (o+x) if they lack it, nothing more.
 CI_USER=txdir-ci
-stage_user_test() {
+as_ci_user() {  # BUILD_DIR CTEST_ARGS...
+  local dir=$1
+  shift
   if [[ $(id -u) -ne 0 ]]; then
-    echo "user-test: running as $(id -un), not root: asan-test was already unprivileged"
-    return 0
+    ctest_in "$dir" "$@"
+    return
   fi
   id "$CI_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$CI_USER" || return 1
   local d=$root
   while [[ "$d" != / ]]; do
     if ! runuser -u "$CI_USER" -- test -x "$d"; then
-      echo "user-test: giving $d search permission (o+x) so $CI_USER can reach the build"
+      echo "giving $d search permission (o+x) so $CI_USER can reach the build"
       chmod o+x "$d" || return 1
     fi
     d=$(dirname "$d")
   done
-  chown -R "$CI_USER:" build || return 1
+  chown -R "$CI_USER:" "$dir" || return 1
   local tmp
   tmp=$(mktemp -d /tmp/txdir-user-test.XXXXXX) && chown "$CI_USER:" "$tmp" || return 1
   local home
   home=$(getent passwd "$CI_USER" | cut -d: -f6)
   runuser -u "$CI_USER" -- env HOME="$home" USER="$CI_USER" LOGNAME="$CI_USER" TMPDIR="$tmp" \
-    ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+    ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 900 "$@"
   local rc=$?
   rm -rf "$tmp"
+  chown -R "$(id -u):$(id -g)" "$dir"
+  return $rc
+}
+stage_user_test() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "user-test: running as $(id -un), not root: asan-test was already unprivileged"
+    return 0
+  fi
+  as_ci_user build -LE 'heavy|fuzz'
+}
+stage_crash_build() {
+  cmake_config build-crash "" &&
+    cmake --build build-crash -j "$jobs" --target txdir_cli txdir_powerloss_test txdir_strace_kill_test
+}
+stage_crash_test() {
+  local rc=0
+  ctest_in build-crash -L heavy-syncfs || rc=1
+  as_ci_user build-crash -L heavy-fsync || rc=1
   return $rc
 }
 stage_tsan_build() {
