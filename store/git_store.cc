@@ -10,6 +10,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/odb_backend.h"
+#include "store/tls_certificates.h"
 #include "store/pack_reader.h"
 
 namespace txdir::store {
@@ -40,7 +41,10 @@ struct DirNode {
 void EnsureLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // The CA bundle is parsed on first use, not here (tls_certificates.h).
+    internal::BeginTlsDeferral();
     git_libgit2_init();
+    internal::EndTlsDeferral();
     // Off by default in libgit2; txdir's durability depends on it for
     // everything libgit2 writes itself (config, fetched packs, reflogs).
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, TXDIR_BROKEN("libgit2-no-fsync") ? 0 : 1);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "txdir/error.h"
+#include "tools/serve/serve.h"
 #include "txdir/repository.h"
 
 namespace txdir::cli {
@@ -79,6 +80,22 @@ void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run);
 void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run);
 // serve (commands_serve.cc)
 void AddServeCommands(CLI::App& app, Globals& g, Runner* run);
+
+// `serve`'s parsed command line.
+struct ServeArgs {
+  std::string dir;
+  std::string addr = "127.0.0.1:8080";
+  bool allow_public = false;
+  serve::ServeLimits limits;
+};
+// How a parsed `serve` runs. The HTTP server (cpp-httplib, which brings
+// OpenSSL and brotli) is linked into a program of its own, txdir-serve, so
+// that the other commands do not pay for loading it at every start: by
+// default `serve` replaces the txdir process with the txdir-serve next to
+// it, passing the same command line; txdir-serve's main sets the runner
+// that serves in-process.
+using ServeRunner = int (*)(const ServeArgs&, const Globals&);
+void SetServeRunner(ServeRunner runner);
 // remote, push, pull, clone (commands_remote.cc)
 void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run);
 

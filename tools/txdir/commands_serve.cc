@@ -1,102 +1,62 @@
-// serve: a read-only web view of a transactional directory (tools/serve/).
-#include <pthread.h>
-#include <signal.h>
+// serve: a read-only web view of a transactional directory. The options
+// are parsed here, with every other command's; the server itself runs in
+// txdir-serve (tools/serve/serve_main.cc), see ServeRunner in cli.h.
+#include <limits.h>
+#include <unistd.h>
 
-#include <chrono>
-#include <condition_variable>
-#include <cstdlib>
-#include <iostream>
-#include <memory>
-#include <mutex>
-#include <thread>
+#include <cerrno>
+#include <string>
+#include <vector>
 
-#include "tools/serve/serve.h"
 #include "tools/txdir/cli.h"
 
 namespace txdir::cli {
 
 namespace {
 
-// After a stop signal Run returns once the requests being answered are done
-// (connections that only wait for their client notice at once). A request
-// that takes longer (a diff of huge generations, a read of a huge file) must
-// not keep the process alive: this long after the signal it exits anyway,
-// abandoning the answer. Nothing is lost: serve only reads.
-constexpr std::chrono::seconds kStopGrace{1};
-
-struct ServeArgs {
-  std::string dir;
-  std::string addr = "127.0.0.1:8080";
-  bool allow_public = false;
-  serve::ServeLimits limits;
-};
-
-int RunServe(const ServeArgs& a, const Globals& g) {
-  auto options = serve::ParseAddress(a.addr, a.allow_public);
-  if (!options) return UsageError(options.error().message);
-  options->limits = a.limits;
-  auto server = serve::Server::Open(a.dir, *options);
-  if (!server) return Fail(server.error());
-
-  // SIGINT/SIGTERM stop the server cleanly: blocked here (and so in the
-  // HTTP threads created later), taken by one thread with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  auto port = (*server)->Bind();
-  if (!port) return Fail(port.error());
-  serve::Server* s = server->get();
-  struct RunState {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool returned = false;  // Run has returned
-  } state;
-  std::thread stopper([stop_signals, s, &state] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    s->Stop();
-    std::unique_lock<std::mutex> lock(state.mu);
-    if (!state.cv.wait_for(lock, kStopGrace, [&] { return state.returned; })) std::_Exit(kExitOk);
-  });
-  // The stopper uses the server, so it must have finished before the server
-  // is destroyed (a detached stopper could still be inside Stop() while the
-  // server was freed: found by TSan). If Run ends without a signal, this
-  // wakes it: the signals are blocked in every thread, so only its sigwait
-  // takes the one sent here; after a signal it is gone or leaving.
-  struct JoinStopper {
-    std::thread& t;
-    RunState& state;
-    ~JoinStopper() {
-      {
-        std::lock_guard<std::mutex> lock(state.mu);
-        state.returned = true;
-      }
-      state.cv.notify_all();
-      // Not a kill: the stopper sigwait()s for exactly this signal (blocked
-      // in every thread), so it returns and the thread ends normally.
-      // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread)
-      pthread_kill(t.native_handle(), SIGTERM);
-      t.join();
-    }
-  } join_stopper{stopper, state};
-
-  const std::string host =
-      options->host.find(':') != std::string::npos ? "[" + options->host + "]" : options->host;
-  Out(g, "serving " + a.dir + " at http://" + host + ":" + std::to_string(*port) +
-             "/ (read-only; Ctrl-C stops)");
-  // The line must be out before Run blocks (tests and scripts wait for it).
-  // If our stdout is gone, serving is still what was asked for; the failed
-  // write makes the exit code 7 when the server stops (output.h).
-  std::cout.flush();
-  auto st = (*server)->Run();
-  if (!st) return Fail(st.error());
-  return kExitOk;
+// The txdir-serve program next to this executable (a build tree and an
+// install both put them side by side): never looked up in PATH, so the
+// txdir that parsed the options is the one whose server runs.
+std::string HelperPath() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "txdir-serve";
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "txdir-serve";
 }
 
+// The command line txdir-serve parses again: the global options that apply
+// to serve, then the serve command as parsed here.
+std::vector<std::string> HelperArgs(const ServeArgs& a, const Globals& g) {
+  std::vector<std::string> args{"txdir-serve"};
+  for (int i = 0; i < g.verbose; ++i) args.emplace_back("-v");
+  if (g.quiet) args.emplace_back("-q");
+  args.insert(args.end(), {"serve", a.dir, "--addr", a.addr, "--threads",
+                           std::to_string(a.limits.threads), "--max-per-client",
+                           std::to_string(a.limits.max_connections_per_client)});
+  if (a.allow_public) args.emplace_back("--public");
+  return args;
+}
+
+int ExecHelper(const ServeArgs& a, const Globals& g) {
+  const std::string helper = HelperPath();
+  std::vector<std::string> args = HelperArgs(a, g);
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(helper.c_str(), argv.data());
+  return Fail(Error{.code = Code::kNotFound,
+                    .message = "cannot run the web server program (txdir-serve is installed "
+                               "next to txdir)",
+                    .path = helper,
+                    .sys_errno = errno});
+}
+
+ServeRunner g_runner = &ExecHelper;
+
 }  // namespace
+
+void SetServeRunner(ServeRunner runner) { g_runner = runner; }
 
 void AddServeCommands(CLI::App& app, Globals& g, Runner* run) {
   auto* c = app.add_subcommand(
@@ -115,7 +75,7 @@ void AddServeCommands(CLI::App& app, Globals& g, Runner* run) {
                 "Connections served at once for one client address (0: no cap)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  c->callback([=, &g] { *run = [=, &g] { return RunServe(*a, g); }; });
+  c->callback([=, &g] { *run = [=, &g] { return g_runner(*a, g); }; });
 }
 
 }  // namespace txdir::cli

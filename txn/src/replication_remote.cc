@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "store/failpoint.h"
+#include "store/tls_certificates.h"
 #include "txn/src/replication_internal.h"
 
 namespace txdir {
@@ -115,6 +116,7 @@ namespace internal {
 
 Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name) {
   RemotePtr remote = TXDIR_TRY(LookupRemote(r, name));
+  TXDIR_CHECK(store::LoadTlsCertificates());  // the remote may be HTTPS
   git_indexer_progress progress{};
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.callbacks.transfer_progress = FetchProgress;
@@ -148,6 +150,7 @@ Result<PushResult> Push(Repository& repo, const std::string& name) {
 
   // Look at the remote's head first: equal means nothing to do, and a head
   // we do not contain is a Conflict with a clearer message than libgit2's.
+  TXDIR_CHECK(store::LoadTlsCertificates());  // the remote may be HTTPS
   git_remote_callbacks cbs = GIT_REMOTE_CALLBACKS_INIT;
   if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_PUSH, &cbs, nullptr, nullptr); rc < 0)
     return TransferError(rc, "cannot connect to remote '" + name + "'");
