@@ -248,6 +248,33 @@ TEST(DbBatchCli, InsertCreatesAMissingFileAndLaterLinesSeeIt) {
   EXPECT_EQ(f.Live("n.sdn"), "todos |id, title|\n    0, y\n");
 }
 
+// Later lines see earlier ones: next ids, keys inserted and deleted in the
+// same batch, exactly as the single command would number them one by one.
+TEST(DbBatchCli, InsertsAndDeletesInOneBatchNumberAsSingleChangesWould) {
+  BatchFixture f({{"t.sdn", Todos(3)}});
+  auto insert = [](const std::string& fields) {
+    return R"({"file":"t.sdn","table":"todos","op":"insert","fields":)" + fields + "}\n";
+  };
+  auto del = [](const std::string& id) {
+    return R"({"file":"t.sdn","table":"todos","op":"delete","id":")" + id + "\"}\n";
+  };
+  CliResult r =
+      f.Batch(insert(R"({"title":"a"})") + insert(R"({"id":"010","title":"b"})") +
+              insert(R"({"title":"c"})") + del("11") + insert(R"({"title":"d"})") + del("1") +
+              insert(R"({"id":"1","title":"e"})") + SetOp("t.sdn", 1, R"({"status":"done"})"));
+  ASSERT_EQ(r.exit, 0) << r;
+  std::vector<std::string> ids;
+  for (const auto& j : Lines(r.out))
+    if (j.contains("id")) ids.push_back(j["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"3", "010", "11", "11", "11", "1", "1", "1"}));
+  // Record 1, deleted and inserted again in one batch, is written where it
+  // was: the writer matches records by key, so it reads as an edit of 1.
+  EXPECT_EQ(f.Live("t.sdn"),
+            "# kept as written\ntodos |id, title, status|\n    0, \"title, 0\", open\n"
+            "    1, e, done\n    2, \"title, 2\", open\n    3, a, \n    010, b, \n    11, d, \n");
+  EXPECT_EQ(f.Head(), 2u);
+}
+
 TEST(DbBatchCli, BatchTakesNoFileTableOrOp) {
   BatchFixture f({{"t.sdn", Todos(1)}});
   CliResult r = f.Batch("", {"t.sdn"});

@@ -255,6 +255,7 @@ struct BatchFile {
   std::optional<Error> error;  // why the file cannot be edited
   bool missing = false;        // absent: only an insert may create it
   bool changed = false;
+  DbKeyIndex index;  // many operations on one table stay linear
 };
 
 BatchFile OpenBatchFile(const Transaction& tx, const std::string& file) {
@@ -279,12 +280,15 @@ void ApplyLine(BatchFile& f, BatchLine& l) {
     l.error = f.error;
     return;
   }
-  auto done = ApplyDbOp(l.op, f.doc);
+  auto done = ApplyDbOp(l.op, f.doc, &f.index);
   if (!done) {
     l.error = done.error();
     return;
   }
-  if (f.missing) f = BatchFile{std::move(f.doc), std::nullopt, false, true};
+  if (f.missing) {  // created by this insert
+    f.missing = false;
+    f.error.reset();
+  }
   f.changed = f.changed || done->changed;
   l.result = done->result;
   l.op.id = done->id;

@@ -33,6 +33,28 @@ std::string ColumnList(const sdn::Table& t) {
   return cols;
 }
 
+// The row keyed `key` and the next free id, through the index when there is
+// one.
+int FindRow(const sdn::Table& t, const std::string& key, DbKeyIndex* index) {
+  return index != nullptr ? index->Find(t, key) : t.FindRow(key);
+}
+
+std::string NextId(const sdn::Table& t, DbKeyIndex* index) {
+  if (index != nullptr) return index->NextId(t);
+  const size_t key = t.KeyIndex();
+  std::vector<std::string> ids;
+  ids.reserve(t.rows.size());
+  for (const auto& r : t.rows) ids.push_back(r[key]);
+  return NextNumericId(ids);
+}
+
+// a < b for digit strings, leading zeros ignored.
+bool NumericLess(std::string_view a, std::string_view b) {
+  a.remove_prefix(std::min(a.find_first_not_of('0'), a.size()));
+  b.remove_prefix(std::min(b.find_first_not_of('0'), b.size()));
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 Error NoField(const sdn::Table& t, const std::string& field) {
   return Error{Code::kInvalidArgument,
                "no field '" + field + "' in " + t.name + " (fields: " + ColumnList(t) + ")"};
@@ -40,10 +62,10 @@ Error NoField(const sdn::Table& t, const std::string& field) {
 
 // Every field is checked before any cell changes, so a refused set leaves the
 // record as it was (a batch goes on editing the same document).
-Result<DbChange> SetFields(const DbOp& op, sdn::Table& t) {
+Result<DbChange> SetFields(const DbOp& op, sdn::Table& t, DbKeyIndex* index) {
   if (op.fields.empty())
     return MakeError(Code::kInvalidArgument, "set takes an ID and FIELD=VALUE pairs");
-  int i = t.FindRow(op.id);
+  int i = FindRow(t, op.id, index);
   if (i < 0) return MakeError(Code::kNotFound, "no record " + op.id + " in " + op.table);
   const std::string& key = t.columns[t.KeyIndex()];
   for (const auto& [field, value] : op.fields) {
@@ -64,7 +86,7 @@ Result<DbChange> SetFields(const DbOp& op, sdn::Table& t) {
 // Insert keyed by the table's key column (`id`, else the first column); only
 // an `id` key is numbered automatically. Columns an empty table gains from
 // the fields are taken back when the insert is refused.
-Result<DbChange> InsertRecord(const DbOp& op, sdn::Table& t) {
+Result<DbChange> InsertRecord(const DbOp& op, sdn::Table& t, DbKeyIndex* index) {
   const size_t columns_before = t.columns.size();
   auto refuse = [&](Error e) -> Result<DbChange> {
     t.columns.resize(columns_before);  // only an empty table gains columns
@@ -86,25 +108,24 @@ Result<DbChange> InsertRecord(const DbOp& op, sdn::Table& t) {
     return refuse(Error{Code::kInvalidArgument, "insert into " + op.table + " needs " + key_name +
                                                     "=VALUE (its key column)"});
   if (id.empty()) {
-    std::vector<std::string> ids;
-    ids.reserve(t.rows.size());
-    for (const auto& r : t.rows) ids.push_back(r[key]);
-    id = NextNumericId(ids);
-  } else if (t.FindRow(id) >= 0) {
+    id = NextId(t, index);
+  } else if (FindRow(t, id, index) >= 0) {
     return refuse(Error{Code::kExists, "record " + id + " already exists in " + op.table});
   }
   std::vector<std::string> row(t.columns.size());
   row[key] = id;
   for (const auto& [f, v] : op.fields) row[static_cast<size_t>(t.ColumnIndex(f))] = v;
   t.rows.push_back(std::move(row));
+  if (index != nullptr) index->Inserted(t);
   if (op.versioning) Touch(t, t.rows.size() - 1);
   return DbChange{op.table, id, "inserted", true};
 }
 
-Result<DbChange> DeleteRecord(const DbOp& op, sdn::Table& t) {
-  int i = t.FindRow(op.id);
+Result<DbChange> DeleteRecord(const DbOp& op, sdn::Table& t, DbKeyIndex* index) {
+  int i = FindRow(t, op.id, index);
   if (i < 0) return MakeError(Code::kNotFound, "no record " + op.id + " in " + op.table);
   t.rows.erase(t.rows.begin() + i);
+  if (index != nullptr) index->Forget(t.name);  // the rows after it moved
   return DbChange{op.table, op.id, "deleted", true};
 }
 
@@ -137,22 +158,59 @@ Result<DbFields> ParseAssignments(const std::vector<std::string>& args) {
   return out;
 }
 
-Result<DbChange> ApplyDbOp(const DbOp& op, sdn::Document& doc) {
+DbKeyIndex::Entry& DbKeyIndex::Built(const sdn::Table& t) {
+  Entry& e = tables_[t.name];
+  if (e.built) return e;
+  const size_t key = t.KeyIndex();
+  e.rows.reserve(t.rows.size());
+  for (size_t r = 0; r < t.rows.size(); ++r) e.rows[t.rows[r][key]] = r;  // the last one wins
+  e.built = true;
+  return e;
+}
+
+int DbKeyIndex::Find(const sdn::Table& t, const std::string& key) {
+  const Entry& e = Built(t);
+  auto it = e.rows.find(key);
+  return it == e.rows.end() ? -1 : static_cast<int>(it->second);
+}
+
+std::string DbKeyIndex::NextId(const sdn::Table& t) {
+  Entry& e = Built(t);
+  if (e.next_id.empty()) e.next_id = txdir::cli::NextId(t, nullptr);
+  return e.next_id;
+}
+
+void DbKeyIndex::Inserted(const sdn::Table& t) {
+  Entry& e = Built(t);
+  const std::string& id = t.rows.back()[t.KeyIndex()];
+  e.rows[id] = t.rows.size() - 1;
+  // The next id stays max + 1: raise it past a numeric id at or above it.
+  if (!e.next_id.empty() && IsNumericId(id) && !NumericLess(id, e.next_id))
+    e.next_id = NextNumericId(std::vector<std::string>{id});
+}
+
+void DbKeyIndex::Forget(const std::string& table) { tables_.erase(table); }
+
+Result<DbChange> ApplyDbOp(const DbOp& op, sdn::Document& doc, DbKeyIndex* index) {
   if (op.op != "set" && op.op != "insert" && op.op != "delete")
     return MakeError(Code::kInvalidArgument,
                      "unknown db operation '" + op.op + "' (set, insert, delete)");
   sdn::Table* t = doc.Find(op.table);
   if (t != nullptr) {
-    if (op.op == "delete") return DeleteRecord(op, *t);
-    return op.op == "set" ? SetFields(op, *t) : InsertRecord(op, *t);
+    if (op.op == "delete") return DeleteRecord(op, *t, index);
+    return op.op == "set" ? SetFields(op, *t, index) : InsertRecord(op, *t, index);
   }
   if (op.op != "insert")
     return MakeError(Code::kNotFound, "no table '" + op.table + "' in " + op.file);
   if (!sdn::IsValidName(op.table))
     return MakeError(Code::kInvalidArgument, "'" + op.table + "' is not a valid table name");
   doc.tables.push_back(sdn::Table{op.table, {"id"}, {}});
-  auto done = InsertRecord(op, doc.tables.back());
-  if (!done) doc.tables.pop_back();  // a refused insert creates no table
+  if (index != nullptr) index->Forget(op.table);
+  auto done = InsertRecord(op, doc.tables.back(), index);
+  if (!done) {
+    doc.tables.pop_back();  // a refused insert creates no table
+    if (index != nullptr) index->Forget(op.table);
+  }
   return done;
 }
 
