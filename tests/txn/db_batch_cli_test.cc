@@ -1,5 +1,6 @@
 // `txdir db DIR --batch`, run as the built binary with operations on stdin.
 #include <gtest/gtest.h>
+#include <spawn.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -273,6 +274,58 @@ TEST(DbBatchCli, InsertsAndDeletesInOneBatchNumberAsSingleChangesWould) {
             "# kept as written\ntodos |id, title, status|\n    0, \"title, 0\", open\n"
             "    1, e, done\n    2, \"title, 2\", open\n    3, a, \n    010, b, \n    11, d, \n");
   EXPECT_EQ(f.Head(), 2u);
+}
+
+TEST(DbBatchCli, VersioningBumpsTheRecordOncePerOperation) {
+  BatchFixture f({{"t.sdn", Todos(3)}});
+  CliResult r =
+      f.Batch(SetOp("t.sdn", 1, R"({"status":"done"})") + SetOp("t.sdn", 1, R"({"title":"t"})") +
+                  SetOp("t.sdn", 2, R"({"status":"open"})"),  // no change: no bump
+              {"--versioning"});
+  ASSERT_EQ(r.exit, 0) << r;
+  r = testing::RunCli({"db", f.root, "t.sdn", "todos", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  json rows = json::parse(r.out);
+  EXPECT_EQ(rows[1]["version"], "2");
+  EXPECT_EQ(rows[2]["version"], "");
+}
+
+// A batch publishing while single-record writers publish: with the default
+// strategy (merge) every change of both lands.
+TEST(DbBatchCli, ConcurrentSingleSetsAndABatchAllLand) {
+  constexpr int kRounds = 3, kSingles = 3, kRows = 60;
+  BatchFixture f({{"t.sdn", Todos(kRows)}});
+  testing::TempDir io;
+  const std::string in = io / "batch.jsonl";
+  for (int round = 1; round <= kRounds; ++round) {
+    const std::string value = "r" + std::to_string(round);
+    std::string input;
+    for (int i = kSingles; i < kRows; ++i)
+      input += SetOp("t.sdn", i, R"({"title":")" + value + R"("})");
+    testing::WriteFile(in, input);
+    std::vector<pid_t> pids;
+    auto spawn = [&](std::vector<std::string> args, const std::string& stdin_path) {
+      testing::CliArgv argv(args);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+      pid_t pid = -1;
+      EXPECT_EQ(posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), environ), 0);
+      posix_spawn_file_actions_destroy(&fa);
+      pids.push_back(pid);
+    };
+    spawn({"db", f.root, "--batch"}, in);
+    for (int i = 0; i < kSingles; ++i)
+      spawn({"db", f.root, "t.sdn", "todos", "set", std::to_string(i), "title=" + value},
+            "/dev/null");
+    for (pid_t p : pids) EXPECT_EQ(testing::WaitChild(p), 0) << "round " << round;
+  }
+  CliResult r = testing::RunCli({"db", f.root, "t.sdn", "todos", "list", "--json"});
+  ASSERT_EQ(r.exit, 0) << r;
+  json rows = json::parse(r.out);
+  for (int i = 0; i < kRows; ++i) EXPECT_EQ(rows[i]["title"], "r" + std::to_string(kRounds)) << i;
+  EXPECT_EQ(f.Head(), 1u + kRounds * (kSingles + 1));
 }
 
 TEST(DbBatchCli, BatchTakesNoFileTableOrOp) {

@@ -224,11 +224,11 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
     auto a = std::make_shared<DbArgs>();
     c->add_option("DIR", a->dir, "The transactional directory")->required();
     // FILE, TABLE and OP are required unless --batch (checked in RunDb).
-    c->add_option("FILE", a->file, "The SDN file, e.g. todo_db.sdn");
-    c->add_option("TABLE", a->table, "The table, e.g. todos");
+    c->add_option("FILE", a->file, "The SDN file, e.g. todo_db.sdn (not with --batch)");
+    c->add_option("TABLE", a->table, "The table, e.g. todos (not with --batch)");
     c->add_option("OP", a->op,
                   "list | get ID | set ID FIELD=VALUE... | insert FIELD=VALUE... | "
-                  "delete ID");
+                  "delete ID (not with --batch)");
     c->add_option("ARGS", a->rest, "ID and/or FIELD=VALUE pairs");
     c->add_option("--strategy", a->strategy,
                   "Resolution of concurrent changes (default merge: record-level)");
