@@ -144,6 +144,7 @@ TEST(DbBatchCli, OneBadLinePublishesNothingAndEveryLineIsReported) {
   EXPECT_EQ(lines[3]["result"], "updated");
   EXPECT_EQ(lines[5]["published"], false);
   EXPECT_EQ(lines[5]["failed"], 2);
+  EXPECT_EQ(lines[5]["reason"], "2 operations failed; nothing was published");
 }
 
 TEST(DbBatchCli, MalformedJsonLineIsInvalidInputNamingTheLine) {

@@ -66,9 +66,8 @@ class LineReader {
   bool Fill() {
     if (eof_ || stopped_) return false;
     if (total_ >= kBatchMaxInputBytes) {
-      stopped_ =
-          Error{Code::kInvalidArgument,
-                "the input is over 1 GiB; stopped reading after line " + std::to_string(number_)};
+      stopped_ = Error{Code::kInvalidArgument, "the input is over 1 GiB; stopped reading in line " +
+                                                   std::to_string(number_ + 1)};
       return false;
     }
     pos_ = 0;
@@ -343,9 +342,12 @@ ojson Summary(const BatchInput& input, const Result<CommitResult>& done) {
   j["failed"] = failed;
   if (done && !done->published)
     j["reason"] = input.lines.empty() ? "no operations" : "nothing changed";
-  if (!done)
-    j["reason"] = failed > 0 || input.stopped ? "an operation failed; nothing was published"
-                                              : done.error().ToString();
+  if (input.stopped)
+    j["reason"] = input.stopped->ToString() + "; nothing was published";
+  else if (failed > 0)
+    j["reason"] = std::to_string(failed) + " operations failed; nothing was published";
+  else if (!done)
+    j["reason"] = done.error().ToString();
   if (done && !done->merged.empty()) j["merged"] = done->merged;
   if (done && !done->theirs_kept.empty()) j["theirs_kept"] = done->theirs_kept;
   if (done && !done->renumbered.empty()) {
