@@ -53,12 +53,14 @@ inline CliResult WaitForCli(pid_t pid, const std::string& out_path, const std::s
   return r;
 }
 
-inline CliResult RunCli(const std::vector<std::string>& args) {
+// As RunCli, with standard input read from `stdin_path` (default /dev/null).
+inline CliResult RunCliFrom(const std::vector<std::string>& args,
+                            const std::string& stdin_path = "/dev/null") {
   TempDir io;
   const std::string out_path = io / "out", err_path = io / "err";
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CliArgv argv(args);
@@ -70,6 +72,16 @@ inline CliResult RunCli(const std::vector<std::string>& args) {
     return CliResult{};
   }
   return WaitForCli(pid, out_path, err_path);
+}
+
+inline CliResult RunCli(const std::vector<std::string>& args) { return RunCliFrom(args); }
+
+// As RunCli, with `input` on standard input.
+inline CliResult RunCliWithInput(const std::vector<std::string>& args, const std::string& input) {
+  TempDir in;
+  const std::string path = in / "stdin";
+  WriteFile(path, input);
+  return RunCliFrom(args, path);
 }
 
 inline CliResult RunCli(std::initializer_list<std::string> args) {

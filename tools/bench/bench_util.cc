@@ -42,4 +42,19 @@ void RemoveTree(const std::string& root) {
   fs::remove_all(root, ec);
 }
 
+std::string GenerateTodoTable(int rows) {
+  std::string text =
+      "todos |id, keyword, area, priority, description, file, line, issue, blocked, status, "
+      "age_days, assigned, last_updated|\n";
+  for (int r = 0; r < rows; ++r) {
+    text += "    " + std::to_string(r) + ", \"TODO\", \"general\", \"P3\", \"Item " +
+            std::to_string(r) +
+            ": replace the interim parser with the generated one, then delete it\", "
+            "\"src/app/module_" +
+            std::to_string(r % 97) + "/main.spl\", " + std::to_string(r * 7 % 1000) +
+            ", \"\", \"\", \"open\", " + std::to_string(r % 30) + ", \"\", \"2026-02-10\"\n";
+  }
+  return text;
+}
+
 }  // namespace txdir::bench

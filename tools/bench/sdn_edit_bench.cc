@@ -14,28 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/bench_util.h"
 #include "txdir/sdn.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A todos table as the dashboard writes it: every string quoted, numbers
-// bare, about 200 bytes a row.
-std::string GenerateTable(int rows) {
-  std::string text =
-      "todos |id, keyword, area, priority, description, file, line, issue, blocked, status, "
-      "age_days, assigned, last_updated|\n";
-  for (int r = 0; r < rows; ++r) {
-    text += "    " + std::to_string(r) + ", \"TODO\", \"general\", \"P3\", \"Item " +
-            std::to_string(r) +
-            ": replace the interim parser with the generated one, then delete it\", "
-            "\"src/app/module_" +
-            std::to_string(r % 97) + "/main.spl\", " + std::to_string(r * 7 % 1000) +
-            ", \"\", \"\", \"open\", " + std::to_string(r % 30) + ", \"\", \"2026-02-10\"\n";
-  }
-  return text;
-}
 
 struct Stats {
   double median, p10, p90;
@@ -43,7 +27,9 @@ struct Stats {
 
 Stats Summarize(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[static_cast<size_t>(q * static_cast<double>(ms.size() - 1))]; };
+  auto at = [&](double q) {
+    return ms[static_cast<size_t>(q * static_cast<double>(ms.size() - 1))];
+  };
   return Stats{at(0.5), at(0.1), at(0.9)};
 }
 
@@ -58,7 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "Measured runs")->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
 
-  const std::string text = GenerateTable(rows);
+  const std::string text = txdir::bench::GenerateTodoTable(rows);
   std::vector<double> total, parse, write;
   std::string out;
   for (int i = 0; i < runs; ++i) {
@@ -66,7 +52,7 @@ int main(int argc, char** argv) {
     auto doc = txdir::sdn::Parse(text);
     auto t1 = Clock::now();
     if (!doc) {
-      std::fprintf(stderr, "parse failed: %s\n", doc.error().message.c_str());
+      (void)std::fprintf(stderr, "parse failed: %s\n", doc.error().message.c_str());
       return 1;
     }
     auto& table = doc->tables[0];
@@ -80,7 +66,7 @@ int main(int argc, char** argv) {
   }
   // "open" -> "done" in a quoted column: the same length, one line differs.
   if (out.size() != text.size() || out == text) {
-    std::fprintf(stderr, "the edit did not change exactly one cell\n");
+    (void)std::fprintf(stderr, "the edit did not change exactly one cell\n");
     return 1;
   }
   std::printf("table: %d rows, %zu bytes; %d runs\n", rows, text.size(), runs);

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/txdir/cli.h"
+#include "tools/txdir/db_batch.h"
+#include "tools/txdir/db_edit.h"
 #include "txdir/exec.h"
 #include "txdir/records.h"
 #include "txdir/sdn.h"
@@ -46,21 +48,9 @@ struct DbArgs {
   std::string strategy = "merge";
   bool json = false;
   bool versioning = false;
+  bool batch = false;
   std::string message;
 };
-
-// Parses a file for db, refusing one whose seal does not match its body: the
-// Simple tooling loads such a database as nil, so an edit must not bless it.
-Result<sdn::Document> LoadDoc(const std::string& file, const std::string& bytes) {
-  auto named = [&](Error e) {
-    e.message = file + ": " + e.message;
-    return tl::unexpected(std::move(e));
-  };
-  if (Status seal = sdn::VerifySeal(bytes); !seal) return named(seal.error());
-  auto doc = sdn::Parse(bytes);
-  if (!doc) return named(doc.error());
-  return doc;
-}
 
 json RowJson(const sdn::Table& t, const std::vector<std::string>& row) {
   json j = json::object();
@@ -68,165 +58,62 @@ json RowJson(const sdn::Table& t, const std::vector<std::string>& row) {
   return j;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ParseAssignments(
-    const std::vector<std::string>& args) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& a : args) {
-    auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return MakeError(Code::kInvalidArgument, "expected FIELD=VALUE, got '" + a + "'");
-    out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+// The single change the command line asks for, checked before any I/O.
+Result<DbOp> DbOpFromArgs(const DbArgs& a) {
+  DbOp op{a.file, a.table, a.op, {}, {}, a.versioning};
+  if (a.op == "insert") {
+    op.fields = TXDIR_TRY(ParseAssignments(a.rest));
+    return op;
   }
-  return out;
-}
-
-int ColumnOrAdd(sdn::Table& t, const std::string& col) {
-  int i = t.ColumnIndex(col);
-  if (i >= 0) return i;
-  t.columns.push_back(col);
-  for (auto& r : t.rows) r.emplace_back();
-  return static_cast<int>(t.columns.size()) - 1;
-}
-
-void Touch(sdn::Table& t, size_t row) {
-  int v = ColumnOrAdd(t, std::string(kVersionColumn));
-  int m = ColumnOrAdd(t, std::string(kLastModifiedColumn));
-  auto& cells = t.rows[row];
-  long long cur = std::atoll(cells[static_cast<size_t>(v)].c_str());
-  cells[static_cast<size_t>(v)] = std::to_string(cur + 1);
-  cells[static_cast<size_t>(m)] = FormatUtc(std::chrono::system_clock::now());
-}
-
-// What one change did: the line to print, and whether any value changed.
-struct DbChange {
-  std::string message;
-  bool changed = true;
-};
-
-std::string ColumnList(const sdn::Table& t) {
-  std::string cols;
-  for (const auto& col : t.columns) cols += (cols.empty() ? "" : ", ") + col;
-  return cols;
-}
-
-Result<DbChange> SetFields(const DbArgs& a, sdn::Table& t) {
-  if (a.rest.size() < 2)
+  if (a.op == "delete" && a.rest.size() != 1)
+    return MakeError(Code::kInvalidArgument, "delete takes one ID");
+  if (a.op == "set" && a.rest.size() < 2)
     return MakeError(Code::kInvalidArgument, "set takes an ID and FIELD=VALUE pairs");
-  auto sets = TXDIR_TRY(ParseAssignments({a.rest.begin() + 1, a.rest.end()}));
-  int i = t.FindRow(a.rest[0]);
-  if (i < 0) return MakeError(Code::kNotFound, "no record " + a.rest[0] + " in " + a.table);
-  const std::string& key = t.columns[t.KeyIndex()];
-  bool changed = false;
-  for (const auto& [field, value] : sets) {
-    int c = t.ColumnIndex(field);
-    if (field == key) return MakeError(Code::kInvalidArgument, "the key of a record cannot be set");
-    if (c < 0) {
-      return MakeError(Code::kInvalidArgument,
-                       "no field '" + field + "' in " + a.table + " (fields: " + ColumnList(t) + ")");
-    }
-    std::string& cell = t.rows[static_cast<size_t>(i)][static_cast<size_t>(c)];
-    changed = changed || cell != value;
-    cell = value;
-  }
-  if (!changed) return DbChange{a.table + " record " + a.rest[0] + ": no change", false};
-  if (a.versioning) Touch(t, static_cast<size_t>(i));
-  return DbChange{a.table + " record " + a.rest[0] + " updated", true};
+  op.id = a.rest[0];
+  op.fields = TXDIR_TRY(ParseAssignments({a.rest.begin() + 1, a.rest.end()}));
+  return op;
 }
 
-// Insert keyed by the table's key column (`id`, else the first column); only
-// an `id` key is numbered automatically.
-Result<DbChange> InsertRecord(const DbArgs& a, sdn::Table& t) {
-  auto sets = TXDIR_TRY(ParseAssignments(a.rest));
-  for (const auto& [f, v] : sets)
-    if (t.ColumnIndex(f) < 0) {
-      if (!t.rows.empty())
-        return MakeError(Code::kInvalidArgument,
-                         "no field '" + f + "' in " + a.table + " (fields: " + ColumnList(t) + ")");
-      t.columns.push_back(f);
-    }
-  const size_t key = t.KeyIndex();
-  const std::string& key_name = t.columns[key];
-  std::string id;
-  for (const auto& [f, v] : sets)
-    if (f == key_name) id = v;
-  if (id.empty() && key_name != "id")
-    return MakeError(Code::kInvalidArgument, "insert into " + a.table + " needs " + key_name +
-                                                 "=VALUE (its key column)");
-  if (id.empty()) {
-    std::vector<std::string> ids;
-    for (const auto& r : t.rows) ids.push_back(r[key]);
-    id = NextNumericId(ids);
-  } else if (t.FindRow(id) >= 0) {
-    return MakeError(Code::kExists, "record " + id + " already exists in " + a.table);
-  }
-  std::vector<std::string> row(t.columns.size());
-  row[key] = id;
-  for (const auto& [f, v] : sets) row[static_cast<size_t>(t.ColumnIndex(f))] = v;
-  t.rows.push_back(std::move(row));
-  if (a.versioning) Touch(t, t.rows.size() - 1);
-  return DbChange{a.table + " record " + id + " inserted", true};
-}
-
-// Applies one change to the document.
-Result<DbChange> ApplyDbChange(const DbArgs& a, sdn::Document& doc) {
-  sdn::Table* t = doc.Find(a.table);
-  if (t == nullptr) {
-    if (a.op != "insert")
-      return MakeError(Code::kNotFound, "no table '" + a.table + "' in " + a.file);
-    doc.tables.push_back(sdn::Table{a.table, {"id"}, {}});
-    t = &doc.tables.back();
-  }
-  if (a.op == "delete") {
-    if (a.rest.size() != 1) return MakeError(Code::kInvalidArgument, "delete takes one ID");
+// db list / get: reads the live generation, changes nothing.
+int RunDbRead(const Globals& g, const DbArgs& a) {
+  if ((a.op == "get") != (a.rest.size() == 1))
+    return UsageError(a.op == "get" ? "get takes one ID" : "list takes no arguments");
+  auto snap = Snapshot::OpenLive(a.dir);
+  if (!snap) return Fail(snap.error());
+  auto bytes = snap->ReadFile(a.file);
+  if (!bytes) return Fail(bytes.error());
+  auto doc = LoadDbDocument(a.file, *bytes);
+  if (!doc) return Fail(doc.error());
+  const sdn::Table* t = doc->Find(a.table);
+  if (t == nullptr) return Fail(Error{Code::kNotFound, "no table '" + a.table + "'", a.file});
+  if (a.op == "get") {
     int i = t->FindRow(a.rest[0]);
-    if (i < 0) return MakeError(Code::kNotFound, "no record " + a.rest[0] + " in " + a.table);
-    t->rows.erase(t->rows.begin() + i);
-    return DbChange{a.table + " record " + a.rest[0] + " deleted", true};
-  }
-  if (a.op == "set") return SetFields(a, *t);
-  return InsertRecord(a, *t);
-}
-
-int RunDb(const Globals& g, const DbArgs& a) {
-  static const std::set<std::string> kOps = {"list", "get", "set", "insert", "delete"};
-  if (!kOps.count(a.op))
-    return UsageError("unknown db operation '" + a.op + "' (list, get, set, insert, delete)");
-  auto strategy = StrategyArg(a.strategy);
-  if (!strategy) return UsageError(strategy.error().message);
-  if (a.op == "list" || a.op == "get") {
-    if ((a.op == "get") != (a.rest.size() == 1))
-      return UsageError(a.op == "get" ? "get takes one ID" : "list takes no arguments");
-    auto snap = Snapshot::OpenLive(a.dir);
-    if (!snap) return Fail(snap.error());
-    auto bytes = snap->ReadFile(a.file);
-    if (!bytes) return Fail(bytes.error());
-    auto doc = LoadDoc(a.file, *bytes);
-    if (!doc) return Fail(doc.error());
-    const sdn::Table* t = doc->Find(a.table);
-    if (t == nullptr) return Fail(Error{Code::kNotFound, "no table '" + a.table + "'", a.file});
-    if (a.op == "get") {
-      int i = t->FindRow(a.rest[0]);
-      if (i < 0)
-        return Fail(Error{Code::kNotFound, "no record " + a.rest[0] + " in " + a.table, a.file});
-      json j = RowJson(*t, t->rows[static_cast<size_t>(i)]);
-      if (a.json) {
-        std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
-      } else {
-        for (size_t c = 0; c < t->columns.size(); ++c)
-          Out(g, t->columns[c] + ": " + t->rows[static_cast<size_t>(i)][c]);
-      }
-      return kExitOk;
-    }
+    if (i < 0)
+      return Fail(Error{Code::kNotFound, "no record " + a.rest[0] + " in " + a.table, a.file});
+    json j = RowJson(*t, t->rows[static_cast<size_t>(i)]);
     if (a.json) {
-      json arr = json::array();
-      for (const auto& r : t->rows) arr.push_back(RowJson(*t, r));
-      std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
-      return kExitOk;
+      std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
+    } else {
+      for (size_t c = 0; c < t->columns.size(); ++c)
+        Out(g, t->columns[c] + ": " + t->rows[static_cast<size_t>(i)][c]);
     }
-    sdn::Document one{{*t}};
-    std::cout << sdn::Write(one);
     return kExitOk;
   }
+  if (a.json) {
+    json arr = json::array();
+    for (const auto& r : t->rows) arr.push_back(RowJson(*t, r));
+    std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
+    return kExitOk;
+  }
+  sdn::Document one{{*t}};
+  std::cout << sdn::Write(one);
+  return kExitOk;
+}
+
+// db set / insert / delete: one change, one transaction.
+int RunDbChange(const Globals& g, const DbArgs& a, Strategy strategy) {
+  auto op = DbOpFromArgs(a);
+  if (!op) return Fail(op.error());
   auto repo = OpenRepo(a.dir, g);
   if (!repo) return Fail(repo.error());
   DbChange what;
@@ -234,27 +121,48 @@ int RunDb(const Globals& g, const DbArgs& a) {
     sdn::Document doc;
     auto bytes = tx.Read(a.file);
     if (bytes) {
-      doc = TXDIR_TRY(LoadDoc(a.file, *bytes));
+      doc = TXDIR_TRY(LoadDbDocument(a.file, *bytes));
     } else if (bytes.error().code != Code::kNotFound || a.op != "insert") {
       return tl::unexpected(bytes.error());
     }
-    what = TXDIR_TRY(ApplyDbChange(a, doc));
+    what = TXDIR_TRY(ApplyDbOp(*op, doc));
     if (!what.changed) return Ok();  // nothing to write, so nothing is published
     // Through the document model: only the changed record's bytes change.
     return tx.Write(a.file, sdn::Write(doc));
   };
   CommitOptions o;
-  o.strategy = *strategy;
+  o.strategy = strategy;
   o.message = a.message.empty() ? "db " + a.file + ": " + a.op : a.message;
   auto done = RunTransaction(**repo, body, o, /*max_attempts=*/1);
   if (!done) return Fail(done.error());
   if (!what.changed) {  // said once: the record already holds these values
-    Out(g, what.message + "; generation " + std::to_string(done->generation.number) +
-               " stays live");
+    Out(g,
+        what.Message() + "; generation " + std::to_string(done->generation.number) + " stays live");
     return kExitOk;
   }
-  Out(g, what.message);
+  Out(g, what.Message());
   return PrintCommit(g, *done);
+}
+
+int RunDb(const Globals& g, const DbArgs& a) {
+  auto strategy = StrategyArg(a.strategy);
+  if (!strategy) return UsageError(strategy.error().message);
+  if (a.batch) {
+    if (!a.file.empty() || !a.table.empty() || !a.op.empty() || !a.rest.empty())
+      return UsageError(
+          "db --batch reads its operations from standard input; it takes no "
+          "FILE, TABLE, OP or ARGS");
+    return RunDbBatch(g, DbBatchOptions{a.dir, *strategy, a.message, a.versioning}, stdin);
+  }
+  // Required unless --batch, so CLI11 cannot check them.
+  if (a.file.empty()) return UsageError("FILE is required (or --batch)");
+  if (a.table.empty()) return UsageError("TABLE is required (or --batch)");
+  if (a.op.empty()) return UsageError("OP is required (or --batch)");
+  static const std::set<std::string> kOps = {"list", "get", "set", "insert", "delete"};
+  if (!kOps.count(a.op))
+    return UsageError("unknown db operation '" + a.op + "' (list, get, set, insert, delete)");
+  if (a.op == "list" || a.op == "get") return RunDbRead(g, a);
+  return RunDbChange(g, a, *strategy);
 }
 
 }  // namespace
@@ -310,19 +218,24 @@ void AddTxCommands(CLI::App& app, Globals& g, Runner* run) {
   }
   {
     auto* c = app.add_subcommand(
-        "db", "Read or change one record of an SDN table (each change is one transaction)");
+        "db",
+        "Read or change records of an SDN table (each change, or each --batch, is one "
+        "transaction)");
     auto a = std::make_shared<DbArgs>();
     c->add_option("DIR", a->dir, "The transactional directory")->required();
-    c->add_option("FILE", a->file, "The SDN file, e.g. todo_db.sdn")->required();
-    c->add_option("TABLE", a->table, "The table, e.g. todos")->required();
+    // FILE, TABLE and OP are required unless --batch (checked in RunDb).
+    c->add_option("FILE", a->file, "The SDN file, e.g. todo_db.sdn (not with --batch)");
+    c->add_option("TABLE", a->table, "The table, e.g. todos (not with --batch)");
     c->add_option("OP", a->op,
                   "list | get ID | set ID FIELD=VALUE... | insert FIELD=VALUE... | "
-                  "delete ID")
-        ->required();
+                  "delete ID (not with --batch)");
     c->add_option("ARGS", a->rest, "ID and/or FIELD=VALUE pairs");
     c->add_option("--strategy", a->strategy,
                   "Resolution of concurrent changes (default merge: record-level)");
     c->add_flag("--json", a->json, "Print JSON (list, get)");
+    c->add_flag("--batch", a->batch,
+                "Read JSON lines of set/insert/delete operations from stdin and commit them "
+                "all as one transaction; print one JSON result line per operation");
     c->add_flag("--versioning", a->versioning,
                 "Increment the record's version and set last_modified (columns added if missing)");
     c->add_option("-m,--message", a->message, "Message recorded with the generation");
