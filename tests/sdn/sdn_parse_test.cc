@@ -131,7 +131,7 @@ TEST(SdnParse, AnUnindentedRowThatLooksLikeABraceBlockStaysARow) {
 
 TEST(SdnParse, SectionAndSeparatorLinesAreKeptButAreNotTables) {
   Document doc = MustParse(
-      "[api]\nname = x\n[module]\npath = a/b\n---\nkind=table\nline=a | b\n---\n"
+      "[api]\nname = x\n[[module]]\npath = a/b\n---\nkind=table\nline=a | b\n---\n"
       "t |a, b|\n    1, 2\n[after]\n");
   ASSERT_EQ(doc.tables.size(), 1u);
   EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));

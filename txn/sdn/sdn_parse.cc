@@ -91,14 +91,17 @@ class Parser {
                            Found(begin));
   }
 
-  // `[section]` (INI style) and `---` (a document separator): kept as text,
-  // like a statement, with the indented lines below them.
+  // `[section]` (INI style), `[[section]]` (a TOML array of tables) and
+  // `---` (a document separator): kept as text, like a statement, with the
+  // indented lines below them.
   bool MarkerLine(size_t begin) {
     size_t i = begin;
     if (text_[i] == '[') {
-      ++i;
-      if (!ScanName(i) || i >= text_.size() || text_[i] != ']') return false;
-      ++i;
+      const size_t brackets = text_.substr(i, 2) == "[[" ? 2 : 1;
+      i += brackets;
+      if (!ScanName(i) || text_.substr(i, brackets) != std::string_view("]]", brackets))
+        return false;
+      i += brackets;
     } else {
       while (i < text_.size() && text_[i] == '-') ++i;
       if (i - begin < 3) return false;
