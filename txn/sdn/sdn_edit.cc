@@ -74,9 +74,20 @@ bool ColumnQuoted(std::string_view text, const TableSpan& table, size_t r, size_
   return c < ref.cells.size() && QuotedByChoice(text, ref.cells[c]);
 }
 
-// The row with only the cells whose value changed re-spelled.
-std::string RenderChanged(std::string_view text, const TableSpan& table, size_t r,
-                          const std::vector<std::string>& values) {
+// A value that starts with '[' or '{' without being one bracketed token
+// (`[-W`, a log pattern): NeedsQuotes quotes it, but files leave it bare
+// where it splits right, and a value set back must get its bare bytes back.
+bool MayStayBare(std::string_view value, bool quoted_style) {
+  return !quoted_style && !value.empty() && (value[0] == '[' || value[0] == '{') &&
+         value.find_first_of("\"\n\r") == std::string_view::npos && !IsSpace(value.back());
+}
+
+// The row with only the cells whose value changed re-spelled; with
+// `bare_brackets`, MayStayBare values are left bare and `used_bare` says
+// whether any was.
+std::string RenderCells(std::string_view text, const TableSpan& table, size_t r,
+                        const std::vector<std::string>& values, bool bare_brackets,
+                        bool& used_bare) {
   const RowSpan& row = table.rows[r];
   std::string out;
   size_t cursor = row.begin;
@@ -85,11 +96,27 @@ std::string RenderChanged(std::string_view text, const TableSpan& table, size_t 
     std::string_view value = c < values.size() ? std::string_view(values[c]) : "";
     if (CellHasValue(text, cell, value)) continue;
     out += text.substr(cursor, cell.begin - cursor);
-    out += EncodeLike(value, ColumnQuoted(text, table, r, c), row.cells.size() == 1);
+    const bool quoted = ColumnQuoted(text, table, r, c);
+    if (bare_brackets && MayStayBare(value, quoted) && NeedsQuotes(value)) {
+      out += value;
+      used_bare = true;
+    } else {
+      out += EncodeLike(value, quoted, row.cells.size() == 1);
+    }
     cursor = cell.end;
   }
   out += text.substr(cursor, row.end - cursor);
   return out;
+}
+
+// The changed row; bracket-led values stay bare when the row still splits
+// into exactly its values as Simple's database library splits it.
+std::string RenderChanged(std::string_view text, const TableSpan& table, size_t r,
+                          const std::vector<std::string>& values) {
+  bool used_bare = false;
+  std::string out = RenderCells(text, table, r, values, /*bare_brackets=*/true, used_bare);
+  if (!used_bare || SplitsInto(out, values)) return out;
+  return RenderCells(text, table, r, values, /*bare_brackets=*/false, used_bare);
 }
 
 bool RowHasValues(std::string_view text, const RowSpan& row,
