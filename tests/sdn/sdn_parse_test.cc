@@ -137,6 +137,16 @@ TEST(SdnParse, SectionAndSeparatorLinesAreKeptButAreNotTables) {
   EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
 }
 
+TEST(SdnParse, ALoneNameOverAnIndentedBlockIsKeptButIsNotATable) {
+  Document doc = MustParse("connection\n  port: 20000\n  host: localhost\nt |a, b|\n    1, 2\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+  // Without a block below, a lone word is still an error, not text.
+  EXPECT_NE(ParseError("connection\nport: 1\n"), "");
+  // In a one-column table, a lone word is a row (and so is the line below).
+  EXPECT_EQ(MustParse("t |a|\nword\n  x: 1\n").tables[0].rows, (Rows{{"word"}, {"x: 1"}}));
+}
+
 TEST(SdnParse, AnUnclosedMultiLineValueIsAnError) {
   EXPECT_EQ(ParseError("k: [\n  1\n"),
             "line 1, column 4: unclosed '[' of a multi-line `key: [`, `key = {` or `name {` "

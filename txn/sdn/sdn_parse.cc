@@ -91,12 +91,19 @@ class Parser {
                            Found(begin));
   }
 
-  // `[section]` (INI style), `[[section]]` (a TOML array of tables) and
-  // `---` (a document separator): kept as text, like a statement, with the
+  // `[section]` (INI style), `[[section]]` (a TOML array of tables), `---`
+  // (a document separator) and a lone `name` over an indented block (`name`
+  // then `  key: value` lines): kept as text, like a statement, with the
   // indented lines below them.
   bool MarkerLine(size_t begin) {
     size_t i = begin;
-    if (text_[i] == '[') {
+    if (ScanName(i)) {
+      const size_t rest = SkipBlanks(i);
+      if (!AtLineEnd(rest) && text_[rest] != '#') return false;
+      const size_t next = NextLine(rest);
+      const size_t first = SkipBlanks(next);
+      if (first == next || AtLineEnd(first)) return false;  // no indented line right below
+    } else if (text_[i] == '[') {
       const size_t brackets = text_.substr(i, 2) == "[[" ? 2 : 1;
       i += brackets;
       if (!ScanName(i) || text_.substr(i, brackets) != std::string_view("]]", brackets))
