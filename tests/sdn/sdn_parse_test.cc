@@ -116,6 +116,15 @@ TEST(SdnParse, MultiLineBracketValuesCloseAtAnyIndentation) {
   EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
 }
 
+TEST(SdnParse, ANamelessJsonValueIsKeptButIsNotATable) {
+  Document doc = MustParse("{\n  \"schema\": \"x/1\",\n  \"n\": [1, 2]\n}\nt |a, b|\n    1, 2\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+  EXPECT_EQ(ParseError("{\n  \"a\": 1\n"),
+            "line 1, column 1: unclosed '{' of a multi-line `key: [`, `key = {` or `name {` "
+            "value");
+}
+
 TEST(SdnParse, BraceBlocksAreKeptButAreNotTables) {
   Document doc = MustParse(
       "cfg {\n    limit 70\n    inner {\n        \"src/\" 90\n    }\n    exclude [\n"

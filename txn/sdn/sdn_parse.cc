@@ -80,15 +80,27 @@ class Parser {
     }
     if (TXDIR_TRY(Header(begin))) return Ok();
     if (TXDIR_TRY(Statement(begin))) return Ok();
-    if (context_ == Context::kTable) {  // an unindented row, unless it is a lone marker line
+    if (context_ == Context::kTable) {  // an unindented row, unless it is text of another kind
       Status row = Row(begin, begin);
-      if (row.has_value() || !MarkerLine(begin)) return row;
-      return Ok();
+      if (row.has_value()) return row;
+      if (TXDIR_TRY(TextLine(begin))) return Ok();
+      return row;
     }
-    if (MarkerLine(begin)) return Ok();
+    if (TXDIR_TRY(TextLine(begin))) return Ok();
     return Fail(begin, "expected a table header (`name |col, ...|`), a `key: value` line, a "
                        "`name {` block, a `[section]` or `---` line or a comment, found " +
                            Found(begin));
+  }
+
+  // A marker line, or a nameless `{`/`[` value at column 0 (a file that is
+  // one JSON object) kept as text up to its closing bracket. False when the
+  // line is neither.
+  Result<bool> TextLine(size_t begin) {
+    if (MarkerLine(begin)) return true;
+    if (text_[begin] != '{' && text_[begin] != '[') return false;
+    context_ = Context::kBlock;
+    TXDIR_CHECK(SkipValue(begin));
+    return true;
   }
 
   // `[section]` (INI style), `[[section]]` (a TOML array of tables), `---`
