@@ -315,6 +315,13 @@ std::string WriteEdited(const Document& doc, const Source& source) {
       edits.push_back(Edit{source.tables[j].header_begin, TableEnd(text, source.tables[j]), {}});
   if (edits.empty() && appended.empty()) return source.text;
   std::string out = Apply(text, edits);
+  // A file whose last line had no line end keeps none when its last record
+  // or table is removed (the line end before it would otherwise become the
+  // last bytes), so that deleting a record inserted at the end restores it.
+  if (!text.empty() && text.back() != '\n' && !out.empty() && out.back() == '\n') {
+    out.pop_back();
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+  }
   if (!appended.empty()) {
     if (out.empty()) {
       appended.erase(0, eol.size());  // no blank line before the first table
