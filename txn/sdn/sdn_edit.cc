@@ -74,17 +74,38 @@ bool ColumnQuoted(std::string_view text, const TableSpan& table, size_t r, size_
   return c < ref.cells.size() && QuotedByChoice(text, ref.cells[c]);
 }
 
-// A value that starts with '[' or '{' without being one bracketed token
-// (`[-W`, a log pattern): NeedsQuotes quotes it, but files leave it bare
-// where it splits right, and a value set back must get its bare bytes back.
-bool MayStayBare(std::string_view value, bool quoted_style) {
-  return !quoted_style && !value.empty() && (value[0] == '[' || value[0] == '{') &&
-         value.find_first_of("\"\n\r") == std::string_view::npos && !IsSpace(value.back());
+// Whether the nearest other row whose cell in column `c` holds a '"' has it
+// bare (`say "hi" twice`, as the later Simple writers leave it) rather than
+// quoted (`"He said ""no"""`): how this file spells such values. False when
+// no row shows it.
+bool QuotesStayBare(std::string_view text, const TableSpan& table, size_t r, size_t c) {
+  for (size_t d = 1; d < table.rows.size(); ++d) {
+    for (size_t n : {r - d, r + d}) {  // r - d wraps past 0 to a huge index
+      if (n >= table.rows.size() || c >= table.rows[n].cells.size()) continue;
+      const CellSpan& cell = table.rows[n].cells[c];
+      if (CellValue(text, cell).find('"') != std::string::npos) return !cell.quoted;
+    }
+  }
+  return false;
+}
+
+// A value NeedsQuotes quotes that a file may still hold bare: one that starts
+// with '[' or '{' without being one bracketed token (`[-W`, a log pattern), or
+// one holding '"' where the column's other such values are bare. A value set
+// back must get those bare bytes back; RenderChanged keeps it bare only when
+// the record still splits into exactly its values.
+bool MayStayBare(std::string_view text, const TableSpan& table, size_t r, size_t c,
+                 std::string_view value) {
+  if (value.empty() || value.find_first_of("\n\r") != std::string_view::npos ||
+      IsSpace(value.front()) || IsSpace(value.back()) || value[0] == '#')
+    return false;
+  if (value.find('"') != std::string_view::npos) return QuotesStayBare(text, table, r, c);
+  return value[0] == '[' || value[0] == '{';
 }
 
 // The row with only the cells whose value changed re-spelled; with
-// `bare_brackets`, MayStayBare values are left bare and `used_bare` says
-// whether any was.
+// `bare_brackets`, MayStayBare values in a bare column are left bare and
+// `used_bare` says whether any was.
 std::string RenderCells(std::string_view text, const TableSpan& table, size_t r,
                         const std::vector<std::string>& values, bool bare_brackets,
                         bool& used_bare) {
@@ -97,7 +118,7 @@ std::string RenderCells(std::string_view text, const TableSpan& table, size_t r,
     if (CellHasValue(text, cell, value)) continue;
     out += text.substr(cursor, cell.begin - cursor);
     const bool quoted = ColumnQuoted(text, table, r, c);
-    if (bare_brackets && MayStayBare(value, quoted) && NeedsQuotes(value)) {
+    if (bare_brackets && !quoted && NeedsQuotes(value) && MayStayBare(text, table, r, c, value)) {
       out += value;
       used_bare = true;
     } else {
@@ -109,8 +130,9 @@ std::string RenderCells(std::string_view text, const TableSpan& table, size_t r,
   return out;
 }
 
-// The changed row; bracket-led values stay bare when the row still splits
-// into exactly its values as Simple's database library splits it.
+// The changed row; MayStayBare values stay bare when the row still splits
+// into exactly its values as Simple's database library splits it (commas
+// outside double quotes), else they are quoted.
 std::string RenderChanged(std::string_view text, const TableSpan& table, size_t r,
                           const std::vector<std::string>& values) {
   bool used_bare = false;
