@@ -3,12 +3,11 @@
 // per construct (tests/sdn/fixtures): an untouched document writes back byte
 // for byte, and an edit changes only the edited records' lines.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <set>
 
+#include "sdn_test_util.h"
 #include "txdir/record_merge.h"
 #include "txdir/sdn.h"
 
@@ -16,52 +15,14 @@ namespace txdir::sdn {
 namespace {
 
 namespace fs = std::filesystem;
+using testutil::ChangedLines;
+using testutil::FilesUnder;
+using testutil::Lines;
+using testutil::ReadAll;
+using testutil::ZlibSealOf;
 
 const fs::path kShared = fs::path(TXDIR_SHARED_DIR) / "fixtures" / "simple-sdn";
 const fs::path kOwn = fs::path(TXDIR_SDN_FIXTURES);
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::vector<fs::path> FilesUnder(const fs::path& dir) {
-  std::vector<fs::path> out;
-  if (!fs::is_directory(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".sdn") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// The lines of `after` that differ from `before`, once the common first and
-// last lines are set aside: {removed, added}.
-std::pair<std::vector<std::string>, std::vector<std::string>> ChangedLines(
-    const std::string& before, const std::string& after) {
-  auto a = Lines(before), b = Lines(after);
-  size_t head = 0;
-  while (head < a.size() && head < b.size() && a[head] == b[head]) ++head;
-  size_t tail = 0;
-  while (tail < a.size() - head && tail < b.size() - head &&
-         a[a.size() - 1 - tail] == b[b.size() - 1 - tail])
-    ++tail;
-  return {{a.begin() + head, a.end() - tail}, {b.begin() + head, b.end() - tail}};
-}
-
-std::string ZlibSealOf(const std::string& text) {
-  std::string body = text.substr(text.find('\n') + 1);
-  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(body.data()), body.size());
-  return "#sdn-crc32:" + std::to_string(crc);
-}
 
 // A table to edit: one with a row and a column besides its key.
 struct Target {

@@ -108,6 +108,63 @@ TEST(SdnParse, UnindentedRowsBelongToTheTableAbove) {
   EXPECT_EQ(doc.tables[0].rows, (Rows{{"build_time", "85.50"}, {"new", "1"}}));
 }
 
+TEST(SdnParse, MultiLineBracketValuesCloseAtAnyIndentation) {
+  Document doc = MustParse(
+      "diagnostics: [\n    {code: \"A\", note: \"a ] in quotes\"}\n    # a [ in a comment\n]\n"
+      "tags = [x,\ny]\nt |a, b|\n    1, 2\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+}
+
+TEST(SdnParse, ANamelessJsonValueIsKeptButIsNotATable) {
+  Document doc = MustParse("{\n  \"schema\": \"x/1\",\n  \"n\": [1, 2]\n}\nt |a, b|\n    1, 2\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+  EXPECT_EQ(ParseError("{\n  \"a\": 1\n"),
+            "line 1, column 1: unclosed '{' of a multi-line `key: [`, `key = {` or `name {` "
+            "value");
+}
+
+TEST(SdnParse, BraceBlocksAreKeptButAreNotTables) {
+  Document doc = MustParse(
+      "cfg {\n    limit 70\n    inner {\n        \"src/\" 90\n    }\n    exclude [\n"
+      "        \"test/**\"\n    ]\n}\nt |a, b|\n    1, 2\ncfg {\n  x 1\n}\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+}
+
+TEST(SdnParse, AnUnindentedRowThatLooksLikeABraceBlockStaysARow) {
+  Document doc = MustParse("t |a|\nx {y}\n");
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"x {y}"}}));
+}
+
+TEST(SdnParse, SectionAndSeparatorLinesAreKeptButAreNotTables) {
+  Document doc = MustParse(
+      "[api]\nname = x\n[[module]]\npath = a/b\n---\nkind=table\nline=a | b\n---\n"
+      "t |a, b|\n    1, 2\n[after]\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+}
+
+TEST(SdnParse, ALoneNameOverAnIndentedBlockIsKeptButIsNotATable) {
+  Document doc = MustParse("connection\n  port: 20000\n  host: localhost\nt |a, b|\n    1, 2\n");
+  ASSERT_EQ(doc.tables.size(), 1u);
+  EXPECT_EQ(doc.tables[0].rows, (Rows{{"1", "2"}}));
+  // Without a block below, a lone word is still an error, not text.
+  EXPECT_NE(ParseError("connection\nport: 1\n"), "");
+  // In a one-column table, a lone word is a row (and so is the line below).
+  EXPECT_EQ(MustParse("t |a|\nword\n  x: 1\n").tables[0].rows, (Rows{{"word"}, {"x: 1"}}));
+}
+
+TEST(SdnParse, AnUnclosedMultiLineValueIsAnError) {
+  EXPECT_EQ(ParseError("k: [\n  1\n"),
+            "line 1, column 4: unclosed '[' of a multi-line `key: [`, `key = {` or `name {` "
+            "value");
+  // A table header inside means the bracket was stray: say so, keep the table.
+  EXPECT_EQ(ParseError("cfg {\n  x 1\nt |a|\n    1\n"),
+            "line 1, column 5: unclosed '{' before the table header on line 3, column 1");
+}
+
 TEST(SdnParse, ErrorsGiveLineAndColumn) {
   EXPECT_EQ(ParseError("t |a, b|\n    1\n"),
             "line 2, column 5: row has 1 cells but table 't' has 2 columns");
@@ -118,8 +175,8 @@ TEST(SdnParse, ErrorsGiveLineAndColumn) {
             "above it)");
   EXPECT_EQ(ParseError("t |a, a|\n"), "line 1, column 7: duplicate column 'a'");
   EXPECT_EQ(ParseError("1x\n"),
-            "line 1, column 1: expected a table header (`name |col, ...|`), a `key: value` line "
-            "or a comment, found '1'");
+            "line 1, column 1: expected a table header (`name |col, ...|`), a `key: value` line, "
+            "a `name {` block, a `[section]` or `---` line or a comment, found '1'");
   EXPECT_EQ(ParseError("t |a, b\n"),
             "line 1, column 8: expected ',' or '|' in table header, found end of line");
   EXPECT_EQ(ParseError("m: table{i32\n    1\n"),
@@ -139,7 +196,8 @@ TEST(SdnParse, ByteOrderMarkIsSkipped) {
 TEST(SdnParse, NameCannotStartWithAByteOrderMark) {
   EXPECT_EQ(ParseError("\xEF\xBB\xBF\xEF\xBB\xBFt |a|\n"),
             "line 1, column 2: expected a table header (`name |col, ...|`), a `key: value` "
-            "line or a comment, found a byte-order mark (U+FEFF)");
+            "line, a `name {` block, a `[section]` or `---` line or a comment, found a "
+            "byte-order mark (U+FEFF)");
   EXPECT_EQ(ParseError("t |\xEF\xBB\xBF|\n"),
             "line 1, column 4: expected a column name, found a byte-order mark (U+FEFF)");
   // Inside a name the bytes are ordinary letters (any byte >= 0x80 is).

@@ -74,9 +74,41 @@ bool ColumnQuoted(std::string_view text, const TableSpan& table, size_t r, size_
   return c < ref.cells.size() && QuotedByChoice(text, ref.cells[c]);
 }
 
-// The row with only the cells whose value changed re-spelled.
-std::string RenderChanged(std::string_view text, const TableSpan& table, size_t r,
-                          const std::vector<std::string>& values) {
+// Whether the nearest other row whose cell in column `c` holds a '"' has it
+// bare (`say "hi" twice`, as the later Simple writers leave it) rather than
+// quoted (`"He said ""no"""`): how this file spells such values. False when
+// no row shows it.
+bool QuotesStayBare(std::string_view text, const TableSpan& table, size_t r, size_t c) {
+  for (size_t d = 1; d < table.rows.size(); ++d) {
+    for (size_t n : {r - d, r + d}) {  // r - d wraps past 0 to a huge index
+      if (n >= table.rows.size() || c >= table.rows[n].cells.size()) continue;
+      const CellSpan& cell = table.rows[n].cells[c];
+      if (CellValue(text, cell).find('"') != std::string::npos) return !cell.quoted;
+    }
+  }
+  return false;
+}
+
+// A value NeedsQuotes quotes that a file may still hold bare: one that starts
+// with '[' or '{' without being one bracketed token (`[-W`, a log pattern), or
+// one holding '"' where the column's other such values are bare. A value set
+// back must get those bare bytes back; RenderChanged keeps it bare only when
+// the record still splits into exactly its values.
+bool MayStayBare(std::string_view text, const TableSpan& table, size_t r, size_t c,
+                 std::string_view value) {
+  if (value.empty() || value.find_first_of("\n\r") != std::string_view::npos ||
+      IsSpace(value.front()) || IsSpace(value.back()) || value[0] == '#')
+    return false;
+  if (value.find('"') != std::string_view::npos) return QuotesStayBare(text, table, r, c);
+  return value[0] == '[' || value[0] == '{';
+}
+
+// The row with only the cells whose value changed re-spelled; with
+// `bare_brackets`, MayStayBare values in a bare column are left bare and
+// `used_bare` says whether any was.
+std::string RenderCells(std::string_view text, const TableSpan& table, size_t r,
+                        const std::vector<std::string>& values, bool bare_brackets,
+                        bool& used_bare) {
   const RowSpan& row = table.rows[r];
   std::string out;
   size_t cursor = row.begin;
@@ -85,11 +117,28 @@ std::string RenderChanged(std::string_view text, const TableSpan& table, size_t 
     std::string_view value = c < values.size() ? std::string_view(values[c]) : "";
     if (CellHasValue(text, cell, value)) continue;
     out += text.substr(cursor, cell.begin - cursor);
-    out += EncodeLike(value, ColumnQuoted(text, table, r, c), row.cells.size() == 1);
+    const bool quoted = ColumnQuoted(text, table, r, c);
+    if (bare_brackets && !quoted && NeedsQuotes(value) && MayStayBare(text, table, r, c, value)) {
+      out += value;
+      used_bare = true;
+    } else {
+      out += EncodeLike(value, quoted, row.cells.size() == 1);
+    }
     cursor = cell.end;
   }
   out += text.substr(cursor, row.end - cursor);
   return out;
+}
+
+// The changed row; MayStayBare values stay bare when the row still splits
+// into exactly its values as Simple's database library splits it (commas
+// outside double quotes), else they are quoted.
+std::string RenderChanged(std::string_view text, const TableSpan& table, size_t r,
+                          const std::vector<std::string>& values) {
+  bool used_bare = false;
+  std::string out = RenderCells(text, table, r, values, /*bare_brackets=*/true, used_bare);
+  if (!used_bare || SplitsInto(out, values)) return out;
+  return RenderCells(text, table, r, values, /*bare_brackets=*/false, used_bare);
 }
 
 bool RowHasValues(std::string_view text, const RowSpan& row,
@@ -288,6 +337,13 @@ std::string WriteEdited(const Document& doc, const Source& source) {
       edits.push_back(Edit{source.tables[j].header_begin, TableEnd(text, source.tables[j]), {}});
   if (edits.empty() && appended.empty()) return source.text;
   std::string out = Apply(text, edits);
+  // A file whose last line had no line end keeps none when its last record
+  // or table is removed (the line end before it would otherwise become the
+  // last bytes), so that deleting a record inserted at the end restores it.
+  if (!text.empty() && text.back() != '\n' && !out.empty() && out.back() == '\n') {
+    out.pop_back();
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+  }
   if (!appended.empty()) {
     if (out.empty()) {
       appended.erase(0, eol.size());  // no blank line before the first table

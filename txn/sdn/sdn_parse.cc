@@ -80,9 +80,56 @@ class Parser {
     }
     if (TXDIR_TRY(Header(begin))) return Ok();
     if (TXDIR_TRY(Statement(begin))) return Ok();
-    if (context_ == Context::kTable) return Row(begin, begin);  // an unindented row
-    return Fail(begin, "expected a table header (`name |col, ...|`), a `key: value` line or a "
-                       "comment, found " + Found(begin));
+    if (context_ == Context::kTable) {  // an unindented row, unless it is text of another kind
+      Status row = Row(begin, begin);
+      if (row.has_value()) return row;
+      if (TXDIR_TRY(TextLine(begin))) return Ok();
+      return row;
+    }
+    if (TXDIR_TRY(TextLine(begin))) return Ok();
+    return Fail(begin, "expected a table header (`name |col, ...|`), a `key: value` line, a "
+                       "`name {` block, a `[section]` or `---` line or a comment, found " +
+                           Found(begin));
+  }
+
+  // A marker line, or a nameless `{`/`[` value at column 0 (a file that is
+  // one JSON object) kept as text up to its closing bracket. False when the
+  // line is neither.
+  Result<bool> TextLine(size_t begin) {
+    if (MarkerLine(begin)) return true;
+    if (text_[begin] != '{' && text_[begin] != '[') return false;
+    context_ = Context::kBlock;
+    TXDIR_CHECK(SkipValue(begin));
+    return true;
+  }
+
+  // `[section]` (INI style), `[[section]]` (a TOML array of tables), `---`
+  // (a document separator) and a lone `name` over an indented block (`name`
+  // then `  key: value` lines): kept as text, like a statement, with the
+  // indented lines below them.
+  bool MarkerLine(size_t begin) {
+    size_t i = begin;
+    if (ScanName(i)) {
+      const size_t rest = SkipBlanks(i);
+      if (!AtLineEnd(rest) && text_[rest] != '#') return false;
+      const size_t next = NextLine(rest);
+      const size_t first = SkipBlanks(next);
+      if (first == next || AtLineEnd(first)) return false;  // no indented line right below
+    } else if (text_[i] == '[') {
+      const size_t brackets = text_.substr(i, 2) == "[[" ? 2 : 1;
+      i += brackets;
+      if (!ScanName(i) || text_.substr(i, brackets) != std::string_view("]]", brackets))
+        return false;
+      i += brackets;
+    } else {
+      while (i < text_.size() && text_[i] == '-') ++i;
+      if (i - begin < 3) return false;
+    }
+    const size_t rest = SkipBlanks(i);
+    if (!AtLineEnd(rest) && text_[rest] != '#') return false;
+    context_ = Context::kBlock;
+    pos_ = NextLine(rest);
+    return true;
   }
 
   // NAME [':'] '|' NAME (',' NAME)* '|' then a line end, a comment or one
@@ -126,24 +173,85 @@ class Parser {
     return true;
   }
 
-  // `key: value`, `key:` and its indented block, `key = {..}` / `[..]`, and
-  // typed tables `name: table{t1, t2}` (long form: rows follow).
+  // `key: value`, `key:` and its indented block, `key = {..}` / `[..]`, a
+  // brace block `name {` .. `}`, and typed tables `name: table{t1, t2}` (long
+  // form: rows follow).
   Result<bool> Statement(size_t begin) {
     size_t i = begin;
     auto name = ScanName(i);
     if (!name) return false;
     i = SkipBlanks(i);
     if (i >= text_.size()) return false;
+    size_t value = i;  // where the statement's value starts
     if (text_[i] == ':' && (i + 1 >= text_.size() || IsSpace(text_[i + 1]) ||
                             text_[i + 1] == '\n')) {
       size_t t = SkipBlanks(i + 1);
       if (text_.substr(t, 5) == "table" && TXDIR_TRY(TypedTable(begin, *name, t + 5))) return true;
-    } else if (text_[i] != '=') {
+      value = t;
+    } else if (text_[i] == '=') {
+      value = SkipBlanks(i + 1);
+    } else if (text_[i] != '{' || UnindentedRowFits(begin)) {
       return false;
     }
     context_ = Context::kBlock;
-    pos_ = NextLine(i);
+    TXDIR_CHECK(SkipValue(value));
     return true;
+  }
+
+  // In a table, `name {x}` may be an unindented row of it; a row that has
+  // the table's number of cells stays one.
+  bool UnindentedRowFits(size_t begin) const {
+    if (context_ != Context::kTable) return false;
+    const size_t columns = doc_.tables.back().columns.size();
+    return internal::ScanRow(text_, begin, columns).cells.size() == columns;
+  }
+
+  // The change in '['/'{' nesting over [from, to): brackets inside double
+  // quotes and after a comment's '#' (at a line start or after a blank) do
+  // not count.
+  int BracketDepth(size_t from, size_t to) const {
+    int depth = 0;
+    bool quoted = false;
+    for (size_t k = from; k < to && text_[k] != '\n'; ++k) {
+      const char c = text_[k];
+      if (c == '"') quoted = !quoted;
+      if (quoted) continue;
+      if (c == '#' && (k == from || IsSpace(text_[k - 1]))) break;
+      if (c == '[' || c == '{') ++depth;
+      if (c == ']' || c == '}') --depth;
+    }
+    return depth;
+  }
+
+  // Moves past a statement whose value starts at `value`. A value that opens
+  // '[' or '{' without closing it on its line goes on over the next lines,
+  // whatever their indentation, until it closes (`key: [` .. `]` at column
+  // 0). A table header inside it or the end of the text is an error: the
+  // bracket is more likely stray than the table part of the value.
+  Status SkipValue(size_t value) {
+    pos_ = NextLine(value);
+    if (value >= text_.size() || (text_[value] != '[' && text_[value] != '{')) return Ok();
+    int depth = BracketDepth(value, pos_);
+    while (depth > 0) {
+      if (pos_ >= text_.size())
+        return Fail(value, std::string("unclosed '") + text_[value] +
+                               "' of a multi-line `key: [`, `key = {` or `name {` value");
+      const size_t first = SkipBlanks(pos_);
+      if (first == pos_ && LooksLikeHeader(first))
+        return Fail(value, std::string("unclosed '") + text_[value] + "' before the table header on " +
+                               internal::Position(text_, first));
+      const size_t next = NextLine(first);
+      if (!AtLineEnd(first) && text_[first] != '#') depth += BracketDepth(first, next);
+      pos_ = next;
+    }
+    return Ok();
+  }
+
+  bool LooksLikeHeader(size_t i) const {
+    if (!ScanName(i)) return false;
+    i = SkipBlanks(i);
+    if (i < text_.size() && text_[i] == ':') ++i;
+    return i < text_.size() && text_[i] == '|';
   }
 
   // After `name: table`: '{' types '}' then a line end (rows follow) or '='

@@ -122,6 +122,14 @@ RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells) {
   return plain.cells.size() == expected_cells ? plain : row;
 }
 
+bool SplitsInto(std::string_view row, const std::vector<std::string>& values) {
+  RowScan scan = ScanWith(row, 0, /*toggle_quotes=*/true);
+  if (scan.cells.size() != values.size()) return false;
+  for (size_t c = 0; c < values.size(); ++c)
+    if (CellValue(row, scan.cells[c]) != values[c]) return false;
+  return true;
+}
+
 std::string CellValue(std::string_view text, const CellSpan& cell) {
   if (!cell.quoted) return std::string(text.substr(cell.begin, cell.end - cell.begin));
   std::string_view inner = text.substr(cell.begin + 1, cell.end - cell.begin - 2);

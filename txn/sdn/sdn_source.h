@@ -57,6 +57,9 @@ struct RowScan {
   size_t end = 0;
 };
 RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells);
+// True when `row` (one row's text) splits, as Simple's database library
+// splits it (commas outside double quotes), into exactly `values`.
+bool SplitsInto(std::string_view row, const std::vector<std::string>& values);
 
 // The text of a document built in memory, or of a table appended to a file:
 // `name |a, b|`, rows indented four spaces, cells joined by ", ", each line
