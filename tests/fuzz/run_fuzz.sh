@@ -39,7 +39,8 @@ options="-max_len=4096"
 case $target in
   sdn_parse)
     harness="$root/tests/sdn/sdn_parse_fuzz.cc"
-    sources="txn/sdn/sdn_scan.cc txn/sdn/sdn_parse.cc txn/sdn/sdn_write.cc"
+    sources="txn/sdn/sdn_parse.cc txn/sdn/sdn_row.cc txn/sdn/sdn_edit.cc txn/sdn/sdn_write.cc
+             txn/sdn/seal.cc"
     regressions="$root/tests/sdn/fuzz_regressions"
     if [ -d "$root/../shared/fixtures/simple-sdn" ]; then
       mkdir -p "$out/seeds"
@@ -62,7 +63,8 @@ case $target in
     harness="$here/cli_args_fuzz.cc"
     sources="tools/txdir/app.cc tools/txdir/commands_core.cc tools/txdir/commands_tx.cc
              tools/txdir/commands_history.cc tools/txdir/commands_retention.cc
-             tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc"
+             tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc
+             tools/txdir/db_edit.cc"
     if [ -z "$build" ] || [ ! -f "$build/txn/libtxdir.a" ]; then
       echo "$0: cli_args needs BUILD_DIR with the libraries built (txn/libtxdir.a)" >&2
       exit 2

@@ -73,19 +73,20 @@ TEST(DiffTablesTest, DuplicateIdsMatchInOrderAndValuesAreEscaped) {
   EXPECT_EQ(Format("t.sdn", a, b),
             "== t.sdn\n"
             "table t: 1 added, 0 removed, 1 changed\n"
-            "  changed 1: v: \"y\" -> \"a\\nb \\\"q\\\" \\\\\"\n"
+            "  changed 1: v: \"y\" -> \"a\\\\nb \\\\\\\"q\\\\\\\" \\\\\\\\\"\n"
             "  added 1\n");
 }
 
-TEST(DiffTablesTest, LenientRowsAndParseErrors) {
-  // The later Simple writer's unquoted multi-word text: lenient mode reads it.
+TEST(DiffTablesTest, UnquotedTextRowsAndParseErrors) {
+  // The later Simple writer's unquoted multi-word text reads as written.
   const char* a = "tasks |id, name, status|\n    1, Cranelift Backend, planned\n";
   const char* b = "tasks |id, name, status|\n    1, Cranelift Backend, complete\n";
   EXPECT_EQ(Format("task_db.sdn", a, b),
             "== task_db.sdn\n"
             "table tasks: 0 added, 0 removed, 1 changed\n"
             "  changed 1: status: \"planned\" -> \"complete\"\n");
-  std::string out = Format("bad.sdn", a, "tasks |id, name|\n    1, \"unterminated\n");
+  // A row with more cells than its header has columns is not SDN.
+  std::string out = Format("bad.sdn", a, "tasks |id, name|\n    1, a, b, c\n");
   EXPECT_EQ(out.rfind("== bad.sdn\ncannot compare records: new version: line ", 0), 0u) << out;
   // A formatting-only change is no record change.
   EXPECT_EQ(Format("f.sdn", "t |id|\n    1\n", "# comment\nt |id|\n        1\n"),
