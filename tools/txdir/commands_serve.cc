@@ -42,6 +42,7 @@ int ExecHelper(const ServeArgs& a, const Globals& g) {
   const std::string helper = HelperPath();
   std::vector<std::string> args = HelperArgs(a, g);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
   ::execv(helper.c_str(), argv.data());
