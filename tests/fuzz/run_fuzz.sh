@@ -64,7 +64,7 @@ case $target in
     sources="tools/txdir/app.cc tools/txdir/commands_core.cc tools/txdir/commands_tx.cc
              tools/txdir/commands_history.cc tools/txdir/commands_retention.cc
              tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc
-             tools/txdir/db_edit.cc"
+             tools/txdir/db_edit.cc tools/txdir/db_batch.cc"
     if [ -z "$build" ] || [ ! -f "$build/txn/libtxdir.a" ]; then
       echo "$0: cli_args needs BUILD_DIR with the libraries built (txn/libtxdir.a)" >&2
       exit 2
