@@ -10,8 +10,8 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/odb_backend.h"
-#include "store/tls_certificates.h"
 #include "store/pack_reader.h"
+#include "store/tls_certificates.h"
 
 namespace txdir::store {
 

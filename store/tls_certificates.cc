@@ -92,15 +92,15 @@ Status LoadTlsCertificates() {
 extern "C" int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
   using txdir::store::Deferral;
   if (txdir::store::Defer(&Deferral::file, path)) return 0;
-  static const auto real = txdir::store::Real<int (*)(void*, const char*)>(
-      "mbedtls_x509_crt_parse_file");
+  static const auto real =
+      txdir::store::Real<int (*)(void*, const char*)>("mbedtls_x509_crt_parse_file");
   return real != nullptr ? real(chain, path) : txdir::store::kFileIoError;
 }
 
 extern "C" int mbedtls_x509_crt_parse_path(void* chain, const char* path) {
   using txdir::store::Deferral;
   if (txdir::store::Defer(&Deferral::dir, path)) return 0;
-  static const auto real = txdir::store::Real<int (*)(void*, const char*)>(
-      "mbedtls_x509_crt_parse_path");
+  static const auto real =
+      txdir::store::Real<int (*)(void*, const char*)>("mbedtls_x509_crt_parse_path");
   return real != nullptr ? real(chain, path) : txdir::store::kFileIoError;
 }

@@ -69,7 +69,8 @@ std::string CheckOneEdit(const std::string& text, const Document& doc, size_t t,
   if (sealed) {
     std::string seal = out.substr(0, out.find('\n'));
     if (!seal.empty() && seal.back() == '\r') seal.pop_back();  // a CRLF file's seal line
-    if (seal != ZlibSealOf(out)) return "seal after edit is " + seal + ", zlib says " + ZlibSealOf(out);
+    if (seal != ZlibSealOf(out))
+      return "seal after edit is " + seal + ", zlib says " + ZlibSealOf(out);
   }
   reparsed->tables[t].rows[r][c] = original;
   if (Write(*reparsed) != text) return "set-and-restore is not byte-identical";
@@ -139,7 +140,8 @@ void CheckFile(const fs::path& path, Tally& tally) {
                   << " record edits failed";
   if (edits > 0) tally.Count("edit local + set-and-restore (+ seal)", failed_edits == 0);
   if (!doc->tables.empty()) tally.Count("insert-then-delete", inserts_ok);
-  if (IsSealed(text)) tally.Count("sealed file: original seal verifies", VerifySeal(text).has_value());
+  if (IsSealed(text))
+    tally.Count("sealed file: original seal verifies", VerifySeal(text).has_value());
 }
 
 TEST(SdnCorpus, EveryFileKeepsTheEditGuarantee) {

@@ -112,8 +112,8 @@ TEST_P(SdnEdit, AnEditRecomputesTheSealAsZlibDoes) {
 
 TEST_P(SdnEdit, AConcurrentMergeChangesOnlyTheTwoRecordsLines) {
   size_t t = 0;
-  while (t < doc_.tables.size() && (doc_.tables[t].rows.size() < 2 ||
-                                    doc_.tables[t].columns.size() < 2))
+  while (t < doc_.tables.size() &&
+         (doc_.tables[t].rows.size() < 2 || doc_.tables[t].columns.size() < 2))
     ++t;
   if (t == doc_.tables.size()) GTEST_SKIP() << "no table with two records";
   const Table& table = doc_.tables[t];

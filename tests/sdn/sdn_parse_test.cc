@@ -95,8 +95,8 @@ TEST(SdnParse, InlineOneRowTables) {
 }
 
 TEST(SdnParse, TypedTablesHaveNumberedColumns) {
-  Document doc = MustParse(
-      "m: table{i32, i32}\n    1, 2\n    3, 4\nshort: table{i32} = [(1), (2)]\n");
+  Document doc =
+      MustParse("m: table{i32, i32}\n    1, 2\n    3, 4\nshort: table{i32} = [(1), (2)]\n");
   ASSERT_EQ(doc.tables.size(), 1u);
   EXPECT_EQ(doc.tables[0].name, "m");
   EXPECT_EQ(doc.tables[0].columns, (std::vector<std::string>{"_1", "_2"}));

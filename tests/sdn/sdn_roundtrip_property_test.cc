@@ -137,20 +137,22 @@ rc::Gen<Style> GenStyle() {
 // A value as Simple's writers leave it: words, numbers as written, dates,
 // paths, text with spaces, commas or doubled quotes.
 rc::Gen<std::string> GenSimpleValue() {
-  return rc::gen::element<std::string>("open", "85.50", "2026-09-06", "2026-08-05_wm_x",
-                                       "/home/u/x.spl", "./src/a.rs", "Cranelift Backend",
-                                       "a, b", "say \"hi\"", "", "nil", "true", "[x, y]",
-                                       "{k: v}", "C:\\dir");
+  return rc::gen::element<std::string>(
+      "open", "85.50", "2026-09-06", "2026-08-05_wm_x", "/home/u/x.spl", "./src/a.rs",
+      "Cranelift Backend", "a, b", "say \"hi\"", "", "nil", "true", "[x, y]", "{k: v}", "C:\\dir");
 }
 
 std::string Spell(const Style& style, const std::string& value) {
   return style.quote_all && !value.empty() && value[0] != '[' && value[0] != '{'
-             ? "\"" + [&] {
-                 std::string q;
-                 for (char c : value) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-                 return q;
-               }() + "\""
-             : EncodeCell(value) == "\"\"" ? std::string() : EncodeCell(value);
+             ? "\"" +
+                   [&] {
+                     std::string q;
+                     for (char c : value) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+                     return q;
+                   }() +
+                   "\""
+         : EncodeCell(value) == "\"\"" ? std::string()
+                                       : EncodeCell(value);
 }
 
 // A table of `rows` records keyed k0, k1, ... in `style`, with comments and
@@ -172,8 +174,8 @@ std::string GenFileText(const Style& style, size_t rows, size_t columns) {
 
 RC_GTEST_PROP(SdnRoundTrip, SimpleStyledFilesAreWrittenBackByteForByte, ()) {
   Style style = *GenStyle();
-  std::string text = GenFileText(style, *rc::gen::inRange<size_t>(0, 12),
-                                 *rc::gen::inRange<size_t>(2, 6));
+  std::string text =
+      GenFileText(style, *rc::gen::inRange<size_t>(0, 12), *rc::gen::inRange<size_t>(2, 6));
   auto doc = Parse(text);
   RC_ASSERT(doc.has_value());
   RC_ASSERT(Write(*doc) == text);

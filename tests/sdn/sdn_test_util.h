@@ -59,7 +59,8 @@ inline std::pair<std::vector<std::string>, std::vector<std::string>> ChangedLine
 // line's '\n'): a check of txdir's CRC-32 that shares none of its code.
 inline std::string ZlibSealOf(const std::string& text) {
   std::string body = text.substr(text.find('\n') + 1);
-  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  uLong crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
   return "#sdn-crc32:" + std::to_string(crc);
 }
 

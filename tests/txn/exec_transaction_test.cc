@@ -81,7 +81,8 @@ TEST(ExecTransaction, TheProgramRunsInsideTheStage) {
   EXPECT_EQ(testing::ReadFile(f.live() + "/plans.sdn"), "new\n");
   EXPECT_EQ(testing::ReadFile(caller + "/plans.sdn"), "mine\n");
   const std::string pwd = testing::ReadFile(seen);
-  const std::string real_tmp = testing::stdfs::canonical(f.root + "/.txdir/tmp").string() + "/exec-";
+  const std::string real_tmp =
+      testing::stdfs::canonical(f.root + "/.txdir/tmp").string() + "/exec-";
   EXPECT_EQ(pwd.rfind(real_tmp, 0), 0u) << pwd;
 }
 

@@ -3,8 +3,6 @@
 // It parses the same command line as txdir and runs `serve` in-process.
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +16,6 @@
 #include "tools/serve/serve.h"
 #include "tools/txdir/app.h"
 #include "tools/txdir/cli.h"
-#include "tools/txdir/output.h"
 
 namespace txdir::cli {
 
@@ -101,22 +98,6 @@ int RunServe(const ServeArgs& a, const Globals& g) {
 }  // namespace txdir::cli
 
 int main(int argc, char** argv) {
-  using namespace txdir::cli;
-  if (!GuardStandardFds()) {
-    (void)std::fprintf(stderr,
-                       "txdir: error: a standard fd is closed and /dev/null cannot "
-                       "stand in for it\n");
-    return kExitIo;
-  }
-  InstallStdout();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
-  SetServeRunner(&RunServe);
-  auto cli = MakeApp();
-  if (auto code = ParseOnly(*cli, argc, argv, std::cout, std::cerr)) return FinishOutput(*code);
-  const int v = cli->globals.verbose;
-  spdlog::set_level(v >= 2   ? spdlog::level::trace
-                    : v == 1 ? spdlog::level::debug
-                             : spdlog::level::warn);
-  return FinishOutput(cli->run());
+  txdir::cli::SetServeRunner(&txdir::cli::RunServe);
+  return txdir::cli::RunMain(argc, argv);
 }

@@ -2,14 +2,19 @@
 // parsing argv without running anything (app.h). See docs/cli.md.
 #include "tools/txdir/app.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <memory>
 
 #include "store/gen_meta.h"
+#include "tools/txdir/output.h"
 
 namespace txdir::cli {
 
@@ -280,6 +285,31 @@ std::optional<int> ParseOnly(Cli& cli, const std::vector<std::string>& argv, std
   ptrs.reserve(argv.size());
   for (const auto& a : argv) ptrs.push_back(a.c_str());
   return ParseOnly(cli, static_cast<int>(ptrs.size()), ptrs.data(), out, err);
+}
+
+int RunMain(int argc, char** argv) {
+  // Before anything opens a file (output.h).
+  if (!GuardStandardFds()) {
+    (void)std::fprintf(stderr,
+                       "txdir: error: a standard fd is closed and /dev/null cannot "
+                       "stand in for it\n");
+    return kExitIo;
+  }
+  InstallStdout();
+  // Log lines go to stderr: spdlog's default logger writes to stdout, where
+  // they would end up inside `cat`'s or `--json`'s output.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
+  auto cli = MakeApp();
+  // Help and version go to std::cout too: they end through FinishOutput.
+  if (auto code = ParseOnly(*cli, argc, argv, std::cout, std::cerr)) return FinishOutput(*code);
+  const int v = cli->globals.verbose;
+  spdlog::set_level(v >= 2   ? spdlog::level::trace
+                    : v == 1 ? spdlog::level::debug
+                             : spdlog::level::warn);
+  // Every command returns here: the one place a failed write to standard
+  // output becomes exit 7.
+  return FinishOutput(cli->run());
 }
 
 }  // namespace txdir::cli

@@ -35,6 +35,12 @@ std::optional<int> ParseOnly(Cli& cli, int argc, const char* const* argv, std::o
 std::optional<int> ParseOnly(Cli& cli, const std::vector<std::string>& argv, std::ostream& out,
                              std::ostream& err);
 
+// The whole process of txdir and txdir-serve: guards the standard fds,
+// routes log lines to stderr, parses argv, runs the chosen command and turns
+// a failed write to standard output into exit 7 (output.h). Returns the
+// process's exit code.
+int RunMain(int argc, char** argv);
+
 // The closest of `candidates` to `word` by edit distance (insertions,
 // deletions, substitutions, adjacent transpositions), if it is close enough
 // to be a plausible typo: at most 2 edits, and fewer edits than the word is

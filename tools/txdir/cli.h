@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "txdir/error.h"
 #include "tools/serve/serve.h"
+#include "txdir/error.h"
 #include "txdir/repository.h"
 
 namespace txdir::cli {

@@ -31,9 +31,9 @@ std::vector<std::string> HelperArgs(const ServeArgs& a, const Globals& g) {
   std::vector<std::string> args{"txdir-serve"};
   for (int i = 0; i < g.verbose; ++i) args.emplace_back("-v");
   if (g.quiet) args.emplace_back("-q");
-  args.insert(args.end(), {"serve", a.dir, "--addr", a.addr, "--threads",
-                           std::to_string(a.limits.threads), "--max-per-client",
-                           std::to_string(a.limits.max_connections_per_client)});
+  args.insert(args.end(),
+              {"serve", a.dir, "--addr", a.addr, "--threads", std::to_string(a.limits.threads),
+               "--max-per-client", std::to_string(a.limits.max_connections_per_client)});
   if (a.allow_public) args.emplace_back("--public");
   return args;
 }

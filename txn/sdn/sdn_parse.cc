@@ -87,9 +87,10 @@ class Parser {
       return row;
     }
     if (TXDIR_TRY(TextLine(begin))) return Ok();
-    return Fail(begin, "expected a table header (`name |col, ...|`), a `key: value` line, a "
-                       "`name {` block, a `[section]` or `---` line or a comment, found " +
-                           Found(begin));
+    return Fail(begin,
+                "expected a table header (`name |col, ...|`), a `key: value` line, a "
+                "`name {` block, a `[section]` or `---` line or a comment, found " +
+                    Found(begin));
   }
 
   // A marker line, or a nameless `{`/`[` value at column 0 (a file that is
@@ -183,8 +184,8 @@ class Parser {
     i = SkipBlanks(i);
     if (i >= text_.size()) return false;
     size_t value = i;  // where the statement's value starts
-    if (text_[i] == ':' && (i + 1 >= text_.size() || IsSpace(text_[i + 1]) ||
-                            text_[i + 1] == '\n')) {
+    if (text_[i] == ':' &&
+        (i + 1 >= text_.size() || IsSpace(text_[i + 1]) || text_[i + 1] == '\n')) {
       size_t t = SkipBlanks(i + 1);
       if (text_.substr(t, 5) == "table" && TXDIR_TRY(TypedTable(begin, *name, t + 5))) return true;
       value = t;
@@ -238,8 +239,8 @@ class Parser {
                                "' of a multi-line `key: [`, `key = {` or `name {` value");
       const size_t first = SkipBlanks(pos_);
       if (first == pos_ && LooksLikeHeader(first))
-        return Fail(value, std::string("unclosed '") + text_[value] + "' before the table header on " +
-                               internal::Position(text_, first));
+        return Fail(value, std::string("unclosed '") + text_[value] +
+                               "' before the table header on " + internal::Position(text_, first));
       const size_t next = NextLine(first);
       if (!AtLineEnd(first) && text_[first] != '#') depth += BracketDepth(first, next);
       pos_ = next;

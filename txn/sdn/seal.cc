@@ -58,8 +58,7 @@ Status VerifySeal(std::string_view text) {
   const uint32_t actual = Crc32(Body(text));
   if (stated != actual) {
     return MakeError(Code::kCorruption, "the seal says #sdn-crc32:" + std::string(digits) +
-                                            " but the body's CRC-32 is " +
-                                            std::to_string(actual) +
+                                            " but the body's CRC-32 is " + std::to_string(actual) +
                                             " (the file was changed without resealing)");
   }
   return Ok();

@@ -12,11 +12,11 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "txdir/sdn.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/trust.h"
 #include "txn/src/writer_lock.h"
-#include "txdir/sdn.h"
 
 namespace txdir {
 

@@ -100,7 +100,8 @@ class Database {
   explicit Database(Options options) : options_(std::move(options)) {}
   Status AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells);
   std::vector<std::string> OutputColumns() const;
-  std::vector<std::string> OutputCells(const Entry& e, const std::vector<std::string>& columns) const;
+  std::vector<std::string> OutputCells(const Entry& e,
+                                       const std::vector<std::string>& columns) const;
   void Reindex();
   std::string Now() const {
     return FormatUtc(options_.clock ? options_.clock() : std::chrono::system_clock::now());
