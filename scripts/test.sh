@@ -2,20 +2,24 @@
 # The CI test run (docs/testing.md); `.ci/run` runs exactly this.
 #   bash scripts/test.sh
 # Stages, each printing a header and its wall and CPU time:
-#   asan-build  build/: RelWithDebInfo, failpoints, ASan+UBSan
+#   asan-build  build/: failpoints, ASan+UBSan at -O1 -g1
 #   asan-test   the suite on that build as root, but for the heavy crash
-#               scenarios; any sanitizer report (memory error, leak,
-#               undefined behaviour) fails the test
+#               scenarios and the fsync-mode copies of the crash tests
+#               (label mode-fsync); any sanitizer report (memory error,
+#               leak, undefined behaviour) fails the test
 #   user-test   the same on the same build as an ordinary user (txdir-ci,
 #               created if missing), so that nothing passes only because
-#               root skips permission checks; the fuzz runs (in-memory
-#               parsers, no files) are not repeated
+#               root skips permission checks, with the syncfs-mode copies
+#               left out instead: each sync mode runs once, under one of
+#               the two users; the fuzz runs (in-memory parsers, no files)
+#               are not repeated
 #   crash-build build-crash/: RelWithDebInfo with failpoints, no sanitizer,
 #               only what the heavy crash scenarios run
 #   crash-test  the heavy crash scenarios (power-loss enumeration and strace
 #               kills, labels heavy-syncfs and heavy-fsync): the syncfs mode
 #               as root, the fsync mode as txdir-ci; then PLAIN_TESTS
-#   tsan-build  build-tsan/: TSan, only the targets of the threaded tests
+#   tsan-build  build-tsan/: TSan at -O1 -g1, only the targets of the threaded
+#               tests
 #   tsan-test   the tests whose processes run threads (TSAN_TESTS below)
 #   lint        scripts/lint.sh: clang-tidy and cppcheck, zero findings
 # Run as anyone but root, every part runs as that user.
@@ -66,7 +70,11 @@ ctest_in() {  # BUILD_DIR CTEST_ARGS...
   ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 900 "$@"
 }
 stage_asan_test() {
-  ctest_in build -LE heavy
+  if [[ $(id -u) -ne 0 ]]; then
+    ctest_in build -LE heavy  # no user-test follows: both modes run here
+    return
+  fi
+  ctest_in build -LE 'heavy|mode-fsync'
 }
 
 # The unprivileged runs. The user owns the build folder (ctest and the fuzz
@@ -106,7 +114,7 @@ stage_user_test() {
     echo "user-test: running as $(id -un), not root: asan-test was already unprivileged"
     return 0
   fi
-  as_ci_user build -LE 'heavy|fuzz'
+  as_ci_user build -LE 'heavy|fuzz|mode-syncfs'
 }
 # Tests that measure what a sanitizer distorts, so they skip under ASan and
 # run in build-crash: a clone's peak memory (ASan's allocator keeps what

@@ -29,7 +29,7 @@ CXX=${CXX:-clang++}
 if command -v ccache >/dev/null 2>&1; then CXX="ccache $CXX"; fi
 
 mkdir -p "$out/obj" "$out/corpus"
-base="-std=gnu++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
+base="-std=gnu++20 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined"
 base="$base -fno-sanitize-recover=undefined -I$root -I$root/txn/include -I$root/txn/sdn"
 extra_flags=""
 link=""
@@ -64,7 +64,7 @@ case $target in
     sources="tools/txdir/app.cc tools/txdir/commands_core.cc tools/txdir/commands_tx.cc
              tools/txdir/commands_history.cc tools/txdir/commands_retention.cc
              tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc
-             tools/txdir/db_edit.cc tools/txdir/db_batch.cc"
+             tools/txdir/db_edit.cc tools/txdir/db_batch.cc tools/txdir/output.cc"
     if [ -z "$build" ] || [ ! -f "$build/txn/libtxdir.a" ]; then
       echo "$0: cli_args needs BUILD_DIR with the libraries built (txn/libtxdir.a)" >&2
       exit 2
