@@ -61,6 +61,13 @@ std::string OneLine(std::string s) {
 
 }  // namespace
 
+bool ValidQueueId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-';
+  });
+}
+
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -96,6 +103,7 @@ std::string FormatCommitMessage(const GenMeta& m) {
   out += "Txdir-Host: " + OneLine(m.host) + "\n";
   out += "Txdir-Pid: " + std::to_string(m.pid) + "\n";
   out += "Txdir-Time: " + FormatTime(m.time_ms) + "\n";
+  for (const std::string& id : m.queued) out += "Txdir-Queued: " + OneLine(id) + "\n";
   return out;
 }
 
@@ -133,6 +141,9 @@ Result<GenMeta> ParseCommitMessage(const std::string& text) {
       ok = ParseI64(val, &m.pid);
     } else if (key == "Txdir-Time") {
       ok = ParseTime(val, &m.time_ms);
+    } else if (key == "Txdir-Queued") {
+      ok = ValidQueueId(val);
+      if (ok) m.queued.emplace_back(val);
     }
     if (!ok)
       return MakeError(Code::kCorruption, "bad trailer in commit message: " + std::string(line));

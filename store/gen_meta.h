@@ -9,13 +9,18 @@
 //   Txdir-Host: build-01
 //   Txdir-Pid: 4242
 //   Txdir-Time: 2026-11-27T02:11:12.123Z
+//   Txdir-Queued: 00001764820000123-4242-9f3a0c1d
 //
-// The author is the commit's author signature.
+// The author is the commit's author signature. Txdir-Queued (one line per
+// transaction, none for most generations) names the queued transactions a
+// group commit took into this generation (txn/src/group_commit.h).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "txdir/error.h"
 
@@ -28,8 +33,12 @@ struct GenMeta {
   std::string message;
   std::string host;
   int64_t pid = 0;
-  int64_t time_ms = 0;  // Unix epoch, milliseconds
+  int64_t time_ms = 0;              // Unix epoch, milliseconds
+  std::vector<std::string> queued;  // ids of the queued transactions it took in
 };
+
+// A queued transaction's id: 1 to 64 characters of [0-9a-z-].
+bool ValidQueueId(std::string_view id);
 
 // The times a trailer can carry: 0000-01-01T00:00:00.000Z to
 // 9999-12-31T23:59:59.999Z (four-digit years).

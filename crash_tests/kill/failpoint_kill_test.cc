@@ -11,6 +11,7 @@
 
 #include "crash_tests/common/fixtures.h"
 #include "crash_tests/common/invariants.h"
+#include "crash_tests/common/queued_writers.h"
 #include "txdir/repository.h"
 
 namespace txdir::crash {
@@ -21,13 +22,16 @@ namespace {
 using Prepare = std::function<std::vector<std::string>(const std::string& dir, Expectation* e)>;
 // Optional per-point adjustment of the expectation (by failpoint name).
 using Adjust = std::function<void(const std::string& point, Expectation* e)>;
+// Optional checks after the invariants, on the same directory: violations.
+using After = std::function<std::vector<std::string>(const std::string& dir)>;
 
 struct Summary {
   size_t points = 0;
   std::vector<std::string> violations;
 };
 
-Summary RunScenario(const std::string& name, const Prepare& prepare, const Adjust& adjust = {}) {
+Summary RunScenario(const std::string& name, const Prepare& prepare, const Adjust& adjust = {},
+                    const After& after = {}) {
   Summary s;
   std::vector<std::string> points;
   {
@@ -40,6 +44,8 @@ Summary RunScenario(const std::string& name, const Prepare& prepare, const Adjus
       s.violations.push_back("uninterrupted run failed: " + r.Describe());
       return s;
     }
+    if (after)
+      for (const auto& v : after(d.path())) s.violations.push_back("uninterrupted run: " + v);
     points = ReadLines(log);
   }
   s.points = points.size();
@@ -55,6 +61,8 @@ Summary RunScenario(const std::string& name, const Prepare& prepare, const Adjus
       continue;
     }
     for (const auto& v : CheckInvariants(d / "repo", e)) s.violations.push_back(where + v);
+    if (after)
+      for (const auto& v : after(d.path())) s.violations.push_back(where + v);
   }
   std::printf("FAILPOINTS scenario=%s points=%zu violations=%zu\n", name.c_str(), s.points,
               s.violations.size());
@@ -313,6 +321,34 @@ TEST(FailpointKill, ExecCommitMergesAConcurrentPublish) {
                                     "merge",   "--", "/bin/sh", "-c",          program};
   });
   ExpectClean(s, 15);
+}
+
+// --- Group commit (txn/src/group_commit.h). Three `txdir db insert`
+// writers queue while the test holds the writer lock; they only wait for
+// their outcome and never take the lock themselves (TXDIR_GROUP_FOLLOW_ONLY,
+// testing builds), so the `txdir db set` under test is the holder that
+// commits all four, killed at each failpoint. After the invariants a plain
+// `txdir db set` takes in whatever is still queued, and then every queued
+// writer's report must match the store: exit 0 and its record present, or
+// a failure and its record absent; and no queued transaction is named by
+// two generations (applied twice).
+
+TEST(FailpointKill, GroupCommitOfQueuedDbWriters) {
+  auto s = RunScenario(
+      "tx_group",
+      [](const std::string& dir, Expectation* e) {
+        InitRepo(dir + "/repo");
+        PublishTree(dir + "/repo", dir + "/src", txscenario::Todo("open", "open"));
+        e->acknowledged = {1};
+        e->acceptable = {1, 2};
+        e->contents = {{1, txscenario::Todo("open", "open")}};
+        // No next publish: the draining `db set` after the invariants is it.
+        StartQueuedWriters(dir);
+        return std::vector<std::string>{CliPath(), "-q",  "db", dir + "/repo", "todo.sdn",
+                                        "todos",   "set", "2",  "status=done"};
+      },
+      {}, CheckQueuedWriters);
+  ExpectClean(s, 18);
 }
 
 // --- pull (issue 7). The replica `repo` pulls from a bare repository that

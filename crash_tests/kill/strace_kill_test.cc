@@ -16,6 +16,7 @@
 
 #include "crash_tests/common/fixtures.h"
 #include "crash_tests/common/invariants.h"
+#include "crash_tests/common/queued_writers.h"
 
 namespace txdir::crash {
 namespace {
@@ -244,6 +245,29 @@ TEST(StraceKill, GcPruneHistory) {
                                         "--keep",  "1",  "--prune-history"};
       },
       NextGcCompletes);
+}
+
+// Group commit (txn/src/group_commit.h): `txdir db set` takes the lock with
+// three writers queued and commits all four in one generation, killed at
+// every system call; then each queued writer's report must match the store
+// (crash_tests/common/queued_writers.h).
+TEST(StraceKill, GroupCommit) {
+  RunStraceKill(
+      "group-commit",
+      [](const std::string& dir, Expectation* e) {
+        InitRepo(dir + "/repo");
+        PublishTree(dir + "/repo", dir + "/src",
+                    {{"todo.sdn", "todos |id, status|\n    1, open\n    2, open\n"}});
+        e->acknowledged = {1};
+        e->acceptable = {1, 2};
+        // No next publish: the draining `db set` of the check is the next write.
+        StartQueuedWriters(dir);
+        return std::vector<std::string>{CliPath(), "-q",  "db", dir + "/repo", "todo.sdn",
+                                        "todos",   "set", "2",  "status=done"};
+      },
+      [](const std::string& root) {
+        return CheckQueuedWriters(std::filesystem::path(root).parent_path().string());
+      });
 }
 
 }  // namespace

@@ -13,10 +13,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "crash_tests/powerloss/harness.h"
 #include "crash_tests/powerloss/recording_env.h"
 #include "txdir/repository.h"
+#include "txdir/transaction.h"
 
 namespace txdir::powerloss {
 namespace {
@@ -237,6 +240,69 @@ TEST_F(PowerLossTest, Rollback) {
   expect_.after.files = kV1;
   auto ops = Record([&](Repository& r) { return r.Rollback(std::nullopt); });
   RunResult r = Run("rollback", "to-previous", ops, TwoDropBudget(ops));
+  EXPECT_EQ(r.violating_states, 0u);
+}
+
+// Group commit (txn/src/group_commit.h): a transaction commits with two
+// queued transactions taken in. Their requests are in the pre-state (their
+// writers wait and never take the lock: TXDIR_GROUP_FOLLOW_ONLY); every
+// crash state must show generation 1 or the generation holding all three
+// changes, never some of them.
+TEST_F(PowerLossTest, GroupCommit) {
+  expect_.before = Setup(kV1);
+  ::setenv("TXDIR_GROUP_FOLLOW_ONLY", "1", 1);
+  auto holder_repo = Repository::Open(root_);
+  ASSERT_TRUE(holder_repo);
+  auto holder = (*holder_repo)->Begin(BeginOptions{.exclusive = true});
+  ASSERT_TRUE(holder) << holder.error().ToString();
+  struct Queued {
+    std::unique_ptr<Repository> repo;
+    std::thread thread;
+    Result<CommitResult> result = tl::unexpected(Error{Code::kInternal, "not run"});
+  };
+  std::vector<Queued> queued(2);
+  for (size_t i = 0; i < queued.size(); ++i) {
+    auto r = Repository::Open(root_, OpenOptions{.lock_timeout = std::chrono::seconds(600)});
+    ASSERT_TRUE(r);
+    queued[i].repo = std::move(*r);
+    auto tx = queued[i].repo->Begin();
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE((*tx)->Write("queued" + std::to_string(i) + ".txt", "q\n"));
+    ASSERT_TRUE((*tx)->Remove(Path(i)));
+    Queued* q = &queued[i];
+    q->thread = std::thread([q, t = std::shared_ptr<Transaction>(std::move(*tx))] {
+      q->result = t->Commit(CommitOptions{.strategy = Strategy::kMerge});
+    });
+    for (int t = 0; t < 2000; ++t) {
+      size_t n = 0;
+      std::error_code ec;
+      for (const auto& e : stdfs::directory_iterator(root_ + "/.txdir/queue", ec))
+        n += e.path().extension() == ".req";
+      if (n > i) break;
+      ::usleep(10000);
+    }
+  }
+  holder->reset();  // the lock is free; the queued writers only wait
+  Snapshot();
+  expect_.after.files = kV1;
+  expect_.after.files["own.txt"] = "own\n";
+  for (size_t i = 0; i < queued.size(); ++i) {
+    expect_.after.files["queued" + std::to_string(i) + ".txt"] = "q\n";
+    expect_.after.files.erase(Path(static_cast<int>(i)));
+  }
+  auto ops = Record([&](Repository& r) -> Result<GenerationInfo> {
+    auto tx = TXDIR_TRY(r.Begin());
+    TXDIR_CHECK(tx->Write("own.txt", "own\n"));
+    auto c = TXDIR_TRY(tx->Commit());
+    return c.generation;
+  });
+  for (auto& q : queued) {
+    q.thread.join();
+    ASSERT_TRUE(q.result) << q.result.error().ToString();
+    EXPECT_EQ(q.result->generation.number, expect_.after.number);
+  }
+  ::unsetenv("TXDIR_GROUP_FOLLOW_ONLY");
+  RunResult r = Run("transaction", "group-commit", ops, TwoDropBudget(ops));
   EXPECT_EQ(r.violating_states, 0u);
 }
 

@@ -43,6 +43,30 @@ TEST(GenMetaTest, ParseRoundTripsFormat) {
   EXPECT_EQ(p->time_ms, m.time_ms);
 }
 
+TEST(GenMetaTest, QueuedTransactionsRoundTripOneTrailerEach) {
+  GenMeta m = Sample();
+  m.queued = {"00001795745472123-4242-9f3a0c1d", "00001795745472124-4243-0000abcd"};
+  const std::string text = FormatCommitMessage(m);
+  EXPECT_NE(text.find("Txdir-Queued: 00001795745472123-4242-9f3a0c1d\n"
+                      "Txdir-Queued: 00001795745472124-4243-0000abcd\n"),
+            std::string::npos)
+      << text;
+  auto p = ParseCommitMessage(text);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(p->queued, m.queued);
+}
+
+TEST(GenMetaTest, AQueuedTrailerThatIsNotAnIdIsCorruption) {
+  for (const char* bad : {"UPPER", "a/b", "id with space", "x;y"}) {
+    auto p =
+        ParseCommitMessage("msg\n\nTxdir-Generation: 3\nTxdir-Queued: " + std::string(bad) + "\n");
+    ASSERT_FALSE(p) << bad;
+    EXPECT_EQ(p.error().code, Code::kCorruption);
+  }
+  EXPECT_FALSE(ValidQueueId(std::string(65, 'a')));
+  EXPECT_TRUE(ValidQueueId(std::string(64, 'a')));
+}
+
 TEST(GenMetaTest, PublishHasNoRestoresTrailer) {
   GenMeta m = Sample();
   m.kind = "publish";

@@ -24,7 +24,8 @@ void Require(bool ok) {
 
 bool Same(const GenMeta& a, const GenMeta& b) {
   return a.number == b.number && a.kind == b.kind && a.restores == b.restores &&
-         a.message == b.message && a.host == b.host && a.pid == b.pid && a.time_ms == b.time_ms;
+         a.message == b.message && a.host == b.host && a.pid == b.pid && a.time_ms == b.time_ms &&
+         a.queued == b.queued;
 }
 
 std::string OneLine(std::string s) {

@@ -326,7 +326,10 @@ TEST(DbBatchCli, ConcurrentSingleSetsAndABatchAllLand) {
   ASSERT_EQ(r.exit, 0) << r;
   json rows = json::parse(r.out);
   for (int i = 0; i < kRows; ++i) EXPECT_EQ(rows[i]["title"], "r" + std::to_string(kRounds)) << i;
-  EXPECT_EQ(f.Head(), 1u + kRounds * (kSingles + 1));
+  // At most one generation per command (group commit may take several into
+  // one), at least one per round.
+  EXPECT_LE(f.Head(), 1u + kRounds * (kSingles + 1));
+  EXPECT_GE(f.Head(), 1u + kRounds);
 }
 
 TEST(DbBatchCli, BatchTakesNoFileTableOrOp) {

@@ -249,7 +249,10 @@ TEST(DbCli, ConcurrentSetsOnDifferentRecordsAllLand) {
   }
   auto db = f.Live();
   for (int w = 0; w < kWriters; ++w) EXPECT_EQ(db.Get(std::to_string(w))->line, kRounds) << w;
-  EXPECT_EQ(f.Head(), 1u + kWriters * kRounds);
+  // At most one generation per set (group commit takes sets that queue
+  // behind the lock's holder into its generation), at least one per round.
+  EXPECT_LE(f.Head(), 1u + kWriters * kRounds);
+  EXPECT_GE(f.Head(), 1u + kRounds);
 }
 
 TEST(ExecCli, SuccessPublishesTheProgramsResult) {

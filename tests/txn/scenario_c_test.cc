@@ -152,8 +152,11 @@ Outcome RunScenario(const Config& c, const char* label) {
   auto status = (*repo)->Status();
   out.generations = status->committed.value_or(0);
   EXPECT_TRUE(status->consistent);
-  // The head advanced exactly once per successful commit.
-  EXPECT_EQ(out.generations, 1 + commits);
+  // The head advanced at most once per successful commit: group commit
+  // (txn/src/group_commit.h) puts the commits that queue behind a holder in
+  // its generation.
+  EXPECT_LE(out.generations, 1 + commits);
+  EXPECT_GE(out.generations, 2u);
 
   // Final state: each record's counter against the updates applied to it.
   auto db = testing::MustLoadTodos(testing::ReadFile(root + "/current/" + kTodoFile));
@@ -170,7 +173,9 @@ Outcome RunScenario(const Config& c, const char* label) {
         EXPECT_EQ(db.Get(std::to_string(RecordOf(c, p, u)))->description, UpdateName(p, u));
   }
 
-  // Every generation: complete, and holding exactly its predecessors' updates.
+  // Every generation: complete, holding more updates than the one before
+  // (each holds at least one commit), and the last one every commit's.
+  int64_t previous = -1;
   for (uint64_t g = 1; g <= out.generations; ++g) {
     auto bytes = (*repo)->ReadFile(g, kTodoFile);
     EXPECT_TRUE(bytes.has_value()) << g;
@@ -182,8 +187,11 @@ Outcome RunScenario(const Config& c, const char* label) {
     int64_t sum = 0;
     for (const Todo& t : gdb->All()) sum += t.line;
     if (c.strategy != Strategy::kLastWriteWins) {
-      EXPECT_EQ(sum, static_cast<int64_t>(g - 1)) << "generation " << g;
+      EXPECT_GT(sum, previous) << "generation " << g;
+      if (g == 1) EXPECT_EQ(sum, 0);
+      if (g == out.generations) EXPECT_EQ(sum, static_cast<int64_t>(commits)) << "generation " << g;
     }
+    previous = sum;
   }
   auto v = (*repo)->VerifyGeneration(out.generations);
   EXPECT_TRUE(v && v->ok());
@@ -204,7 +212,9 @@ TEST(ScenarioC, MergeLosesNoUpdate) {
   EXPECT_EQ(o.updates, 1600u);
   EXPECT_EQ(o.lost, 0u);
   EXPECT_EQ(o.conflicts, 0u);
-  EXPECT_EQ(o.generations, 1601u);
+  // Group commit takes updates that queue behind a holder into its
+  // generation: at most one generation per update.
+  EXPECT_LE(o.generations, 1601u);
 }
 
 TEST(ScenarioC, ErrorReportsConflictsAndRetriedEveryUpdateLands) {
@@ -214,6 +224,8 @@ TEST(ScenarioC, ErrorReportsConflictsAndRetriedEveryUpdateLands) {
   c.retry = true;
   Outcome o = RunScenario(c, "free-running,retry");
   EXPECT_EQ(o.lost, 0u);
+  // Under `error` a commit lands only on the generation it began from, so
+  // even group commit makes one generation per update.
   EXPECT_EQ(o.generations, 1 + o.updates);
   // Conflicts depend on the schedule; the lock-step test below pins them.
 }
@@ -228,7 +240,7 @@ TEST(ScenarioC, LockStepLastWriteWinsDropsTheOtherProcessesUpdates) {
   // own whole file, so only the last committer's update survives the round.
   EXPECT_EQ(o.lost, static_cast<uint64_t>((kProcesses - 1) * c.updates_per_process));
   EXPECT_EQ(o.conflicts, 0u);
-  EXPECT_EQ(o.generations, 1 + o.updates);
+  EXPECT_LE(o.generations, 1 + o.updates);  // the same with group commit
 }
 
 TEST(ScenarioC, LockStepMergeLosesNothing) {

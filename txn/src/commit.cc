@@ -240,11 +240,13 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
   return Committed(r, commit, tree, meta, "", live_error);
 }
 
-Result<WriterLock> LockForWrite(Repository::Impl& r) {
+Result<WriterLock> LockForWrite(Repository::Impl& r) { return LockForWrite(r, r.lock_timeout); }
+
+Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout) {
   // Every write starts here: only a repository this user owns or opted in
   // to (docs/security.md) is written to.
   TXDIR_CHECK(CheckWriteTrust(r.env, r.layout, "write to"));
-  auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, r.lock_timeout));
+  auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, timeout));
   // Recovery reads every folder a crash can leave something in (about 70
   // system calls): only when the previous holder did not finish, and on
   // this handle's first lock (see writer_lock.h for why that is enough).

@@ -10,6 +10,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "txn/src/group_commit.h"
 #include "txn/src/replication_internal.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
@@ -94,8 +95,9 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   // 1. Staging directories and temp files.
   {
     Fd tmp = TXDIR_TRY(OpenMetaDir(env, l, "tmp"));
-    // Two kinds of entries are created without the writer lock: object
-    // temp files of transactions (tmp_obj_*) and exec stages (exec-*).
+    // Three kinds of entries are created without the writer lock: object
+    // temp files of transactions (tmp_obj_*), exec stages (exec-*) and
+    // group-commit requests on their way to queue/ (queue-*).
     // Their creators hold a shared flock on tmp/ from before the name
     // appears until it is safe (an object renamed into place, a stage
     // holding its own flock), so while we hold the exclusive one none of
@@ -106,8 +108,8 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     auto entries = TXDIR_TRY(env->ListDir(tmp.get()));
     bool removed = false;
     for (const auto& e : entries) {
-      const bool unlocked_creator =
-          e.name.rfind("tmp_obj_", 0) == 0 || e.name.rfind("exec-", 0) == 0;
+      const bool unlocked_creator = e.name.rfind("tmp_obj_", 0) == 0 ||
+                                    e.name.rfind("exec-", 0) == 0 || e.name.rfind("queue-", 0) == 0;
       if (unlocked_creator && !tmp_idle) continue;
       // A directory a live process holds (an exec stage while its program
       // runs, a damaged copy a reader is pinned in) carries that process's
@@ -266,6 +268,11 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   // the replaced local generations' directories must not answer to numbers
   // the head's chain gives to other commits (replication_pull.cc).
   TXDIR_CHECK(RetireReplacedGenerations(r, &report));
+
+  // 8. Group commit: a holder that died with queued transactions claimed.
+  // The head says whether their generation was committed: answered if so,
+  // queued again if not (group_commit.h).
+  TXDIR_CHECK(RecoverQueue(r, &report.actions));
   TXDIR_FAILPOINT("recover.done");
   return report;
 }

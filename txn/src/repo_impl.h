@@ -124,6 +124,9 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
 
 // Takes the lock and recovers: the prologue of every write operation.
 Result<WriterLock> LockForWrite(Repository::Impl& r);
+// The same, waiting at most `timeout` instead of the repository's lock
+// timeout (zero: one try).
+Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout);
 
 }  // namespace internal
 }  // namespace txdir

@@ -2,11 +2,16 @@
 // whatever was published since, then published through CommitGeneration.
 #include "txdir/transaction.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txdir/sdn.h"
+#include "txn/src/group_commit.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
@@ -144,26 +149,58 @@ Status Transaction::ReplaceAllFrom(const std::string& dir) {
   return Ok();
 }
 
-Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
-  State& st = *state_;
-  if (st.finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
-  st.finished = true;
-  Repository::Impl& r = *st.repo;
-  std::optional<internal::WriterLock> lock = std::move(st.lock);
-  if (!lock) lock.emplace(TXDIR_TRY(internal::LockForWrite(r)));
-  TXDIR_FAILPOINT("tx.locked");
+namespace {
 
-  auto head = TXDIR_TRY(internal::ReadHead(r));
-  if (!head && st.base_commit)
-    return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
-  const bool moved = head.has_value() != st.base_commit.has_value() ||
-                     (head && !store::OidEqual(head->commit, *st.base_commit));
-  // A `gc --prune-history` since Begin may have deleted the objects this
-  // transaction wrote (they were unreachable then): nothing is lost by
-  // starting over, so it is a conflict (RunTransaction and exec --retry
-  // run it again), not damage.
-  if (moved) {
-    for (const auto& [path, change] : st.changes) {
+using internal::Claimed;
+using internal::Head;
+using internal::PendingTx;
+
+// True when the two file sets hold the same files.
+bool SameFiles(const FileMap& a, const FileMap& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib)
+    if (ia->first != ib->first || !SameFile(ia->second, ib->second)) return false;
+  return true;
+}
+
+// Applies `tx` on top of `acc`: the head's files plus what the transactions
+// before it in this group changed (`group_moved`: they changed something).
+// On success `acc` becomes the merged file set. `base_files`, when given,
+// are the files of tx's base commit (the caller's own transaction has
+// them already).
+Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>& head,
+                                  const PendingTx& tx, const FileMap* base_files, FileMap* acc,
+                                  bool group_moved, int64_t acc_time_ms) {
+  const bool head_moved = head.has_value() != tx.base_commit.has_value() ||
+                          (head && !store::OidEqual(head->commit, *tx.base_commit));
+  const bool moved = head_moved || group_moved;
+  const std::string since =
+      head_moved ? "generation " + std::to_string(head ? head->meta.number : 0) +
+                       " was published since this transaction began at generation " +
+                       std::to_string(tx.base_gen)
+                 : "a transaction committed just before it in the same group changed the files "
+                   "of generation " +
+                       std::to_string(tx.base_gen) + " it began from";
+  FileMap queued_base;
+  if (!base_files) {
+    if (tx.base_commit) {
+      auto tree = r.store->CommitTree(*tx.base_commit);
+      if (!tree)
+        return MakeError(Code::kConflict,
+                         "conflict: the generation this transaction began from (" +
+                             std::to_string(tx.base_gen) +
+                             ") is no longer in the history; nothing was published; run it again");
+      queued_base = TXDIR_TRY(TreeMap(*r.store, *tree));
+    }
+    base_files = &queued_base;
+  }
+  // A `gc --prune-history` since the transaction began may have deleted the
+  // objects it wrote (they were unreachable then): nothing is lost by
+  // starting over, so it is a conflict (RunTransaction and exec --retry run
+  // it again), not damage. A queued transaction's objects were written by
+  // another process: always checked.
+  if (moved || !tx.id.empty()) {
+    for (const auto& [path, change] : tx.changes) {
       if (!change.file || TXDIR_TRY(r.store->HasObject(change.file->oid))) continue;
       return MakeError(Code::kConflict,
                        "conflict: gc --prune-history removed this transaction's new content of " +
@@ -176,80 +213,240 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   // that read a file and wrote the same bytes another writer already
   // published (two increments of one counter) would otherwise be a silent
   // no-op, and a program may have read files it did not write.
-  if (moved && options.strategy == Strategy::kError) {
-    const FileMap now = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
+  if (moved && tx.strategy == Strategy::kError) {
     std::string changed, both;
-    for (const auto& [path, change] : st.changes) {
-      const auto base = Lookup(st.base_files, path);
+    for (const auto& [path, change] : tx.changes) {
+      const auto base = Lookup(*base_files, path);
       if (SameFile(change.file, base)) continue;
       changed += " " + internal::Printable(path);
-      if (!SameFile(base, Lookup(now, path))) both += " " + internal::Printable(path);
+      if (!SameFile(base, Lookup(*acc, path))) both += " " + internal::Printable(path);
     }
     if (!both.empty())
       changed = "; changed on both sides:" + both;
     else if (!changed.empty())
       changed = "; changed here:" + changed;
     if (!changed.empty())
-      return MakeError(Code::kConflict,
-                       "conflict: generation " + std::to_string(head ? head->meta.number : 0) +
-                           " was published since this transaction began at generation " +
-                           std::to_string(st.base_gen) +
-                           " (strategy error commits only onto the generation it read); "
-                           "nothing was published" +
-                           changed);
+      return MakeError(Code::kConflict, "conflict: " + since +
+                                            " (strategy error commits only onto the generation "
+                                            "it read); nothing was published" +
+                                            changed);
   }
-  // Nothing published since the base: theirs is the base itself, so every
-  // change of ours applies as it is.
-  FileMap theirs = st.base_files;
-  if (moved) theirs = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
-  std::map<std::string, internal::OurChange> ours;
-  for (const auto& [path, change] : st.changes) ours[path] = {change.file, change.time_ms};
-  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, options.strategy, st.base_files, ours, theirs,
-                                           head ? head->meta.time_ms : 0));
+  // Not moved: `acc` is the base itself, so every change applies as it is.
+  auto tm = TXDIR_TRY(
+      internal::MergeTrees(*r.store, tx.strategy, *base_files, tx.changes, *acc, acc_time_ms));
+  if (tm.conflicted()) {
+    std::string msg = "conflict: " + since + "; nothing was published";
+    if (!tm.conflicts.empty()) {
+      msg += "; changed on both sides:";
+      for (const auto& p : tm.conflicts) msg += " " + internal::Printable(p);
+    }
+    if (!tm.record_conflicts.empty()) msg += "; records: " + DescribeConflicts(tm.record_conflicts);
+    return MakeError(Code::kConflict, msg);
+  }
   CommitResult result;
   result.merged = std::move(tm.merged);
   result.theirs_kept = std::move(tm.theirs_kept);
   result.renumbered = std::move(tm.renumbered);
-  const std::vector<std::string>& conflicts = tm.conflicts;
-  const std::vector<RecordConflict>& record_conflicts = tm.record_conflicts;
-  FileMap& files = tm.files;
-  if (!conflicts.empty() || !record_conflicts.empty()) {
-    std::string msg = "conflict with generation " + std::to_string(head->meta.number) +
-                      " (published since this transaction began at generation " +
-                      std::to_string(st.base_gen) + "); nothing was published";
-    if (!conflicts.empty()) {
-      msg += "; changed on both sides:";
-      for (const auto& p : conflicts) msg += " " + internal::Printable(p);
+  *acc = std::move(tm.files);
+  return result;
+}
+
+// Under the writer lock: applies the caller's own transaction (`own`, if
+// any) and then every queued one it claims, publishes one generation for
+// all that applied and answers the queued ones. `own_id`: the caller's own
+// transaction is in the queue under this id (a queued writer whose poll
+// took the lock). Returns the caller's own outcome.
+Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterLock& lock,
+                                    const PendingTx* own, const FileMap* own_base,
+                                    const std::string& own_id) {
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  if (own && !head && own->base_commit)
+    return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
+  std::vector<Claimed> claimed = TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup, own_id));
+
+  FileMap acc = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
+  int64_t acc_time = head ? head->meta.time_ms : 0;
+  bool group_moved = false;
+  struct Slot {
+    std::string id;  // empty: the caller's own
+    const PendingTx* tx;
+    Result<CommitResult> result;
+  };
+  std::vector<Slot> slots;
+  auto apply = [&](const std::string& id, const PendingTx& tx, const FileMap* base) {
+    FileMap before = acc;
+    auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time);
+    if (res && !SameFiles(before, acc)) {
+      group_moved = true;
+      for (const auto& [path, c] : tx.changes) acc_time = std::max(acc_time, c.time_ms);
     }
-    if (!record_conflicts.empty()) msg += "; records: " + DescribeConflicts(record_conflicts);
-    return MakeError(Code::kConflict, msg);
+    slots.push_back(Slot{id, &tx, std::move(res)});
+  };
+  if (own) apply("", *own, own_base);
+  for (const Claimed& c : claimed) {
+    if (c.tx) {
+      apply(c.id, *c.tx, nullptr);
+    } else {
+      slots.push_back(Slot{c.id, nullptr, tl::unexpected(c.error)});
+    }
   }
   TXDIR_FAILPOINT("tx.merged");
 
-  std::vector<store::TreeFile> list;
-  list.reserve(files.size());
-  for (auto& [path, f] : files) list.push_back(f);
-  git_oid tree = TXDIR_TRY(r.store->WriteTree(list));
-  if (head && store::OidEqual(tree, head->tree)) {
-    result.generation = TXDIR_TRY(internal::DescribeCommit(r, head->commit));
-    return result;  // nothing to publish
+  // One generation for every transaction that applied.
+  std::vector<Slot*> ok;
+  for (Slot& s : slots)
+    if (s.result) ok.push_back(&s);
+  std::optional<Error> publish_error;
+  if (!ok.empty()) {
+    std::vector<store::TreeFile> list;
+    list.reserve(acc.size());
+    for (auto& [path, f] : acc) list.push_back(f);
+    auto tree = r.store->WriteTree(list);
+    if (!tree) {
+      publish_error = tree.error();
+    } else if (head && store::OidEqual(*tree, head->tree)) {
+      auto gen = internal::DescribeCommit(r, head->commit);  // nothing to publish
+      if (!gen) publish_error = gen.error();
+      for (Slot* s : ok)
+        if (gen) s->result->generation = *gen;
+    } else if (head || !list.empty()) {
+      // (No head yet and nothing to add: publishing an empty generation 1
+      // would be a change nobody made.)
+      internal::CommitPlan plan;
+      plan.tree = *tree;
+      const PendingTx& first = *ok.front()->tx;
+      plan.meta.kind = first.kind;
+      plan.author = first.author;
+      std::vector<std::string> messages;
+      for (Slot* s : ok) {
+        if (s->tx->kind != first.kind) plan.meta.kind = "transaction";
+        if (std::find(messages.begin(), messages.end(), s->tx->message) == messages.end())
+          messages.push_back(s->tx->message);
+        if (!s->id.empty()) plan.meta.queued.push_back(s->id);
+      }
+      for (const std::string& m : messages)
+        plan.meta.message += (plan.meta.message.empty() ? "" : "\n") + m;
+      if (head) {
+        plan.expected_head = head->commit;
+        plan.donors.push_back(head->meta.number);
+      }
+      auto gen = internal::CommitGeneration(r, lock, std::move(plan));
+      if (!gen) {
+        publish_error = gen.error();
+      } else {
+        TXDIR_FAILPOINT("group.committed");
+        for (Slot* s : ok) {
+          s->result->generation = *gen;
+          s->result->published = true;
+        }
+        lock.Finish();  // nothing left to repair (writer_lock.h)
+      }
+    }
   }
-  // No head yet and nothing to add: publishing an empty generation 1 would
-  // be a change the caller never made.
-  if (!head && list.empty()) return result;
-  internal::CommitPlan plan;
-  plan.tree = tree;
-  plan.meta.kind = options.kind;
-  plan.meta.message = options.message;
-  plan.author = options.author;
-  if (head) {
-    plan.expected_head = head->commit;
-    plan.donors.push_back(head->meta.number);
+  if (publish_error)
+    for (Slot* s : ok) s->result = tl::unexpected(*publish_error);
+
+  Result<CommitResult> mine = MakeError(Code::kInternal, "the transaction was not applied");
+  for (Slot& s : slots) {
+    if (s.id.empty() || s.id == own_id) {
+      if (s.id == own_id && !own_id.empty()) TXDIR_CHECK(internal::RemoveClaim(r, s.id));
+      mine = std::move(s.result);
+      continue;
+    }
+    TXDIR_CHECK(internal::WriteOutcome(r, s.id, s.result));
   }
-  result.generation = TXDIR_TRY(internal::CommitGeneration(r, *lock, std::move(plan)));
-  result.published = true;
-  lock->Finish();  // nothing left to repair (writer_lock.h)
-  return result;
+  if (!claimed.empty()) TXDIR_FAILPOINT("group.answered");
+  return mine;
+}
+
+// A transaction that found the writer lock taken: queued for whoever holds
+// it next (group_commit.h), or committed by this writer itself if its poll
+// takes the lock first.
+Result<CommitResult> CommitQueued(Repository::Impl& r, const PendingTx& own, Error lock_error) {
+  TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "write to"));
+  // The holder refers to our objects: their names must be durable first
+  // (in syncfs mode its barrier covers them).
+  if (!internal::BatchedSync(r)) TXDIR_CHECK(r.store->SyncObjects());
+  internal::QueuedRequest q = TXDIR_TRY(internal::Enqueue(r, own));
+#ifdef TXDIR_TESTING
+  // Crash tests: a queued writer that only waits for its outcome and never
+  // takes the lock, so that the process under test commits the group.
+  static const bool follow_only = std::getenv("TXDIR_GROUP_FOLLOW_ONLY") != nullptr;
+#else
+  constexpr bool follow_only = false;
+#endif
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + r.lock_timeout;
+  bool taken = false;  // a holder claimed it: its outcome will follow
+  auto pause = std::chrono::microseconds(100);
+  for (;;) {
+    if (auto o = TXDIR_TRY(internal::TakeOutcome(r, q))) return std::move(*o);
+    auto got = follow_only ? Result<internal::WriterLock>(tl::unexpected(lock_error))
+                           : internal::LockForWrite(r, std::chrono::milliseconds(0));
+    if (got) {
+      if (auto o = TXDIR_TRY(internal::TakeOutcome(r, q))) {
+        got->Finish();
+        return std::move(*o);
+      }
+      if (!TXDIR_TRY(internal::StillQueued(r, q)))
+        return MakeError(Code::kInternal, "queued transaction " + q.id() +
+                                              " was taken by a writer that left no outcome");
+      TXDIR_FAILPOINT("tx.locked");
+      return CommitAsHolder(r, *got, nullptr, nullptr, q.id());
+    }
+    if (got.error().code != Code::kLocked) {
+      (void)internal::Cancel(r, q);
+      return tl::unexpected(got.error());
+    }
+    lock_error = got.error();
+    if (Clock::now() >= deadline) {
+      if (!taken) {
+        if (TXDIR_TRY(internal::Cancel(r, q))) return tl::unexpected(lock_error);
+        // Too late to withdraw: wait for the holder that has it as long again.
+        taken = true;
+        deadline = Clock::now() + r.lock_timeout;
+      } else {
+        return MakeError(Code::kTimeout,
+                         "commit outcome unknown: the writer holding the lock took this "
+                         "transaction (queued as " +
+                             q.id() +
+                             ") and has not answered; `txdir log` shows whether it was "
+                             "published");
+      }
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(internal::kLockPollCap));
+  }
+}
+
+}  // namespace
+
+Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
+  State& st = *state_;
+  if (st.finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  st.finished = true;
+  Repository::Impl& r = *st.repo;
+  PendingTx own;
+  own.base_commit = st.base_commit;
+  own.base_gen = st.base_gen;
+  for (const auto& [path, change] : st.changes) own.changes[path] = {change.file, change.time_ms};
+  own.strategy = options.strategy;
+  own.message = options.message;
+  own.author = options.author;
+  own.kind = options.kind;
+  std::optional<internal::WriterLock> lock = std::move(st.lock);
+  if (!lock && own.changes.empty()) {
+    lock.emplace(TXDIR_TRY(internal::LockForWrite(r)));
+  } else if (!lock) {
+    // Try once: a writer busy with the lock takes this transaction in with
+    // its own generation (group commit) instead of making it wait a turn.
+    auto got = internal::LockForWrite(r, std::chrono::milliseconds(0));
+    if (!got && got.error().code == Code::kLocked) return CommitQueued(r, own, got.error());
+    if (!got) return tl::unexpected(got.error());
+    lock.emplace(std::move(*got));
+  }
+  TXDIR_FAILPOINT("tx.locked");
+  return CommitAsHolder(r, *lock, &own, &st.base_files, "");
 }
 
 Result<CommitResult> RunTransaction(Repository& repo,

@@ -21,6 +21,16 @@
 // Repository::Publish (docs/commit_protocol.md). A commit whose result equals
 // the head publishes nothing (CommitResult::published = false).
 //
+// Group commit: a Commit that finds the writer lock taken queues itself,
+// and the lock's next holder applies it after its own change, under this
+// transaction's strategy, in the same generation (or this Commit takes the
+// lock first and commits the queue itself). The result is the same as
+// committing alone right after the transactions queued before it: the
+// generation it reports may hold other writers' changes too, and a
+// conflict fails this transaction alone. A writer that is killed while
+// queued is either in a generation or not applied at all, never twice
+// (docs/commit_protocol.md, "Group commit").
+//
 // Exclusive (BeginOptions::exclusive): Begin takes the writer lock (same
 // timeout rules) and holds it until Commit or destruction, so Commit never
 // conflicts. For callers that prefer to wait rather than retry.

@@ -1,0 +1,440 @@
+// The group-commit queue's files (group_commit.h). Applying the claimed
+// transactions is Transaction::Commit's work (transaction.cc).
+#include "txn/src/group_commit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "store/failpoint.h"
+#include "store/fs_util.h"
+#include "txn/src/path_check.h"
+#include "txn/src/trust.h"
+
+namespace txdir::internal {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kQueue = "queue";
+constexpr int kFormat = 1;
+// An outcome nobody took within this long belongs to a writer that died
+// after its request was claimed.
+constexpr int64_t kStaleOutcomeMs = int64_t{3600} * 1000;
+// A request file is small: a few hundred bytes per changed path.
+constexpr size_t kMaxRequestBytes = 16 << 20;
+
+Result<Fd> OpenQueue(Repository::Impl& r, bool create) {
+  auto q = OpenMetaDir(r.env, r.layout, kQueue);
+  if (q || q.error().code != Code::kNotFound || !create) return q;
+  // Repositories made before group commit have no queue folder yet.
+  Fd meta = TXDIR_TRY(OpenMetaDir(r.env, r.layout, ""));
+  TXDIR_CHECK(fs::EnsureDir(r.env, meta.get(), kQueue, 0755));
+  return OpenMetaDir(r.env, r.layout, kQueue);
+}
+
+std::string NewId() {
+  std::random_device rd;
+  char buf[64];
+  (void)std::snprintf(buf, sizeof buf, "%017" PRId64 "-%d-%08x", store::NowMs(),
+                      static_cast<int>(::getpid()), static_cast<unsigned>(rd()));
+  return buf;
+}
+
+Result<std::string> ReadSmallFile(Env* env, int fd, size_t max) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    size_t n = TXDIR_TRY(env->Read(fd, buf, sizeof buf));
+    if (n == 0) break;
+    out.append(buf, n);
+    if (out.size() > max) return MakeError(Code::kCorruption, "queue file too large");
+  }
+  return out;
+}
+
+// Writes `data` as queue/<name> complete: a temp file in tmp/, renamed in.
+Status PublishQueueFile(Repository::Impl& r, int queue, const std::string& name,
+                        const std::string& data, Fd* keep_open) {
+  Fd tmp = TXDIR_TRY(OpenMetaDir(r.env, r.layout, "tmp"));
+  // Recovery empties tmp/ only while no writer pins it (recovery.cc, step 1).
+  TXDIR_CHECK(r.env->Flock(tmp.get(), LockMode::kShared, /*wait=*/true));
+  const std::string temp = fs::UniqueName("queue-");
+  Fd f = TXDIR_TRY(r.env->OpenAt(tmp.get(), temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  // The writer's liveness flag is taken before the request is visible.
+  if (keep_open) TXDIR_CHECK(r.env->Flock(f.get(), LockMode::kExclusive, /*wait=*/false));
+  Status st = r.env->Write(f.get(), data.data(), data.size());
+  if (st) st = r.env->RenameAt(tmp.get(), temp, queue, name);
+  if (!st) {
+    (void)r.env->UnlinkAt(tmp.get(), temp, 0);
+    return st;
+  }
+  if (keep_open) *keep_open = std::move(f);
+  return Ok();
+}
+
+// True when the process that queued the request at `fd` has gone: its
+// exclusive flock is free. The shared lock taken to find out is dropped.
+Result<bool> WriterGone(Env* env, int fd) {
+  auto l = env->Flock(fd, LockMode::kShared, /*wait=*/false);
+  if (!l) {
+    if (l.error().code == Code::kLocked) return false;
+    return tl::unexpected(l.error());
+  }
+  TXDIR_CHECK(env->Unlock(fd));
+  return true;
+}
+
+std::string ToJson(const PendingTx& tx) {
+  json j;
+  j["format"] = kFormat;
+  j["id"] = tx.id;
+  j["base"] = tx.base_commit ? store::OidHex(*tx.base_commit) : std::string();
+  j["base_generation"] = tx.base_gen;
+  j["strategy"] = std::string(StrategyName(tx.strategy));
+  j["message"] = tx.message;
+  j["author"] = tx.author;
+  j["kind"] = tx.kind;
+  json changes = json::array();
+  for (const auto& [path, c] : tx.changes) {
+    json e;
+    e["path"] = path;
+    e["time_ms"] = c.time_ms;
+    if (c.file) {
+      e["blob"] = store::OidHex(c.file->oid);
+      e["mode"] = c.file->mode;
+    }
+    changes.push_back(std::move(e));
+  }
+  j["changes"] = std::move(changes);
+  // Paths and messages are bytes, not always UTF-8.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<PendingTx> FromJson(const std::string& id, const std::string& text) {
+  auto bad = [&](const std::string& what) {
+    return MakeError(Code::kCorruption, "queued request " + id + " is damaged: " + what);
+  };
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return bad("not a JSON object");
+  auto str = [&](const char* key) -> std::optional<std::string> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  auto fmt = j.find("format");
+  if (fmt == j.end() || !fmt->is_number_integer() || fmt->get<int>() != kFormat)
+    return bad("unknown format");
+  PendingTx tx;
+  tx.id = id;
+  if (str("id") != id) return bad("its id does not match its name");
+  auto base = str("base");
+  if (!base) return bad("no base");
+  if (!base->empty()) tx.base_commit = TXDIR_TRY(store::OidFromHex(*base));
+  auto gen = j.find("base_generation");
+  if (gen == j.end() || !gen->is_number_unsigned()) return bad("no base generation");
+  tx.base_gen = gen->get<uint64_t>();
+  auto strategy = str("strategy");
+  auto parsed = strategy ? ParseStrategy(*strategy) : std::nullopt;
+  if (!parsed) return bad("unknown strategy");
+  tx.strategy = *parsed;
+  auto message = str("message"), author = str("author"), kind = str("kind");
+  if (!message || !author || !kind) return bad("no message, author or kind");
+  tx.message = *message;
+  tx.author = *author;
+  tx.kind = *kind;
+  auto changes = j.find("changes");
+  if (changes == j.end() || !changes->is_array()) return bad("no changes");
+  for (const json& e : *changes) {
+    if (!e.is_object()) return bad("a change is not an object");
+    auto p = e.find("path");
+    auto t = e.find("time_ms");
+    if (p == e.end() || !p->is_string() || t == e.end() || !t->is_number_integer())
+      return bad("a change without path or time");
+    const std::string path = p->get<std::string>();
+    if (auto st = CheckRelativePath(path); !st) return bad(st.error().ToString());
+    OurChange c;
+    c.time_ms = t->get<int64_t>();
+    auto b = e.find("blob");
+    if (b != e.end()) {
+      auto m = e.find("mode");
+      if (!b->is_string() || m == e.end() || !m->is_number_unsigned())
+        return bad("a change with a bad blob or mode");
+      const uint32_t mode = m->get<uint32_t>();
+      if (mode != 0100644 && mode != 0100755 && mode != 0120000) return bad("a change's mode");
+      c.file = store::TreeFile{path, TXDIR_TRY(store::OidFromHex(b->get<std::string>())), mode};
+    }
+    tx.changes[path] = std::move(c);
+  }
+  return tx;
+}
+
+std::string OutcomeJson(const Result<CommitResult>& o) {
+  json j;
+  j["format"] = kFormat;
+  if (!o) {
+    j["ok"] = false;
+    j["code"] = static_cast<int>(o.error().code);
+    j["message"] = o.error().message;
+    j["path"] = o.error().path;
+    j["errno"] = o.error().sys_errno;
+  } else {
+    j["ok"] = true;
+    j["published"] = o->published;
+    j["commit"] = o->generation.commit;
+    j["live_pending"] = o->generation.live_pending;
+    j["live_error"] = o->generation.live_error;
+    j["merged"] = o->merged;
+    j["theirs_kept"] = o->theirs_kept;
+    json ren = json::array();
+    for (const auto& n : o->renumbered) ren.push_back({n.table, n.old_id, n.new_id});
+    j["renumbered"] = std::move(ren);
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Result<CommitResult>> OutcomeFromJson(Repository::Impl& r, const std::string& text) {
+  auto bad = [](const std::string& what) {
+    return MakeError(Code::kCorruption, "the outcome of a queued transaction is damaged: " + what);
+  };
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean()) return bad("no result");
+  if (!j["ok"].get<bool>()) {
+    Error e;
+    const json& code = j["code"];
+    if (!code.is_number_integer() || code.get<int>() < static_cast<int>(Code::kInvalidArgument) ||
+        code.get<int>() > static_cast<int>(Code::kTimeout))
+      return bad("error code");
+    e.code = static_cast<Code>(code.get<int>());
+    if (!j["message"].is_string() || !j["path"].is_string() || !j["errno"].is_number_integer())
+      return bad("error fields");
+    e.message = j["message"].get<std::string>();
+    e.path = j["path"].get<std::string>();
+    e.sys_errno = j["errno"].get<int>();
+    return Result<CommitResult>(tl::unexpected(std::move(e)));
+  }
+  CommitResult out;
+  if (!j["published"].is_boolean() || !j["commit"].is_string() || !j["live_pending"].is_boolean() ||
+      !j["live_error"].is_string())
+    return bad("result fields");
+  out.published = j["published"].get<bool>();
+  const std::string commit = j["commit"].get<std::string>();
+  if (!commit.empty())
+    out.generation = TXDIR_TRY(DescribeCommit(r, TXDIR_TRY(store::OidFromHex(commit))));
+  out.generation.live_pending = j["live_pending"].get<bool>();
+  out.generation.live_error = j["live_error"].get<std::string>();
+  for (const char* key : {"merged", "theirs_kept"}) {
+    const json& a = j[key];
+    if (!a.is_array()) return bad(key);
+    auto& dst = std::string_view(key) == "merged" ? out.merged : out.theirs_kept;
+    for (const json& p : a) {
+      if (!p.is_string()) return bad(key);
+      dst.push_back(p.get<std::string>());
+    }
+  }
+  const json& ren = j["renumbered"];
+  if (!ren.is_array()) return bad("renumbered");
+  for (const json& n : ren) {
+    if (!n.is_array() || n.size() != 3 || !n[0].is_string() || !n[1].is_string() ||
+        !n[2].is_string())
+      return bad("renumbered");
+    out.renumbered.push_back(
+        {n[0].get<std::string>(), n[1].get<std::string>(), n[2].get<std::string>()});
+  }
+  return Result<CommitResult>(std::move(out));
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() > suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The id in "<id><suffix>", if it is one.
+std::optional<std::string> IdOf(const std::string& name, std::string_view suffix) {
+  if (!EndsWith(name, suffix)) return std::nullopt;
+  std::string id = name.substr(0, name.size() - suffix.size());
+  if (!store::ValidQueueId(id)) return std::nullopt;
+  return id;
+}
+
+// Whether generation commits from the head back to (not including) `base`
+// took request `id` in; looks at most `limit` commits back.
+Result<std::optional<git_oid>> LandedIn(Repository::Impl& r, const std::string& id,
+                                        const std::optional<git_oid>& base, int limit = 64) {
+  auto head = TXDIR_TRY(r.store->Head());
+  std::optional<git_oid> c = head;
+  for (int i = 0; c && i < limit; ++i) {
+    if (base && store::OidEqual(*c, *base)) break;
+    auto meta = TXDIR_TRY(r.store->ReadMeta(*c));
+    if (std::find(meta.queued.begin(), meta.queued.end(), id) != meta.queued.end()) return c;
+    c = TXDIR_TRY(r.store->CommitParent(*c));
+  }
+  return std::optional<git_oid>();
+}
+
+}  // namespace
+
+QueuedRequest::~QueuedRequest() = default;
+
+Result<QueuedRequest> Enqueue(Repository::Impl& r, const PendingTx& tx_in) {
+  PendingTx tx = tx_in;
+  tx.id = NewId();
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/true));
+  Fd held;
+  TXDIR_CHECK(PublishQueueFile(r, queue.get(), tx.id + ".req", ToJson(tx), &held));
+  TXDIR_FAILPOINT("group.queued");
+  return QueuedRequest(&r, tx.id, std::move(held));
+}
+
+Result<bool> Cancel(Repository::Impl& r, const QueuedRequest& q) {
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  auto st = r.env->UnlinkAt(queue.get(), q.id() + ".req", 0);
+  if (st) return true;
+  if (st.error().code == Code::kNotFound) return false;
+  return tl::unexpected(st.error());
+}
+
+Result<bool> StillQueued(Repository::Impl& r, const QueuedRequest& q) {
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  auto s = r.env->StatAt(queue.get(), q.id() + ".req", /*follow=*/false);
+  if (s) return true;
+  if (s.error().code == Code::kNotFound) return false;
+  return tl::unexpected(s.error());
+}
+
+Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
+                                                        const QueuedRequest& q) {
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  const std::string name = q.id() + ".done";
+  auto f = r.env->OpenAt(queue.get(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (!f) {
+    if (f.error().code == Code::kNotFound) return std::optional<Result<CommitResult>>();
+    return tl::unexpected(f.error());
+  }
+  const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
+  TXDIR_CHECK(r.env->UnlinkAt(queue.get(), name, 0));
+  return std::optional<Result<CommitResult>>(TXDIR_TRY(OutcomeFromJson(r, text)));
+}
+
+Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max, const std::string& must) {
+  std::vector<Claimed> out;
+  auto queue = OpenQueue(r, /*create=*/false);
+  if (!queue) {
+    if (queue.error().code == Code::kNotFound) return out;  // never used
+    return tl::unexpected(queue.error());
+  }
+  std::vector<std::string> ids;
+  const int64_t now = store::NowMs();
+  for (const auto& e : TXDIR_TRY(r.env->ListDir(queue->get()))) {
+    if (auto id = IdOf(e.name, ".req")) {
+      ids.push_back(*id);
+    } else if (IdOf(e.name, ".done")) {
+      auto s = r.env->StatAt(queue->get(), e.name, /*follow=*/false);
+      if (s && now - static_cast<int64_t>(s->st_mtime) * 1000 > kStaleOutcomeMs)
+        (void)r.env->UnlinkAt(queue->get(), e.name, 0);
+    }
+  }
+  // Ids start with the time they were queued: oldest first.
+  std::sort(ids.begin(), ids.end());
+  if (!must.empty()) {
+    // The caller's own request goes in at its place among the first `max`.
+    auto it = std::find(ids.begin(), ids.end(), must);
+    if (it != ids.end() && static_cast<size_t>(it - ids.begin()) >= max) {
+      ids.erase(it);
+      ids.insert(ids.begin() + static_cast<std::ptrdiff_t>(max - 1), must);
+    }
+  }
+  for (const std::string& id : ids) {
+    if (out.size() >= max) break;
+    const std::string claimed = id + ".claimed";
+    auto mv = r.env->RenameAt(queue->get(), id + ".req", queue->get(), claimed);
+    if (!mv) {
+      if (mv.error().code == Code::kNotFound) continue;  // its writer cancelled it
+      return tl::unexpected(mv.error());
+    }
+    Fd f = TXDIR_TRY(r.env->OpenAt(queue->get(), claimed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (TXDIR_TRY(WriterGone(r.env, f.get()))) {
+      TXDIR_CHECK(r.env->UnlinkAt(queue->get(), claimed, 0));
+      continue;
+    }
+    Claimed c;
+    c.id = id;
+    auto text = ReadSmallFile(r.env, f.get(), kMaxRequestBytes);
+    auto tx = text ? FromJson(id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
+    if (tx) {
+      c.tx = std::move(*tx);
+    } else {
+      c.error = tx.error();
+    }
+    out.push_back(std::move(c));
+  }
+  if (!out.empty()) TXDIR_FAILPOINT("group.claimed");
+  return out;
+}
+
+Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o) {
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  const std::string claimed = id + ".claimed";
+  auto f = r.env->OpenAt(queue.get(), claimed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (!f && f.error().code != Code::kNotFound) return tl::unexpected(f.error());
+  if (f && !TXDIR_TRY(WriterGone(r.env, f->get())))
+    TXDIR_CHECK(PublishQueueFile(r, queue.get(), id + ".done", OutcomeJson(o), nullptr));
+  auto st = r.env->UnlinkAt(queue.get(), claimed, 0);
+  if (!st && st.error().code != Code::kNotFound) return st;
+  return Ok();
+}
+
+Status RemoveClaim(Repository::Impl& r, const std::string& id) {
+  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  auto st = r.env->UnlinkAt(queue.get(), id + ".claimed", 0);
+  if (!st && st.error().code != Code::kNotFound) return st;
+  return Ok();
+}
+
+Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
+  auto queue = OpenQueue(r, /*create=*/false);
+  if (!queue) {
+    if (queue.error().code == Code::kNotFound) return Ok();
+    return tl::unexpected(queue.error());
+  }
+  for (const auto& e : TXDIR_TRY(r.env->ListDir(queue->get()))) {
+    auto id = IdOf(e.name, ".claimed");
+    if (!id) continue;
+    auto f = r.env->OpenAt(queue->get(), e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (!f) {
+      if (f.error().code == Code::kNotFound) continue;
+      return tl::unexpected(f.error());
+    }
+    const bool gone = TXDIR_TRY(WriterGone(r.env, f->get()));
+    auto text = ReadSmallFile(r.env, f->get(), kMaxRequestBytes);
+    auto tx = text ? FromJson(*id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
+    std::optional<git_oid> landed;
+    if (tx) landed = TXDIR_TRY(LandedIn(r, *id, tx->base_commit));
+    if (landed) {
+      CommitResult res;
+      res.published = true;
+      res.generation = TXDIR_TRY(DescribeCommit(r, *landed));
+      TXDIR_CHECK(WriteOutcome(r, *id, res));
+      actions->push_back("answered queued transaction " + *id + ": it is in generation " +
+                         std::to_string(res.generation.number));
+    } else if (gone || !tx) {
+      TXDIR_CHECK(WriteOutcome(r, *id,
+                               tx ? Result<CommitResult>(tl::unexpected(
+                                        Error{Code::kIo, "the process that took it died"}))
+                                  : Result<CommitResult>(tl::unexpected(tx.error()))));
+      actions->push_back("removed queued transaction " + *id + " (nothing applied)");
+    } else {
+      TXDIR_CHECK(r.env->RenameAt(queue->get(), e.name, queue->get(), *id + ".req"));
+      actions->push_back("queued transaction " + *id + " again (the holder that took it died)");
+    }
+  }
+  return Ok();
+}
+
+}  // namespace txdir::internal
