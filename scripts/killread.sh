@@ -484,6 +484,8 @@ done
 leftovers() { # REPO: entries a finished recovery must have removed
   local R=$1 head n=0 g
   n=$((n + $(find "$R/.txdir/tmp" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)))
+  # Group commit: every writer has ended, so nothing may still be queued.
+  n=$((n + $(find "$R/.txdir/queue" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)))
   n=$((n + $(find "$R/.txdir/gens" -mindepth 1 -maxdepth 1 -name '.trash-*' 2>/dev/null | wc -l)))
   n=$((n + $(find "$R/.txdir/store.git" -name '*.lock' 2>/dev/null | wc -l)))
   n=$((n + $(find "$R" -mindepth 1 -maxdepth 1 -name '.current.txdir-tmp-*' 2>/dev/null | wc -l)))
@@ -501,7 +503,7 @@ if ((LEFT_A + LEFT_B)); then
   BAD=1
   for R in "$A" "$B"; do
     { echo "== leftovers in $R"
-      find "$R/.txdir/tmp" "$R/.txdir/gens" -mindepth 1 -maxdepth 1
+      find "$R/.txdir/tmp" "$R/.txdir/queue" "$R/.txdir/gens" -mindepth 1 -maxdepth 1
       find "$R/.txdir/store.git" -name '*.lock'
       find "$R" -mindepth 1 -maxdepth 1 -name '.current.txdir-tmp-*'; } >>"$ST/fail-leftovers" 2>&1
   done

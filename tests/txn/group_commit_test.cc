@@ -203,6 +203,42 @@ TEST_F(GroupCommitTest, ARequestWhoseWriterDiedIsDropped) {
   ExpectClean(2);
 }
 
+// Recovery leaves the queue holding only what live writers wait for: the
+// request of a writer killed while queued is removed, not applied.
+TEST_F(GroupCommitTest, RecoveryRemovesARequestWhoseWriterDied) {
+  auto holder_handle = OpenAnother();
+  auto holder = HoldLock(*holder_handle);
+  ASSERT_TRUE(holder);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    OpenOptions o;
+    o.lock_timeout = 60s;
+    auto h = Repository::Open(root, o);
+    if (!h) ::_exit(2);
+    auto tx = (*h)->Begin();
+    if (!tx || !(*tx)->Write("ghost.txt", "boo\n")) ::_exit(3);
+    (void)(*tx)->Commit();
+    ::_exit(4);
+  }
+  const bool queued = WaitForQueued(root, 1);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(queued);
+  holder.reset();  // releases the lock without committing
+  auto report = repo->Recover();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  bool said = false;
+  for (const auto& a : report->actions) said = said || a.find("removed queued transaction") == 0;
+  EXPECT_TRUE(said) << "recovery must say what it removed";
+  EXPECT_EQ(QueueFiles(root, ""), 0u);
+  auto again = repo->Recover();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->actions.empty()) << again->actions.front();
+  EXPECT_FALSE(std::filesystem::exists(live() + "/ghost.txt"));
+}
+
 // Without contention nothing is queued: each commit is its own generation.
 TEST_F(GroupCommitTest, AnUncontendedCommitQueuesNothing) {
   for (int i = 0; i < 3; ++i) {

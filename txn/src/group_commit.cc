@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
@@ -24,9 +25,6 @@ using json = nlohmann::json;
 
 constexpr const char* kQueue = "queue";
 constexpr int kFormat = 1;
-// An outcome nobody took within this long belongs to a writer that died
-// after its request was claimed.
-constexpr int64_t kStaleOutcomeMs = int64_t{3600} * 1000;
 // A request file is small: a few hundred bytes per changed path.
 constexpr size_t kMaxRequestBytes = 16 << 20;
 
@@ -318,7 +316,10 @@ Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
     return tl::unexpected(f.error());
   }
   const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
+  // The claim stays until the outcome is read: while it is there, its flock
+  // tells recovery whether anyone will still read the outcome.
   TXDIR_CHECK(r.env->UnlinkAt(queue.get(), name, 0));
+  TXDIR_CHECK(RemoveClaim(r, q.id()));
   return std::optional<Result<CommitResult>>(TXDIR_TRY(OutcomeFromJson(r, text)));
 }
 
@@ -330,16 +331,8 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max, const 
     return tl::unexpected(queue.error());
   }
   std::vector<std::string> ids;
-  const int64_t now = store::NowMs();
-  for (const auto& e : TXDIR_TRY(r.env->ListDir(queue->get()))) {
-    if (auto id = IdOf(e.name, ".req")) {
-      ids.push_back(*id);
-    } else if (IdOf(e.name, ".done")) {
-      auto s = r.env->StatAt(queue->get(), e.name, /*follow=*/false);
-      if (s && now - static_cast<int64_t>(s->st_mtime) * 1000 > kStaleOutcomeMs)
-        (void)r.env->UnlinkAt(queue->get(), e.name, 0);
-    }
-  }
+  for (const auto& e : TXDIR_TRY(r.env->ListDir(queue->get())))
+    if (auto id = IdOf(e.name, ".req")) ids.push_back(*id);
   // Ids start with the time they were queued: oldest first.
   std::sort(ids.begin(), ids.end());
   if (!must.empty()) {
@@ -383,8 +376,10 @@ Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<Com
   const std::string claimed = id + ".claimed";
   auto f = r.env->OpenAt(queue.get(), claimed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (!f && f.error().code != Code::kNotFound) return tl::unexpected(f.error());
-  if (f && !TXDIR_TRY(WriterGone(r.env, f->get())))
-    TXDIR_CHECK(PublishQueueFile(r, queue.get(), id + ".done", OutcomeJson(o), nullptr));
+  if (f && !TXDIR_TRY(WriterGone(r.env, f->get()))) {
+    // The writer removes the outcome and the claim once it has read them.
+    return PublishQueueFile(r, queue.get(), id + ".done", OutcomeJson(o), nullptr);
+  }
   auto st = r.env->UnlinkAt(queue.get(), claimed, 0);
   if (!st && st.error().code != Code::kNotFound) return st;
   return Ok();
@@ -403,35 +398,66 @@ Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
     if (queue.error().code == Code::kNotFound) return Ok();
     return tl::unexpected(queue.error());
   }
+  std::set<std::string> claimed, answered;
   for (const auto& e : TXDIR_TRY(r.env->ListDir(queue->get()))) {
-    auto id = IdOf(e.name, ".claimed");
+    if (auto id = IdOf(e.name, ".claimed")) claimed.insert(*id);
+    if (auto id = IdOf(e.name, ".done")) answered.insert(*id);
+    auto id = IdOf(e.name, ".req");
     if (!id) continue;
+    // A request whose writer has died: nobody would hear of it.
     auto f = r.env->OpenAt(queue->get(), e.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (!f) {
       if (f.error().code == Code::kNotFound) continue;
       return tl::unexpected(f.error());
     }
+    if (!TXDIR_TRY(WriterGone(r.env, f->get()))) continue;
+    TXDIR_CHECK(r.env->UnlinkAt(queue->get(), e.name, 0));
+    actions->push_back("removed queued transaction " + *id +
+                       " of a writer that died (not applied)");
+  }
+  for (const std::string& id : answered) {
+    if (claimed.count(id)) continue;
+    // Its writer read it and died before removing it.
+    TXDIR_CHECK(r.env->UnlinkAt(queue->get(), id + ".done", 0));
+    actions->push_back("removed the read outcome of queued transaction " + id);
+  }
+  for (const std::string& id : claimed) {
+    const std::string name = id + ".claimed";
+    auto f = r.env->OpenAt(queue->get(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (!f) {
+      if (f.error().code == Code::kNotFound) continue;
+      return tl::unexpected(f.error());
+    }
     const bool gone = TXDIR_TRY(WriterGone(r.env, f->get()));
+    if (answered.count(id)) {
+      if (!gone) continue;  // its writer will read the outcome
+      TXDIR_CHECK(r.env->UnlinkAt(queue->get(), id + ".done", 0));
+      TXDIR_CHECK(r.env->UnlinkAt(queue->get(), name, 0));
+      actions->push_back("removed the unread outcome of queued transaction " + id +
+                         " (its writer died)");
+      continue;
+    }
+    // Claimed and not answered: the holder that took it died.
     auto text = ReadSmallFile(r.env, f->get(), kMaxRequestBytes);
-    auto tx = text ? FromJson(*id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
+    auto tx = text ? FromJson(id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
     std::optional<git_oid> landed;
-    if (tx) landed = TXDIR_TRY(LandedIn(r, *id, tx->base_commit));
+    if (tx) landed = TXDIR_TRY(LandedIn(r, id, tx->base_commit));
     if (landed) {
       CommitResult res;
       res.published = true;
       res.generation = TXDIR_TRY(DescribeCommit(r, *landed));
-      TXDIR_CHECK(WriteOutcome(r, *id, res));
-      actions->push_back("answered queued transaction " + *id + ": it is in generation " +
+      TXDIR_CHECK(WriteOutcome(r, id, res));
+      actions->push_back("answered queued transaction " + id + ": it is in generation " +
                          std::to_string(res.generation.number));
     } else if (gone || !tx) {
-      TXDIR_CHECK(WriteOutcome(r, *id,
+      TXDIR_CHECK(WriteOutcome(r, id,
                                tx ? Result<CommitResult>(tl::unexpected(
                                         Error{Code::kIo, "the process that took it died"}))
                                   : Result<CommitResult>(tl::unexpected(tx.error()))));
-      actions->push_back("removed queued transaction " + *id + " (nothing applied)");
+      actions->push_back("removed queued transaction " + id + " (not applied)");
     } else {
-      TXDIR_CHECK(r.env->RenameAt(queue->get(), e.name, queue->get(), *id + ".req"));
-      actions->push_back("queued transaction " + *id + " again (the holder that took it died)");
+      TXDIR_CHECK(r.env->RenameAt(queue->get(), name, queue->get(), id + ".req"));
+      actions->push_back("queued transaction " + id + " again (the holder that took it died)");
     }
   }
   return Ok();

@@ -20,8 +20,9 @@
 //                 applied: nobody would hear of it.
 //   <id>.claimed  a request a lock holder took (rename: the writer cancels
 //                 by unlinking <id>.req, so exactly one of the two wins).
-//   <id>.done     the outcome, renamed in complete; its writer reads it and
-//                 removes it.
+//   <id>.done     the outcome, renamed in complete beside the claim; its
+//                 writer reads it, then removes it and the claim. A claim's
+//                 free flock tells recovery that nobody will.
 // A generation that took queued requests lists their ids in Txdir-Queued
 // trailers, written with the commit itself: recovery, finding <id>.claimed
 // left by a holder that died, knows from the head whether it landed
@@ -104,13 +105,15 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max,
 // directly).
 Status RemoveClaim(Repository::Impl& r, const std::string& id);
 
-// Under the writer lock: writes a claimed request's outcome and removes
-// the claim. A request whose writer has died gets no outcome file.
+// Under the writer lock: writes a claimed request's outcome (its writer
+// then removes the outcome and the claim). For a writer that has died the
+// claim is removed instead.
 Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o);
 
 // Recovery's step for the queue (under the writer lock): a claim left by a
 // holder that died is answered from the head (its generation names it) or
-// queued again; requests of dead writers and stale outcomes are removed.
+// queued again; requests, claims and outcomes of writers that died are
+// removed. Leaves nothing for a second run to do.
 Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions);
 
 }  // namespace txdir::internal
