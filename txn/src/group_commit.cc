@@ -287,20 +287,18 @@ Result<QueuedRequest> Enqueue(Repository::Impl& r, const PendingTx& tx_in) {
   Fd held;
   TXDIR_CHECK(PublishQueueFile(r, queue.get(), tx.id + ".req", ToJson(tx), &held));
   TXDIR_FAILPOINT("group.queued");
-  return QueuedRequest(&r, tx.id, std::move(held));
+  return QueuedRequest(tx.id, std::move(queue), std::move(held));
 }
 
 Result<bool> Cancel(Repository::Impl& r, const QueuedRequest& q) {
-  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
-  auto st = r.env->UnlinkAt(queue.get(), q.id() + ".req", 0);
+  auto st = r.env->UnlinkAt(q.queue(), q.id() + ".req", 0);
   if (st) return true;
   if (st.error().code == Code::kNotFound) return false;
   return tl::unexpected(st.error());
 }
 
 Result<bool> StillQueued(Repository::Impl& r, const QueuedRequest& q) {
-  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
-  auto s = r.env->StatAt(queue.get(), q.id() + ".req", /*follow=*/false);
+  auto s = r.env->StatAt(q.queue(), q.id() + ".req", /*follow=*/false);
   if (s) return true;
   if (s.error().code == Code::kNotFound) return false;
   return tl::unexpected(s.error());
@@ -308,9 +306,9 @@ Result<bool> StillQueued(Repository::Impl& r, const QueuedRequest& q) {
 
 Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
                                                         const QueuedRequest& q) {
-  Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
+  // One system call while the outcome is not there: the writer polls this.
   const std::string name = q.id() + ".done";
-  auto f = r.env->OpenAt(queue.get(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  auto f = r.env->OpenAt(q.queue(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (!f) {
     if (f.error().code == Code::kNotFound) return std::optional<Result<CommitResult>>();
     return tl::unexpected(f.error());
@@ -318,8 +316,9 @@ Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
   const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
   // The claim stays until the outcome is read: while it is there, its flock
   // tells recovery whether anyone will still read the outcome.
-  TXDIR_CHECK(r.env->UnlinkAt(queue.get(), name, 0));
-  TXDIR_CHECK(RemoveClaim(r, q.id()));
+  TXDIR_CHECK(r.env->UnlinkAt(q.queue(), name, 0));
+  auto st = r.env->UnlinkAt(q.queue(), q.id() + ".claimed", 0);
+  if (!st && st.error().code != Code::kNotFound) return tl::unexpected(st.error());
   return std::optional<Result<CommitResult>>(TXDIR_TRY(OutcomeFromJson(r, text)));
 }
 

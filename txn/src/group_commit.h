@@ -61,13 +61,14 @@ class QueuedRequest {
   QueuedRequest(QueuedRequest&&) noexcept = default;
   ~QueuedRequest();
   const std::string& id() const { return id_; }
+  int queue() const { return queue_.get(); }  // .txdir/queue, open for the polls
 
  private:
   friend Result<QueuedRequest> Enqueue(Repository::Impl& r, const PendingTx& tx);
-  QueuedRequest(Repository::Impl* r, std::string id, Fd held)
-      : r_(r), id_(std::move(id)), held_(std::move(held)) {}
-  Repository::Impl* r_;
+  QueuedRequest(std::string id, Fd queue, Fd held)
+      : id_(std::move(id)), queue_(std::move(queue)), held_(std::move(held)) {}
   std::string id_;
+  Fd queue_;
   Fd held_;  // the request file, flocked exclusively: "its writer is alive"
 };
 
