@@ -50,6 +50,29 @@ struct GroupCommitTest : ::testing::Test, TxFixture {
     EXPECT_TRUE((*g)->Commit().has_value());
   }
 
+  // A child process commits ghost.txt, finds the lock taken (the caller
+  // holds it), queues itself, and is killed once its request is visible.
+  // False if it never queued.
+  bool QueueAWriterAndKillIt() {
+    const pid_t child = ::fork();
+    if (child < 0) return false;
+    if (child == 0) {
+      OpenOptions o;
+      o.lock_timeout = 60s;
+      auto h = Repository::Open(root, o);
+      if (!h) ::_exit(2);
+      auto tx = (*h)->Begin();
+      if (!tx || !(*tx)->Write("ghost.txt", "boo\n")) ::_exit(3);
+      (void)(*tx)->Commit();
+      ::_exit(4);
+    }
+    const bool queued = WaitForQueued(root, 1);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return queued;
+  }
+
   // Holds the writer lock (an exclusive transaction) until Commit.
   std::unique_ptr<Transaction> HoldLock(Repository& handle) {
     auto tx = handle.Begin(BeginOptions{.exclusive = true});
@@ -178,23 +201,7 @@ TEST_F(GroupCommitTest, ARequestWhoseWriterDiedIsDropped) {
   auto holder_handle = OpenAnother();
   auto holder = HoldLock(*holder_handle);
   ASSERT_TRUE(holder);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    OpenOptions o;
-    o.lock_timeout = 60s;
-    auto h = Repository::Open(root, o);
-    if (!h) ::_exit(2);
-    auto tx = (*h)->Begin();
-    if (!tx || !(*tx)->Write("ghost.txt", "boo\n")) ::_exit(3);
-    (void)(*tx)->Commit();
-    ::_exit(4);
-  }
-  const bool queued = WaitForQueued(root, 1);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(queued);
+  ASSERT_TRUE(QueueAWriterAndKillIt());
   ASSERT_TRUE(holder->Write("note.txt", "held\n").has_value());
   auto mine = holder->Commit();
   ASSERT_TRUE(mine.has_value()) << mine.error().ToString();
@@ -209,23 +216,7 @@ TEST_F(GroupCommitTest, RecoveryRemovesARequestWhoseWriterDied) {
   auto holder_handle = OpenAnother();
   auto holder = HoldLock(*holder_handle);
   ASSERT_TRUE(holder);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    OpenOptions o;
-    o.lock_timeout = 60s;
-    auto h = Repository::Open(root, o);
-    if (!h) ::_exit(2);
-    auto tx = (*h)->Begin();
-    if (!tx || !(*tx)->Write("ghost.txt", "boo\n")) ::_exit(3);
-    (void)(*tx)->Commit();
-    ::_exit(4);
-  }
-  const bool queued = WaitForQueued(root, 1);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(queued);
+  ASSERT_TRUE(QueueAWriterAndKillIt());
   holder.reset();  // releases the lock without committing
   auto report = repo->Recover();
   ASSERT_TRUE(report.has_value()) << report.error().ToString();

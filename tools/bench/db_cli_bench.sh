@@ -53,54 +53,55 @@ total=$((writers * updates))
 
 now() { date +%s.%N; }
 
-# txdir: a repository whose generation 1 holds the table.
-run_txdir() {  # DIR -> seconds
-  local d=$1 w u start end
-  "$txdir" -q init "$d/repo" >/dev/null
-  mkdir -p "$d/src" && cp "$table" "$d/src/todo_db.sdn"
-  "$txdir" -q publish "$d/repo" --from "$d/src" >/dev/null
+# Runs the W writer processes with SET (SET ID VALUE makes one update), times
+# them, then checks with GET (GET ID prints the value) that every record
+# holds its writer's last update. Prints the seconds.
+timed_updates() {  # SET GET
+  local set=$1 get=$2 w u id start end got
   start=$(now)
   for ((w = 0; w < writers; w++)); do
     (for ((u = 0; u < updates; u++)); do
-       "$txdir" -q --timeout 60 db "$d/repo" todo_db.sdn todos set "${ids[$((u * writers + w))]}" \
-         "status=done-$w-$u" || exit 1
+       "$set" "${ids[$((u * writers + w))]}" "done-$w-$u" || exit 1
      done) &
   done
   wait_all
   end=$(now)
   for ((w = 0; w < writers; w++)); do
     for ((u = 0; u < updates; u++)); do
-      got=$("$txdir" db "$d/repo" todo_db.sdn todos get "${ids[$((u * writers + w))]}" --json |
-        sed -n 's/.*"status": *"\([^"]*\)".*/\1/p')
-      [[ $got == "done-$w-$u" ]] || { echo "txdir lost an update: record ${ids[$((u * writers + w))]} is '$got'" >&2; exit 1; }
+      id=${ids[$((u * writers + w))]}
+      got=$("$get" "$id")
+      [[ $got == "done-$w-$u" ]] || { echo "$set lost an update: record $id is '$got'" >&2; exit 1; }
     done
   done
   echo "$end - $start" | bc
 }
 
+# txdir: a repository whose generation 1 holds the table.
+txdir_set() { "$txdir" -q --timeout 60 db "$store/repo" todo_db.sdn todos set "$1" "status=$2"; }
+txdir_get() {
+  "$txdir" db "$store/repo" todo_db.sdn todos get "$1" --json |
+    sed -n 's/.*"status": *"\([^"]*\)".*/\1/p'
+}
+run_txdir() {  # DIR -> seconds
+  store=$1
+  "$txdir" -q init "$store/repo" >/dev/null
+  mkdir -p "$store/src" && cp "$table" "$store/src/todo_db.sdn"
+  "$txdir" -q publish "$store/repo" --from "$store/src" >/dev/null
+  timed_updates txdir_set txdir_get
+}
+
+sqlite_set() {
+  sqlite3 -cmd ".timeout 60000" "$store/db.sqlite" \
+    "PRAGMA synchronous=FULL; UPDATE todos SET status='$2' WHERE id=$1;"
+}
+sqlite_get() { sqlite3 "$store/db.sqlite" "SELECT status FROM todos WHERE id=$1;"; }
 run_sqlite() {  # DIR -> seconds
-  local d=$1 w u start end
+  store=$1
   { echo "PRAGMA journal_mode=WAL;"
     echo "CREATE TABLE todos(id INTEGER PRIMARY KEY, status TEXT);"
     for id in "${ids[@]}"; do echo "INSERT INTO todos VALUES($id, 'open');"; done; } |
-    sqlite3 "$d/db.sqlite" >/dev/null
-  start=$(now)
-  for ((w = 0; w < writers; w++)); do
-    (for ((u = 0; u < updates; u++)); do
-       sqlite3 -cmd ".timeout 60000" "$d/db.sqlite" \
-         "PRAGMA synchronous=FULL; UPDATE todos SET status='done-$w-$u' WHERE id=${ids[$((u * writers + w))]};" ||
-         exit 1
-     done) &
-  done
-  wait_all
-  end=$(now)
-  for ((w = 0; w < writers; w++)); do
-    for ((u = 0; u < updates; u++)); do
-      got=$(sqlite3 "$d/db.sqlite" "SELECT status FROM todos WHERE id=${ids[$((u * writers + w))]};")
-      [[ $got == "done-$w-$u" ]] || { echo "sqlite3 lost an update" >&2; exit 1; }
-    done
-  done
-  echo "$end - $start" | bc
+    sqlite3 "$store/db.sqlite" >/dev/null
+  timed_updates sqlite_set sqlite_get
 }
 
 wait_all() {

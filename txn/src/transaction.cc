@@ -157,14 +157,6 @@ using internal::Claimed;
 using internal::Head;
 using internal::PendingTx;
 
-// True when the two file sets hold the same files.
-bool SameFiles(const FileMap& a, const FileMap& b) {
-  if (a.size() != b.size()) return false;
-  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib)
-    if (ia->first != ib->first || !SameFile(ia->second, ib->second)) return false;
-  return true;
-}
-
 // Applies `tx` on top of `acc`: the head's files plus what the transactions
 // before it in this group changed (`group_moved`: they changed something).
 // On success `acc` becomes the merged file set. `base_files`, when given,
@@ -276,9 +268,17 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
   };
   std::vector<Slot> slots;
   auto apply = [&](const std::string& id, const PendingTx& tx, const FileMap* base) {
-    FileMap before = acc;
+    // A merge changes the file set only at the paths the transaction
+    // touched: compare those, not a copy of the whole set.
+    std::vector<std::optional<store::TreeFile>> before;
+    before.reserve(tx.changes.size());
+    for (const auto& [path, c] : tx.changes) before.push_back(Lookup(acc, path));
     auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time);
-    if (res && !SameFiles(before, acc)) {
+    bool changed = false;
+    size_t i = 0;
+    for (const auto& [path, c] : tx.changes)
+      changed = changed || !SameFile(before[i++], Lookup(acc, path));
+    if (res && changed) {
       group_moved = true;
       for (const auto& [path, c] : tx.changes) acc_time = std::max(acc_time, c.time_ms);
     }
