@@ -215,8 +215,9 @@ TEST_F(PowerLossTest, FirstPublishAsOnePack) {
   // loose-object scenario above, which covers the rest of the protocol.
   RunResult r = Run("publish", "first-packed", ops, std::min<size_t>(TwoDropBudget(ops), 3000));
   EXPECT_EQ(r.violating_states, 0u);
-  if (DefaultBudget())
+  if (DefaultBudget()) {
     EXPECT_GE(r.Checked(StateClass::kPrefix) + r.Checked(StateClass::kOneDrop), 300u);
+  }
 }
 
 TEST_F(PowerLossTest, PublishWithUnchangedFiles) {

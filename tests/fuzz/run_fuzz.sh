@@ -3,9 +3,9 @@
 # it for a bounded time.
 #   run_fuzz.sh TARGET OUT_DIR SECONDS [BUILD_DIR]
 # TARGET: sdn_parse | path_check | gen_meta | cli_args. cli_args also needs
-# BUILD_DIR, the project's CMake build folder: the CLI's own sources are
-# compiled here with instrumentation, the libraries below them are linked
-# from BUILD_DIR as built (a parse never calls into them).
+# BUILD_DIR, the project's CMake build folder: the command-line parser is
+# compiled here with instrumentation, the command tables and the libraries
+# below them are linked from BUILD_DIR as built.
 # Inputs that once found a bug (the target's regression folder) are always
 # replayed first; new inputs found are kept in OUT_DIR/corpus. Exit status
 # is libFuzzer's (non-zero on a crash or sanitizer report; the reproducer is
@@ -61,19 +61,20 @@ case $target in
     ;;
   cli_args)
     harness="$here/cli_args_fuzz.cc"
-    sources="tools/txdir/app.cc tools/txdir/commands_core.cc tools/txdir/commands_tx.cc
-             tools/txdir/commands_history.cc tools/txdir/commands_retention.cc
-             tools/txdir/commands_serve.cc tools/txdir/commands_remote.cc
-             tools/txdir/db_edit.cc tools/txdir/db_batch.cc tools/txdir/output.cc"
-    if [ -z "$build" ] || [ ! -f "$build/txn/libtxdir.a" ]; then
-      echo "$0: cli_args needs BUILD_DIR with the libraries built (txn/libtxdir.a)" >&2
+    # The parser and the program's parse step are instrumented; the command
+    # tables and everything below them are linked as built (a parse reads
+    # the tables and never runs a command).
+    sources="tools/cmdline/cmdline.cc tools/txdir/app.cc"
+    if [ -z "$build" ] || [ ! -f "$build/tools/libtxdir_cli_app.a" ]; then
+      echo "$0: cli_args needs BUILD_DIR with the libraries built (tools/libtxdir_cli_app.a)" >&2
       exit 2
     fi
     # The same definitions the CMake build compiles the CLI with.
     extra_flags="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB"
     extra_flags="$extra_flags -DTXDIR_TESTING=1 -DCPPHTTPLIB_OPENSSL_SUPPORT"
     extra_flags="$extra_flags -DCPPHTTPLIB_ZLIB_SUPPORT -DCPPHTTPLIB_BROTLI_SUPPORT"
-    link="-Wl,--start-group $build/txn/libtxdir.a $build/store/libtxdir_store.a"
+    link="-Wl,--start-group $build/tools/libtxdir_cli_app.a $build/txn/libtxdir.a"
+    link="$link $build/store/libtxdir_store.a"
     link="$link $build/txn/sdn/libtxdir_sdn.a"
     [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
     link="$link -Wl,--end-group $(pkg-config --libs libgit2) -lspdlog -lfmt -lz -lcpp-httplib -lcrypto"

@@ -32,7 +32,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -54,6 +53,7 @@
 #include <vector>
 
 #include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
 #include "tools/sample_dashboard/sample_data.h"
 #include "txdir/env.h"
 #include "txdir/repository.h"
@@ -598,26 +598,28 @@ void VerifyLive(txdir::Repository& repo, const std::map<std::string, std::string
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"txdir against the alternatives, side by side (issue 6)"};
+  txdir::cmdline::Program program;
+  program.name = "txdir-compare-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "txdir against the alternatives, side by side";
   Options o;
   std::string child_mode, child_a, child_b;
   size_t child_iters = 0;
-  app.add_option("--iters", o.iters, "Measured operations per 11-file case")->capture_default_str();
-  app.add_option("--files", o.files, "Files in the big tree (e)")->capture_default_str();
-  app.add_option("--big-iters", o.big_iters, "1-file changes measured in the big tree")
-      ->capture_default_str();
-  app.add_option("--rows", o.rows, "Rows scale of the dashboard tables")->capture_default_str();
-  app.add_option("--dir", o.parent, "Parent of the work directory (default $TMPDIR or /tmp)");
-  app.add_option("--json", o.json_file, "Also write every figure as JSON to FILE");
-  app.add_flag("--skip-big", o.skip_big, "Skip the big tree (e)");
-  app.add_flag("--skip-git", o.skip_git, "Skip the git CLI in (e)");
-  app.add_flag("--keep", o.keep, "Keep the work directory");
-  app.add_flag("--quick", o.quick, "Smoke test: small sizes, checks results, no timing claims");
-  app.add_option("--child", child_mode, "(internal)")->group("");
-  app.add_option("--child-a", child_a, "(internal)")->group("");
-  app.add_option("--child-b", child_b, "(internal)")->group("");
-  app.add_option("--child-iters", child_iters, "(internal)")->group("");
-  CLI11_PARSE(app, argc, argv);
+  app.Add("--iters", &o.iters, "Measured operations per 11-file case").ShowDefault();
+  app.Add("--files", &o.files, "Files in the big tree (e)").ShowDefault();
+  app.Add("--big-iters", &o.big_iters, "1-file changes measured in the big tree").ShowDefault();
+  app.Add("--rows", &o.rows, "Rows scale of the dashboard tables").ShowDefault();
+  app.Add("--dir", &o.parent, "Parent of the work directory (default $TMPDIR or /tmp)");
+  app.Add("--json", &o.json_file, "Also write every figure as JSON to FILE");
+  app.Flag("--skip-big", &o.skip_big, "Skip the big tree (e)");
+  app.Flag("--skip-git", &o.skip_git, "Skip the git CLI in (e)");
+  app.Flag("--keep", &o.keep, "Keep the work directory");
+  app.Flag("--quick", &o.quick, "Smoke test: small sizes, checks results, no timing claims");
+  app.Add("--child", &child_mode, "(internal)").Hidden();
+  app.Add("--child-a", &child_a, "(internal)").Hidden();
+  app.Add("--child-b", &child_b, "(internal)").Hidden();
+  app.Add("--child-iters", &child_iters, "(internal)").Hidden();
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
 
   if (child_mode == "first-publish") return FirstPublishChild(child_a, child_b);
   if (child_mode == "libgit2" || child_mode == "sqlite")

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
 #include "txdir/repository.h"
 
 extern char** environ;
@@ -97,12 +97,15 @@ int main(int argc, char** argv) {
   Options o;
   const char* tmp = std::getenv("TMPDIR");
   o.dir = tmp != nullptr ? tmp : "/tmp";
-  CLI::App app{"Whole-process txdir db set, one process per update, against one db --batch"};
-  app.add_option("--txdir", o.txdir, "The txdir binary (default: the one built with this)");
-  app.add_option("--rows", o.rows, "Rows in the generated table")->check(CLI::Range(1, 1000000));
-  app.add_option("--updates", o.updates, "Records updated")->check(CLI::Range(1, 100000));
-  app.add_option("--dir", o.dir, "Where the repositories go (default $TMPDIR or /tmp)");
-  CLI11_PARSE(app, argc, argv);
+  txdir::cmdline::Program program;
+  program.name = "txdir-db-batch-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Whole-process txdir db set, one process per update, against one db --batch";
+  app.Add("--txdir", &o.txdir, "The txdir binary (default: the one built with this)");
+  app.Add("--rows", &o.rows, "Rows in the generated table").Range(1, 1000000);
+  app.Add("--updates", &o.updates, "Records updated").Range(1, 100000);
+  app.Add("--dir", &o.dir, "Where the repositories go (default $TMPDIR or /tmp)");
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
   if (o.updates > o.rows) {
     (void)std::fprintf(stderr, "--updates must not exceed --rows\n");
     return 2;

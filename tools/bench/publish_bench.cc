@@ -19,7 +19,6 @@
 // times. Build in Release for real figures.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,12 +26,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
 #include "tools/sample_dashboard/sample_data.h"
 #include "txdir/env.h"
 #include "txdir/repository.h"
@@ -215,25 +216,26 @@ nlohmann::json CaseJson(const CaseResult& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Benchmark Repository::Publish on the Simple dashboard's 11 SDN tables"};
+  txdir::cmdline::Program program;
+  program.name = "txdir-publish-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Benchmark Repository::Publish on the Simple dashboard's 11 SDN tables";
   size_t publishes = 200;
   size_t rows = sample::kDefaultRows;
   uint64_t seed = 1;
   std::string parent, json_file;
   bool quick = false, keep = false;
-  app.add_option("--publishes", publishes, "Measured publishes per case")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--rows", rows, "Rows scale of the generated tables")
-      ->check(CLI::Range(4, 1000000))
-      ->capture_default_str();
-  app.add_option("--seed", seed, "Seed of the generated tables")->capture_default_str();
-  app.add_option("--dir", parent, "Parent of the temporary repository (default $TMPDIR or /tmp)");
-  app.add_option("--json", json_file, "Also write the figures as JSON to FILE");
-  app.add_flag("--quick", quick,
-               "Smoke test: 5 publishes per case, check every published byte, no timing claims");
-  app.add_flag("--keep", keep, "Keep the temporary repository");
-  CLI11_PARSE(app, argc, argv);
+  app.Add("--publishes", &publishes, "Measured publishes per case")
+      .Range(1, std::numeric_limits<int>::max())
+      .ShowDefault();
+  app.Add("--rows", &rows, "Rows scale of the generated tables").Range(4, 1000000).ShowDefault();
+  app.Add("--seed", &seed, "Seed of the generated tables").ShowDefault();
+  app.Add("--dir", &parent, "Parent of the temporary repository (default $TMPDIR or /tmp)");
+  app.Add("--json", &json_file, "Also write the figures as JSON to FILE");
+  app.Flag("--quick", &quick,
+           "Smoke test: 5 publishes per case, check every published byte, no timing claims");
+  app.Flag("--keep", &keep, "Keep the temporary repository");
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
   if (quick) publishes = 5;
 
   if (parent.empty()) {

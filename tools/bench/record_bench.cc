@@ -30,14 +30,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,6 +47,7 @@
 #include <vector>
 
 #include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
 #include "txdir/database.h"
 #include "txdir/repository.h"
 #include "txdir/transaction.h"
@@ -349,25 +352,42 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Record updates per second: txdir transactions (kMerge) against SQLite"};
+  txdir::cmdline::Program program;
+  program.name = "txdir-record-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Record updates per second: txdir transactions (kMerge) against SQLite";
   int records = 1000, updates = 400;
-  std::vector<int> writer_counts = {1, 4, 8};
   std::string parent = "/tmp", json_file;
   bool quick = false, keep = false;
-  app.add_option("--records", records, "Records in todo_db.sdn and in the table")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--updates", updates, "Updates per writer count, split among the writers")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--writers", writer_counts, "Writer process counts")
-      ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--dir", parent, "Parent of the temporary directories")->capture_default_str();
-  app.add_option("--json", json_file, "Also write the figures as JSON to FILE");
-  app.add_flag("--quick", quick, "Smoke run: 100 records, 48 updates, correctness only");
-  app.add_flag("--keep", keep, "Keep the temporary directories");
-  CLI11_PARSE(app, argc, argv);
+  app.Add("--records", &records, "Records in todo_db.sdn and in the table")
+      .ShowDefault()
+      .Range(1, std::numeric_limits<int>::max());
+  app.Add("--updates", &updates, "Updates per writer count, split among the writers")
+      .ShowDefault()
+      .Range(1, std::numeric_limits<int>::max());
+  std::string writers_text = "1,4,8";
+  app.Add("--writers", &writers_text, "Writer process counts, comma-separated").ShowDefault();
+  app.Add("--dir", &parent, "Parent of the temporary directories").ShowDefault();
+  app.Add("--json", &json_file, "Also write the figures as JSON to FILE");
+  app.Flag("--quick", &quick, "Smoke run: 100 records, 48 updates, correctness only");
+  app.Flag("--keep", &keep, "Keep the temporary directories");
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
+  std::vector<int> writer_counts;
+  for (size_t start = 0; start <= writers_text.size();) {
+    const size_t end = std::min(writers_text.find(',', start), writers_text.size());
+    const std::string item = writers_text.substr(start, end - start);
+    int n = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    if (ec != std::errc() || p != item.data() + item.size() || n < 1 || n > 64) {
+      (void)std::fprintf(stderr,
+                         "txdir-record-bench: usage error: --writers: '%s' is not a "
+                         "count from 1 to 64\n",
+                         item.c_str());
+      return 2;
+    }
+    writer_counts.push_back(n);
+    start = end + 1;
+  }
   if (quick) {
     records = 100;
     updates = 48;

@@ -7,7 +7,6 @@
 // Prints the text size, then the median, p10 and p90 over R runs (default
 // 200) of parse+edit+write, and of each step alone. Build in Release for real
 // figures; the goal is a median of 2 ms or less for 3,000 rows.
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
 #include "txdir/sdn.h"
 
 namespace {
@@ -38,11 +38,14 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Parse + one edit + write of a large SDN table"};
+  txdir::cmdline::Program program;
+  program.name = "txdir-sdn-edit-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Parse + one edit + write of a large SDN table";
   int rows = 3000, runs = 200;
-  app.add_option("--rows", rows, "Rows in the generated table")->check(CLI::Range(1, 10000000));
-  app.add_option("--runs", runs, "Measured runs")->check(CLI::Range(1, 100000));
-  CLI11_PARSE(app, argc, argv);
+  app.Add("--rows", &rows, "Rows in the generated table").Range(1, 10000000);
+  app.Add("--runs", &runs, "Measured runs").Range(1, 100000);
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
 
   const std::string text = txdir::bench::GenerateTodoTable(rows);
   std::vector<double> total, parse, write;

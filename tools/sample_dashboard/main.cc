@@ -6,32 +6,35 @@
 // The same seed, run and rows give the same bytes. A later --run changes
 // what a dashboard refresh changes (timestamps, test counts, durations,
 // statuses), so publishing run 1, 2, 3 ... gives realistic generations.
-#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <limits>
 #include <string>
 
+#include "tools/cmdline/cmdline.h"
 #include "tools/sample_dashboard/sample_data.h"
 
 int main(int argc, char** argv) {
   namespace sample = txdir::sample;
-  CLI::App app{"Write the Simple dashboard's 11 SDN tables (sample data) into OUT_DIR"};
+  txdir::cmdline::Program program;
+  program.name = "txdir-sample-dashboard";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Write the Simple dashboard's 11 SDN tables (sample data) into OUT_DIR";
   std::string out_dir;
   sample::Options o;
   bool quiet = false;
-  app.add_option("OUT_DIR", out_dir, "Directory to write the tables into (created if missing)")
-      ->required();
-  app.add_option("--seed", o.seed, "Seed: the same seed, run and rows give the same files")
-      ->capture_default_str();
-  app.add_option("--run", o.run,
-                 "Dashboard run (1, 2, ...): each run changes what a refresh "
-                 "changes")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--rows", o.rows, "Rows scale (the big tables have this many rows)")
-      ->check(CLI::Range(4, 1000000))
-      ->capture_default_str();
-  app.add_flag("-q,--quiet", quiet, "Print nothing");
-  CLI11_PARSE(app, argc, argv);
+  app.Add("OUT_DIR", &out_dir, "Directory to write the tables into (created if missing)")
+      .Required();
+  app.Add("--seed", &o.seed, "Seed: the same seed, run and rows give the same files").ShowDefault();
+  app.Add("--run", &o.run,
+          "Dashboard run (1, 2, ...): each run changes what a refresh "
+          "changes")
+      .Range(1, std::numeric_limits<int>::max())
+      .ShowDefault();
+  app.Add("--rows", &o.rows, "Rows scale (the big tables have this many rows)")
+      .Range(4, 1000000)
+      .ShowDefault();
+  app.Flag("-q,--quiet", &quiet, "Print nothing");
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
 
   std::string error;
   if (!sample::WriteDashboard(out_dir, o, &error)) {

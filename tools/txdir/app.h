@@ -1,4 +1,4 @@
-// The txdir command-line app, built and parsed apart from running it, so
+// The txdir command-line app, declared and parsed apart from running it, so
 // that tests and the argument fuzzer can parse any argv without a command
 // ever touching a repository. main.cc parses, then runs.
 #pragma once
@@ -13,10 +13,11 @@
 
 namespace txdir::cli {
 
-// The app with every command registered. Parsing fills `globals` and, for a
-// valid command line, sets `run` to the chosen command; nothing else happens.
+// The app with every command declared (cmdline.h). Parsing fills `globals`
+// and the commands' bound variables and, for a valid command line, sets
+// `run` to the chosen command; nothing else happens.
 struct Cli {
-  CLI::App app;
+  cmdline::Program program;
   Globals globals;
   Runner run;
   Cli();
@@ -41,10 +42,6 @@ std::optional<int> ParseOnly(Cli& cli, const std::vector<std::string>& argv, std
 // process's exit code.
 int RunMain(int argc, char** argv);
 
-// The closest of `candidates` to `word` by edit distance (insertions,
-// deletions, substitutions, adjacent transpositions), if it is close enough
-// to be a plausible typo: at most 2 edits, and fewer edits than the word is
-// long. Empty when nothing is close.
-std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);
+using cmdline::ClosestMatch;
 
 }  // namespace txdir::cli

@@ -1,13 +1,13 @@
 // Shared pieces of the txdir command-line tool.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "tools/cmdline/cmdline.h"
 #include "tools/serve/serve.h"
 #include "txdir/error.h"
 #include "txdir/repository.h"
@@ -51,35 +51,29 @@ int UsageError(const std::string& message);
 
 Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globals& g);
 
-// The longest wait any seconds option accepts (--timeout, wait --timeout,
-// pull --interval): one week. Larger values, infinities and NaN are usage
-// errors, never an overflow.
-inline constexpr double kMaxSeconds = 7 * 24 * 3600;
-// Validator for such an option: a finite number of seconds, at least 0
-// (`positive`: more than 0), at most kMaxSeconds.
-CLI::Validator Seconds(bool positive);
-
-// Validator for a count (log -n, gc --keep): a positive integer up to
-// 2^63-1. Zero, negatives, junk and anything larger are usage errors, never
-// a silent wrap or clamp.
-CLI::Validator Count();
-
 // "7" -> 7; anything else (including 0, negatives, junk, overflow) -> error.
 Result<uint64_t> ParseGeneration(const std::string& s);
 
 // Output helpers honouring -q.
 void Out(const Globals& g, const std::string& line);
 
-// Each command file registers its subcommands; `run` receives the exit code.
+// A chosen command, ready to run; returns the exit code.
 using Runner = std::function<int()>;
-void AddCoreCommands(CLI::App& app, Globals& g, Runner* run);
-void AddTxCommands(CLI::App& app, Globals& g, Runner* run);
-// log details, diff, checkout, run, wait (commands_history.cc)
-void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run);
+
+// Each command file declares its commands as table entries (cmdline.h):
+// options bound to variables its `run` reads. `g` is filled by the parse
+// before any `run` is called.
+using Commands = std::vector<cmdline::Command>;
+// init, publish, status, log, cat, show, rollback, recover (commands_core.cc)
+void AddCoreCommands(Commands* out, Globals& g);
+// exec, db (commands_tx.cc)
+void AddTxCommands(Commands* out, Globals& g);
+// diff, checkout, run, wait (commands_history.cc)
+void AddHistoryCommands(Commands* out, Globals& g);
 // gc, config, fsck (commands_retention.cc)
-void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run);
+void AddRetentionCommands(Commands* out, Globals& g);
 // serve (commands_serve.cc)
-void AddServeCommands(CLI::App& app, Globals& g, Runner* run);
+void AddServeCommands(Commands* out, Globals& g);
 
 // `serve`'s parsed command line.
 struct ServeArgs {
@@ -97,7 +91,7 @@ struct ServeArgs {
 using ServeRunner = int (*)(const ServeArgs&, const Globals&);
 void SetServeRunner(ServeRunner runner);
 // remote, push, pull, clone (commands_remote.cc)
-void AddRemoteCommands(CLI::App& app, Globals& g, Runner* run);
+void AddRemoteCommands(Commands* out, Globals& g);
 
 std::string FormatTimeMs(int64_t ms);
 

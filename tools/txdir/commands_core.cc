@@ -67,325 +67,313 @@ std::string JsonGeneration(const GenerationInfo& g) {
   return GenJson(g).dump(-1, ' ', false, kJsonReplace);
 }
 
-void AddCoreCommands(CLI::App& app, Globals& g, Runner* run) {
+void AddCoreCommands(Commands* out, Globals& g) {
   // --- init
   {
-    auto* c = app.add_subcommand("init", "Create a transactional directory");
+    cmdline::Command c{"init", "Create a transactional directory"};
     auto dir = std::make_shared<std::string>();
     auto live = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory (created if missing)")->required();
-    c->add_option("--live", *live,
-                  "Path of the live link (default DIR/current). An existing directory there "
-                  "becomes generation 1 and is replaced by the link");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        auto repo = Repository::Init(*dir, InitOptions{.live_path = *live});
-        if (!repo) return Fail(repo.error());
-        Out(g, "initialized txdir repository in " + (*repo)->root());
-        Out(g, "live path: " + (*repo)->live_path());
-        auto st = (*repo)->Status();
-        if (st && st->live) Out(g, "adopted existing files as generation 1");
-        return static_cast<int>(kExitOk);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory (created if missing)").Required();
+    c.Add("--live", live.get(),
+          "Path of the live link (default DIR/current). An existing directory there "
+          "becomes generation 1 and is replaced by the link");
+    c.run = [=, &g] {
+      auto repo = Repository::Init(*dir, InitOptions{.live_path = *live});
+      if (!repo) return Fail(repo.error());
+      Out(g, "initialized txdir repository in " + (*repo)->root());
+      Out(g, "live path: " + (*repo)->live_path());
+      auto st = (*repo)->Status();
+      if (st && st->live) Out(g, "adopted existing files as generation 1");
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- publish
   {
-    auto* c = app.add_subcommand("publish", "Publish a directory tree as the next generation");
+    cmdline::Command c{"publish", "Publish a directory tree as the next generation"};
     auto a = std::make_shared<PublishArgs>();
-    c->add_option("DIR", a->dir, "The transactional directory")->required();
-    c->add_option("--from", a->from, "Source directory whose full contents are published")
-        ->required();
-    c->add_option("-m,--message", a->message, "Message recorded with the generation");
-    c->add_option("--author", a->author, "Author (default $TXDIR_AUTHOR or the user name)");
-    c->add_option("--symlinks", a->symlinks,
-                  "inside: store links that stay inside the source, refuse others; keep: "
-                  "store every link as a link")
-        ->check(CLI::IsMember({"inside", "keep"}));
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        auto repo = OpenRepo(a->dir, g);
-        if (!repo) return Fail(repo.error());
-        PublishOptions o;
-        o.message = a->message;
-        o.author = a->author;
-        o.symlinks = a->symlinks == "keep" ? SymlinkPolicy::kKeepAll : SymlinkPolicy::kInsideOnly;
-        auto gen = (*repo)->Publish(a->from, o);
-        if (!gen) return Fail(gen.error());
-        Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
-        return CommittedExit(*gen);
-      };
-    });
+    c.Add("DIR", &a->dir, "The transactional directory").Required();
+    c.Add("--from", &a->from, "Source directory whose full contents are published").Required();
+    c.Add("-m,--message", &a->message, "Message recorded with the generation");
+    c.Add("--author", &a->author, "Author (default $TXDIR_AUTHOR or the user name)");
+    c.Add("--symlinks", &a->symlinks,
+          "inside: store links that stay inside the source, refuse others; keep: "
+          "store every link as a link")
+        .OneOf({"inside", "keep"});
+    c.run = [=, &g] {
+      auto repo = OpenRepo(a->dir, g);
+      if (!repo) return Fail(repo.error());
+      PublishOptions o;
+      o.message = a->message;
+      o.author = a->author;
+      o.symlinks = a->symlinks == "keep" ? SymlinkPolicy::kKeepAll : SymlinkPolicy::kInsideOnly;
+      auto gen = (*repo)->Publish(a->from, o);
+      if (!gen) return Fail(gen.error());
+      Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
+      return CommittedExit(*gen);
+    };
+    out->push_back(std::move(c));
   }
   // --- status
   {
-    auto* c = app.add_subcommand("status", "Show the live and committed generation and the lock");
+    cmdline::Command c{"status", "Show the live and committed generation and the lock"};
     auto dir = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_flag("--json", *as_json, "Print JSON");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto s = (*repo)->Status();
-        if (!s) return Fail(s.error());
-        if (*as_json) {
-          json j = {{"root", s->root},
-                    {"live_path", s->live_path},
-                    {"consistent", s->consistent},
-                    {"publish_in_progress", s->publish_in_progress}};
-          j["live"] = s->live ? json(*s->live) : json(nullptr);
-          j["committed"] = s->committed ? json(*s->committed) : json(nullptr);
-          if (s->lock_holder)
-            j["lock_holder"] = {{"pid", s->lock_holder->pid},
-                                {"host", s->lock_holder->host},
-                                {"command", s->lock_holder->command},
-                                {"since", FormatTimeMs(s->lock_holder->since_ms)}};
-          else
-            j["lock_holder"] = nullptr;
-          std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
-          return static_cast<int>(kExitOk);
-        }
-        auto gen = [](const std::optional<uint64_t>& n) {
-          return n ? "generation " + std::to_string(*n) : std::string("none");
-        };
-        Out(g, "repository:  " + s->root);
-        Out(g, "live path:   " + s->live_path);
-        Out(g, "live:        " + gen(s->live));
-        Out(g, "committed:   " + gen(s->committed));
-        Out(g, std::string("state:       ") +
-                   (s->consistent            ? "consistent"
-                    : s->publish_in_progress ? "publish in progress (the writer holding the lock "
-                                               "is about to move the live link)"
-                                             : "live link behind the committed generation (the "
-                                               "next write or `txdir recover` repairs it)"));
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Flag("--json", as_json.get(), "Print JSON");
+    c.run = [=, &g] {
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto s = (*repo)->Status();
+      if (!s) return Fail(s.error());
+      if (*as_json) {
+        json j = {{"root", s->root},
+                  {"live_path", s->live_path},
+                  {"consistent", s->consistent},
+                  {"publish_in_progress", s->publish_in_progress}};
+        j["live"] = s->live ? json(*s->live) : json(nullptr);
+        j["committed"] = s->committed ? json(*s->committed) : json(nullptr);
         if (s->lock_holder)
-          Out(g, "writer lock: held by pid " + std::to_string(s->lock_holder->pid) + " on " +
-                     s->lock_holder->host + " (" + s->lock_holder->command + ") since " +
-                     FormatTimeMs(s->lock_holder->since_ms));
+          j["lock_holder"] = {{"pid", s->lock_holder->pid},
+                              {"host", s->lock_holder->host},
+                              {"command", s->lock_holder->command},
+                              {"since", FormatTimeMs(s->lock_holder->since_ms)}};
         else
-          Out(g, "writer lock: free");
+          j["lock_holder"] = nullptr;
+        std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
         return static_cast<int>(kExitOk);
+      }
+      auto gen = [](const std::optional<uint64_t>& n) {
+        return n ? "generation " + std::to_string(*n) : std::string("none");
       };
-    });
+      Out(g, "repository:  " + s->root);
+      Out(g, "live path:   " + s->live_path);
+      Out(g, "live:        " + gen(s->live));
+      Out(g, "committed:   " + gen(s->committed));
+      Out(g, std::string("state:       ") +
+                 (s->consistent            ? "consistent"
+                  : s->publish_in_progress ? "publish in progress (the writer holding the lock "
+                                             "is about to move the live link)"
+                                           : "live link behind the committed generation (the "
+                                             "next write or `txdir recover` repairs it)"));
+      if (s->lock_holder)
+        Out(g, "writer lock: held by pid " + std::to_string(s->lock_holder->pid) + " on " +
+                   s->lock_holder->host + " (" + s->lock_holder->command + ") since " +
+                   FormatTimeMs(s->lock_holder->since_ms));
+      else
+        Out(g, "writer lock: free");
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- log
   {
-    auto* c = app.add_subcommand("log", "List generations, newest first, with what each changed");
+    cmdline::Command c{"log", "List generations, newest first, with what each changed"};
     auto dir = std::make_shared<std::string>();
     auto n = std::make_shared<size_t>(0);
     auto as_json = std::make_shared<bool>(false);
     auto since = std::make_shared<std::string>();
     auto path = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("-n,--max-count", *n, "Show at most N generations")->check(Count());
-    c->add_option("--since", *since,
-                  "Only generations created since WHEN: a duration ago (7d, 12h, 30m, 45s, 2w) or "
-                  "an ISO date/time in UTC (2026-11-27, 2026-11-27T02:11:12Z)");
-    c->add_option("--path", *path,
-                  "Only generations that changed PATH (a file, or a directory and what is under "
-                  "it)");
-    c->add_flag("--json", *as_json, "Print a JSON array");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        HistoryOptions opts;
-        opts.limit = *n;
-        opts.path = *path;
-        if (!since->empty()) {
-          auto when = ParseSince(*since, store::NowMs());
-          if (!when) return UsageError("--since: " + when.error().message);
-          opts.since_ms = *when;
-        }
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto log = History(**repo, opts);
-        if (!log) return Fail(log.error());
-        auto st = (*repo)->Status();
-        uint64_t live_gen = st && st->live ? *st->live : 0;
-        if (*as_json) {
-          json arr = json::array();
-          for (const auto& e : *log) {
-            json j = GenJson(e.info);
-            j["live"] = live_gen == e.info.number;
-            j["changes"] = {
-                {"added", e.changes.added},     {"modified", e.changes.modified},
-                {"removed", e.changes.removed}, {"files", e.changes.files},
-                {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
-            arr.push_back(j);
-          }
-          std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
-          return static_cast<int>(kExitOk);
-        }
-        // Text output escapes control characters in what users wrote
-        // (messages, names); file names cannot contain any.
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("-n,--max-count", n.get(), "Show at most N generations").Count();
+    c.Add("--since", since.get(),
+          "Only generations created since WHEN: a duration ago (7d, 12h, 30m, 45s, 2w) or "
+          "an ISO date/time in UTC (2026-11-27, 2026-11-27T02:11:12Z)");
+    c.Add("--path", path.get(),
+          "Only generations that changed PATH (a file, or a directory and what is under "
+          "it)");
+    c.Flag("--json", as_json.get(), "Print a JSON array");
+    c.run = [=, &g] {
+      HistoryOptions opts;
+      opts.limit = *n;
+      opts.path = *path;
+      if (!since->empty()) {
+        auto when = ParseSince(*since, store::NowMs());
+        if (!when) return UsageError("--since: " + when.error().message);
+        opts.since_ms = *when;
+      }
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto log = History(**repo, opts);
+      if (!log) return Fail(log.error());
+      auto st = (*repo)->Status();
+      uint64_t live_gen = st && st->live ? *st->live : 0;
+      if (*as_json) {
+        json arr = json::array();
         for (const auto& e : *log) {
-          const GenerationInfo& gi = e.info;
-          std::string head = "generation " + std::to_string(gi.number);
-          if (live_gen == gi.number) head += " (live)";
-          Out(g, head);
-          Out(g, "  kind:   " + gi.kind +
-                     (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
-          Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
-          Out(g, "  author: " + PrintablePath(gi.author) + " on " + PrintablePath(gi.host) +
-                     " (pid " + std::to_string(gi.pid) + ")");
-          Out(g, "  commit: " + gi.commit);
-          Out(g, "  changes: " + std::to_string(e.changes.added) + " added, " +
-                     std::to_string(e.changes.modified) + " modified, " +
-                     std::to_string(e.changes.removed) + " removed; " +
-                     std::to_string(e.changes.bytes_changed) + " bytes changed");
-          Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
-                     std::to_string(e.changes.bytes) + " bytes");
-          std::istringstream msg(gi.message);
-          for (std::string line; std::getline(msg, line);) Out(g, "    " + PrintablePath(line));
-          Out(g, "");
+          json j = GenJson(e.info);
+          j["live"] = live_gen == e.info.number;
+          j["changes"] = {
+              {"added", e.changes.added},     {"modified", e.changes.modified},
+              {"removed", e.changes.removed}, {"files", e.changes.files},
+              {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
+          arr.push_back(j);
         }
+        std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
         return static_cast<int>(kExitOk);
-      };
-    });
+      }
+      // Text output escapes control characters in what users wrote
+      // (messages, names); file names cannot contain any.
+      for (const auto& e : *log) {
+        const GenerationInfo& gi = e.info;
+        std::string head = "generation " + std::to_string(gi.number);
+        if (live_gen == gi.number) head += " (live)";
+        Out(g, head);
+        Out(g, "  kind:   " + gi.kind +
+                   (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
+        Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
+        Out(g, "  author: " + PrintablePath(gi.author) + " on " + PrintablePath(gi.host) +
+                   " (pid " + std::to_string(gi.pid) + ")");
+        Out(g, "  commit: " + gi.commit);
+        Out(g, "  changes: " + std::to_string(e.changes.added) + " added, " +
+                   std::to_string(e.changes.modified) + " modified, " +
+                   std::to_string(e.changes.removed) + " removed; " +
+                   std::to_string(e.changes.bytes_changed) + " bytes changed");
+        Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
+                   std::to_string(e.changes.bytes) + " bytes");
+        std::istringstream msg(gi.message);
+        for (std::string line; std::getline(msg, line);) Out(g, "    " + PrintablePath(line));
+        Out(g, "");
+      }
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- show
   {
-    auto* c = app.add_subcommand("show", "Show a generation's metadata and files, or a file");
+    cmdline::Command c{"show", "Show a generation's metadata and files, or a file"};
     auto dir = std::make_shared<std::string>();
     auto spec = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("GEN[:PATH]", *spec, "Generation number, optionally :PATH for one file")
-        ->required();
-    c->add_flag("--json", *as_json, "Print JSON (metadata and file list)");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        std::string gen_s = *spec, path;
-        if (auto colon = spec->find(':'); colon != std::string::npos) {
-          gen_s = spec->substr(0, colon);
-          path = spec->substr(colon + 1);
-          if (path.empty()) return UsageError("empty PATH after ':' in '" + *spec + "'");
-        }
-        auto n = ParseGeneration(gen_s);
-        if (!n) return UsageError(n.error().message);
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        if (!path.empty()) {
-          auto data = (*repo)->ReadFile(*n, path);
-          if (!data) return Fail(data.error());
-          // A failed write is reported where every command ends (output.h).
-          std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
-          return static_cast<int>(kExitOk);
-        }
-        auto gi = (*repo)->Generation(*n);
-        if (!gi) return Fail(gi.error());
-        auto files = (*repo)->ListFiles(*n);
-        if (!files) return Fail(files.error());
-        if (*as_json) {
-          json j = GenJson(*gi);
-          j["files"] = json::array();
-          for (const auto& f : *files)
-            j["files"].push_back({{"path", f.path},
-                                  {"size", f.size},
-                                  {"mode", ModeString(f.mode)},
-                                  {"blob", f.blob}});
-          std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
-          return static_cast<int>(kExitOk);
-        }
-        Out(g, Describe(*gi));
-        Out(g, "time:    " + FormatTimeMs(gi->time_ms));
-        Out(g, "author:  " + gi->author + " on " + gi->host + " (pid " + std::to_string(gi->pid) +
-                   ")");
-        Out(g, "commit:  " + gi->commit);
-        Out(g, "message: " + gi->message);
-        Out(g, std::to_string(files->size()) + " files:");
-        for (const auto& f : *files) {
-          // "  %-4s %10llu  PATH"
-          std::string mode = ModeString(f.mode), size = std::to_string(f.size);
-          if (mode.size() < 4) mode.append(4 - mode.size(), ' ');
-          if (size.size() < 10) size.insert(0, 10 - size.size(), ' ');
-          Out(g, "  " + mode + " " + size + "  " + f.path);
-        }
-        return static_cast<int>(kExitOk);
-      };
-    });
-  }
-  // --- cat
-  {
-    auto* c = app.add_subcommand("cat", "Print a file of the live (or a given) generation");
-    auto dir = std::make_shared<std::string>();
-    auto path = std::make_shared<std::string>();
-    auto gen = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("PATH", *path, "File path inside the generation")->required();
-    c->add_option("--gen", *gen, "Generation number (default: the live one)");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        // A path that is a symbolic link in the generation is refused
-        // (exit 8) by both reads, naming its target, never printed as the
-        // target's text nor followed: `cat` promises a file's bytes, and a
-        // script reading `tables/x.sdn` must not get "../y.sdn" instead
-        // without a sign, nor bytes from outside the generation (docs/cli.md).
-        Result<std::string> data;
-        if (gen->empty()) {
-          auto snap = Snapshot::OpenLive(*dir);
-          if (!snap) return Fail(snap.error());
-          data = snap->ReadFile(*path);
-        } else {
-          auto n = ParseGeneration(*gen);
-          if (!n) return UsageError(n.error().message);
-          auto repo = OpenRepo(*dir, g);
-          if (!repo) return Fail(repo.error());
-          data = (*repo)->ReadFile(*n, *path);
-        }
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("GEN[:PATH]", spec.get(), "Generation number, optionally :PATH for one file").Required();
+    c.Flag("--json", as_json.get(), "Print JSON (metadata and file list)");
+    c.run = [=, &g] {
+      std::string gen_s = *spec, path;
+      if (auto colon = spec->find(':'); colon != std::string::npos) {
+        gen_s = spec->substr(0, colon);
+        path = spec->substr(colon + 1);
+        if (path.empty()) return UsageError("empty PATH after ':' in '" + *spec + "'");
+      }
+      auto n = ParseGeneration(gen_s);
+      if (!n) return UsageError(n.error().message);
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      if (!path.empty()) {
+        auto data = (*repo)->ReadFile(*n, path);
         if (!data) return Fail(data.error());
         // A failed write is reported where every command ends (output.h).
         std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
         return static_cast<int>(kExitOk);
-      };
-    });
+      }
+      auto gi = (*repo)->Generation(*n);
+      if (!gi) return Fail(gi.error());
+      auto files = (*repo)->ListFiles(*n);
+      if (!files) return Fail(files.error());
+      if (*as_json) {
+        json j = GenJson(*gi);
+        j["files"] = json::array();
+        for (const auto& f : *files)
+          j["files"].push_back(
+              {{"path", f.path}, {"size", f.size}, {"mode", ModeString(f.mode)}, {"blob", f.blob}});
+        std::cout << j.dump(2, ' ', false, kJsonReplace) << "\n";
+        return static_cast<int>(kExitOk);
+      }
+      Out(g, Describe(*gi));
+      Out(g, "time:    " + FormatTimeMs(gi->time_ms));
+      Out(g,
+          "author:  " + gi->author + " on " + gi->host + " (pid " + std::to_string(gi->pid) + ")");
+      Out(g, "commit:  " + gi->commit);
+      Out(g, "message: " + gi->message);
+      Out(g, std::to_string(files->size()) + " files:");
+      for (const auto& f : *files) {
+        // "  %-4s %10llu  PATH"
+        std::string mode = ModeString(f.mode), size = std::to_string(f.size);
+        if (mode.size() < 4) mode.append(4 - mode.size(), ' ');
+        if (size.size() < 10) size.insert(0, 10 - size.size(), ' ');
+        Out(g, "  " + mode + " " + size + "  " + f.path);
+      }
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
+  }
+  // --- cat
+  {
+    cmdline::Command c{"cat", "Print a file of the live (or a given) generation"};
+    auto dir = std::make_shared<std::string>();
+    auto path = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("PATH", path.get(), "File path inside the generation").Required();
+    c.Add("--gen", gen.get(), "Generation number (default: the live one)");
+    c.run = [=, &g] {
+      // A path that is a symbolic link in the generation is refused
+      // (exit 8) by both reads, naming its target, never printed as the
+      // target's text nor followed: `cat` promises a file's bytes, and a
+      // script reading `tables/x.sdn` must not get "../y.sdn" instead
+      // without a sign, nor bytes from outside the generation (docs/cli.md).
+      Result<std::string> data;
+      if (gen->empty()) {
+        auto snap = Snapshot::OpenLive(*dir);
+        if (!snap) return Fail(snap.error());
+        data = snap->ReadFile(*path);
+      } else {
+        auto n = ParseGeneration(*gen);
+        if (!n) return UsageError(n.error().message);
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        data = (*repo)->ReadFile(*n, *path);
+      }
+      if (!data) return Fail(data.error());
+      // A failed write is reported where every command ends (output.h).
+      std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- recover
   {
-    auto* c = app.add_subcommand("recover", "Repair what an interrupted writer left behind");
+    cmdline::Command c{"recover", "Repair what an interrupted writer left behind"};
     auto dir = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto rep = (*repo)->Recover();
-        if (!rep) return Fail(rep.error());
-        if (rep->actions.empty()) Out(g, "nothing to recover");
-        for (const auto& a : rep->actions) Out(g, a);
-        if (rep->live) Out(g, "live: generation " + std::to_string(*rep->live));
-        return static_cast<int>(kExitOk);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.run = [=, &g] {
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto rep = (*repo)->Recover();
+      if (!rep) return Fail(rep.error());
+      if (rep->actions.empty()) Out(g, "nothing to recover");
+      for (const auto& a : rep->actions) Out(g, a);
+      if (rep->live) Out(g, "live: generation " + std::to_string(*rep->live));
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- rollback
   {
-    auto* c = app.add_subcommand(
+    cmdline::Command c{
         "rollback",
-        "Publish an earlier generation's files as a new generation (default: one step back)");
+        "Publish an earlier generation's files as a new generation (default: one step back)"};
     auto dir = std::make_shared<std::string>();
     auto gen = std::make_shared<std::string>();
     auto msg = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("GEN", *gen, "Generation to restore");
-    c->add_option("-m,--message", *msg, "Message recorded with the new generation");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        std::optional<uint64_t> target;
-        if (!gen->empty()) {
-          auto n = ParseGeneration(*gen);
-          if (!n) return UsageError(n.error().message);
-          target = *n;
-        }
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
-        if (!gi) return Fail(gi.error());
-        Out(g, "published " + Describe(*gi));
-        return CommittedExit(*gi);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("GEN", gen.get(), "Generation to restore");
+    c.Add("-m,--message", msg.get(), "Message recorded with the new generation");
+    c.run = [=, &g] {
+      std::optional<uint64_t> target;
+      if (!gen->empty()) {
+        auto n = ParseGeneration(*gen);
+        if (!n) return UsageError(n.error().message);
+        target = *n;
+      }
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
+      if (!gi) return Fail(gi.error());
+      Out(g, "published " + Describe(*gi));
+      return CommittedExit(*gi);
+    };
+    out->push_back(std::move(c));
   }
 }
 

@@ -143,107 +143,105 @@ int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
 
 }  // namespace
 
-void AddHistoryCommands(CLI::App& app, Globals& g, Runner* run) {
+void AddHistoryCommands(Commands* out, Globals& g) {
   // --- diff
   {
-    auto* c = app.add_subcommand("diff", "Show what changed between two generations");
+    cmdline::Command c{"diff", "Show what changed between two generations"};
     auto a = std::make_shared<DiffArgs>();
-    c->add_option("DIR", a->dir, "The transactional directory")->required();
-    c->add_option("A", a->a, "The old generation (a number, or 'live')")->required();
-    c->add_option("B", a->b, "The new generation (a number, or 'live')")->required();
-    c->add_option("PATH", a->path, "Only this file, or this directory and what is under it");
-    auto* stat = c->add_flag("--stat", a->stat, "Per-file +/- line counts and a summary");
-    auto* ns = c->add_flag("--name-status", a->name_status, "A/M/D and the path, one per line");
-    auto* rec = c->add_flag("--records", a->records,
-                            "For SDN tables (*.sdn): added, removed and changed records by id");
-    stat->excludes(ns)->excludes(rec);
-    ns->excludes(rec);
-    c->callback([=, &g] { *run = [=, &g] { return RunDiff(*a, g); }; });
+    c.Add("DIR", &a->dir, "The transactional directory").Required();
+    c.Add("A", &a->a, "The old generation (a number, or 'live')").Required();
+    c.Add("B", &a->b, "The new generation (a number, or 'live')").Required();
+    c.Add("PATH", &a->path, "Only this file, or this directory and what is under it");
+    c.Flag("--stat", &a->stat, "Per-file +/- line counts and a summary")
+        .Excludes("--name-status")
+        .Excludes("--records");
+    c.Flag("--name-status", &a->name_status, "A/M/D and the path, one per line")
+        .Excludes("--records");
+    c.Flag("--records", &a->records,
+           "For SDN tables (*.sdn): added, removed and changed records by id");
+    c.run = [=, &g] { return RunDiff(*a, g); };
+    out->push_back(std::move(c));
   }
   // --- checkout
   {
-    auto* c = app.add_subcommand("checkout", "Export a generation as plain writable files");
+    cmdline::Command c{"checkout", "Export a generation as plain writable files"};
     auto dir = std::make_shared<std::string>();
     auto gen = std::make_shared<std::string>();
     auto to = std::make_shared<std::string>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("GEN", *gen, "Generation (a number, or 'live')")->required();
-    c->add_option("--to", *to, "Output directory: must not exist, or be empty")->required();
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto n = ResolveGeneration(**repo, *gen);
-        if (!n)
-          return n.error().code == Code::kInvalidArgument ? UsageError(n.error().message)
-                                                          : Fail(n.error());
-        if (auto s = ExportGeneration(**repo, *n, *to); !s) return Fail(s.error());
-        Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
-        return static_cast<int>(kExitOk);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("GEN", gen.get(), "Generation (a number, or 'live')").Required();
+    c.Add("--to", to.get(), "Output directory: must not exist, or be empty").Required();
+    c.run = [=, &g] {
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto n = ResolveGeneration(**repo, *gen);
+      if (!n)
+        return n.error().code == Code::kInvalidArgument ? UsageError(n.error().message)
+                                                        : Fail(n.error());
+      if (auto s = ExportGeneration(**repo, *n, *to); !s) return Fail(s.error());
+      Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
+      return static_cast<int>(kExitOk);
+    };
+    out->push_back(std::move(c));
   }
   // --- run
   {
-    auto* c = app.add_subcommand(
+    cmdline::Command c{
         "run",
         "Run a command inside a pinned generation (its working directory), pin held until "
-        "it exits");
+        "it exits"};
     auto dir = std::make_shared<std::string>();
     auto gen = std::make_shared<std::string>();
     auto cmd = std::make_shared<std::vector<std::string>>();
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("--gen", *gen, "Generation (default: the live one); must be materialized");
-    c->add_option("CMD", *cmd, "The command and its arguments (after --)")->required();
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
-        if (gen->empty() || *gen == "live") {
-          snap = Snapshot::OpenLive(*dir);
-        } else {
-          auto n = ParseGeneration(*gen);
-          if (!n) return UsageError(n.error().message);
-          snap = Snapshot::OpenGeneration(*dir, *n);
-        }
-        if (!snap) return Fail(snap.error());
-        return RunPinned(*snap, *cmd);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("--gen", gen.get(), "Generation (default: the live one); must be materialized");
+    c.Add("CMD", cmd.get(), "The command and its arguments (after --)").Required();
+    c.run = [=, &g] {
+      Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
+      if (gen->empty() || *gen == "live") {
+        snap = Snapshot::OpenLive(*dir);
+      } else {
+        auto n = ParseGeneration(*gen);
+        if (!n) return UsageError(n.error().message);
+        snap = Snapshot::OpenGeneration(*dir, *n);
+      }
+      if (!snap) return Fail(snap.error());
+      return RunPinned(*snap, *cmd);
+    };
+    out->push_back(std::move(c));
   }
   // --- wait
   {
-    auto* c = app.add_subcommand(
-        "wait", "Wait until a generation newer than --after is live, then print its number");
+    cmdline::Command c{"wait",
+                       "Wait until a generation newer than --after is live, then print its number"};
     auto dir = std::make_shared<std::string>();
     auto after = std::make_shared<std::string>();
     auto timeout = std::make_shared<double>(-1);
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("--after", *after,
-                  "Wait for a generation newer than this one (default: the live one)");
-    c->add_option("--timeout", *timeout, "Give up after this many seconds (default: never)")
-        ->check(Seconds(/*positive=*/false));
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        std::optional<uint64_t> base;
-        if (!after->empty() && *after != "live") {
-          if (*after == "0") {
-            base = 0;
-          } else {
-            auto n = ParseGeneration(*after);
-            if (!n) return UsageError(n.error().message);
-            base = *n;
-          }
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("--after", after.get(),
+          "Wait for a generation newer than this one (default: the live one)");
+    c.Add("--timeout", timeout.get(), "Give up after this many seconds (default: never)").Seconds();
+    c.run = [=, &g] {
+      std::optional<uint64_t> base;
+      if (!after->empty() && *after != "live") {
+        if (*after == "0") {
+          base = 0;
+        } else {
+          auto n = ParseGeneration(*after);
+          if (!n) return UsageError(n.error().message);
+          base = *n;
         }
-        // `--timeout` before the command name is parsed as the global
-        // option; for wait it means the same thing.
-        double secs = *timeout >= 0 ? *timeout : g.timeout_s;
-        auto limit = secs >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(secs * 1000))
-                               : std::chrono::milliseconds(-1);
-        auto gen = WaitForGeneration(*dir, base, limit);
-        if (!gen) return Fail(gen.error());
-        return Print(std::to_string(*gen) + "\n");
-      };
-    });
+      }
+      // `--timeout` before the command name is parsed as the global
+      // option; for wait it means the same thing.
+      double secs = *timeout >= 0 ? *timeout : g.timeout_s;
+      auto limit = secs >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(secs * 1000))
+                             : std::chrono::milliseconds(-1);
+      auto gen = WaitForGeneration(*dir, base, limit);
+      if (!gen) return Fail(gen.error());
+      return Print(std::to_string(*gen) + "\n");
+    };
+    out->push_back(std::move(c));
   }
 }
 

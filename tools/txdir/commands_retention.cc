@@ -169,60 +169,58 @@ int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g)
 
 }  // namespace
 
-void AddRetentionCommands(CLI::App& app, Globals& g, Runner* run) {
+void AddRetentionCommands(Commands* out, Globals& g) {
   // --- gc
   {
-    auto* c =
-        app.add_subcommand("gc",
-                           "Remove generation directories outside the retention policy (and, with "
-                           "--prune-history, their history)");
+    cmdline::Command c{"gc",
+                       "Remove generation directories outside the retention policy (and, with "
+                       "--prune-history, their history)"};
     auto a = std::make_shared<GcArgs>();
-    c->add_option("DIR", a->dir, "The transactional directory")->required();
-    c->add_option("--keep", a->keep,
-                  "Keep the newest N generations (default: config gc.keep, else 10)")
-        ->check(Count());
-    c->add_option("--keep-within", a->keep_within,
-                  "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
-                  "config gc.keep_within, else none)");
-    c->add_flag("--dry-run", a->dry_run, "List what would be removed; change nothing");
-    c->add_flag("--prune-history", a->prune_history,
-                "Also drop those generations from the store and reclaim their space");
-    c->add_flag("--json", a->as_json, "Print JSON");
-    c->callback([=, &g] { *run = [=, &g] { return RunGc(*a, g); }; });
+    c.Add("DIR", &a->dir, "The transactional directory").Required();
+    c.Add("--keep", &a->keep, "Keep the newest N generations (default: config gc.keep, else 10)")
+        .Count();
+    c.Add("--keep-within", &a->keep_within,
+          "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
+          "config gc.keep_within, else none)");
+    c.Flag("--dry-run", &a->dry_run, "List what would be removed; change nothing");
+    c.Flag("--prune-history", &a->prune_history,
+           "Also drop those generations from the store and reclaim their space");
+    c.Flag("--json", &a->as_json, "Print JSON");
+    c.run = [=, &g] { return RunGc(*a, g); };
+    out->push_back(std::move(c));
   }
   // --- config
   {
-    auto* c = app.add_subcommand("config", "List, read or set the repository's settings");
+    cmdline::Command c{"config", "List, read or set the repository's settings"};
     auto dir = std::make_shared<std::string>();
     auto key = std::make_shared<std::string>();
     auto value = std::make_shared<std::vector<std::string>>();
     auto unset = std::make_shared<bool>(false);
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_option("KEY", *key,
-                  "lock_timeout_ms, sync, gc.keep, gc.keep_within, gc.auto, hooks.pre_publish, "
-                  "live_path (read-only)");
-    c->add_option("VALUE", *value, "New value")->expected(0, 1);
-    c->add_flag("--unset", *unset, "Remove KEY (back to its default)");
-    c->callback([=, &g] {
-      *run = [=, &g] {
-        std::optional<std::string> v;
-        if (!value->empty()) v = value->front();
-        return RunConfig(*dir, *key, v, *unset, g);
-      };
-    });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("KEY", key.get(),
+          "lock_timeout_ms, sync, gc.keep, gc.keep_within, gc.auto, hooks.pre_publish, "
+          "live_path (read-only)");
+    c.Add("VALUE", value.get(), "New value").AtMost(1);
+    c.Flag("--unset", unset.get(), "Remove KEY (back to its default)");
+    c.run = [=, &g] {
+      std::optional<std::string> v;
+      if (!value->empty()) v = value->front();
+      return RunConfig(*dir, *key, v, *unset, g);
+    };
+    out->push_back(std::move(c));
   }
   // --- fsck
   {
-    auto* c = app.add_subcommand(
-        "fsck", "Check the store, every materialized generation and the live link");
+    cmdline::Command c{"fsck", "Check the store, every materialized generation and the live link"};
     auto dir = std::make_shared<std::string>();
     auto repair = std::make_shared<bool>(false);
     auto as_json = std::make_shared<bool>(false);
-    c->add_option("DIR", *dir, "The transactional directory")->required();
-    c->add_flag("--repair", *repair,
-                "Re-materialize damaged generations from the store (under the writer lock)");
-    c->add_flag("--json", *as_json, "Print JSON");
-    c->callback([=, &g] { *run = [=, &g] { return RunFsck(*dir, *repair, *as_json, g); }; });
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Flag("--repair", repair.get(),
+           "Re-materialize damaged generations from the store (under the writer lock)");
+    c.Flag("--json", as_json.get(), "Print JSON");
+    c.run = [=, &g] { return RunFsck(*dir, *repair, *as_json, g); };
+    out->push_back(std::move(c));
   }
 }
 

@@ -59,24 +59,22 @@ ServeRunner g_runner = &ExecHelper;
 
 void SetServeRunner(ServeRunner runner) { g_runner = runner; }
 
-void AddServeCommands(CLI::App& app, Globals& g, Runner* run) {
-  auto* c = app.add_subcommand(
-      "serve", "Serve the generations read-only over HTTP (history, files, diffs, tables)");
+void AddServeCommands(Commands* out, Globals& g) {
+  cmdline::Command c{"serve",
+                     "Serve the generations read-only over HTTP (history, files, diffs, tables)"};
   auto a = std::make_shared<ServeArgs>();
-  c->add_option("DIR", a->dir, "The transactional directory")->required();
-  c->add_option("--addr", a->addr,
-                "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)")
-      ->capture_default_str();
-  c->add_flag("--public", a->allow_public,
-              "Allow a non-loopback address (there is no authentication)");
-  c->add_option("--threads", a->limits.threads, "Connections served at once")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  c->add_option("--max-per-client", a->limits.max_connections_per_client,
-                "Connections served at once for one client address (0: no cap)")
-      ->check(CLI::Range(0, 1024))
-      ->capture_default_str();
-  c->callback([=, &g] { *run = [=, &g] { return g_runner(*a, g); }; });
+  c.Add("DIR", &a->dir, "The transactional directory").Required();
+  c.Add("--addr", &a->addr,
+        "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free port)")
+      .ShowDefault();
+  c.Flag("--public", &a->allow_public, "Allow a non-loopback address (there is no authentication)");
+  c.Add("--threads", &a->limits.threads, "Connections served at once").Range(1, 1024).ShowDefault();
+  c.Add("--max-per-client", &a->limits.max_connections_per_client,
+        "Connections served at once for one client address (0: no cap)")
+      .Range(0, 1024)
+      .ShowDefault();
+  c.run = [=, &g] { return g_runner(*a, g); };
+  out->push_back(std::move(c));
 }
 
 }  // namespace txdir::cli
