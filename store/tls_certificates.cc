@@ -1,6 +1,5 @@
 #include "store/tls_certificates.h"
 
-#include <dlfcn.h>
 #include <git2.h>
 
 #include <mutex>
@@ -23,30 +22,20 @@ Deferral& State() {
   return d;
 }
 
-// mbedTLS's own definition of `name`, the next one after ours.
-template <typename Fn>
-Fn Real(const char* name) {
-  return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
-}
+}  // namespace
 
-constexpr int kFileIoError = -0x2900;  // MBEDTLS_ERR_X509_FILE_IO_ERROR
+namespace internal {
 
-// Records a load made during init (true), or marks a program's own later
-// load so that LoadTlsCertificates does not override it (false).
-bool Defer(std::optional<std::string> Deferral::*slot, const char* what) {
+bool DeferTlsLoad(bool directory, const char* path) {
   Deferral& d = State();
   std::lock_guard<std::mutex> lock(d.mu);
   if (!d.deferring) {
     d.done = true;
     return false;
   }
-  d.*slot = what != nullptr ? std::optional<std::string>(what) : std::nullopt;
+  (directory ? d.dir : d.file) = path != nullptr ? std::optional<std::string>(path) : std::nullopt;
   return true;
 }
-
-}  // namespace
-
-namespace internal {
 
 void BeginTlsDeferral() {
   std::lock_guard<std::mutex> lock(State().mu);
@@ -86,21 +75,54 @@ Status LoadTlsCertificates() {
 
 }  // namespace txdir::store
 
-// The interposed mbedTLS entry points (see the header). The chain argument
-// is an mbedtls_x509_crt*, left untouched when deferred: libgit2 initialized
-// it empty, so until the load nothing is trusted.
+#ifdef TXDIR_STATIC_LIBGIT2
+// A static libgit2 is linked with --wrap for these two names (see the
+// header): libgit2's calls reach __wrap_*, and __real_* is mbedTLS's own.
+// The chain argument is an mbedtls_x509_crt*, untouched when deferred.
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+extern "C" int __real_mbedtls_x509_crt_parse_file(void* chain, const char* path);
+extern "C" int __real_mbedtls_x509_crt_parse_path(void* chain, const char* path);
+
+extern "C" int __wrap_mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+  if (txdir::store::internal::DeferTlsLoad(/*directory=*/false, path)) return 0;
+  return __real_mbedtls_x509_crt_parse_file(chain, path);
+}
+
+extern "C" int __wrap_mbedtls_x509_crt_parse_path(void* chain, const char* path) {
+  if (txdir::store::internal::DeferTlsLoad(/*directory=*/true, path)) return 0;
+  return __real_mbedtls_x509_crt_parse_path(chain, path);
+}
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+#else
+#include <dlfcn.h>
+
+// The interposed mbedTLS entry points of a dynamically linked libgit2 (see
+// the header; a static one reaches libgit2_static.cc's wrappers instead).
+// The chain argument is an mbedtls_x509_crt*, left untouched when deferred:
+// libgit2 initialized it empty, so until the load nothing is trusted.
+namespace txdir::store {
+namespace {
+// mbedTLS's own definition of `name`, the next one after ours.
+template <typename Fn>
+Fn Real(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
+}
+
+constexpr int kFileIoError = -0x2900;  // MBEDTLS_ERR_X509_FILE_IO_ERROR
+}  // namespace
+}  // namespace txdir::store
+
 extern "C" int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
-  using txdir::store::Deferral;
-  if (txdir::store::Defer(&Deferral::file, path)) return 0;
+  if (txdir::store::internal::DeferTlsLoad(/*directory=*/false, path)) return 0;
   static const auto real =
       txdir::store::Real<int (*)(void*, const char*)>("mbedtls_x509_crt_parse_file");
   return real != nullptr ? real(chain, path) : txdir::store::kFileIoError;
 }
 
 extern "C" int mbedtls_x509_crt_parse_path(void* chain, const char* path) {
-  using txdir::store::Deferral;
-  if (txdir::store::Defer(&Deferral::dir, path)) return 0;
+  if (txdir::store::internal::DeferTlsLoad(/*directory=*/true, path)) return 0;
   static const auto real =
       txdir::store::Real<int (*)(void*, const char*)>("mbedtls_x509_crt_parse_path");
   return real != nullptr ? real(chain, path) : txdir::store::kFileIoError;
 }
+#endif

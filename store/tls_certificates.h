@@ -9,10 +9,12 @@
 // and LoadTlsCertificates() parses it, through libgit2's own option
 // (GIT_OPT_SET_SSL_CERT_LOCATIONS), before the first network operation.
 //
-// How: this module defines mbedtls_x509_crt_parse_file/_path. The txdir
-// executable's definitions come first in the dynamic linker's lookup order,
-// so libgit2's calls reach them; outside init they forward every call to
-// mbedTLS's own functions unchanged. Only the calls made while
+// How: libgit2's calls to mbedtls_x509_crt_parse_file/_path reach our
+// definitions, which outside init forward every call to mbedTLS's own
+// functions unchanged. With a shared libgit2 this module defines those
+// names, and the executable's definitions come first in the dynamic
+// linker's lookup order; with a static one (TXDIR_STATIC_LIBGIT2) the
+// linker's --wrap sends the calls to this module's __wrap_ functions. Only the calls made while
 // EnsureLibgit2() runs git_libgit2_init() are deferred. With a libgit2 built
 // on OpenSSL nothing is deferred and LoadTlsCertificates() does nothing.
 //
@@ -34,6 +36,11 @@ namespace txdir::store {
 Status LoadTlsCertificates();
 
 namespace internal {
+// Called by the mbedTLS entry points libgit2 reaches (a CA file, or with
+// `directory` a CA folder): inside the deferral, remembers `path` and
+// returns true (the caller returns success without parsing); outside it,
+// marks the program's own load and returns false (the caller parses).
+bool DeferTlsLoad(bool directory, const char* path);
 // Brackets git_libgit2_init() in EnsureLibgit2(): certificate loads between
 // the two calls are deferred.
 void BeginTlsDeferral();

@@ -355,7 +355,9 @@ TEST(IoFaults, SpaceFreeingCommandsWorkOnAFullDisk) {
   EXPECT_TRUE(rec) << rec.error().ToString();
   auto check = Fsck(**repo, FsckOptions{.repair = true});
   EXPECT_TRUE(check) << check.error().ToString();
-  if (check) EXPECT_TRUE(check->clean());
+  if (check) {
+    EXPECT_TRUE(check->clean());
+  }
   const uint64_t before = FreeBytes(loop.mnt());
   auto gc = CollectGarbage(**repo, GcOptions{.keep = 1});
   ASSERT_TRUE(gc) << gc.error().ToString();

@@ -77,7 +77,16 @@ case $target in
     link="$link $build/store/libtxdir_store.a"
     link="$link $build/txn/sdn/libtxdir_sdn.a"
     [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
-    link="$link -Wl,--end-group $(pkg-config --libs libgit2) -lspdlog -lfmt -lz -lcpp-httplib -lcrypto"
+    if [ -f "$build/store/libtxdir_libgit2_static.a" ]; then
+      # libgit2 linked statically, as CMake links it (TXDIR_STATIC_LIBGIT2).
+      git2="-Wl,--wrap=mbedtls_x509_crt_parse_file -Wl,--wrap=mbedtls_x509_crt_parse_path"
+      git2="$git2 -l:libgit2.a $build/store/libtxdir_libgit2_static.a -l:libmbedtls.a"
+      git2="$git2 -l:libmbedx509.a -l:libmbedcrypto.a -l:libhttp_parser.a -l:libssh2.a"
+      git2="$git2 -l:libpcre2-8.a -ldl -lrt"
+    else
+      git2=$(pkg-config --libs libgit2)
+    fi
+    link="$link -Wl,--end-group $git2 -lspdlog -lfmt -lz -lcpp-httplib -lcrypto"
     link="$link -lpthread"
     seeds="$here/seeds/cli_args"
     options="-max_len=512 -dict=$here/cli_args.dict"

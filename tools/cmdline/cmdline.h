@@ -85,8 +85,9 @@ struct Command {
   std::function<int()> run;
 
   Option& Add(std::string names, Target target, std::string help_text) {
-    return options.emplace_back(
+    options.push_back(
         Option{.names = std::move(names), .help = std::move(help_text), .target = target});
+    return options.back();
   }
   Option& Flag(std::string names, Target target, std::string help_text) {
     Option& o = Add(std::move(names), target, std::move(help_text));

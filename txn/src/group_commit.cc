@@ -276,6 +276,16 @@ Result<std::optional<git_oid>> LandedIn(Repository::Impl& r, const std::string& 
   return std::optional<git_oid>();
 }
 
+// Removes `name` unless it is gone already: its owner may remove it at the
+// same time (a writer reading its outcome while recovery lists the queue).
+// True when this call removed it.
+Result<bool> RemoveIfPresent(Repository::Impl& r, int dir, const std::string& name) {
+  auto st = r.env->UnlinkAt(dir, name, 0);
+  if (st) return true;
+  if (st.error().code == Code::kNotFound) return false;
+  return tl::unexpected(st.error());
+}
+
 }  // namespace
 
 QueuedRequest::~QueuedRequest() = default;
@@ -314,11 +324,14 @@ Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
     return tl::unexpected(f.error());
   }
   const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
-  // The claim stays until the outcome is read: while it is there, its flock
-  // tells recovery whether anyone will still read the outcome.
-  TXDIR_CHECK(r.env->UnlinkAt(q.queue(), name, 0));
-  auto st = r.env->UnlinkAt(q.queue(), q.id() + ".claimed", 0);
-  if (!st && st.error().code != Code::kNotFound) return tl::unexpected(st.error());
+  // The claim's flock has told recovery that someone will still read the
+  // outcome; before the claim goes, a flock on the outcome itself takes
+  // over, held until the outcome is gone too. So recovery, which lists the
+  // folder while this runs, never takes a writer that is cleaning up for
+  // one that died (RecoverQueue).
+  TXDIR_CHECK(r.env->Flock(f->get(), LockMode::kExclusive, /*wait=*/true));
+  TXDIR_CHECK(RemoveIfPresent(r, q.queue(), q.id() + ".claimed"));
+  TXDIR_CHECK(RemoveIfPresent(r, q.queue(), name));
   return std::optional<Result<CommitResult>>(TXDIR_TRY(OutcomeFromJson(r, text)));
 }
 
@@ -416,9 +429,17 @@ Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
   }
   for (const std::string& id : answered) {
     if (claimed.count(id)) continue;
-    // Its writer read it and died before removing it.
-    TXDIR_CHECK(r.env->UnlinkAt(queue->get(), id + ".done", 0));
-    actions->push_back("removed the read outcome of queued transaction " + id);
+    // Read: its writer holds a flock on it while it removes the claim and
+    // then the outcome (TakeOutcome). Free: the writer died before removing
+    // it.
+    auto f = r.env->OpenAt(queue->get(), id + ".done", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (!f) {
+      if (f.error().code == Code::kNotFound) continue;
+      return tl::unexpected(f.error());
+    }
+    if (!TXDIR_TRY(WriterGone(r.env, f->get()))) continue;
+    if (TXDIR_TRY(RemoveIfPresent(r, queue->get(), id + ".done")))
+      actions->push_back("removed the read outcome of queued transaction " + id);
   }
   for (const std::string& id : claimed) {
     const std::string name = id + ".claimed";
@@ -430,8 +451,8 @@ Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
     const bool gone = TXDIR_TRY(WriterGone(r.env, f->get()));
     if (answered.count(id)) {
       if (!gone) continue;  // its writer will read the outcome
-      TXDIR_CHECK(r.env->UnlinkAt(queue->get(), id + ".done", 0));
-      TXDIR_CHECK(r.env->UnlinkAt(queue->get(), name, 0));
+      const bool removed = TXDIR_TRY(RemoveIfPresent(r, queue->get(), id + ".done"));
+      if (!TXDIR_TRY(RemoveIfPresent(r, queue->get(), name)) && !removed) continue;
       actions->push_back("removed the unread outcome of queued transaction " + id +
                          " (its writer died)");
       continue;

@@ -107,7 +107,7 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max,
 Status RemoveClaim(Repository::Impl& r, const std::string& id);
 
 // Under the writer lock: writes a claimed request's outcome (its writer
-// then removes the outcome and the claim). For a writer that has died the
+// then removes the claim, and the outcome after it). For a writer that has died the
 // claim is removed instead.
 Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o);
 
