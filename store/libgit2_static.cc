@@ -15,7 +15,6 @@
 #include <dlfcn.h>
 #include <gssapi/gssapi.h>
 
-
 namespace {
 
 void* GssLibrary() {

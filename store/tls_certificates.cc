@@ -97,7 +97,7 @@ extern "C" int __wrap_mbedtls_x509_crt_parse_path(void* chain, const char* path)
 #include <dlfcn.h>
 
 // The interposed mbedTLS entry points of a dynamically linked libgit2 (see
-// the header; a static one reaches libgit2_static.cc's wrappers instead).
+// the header; a static one reaches the __wrap_ functions above instead).
 // The chain argument is an mbedtls_x509_crt*, left untouched when deferred:
 // libgit2 initialized it empty, so until the load nothing is trusted.
 namespace txdir::store {

@@ -1,7 +1,7 @@
 // Commands that change files through transactions: exec and db.
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tools/txdir/cli.h"
 #include "tools/txdir/db_batch.h"
