@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev libexpected-dev nlohmann-json3-dev
   librapidcheck-dev libbenchmark-dev libsqlite3-dev libcpp-httplib-dev zlib1g-dev
   libssh2-1-dev libmbedtls-dev libhttp-parser-dev libpcre2-dev libkrb5-dev
-  strace clang libclang-rt-14-dev e2fsprogs clang-tidy cppcheck
+  sqlite3 strace clang libclang-rt-14-dev e2fsprogs clang-tidy cppcheck
   chromium fonts-liberation fonts-dejavu-core
 )
 

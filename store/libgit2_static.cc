@@ -1,4 +1,4 @@
-// What a statically linked libgit2 needs from us (TXDIR_STATIC_LIBGIT2;
+// What a statically linked libgit2 needs from us (TXDIR_STATIC_DEPS;
 // docs/performance.md, "Process start-up").
 //
 // GSS-API on demand. Debian's libgit2 authenticates HTTP remotes with
@@ -8,12 +8,34 @@
 //    defined here; the first call opens libgssapi_krb5.so.2 and forwards to
 //    it. Without that library a call fails with GSS_S_UNAVAILABLE, and
 //    libgit2 reports the authentication as failed.
+// Randomness and SSH on demand. git_libgit2_init() also seeds mbedTLS's
+//    random generator, whose entropy context fills HAVEGE's 4 KiB table
+//    with timing loops, and runs libssh2_init(), which makes OpenSSL load
+//    its built-in engines (and clean them up at exit): about an eighth of
+//    the CPU of a short command, though only an HTTPS or SSH remote needs
+//    either. Linked with --wrap (store/CMakeLists.txt), libgit2's calls
+//    reach the __wrap_ functions below: the entropy context is initialized
+//    and the generator seeded on the generator's first use (a TLS handshake
+//    draws its client random before it sends a byte), and libssh2 is
+//    initialized just before libgit2 opens its first SSH session.
 // (The TLS deferral's --wrap functions live in tls_certificates.cc, beside
 // the state they use.)
 //
-// Thread safety: the library is opened once (a function-local static).
+// Thread safety: the library is opened once (a function-local static); the
+// deferred seeds are kept under one mutex, libssh2's start under a once flag.
+#include "store/libgit2_static.h"
+
 #include <dlfcn.h>
 #include <gssapi/gssapi.h>
+#include <libssh2.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -112,3 +134,135 @@ OM_uint32 KRB5_CALLCONV gss_release_oid_set(OM_uint32* minor, gss_OID_set* set) 
 
 }  // extern "C"
 // NOLINTEND(readability-identifier-naming)
+
+// --- randomness and SSH on demand -------------------------------------------
+
+namespace {
+
+using EntropyFn = int (*)(void*, unsigned char*, size_t);
+
+// A generator whose seeding libgit2 asked for and that has not been used.
+struct PendingSeed {
+  mbedtls_ctr_drbg_context* rng;
+  EntropyFn entropy_fn;
+  void* entropy;
+  std::string custom;
+};
+
+struct Deferred {
+  std::mutex mu;
+  std::set<mbedtls_entropy_context*> entropy_not_started;
+  std::vector<PendingSeed> seeds;
+};
+
+Deferred& Pending() {
+  static Deferred* const d = new Deferred();  // used until exit handlers run
+  return *d;
+}
+
+std::once_flag ssh_once;
+std::atomic<bool> ssh_started{false};
+int ssh_flags = 0;
+
+}  // namespace
+
+namespace txdir::store::internal {
+
+int DeferredRandomSeeds() {
+  Deferred& d = Pending();
+  std::lock_guard<std::mutex> lock(d.mu);
+  return static_cast<int>(d.seeds.size());
+}
+
+bool Libssh2Started() { return ssh_started.load(); }
+
+}  // namespace txdir::store::internal
+
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+extern "C" {
+void __real_mbedtls_entropy_init(mbedtls_entropy_context* ctx);
+void __real_mbedtls_entropy_free(mbedtls_entropy_context* ctx);
+int __real_mbedtls_ctr_drbg_seed(mbedtls_ctr_drbg_context* rng, EntropyFn entropy_fn, void* entropy,
+                                 const unsigned char* custom, size_t len);
+int __real_mbedtls_ctr_drbg_random(void* rng, unsigned char* out, size_t len);
+void __real_mbedtls_ctr_drbg_free(mbedtls_ctr_drbg_context* rng);
+int __real_libssh2_init(int flags);
+LIBSSH2_SESSION* __real_libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*alloc)),
+                                                LIBSSH2_FREE_FUNC((*free_fn)),
+                                                LIBSSH2_REALLOC_FUNC((*realloc_fn)),
+                                                void* abstract);
+
+void __wrap_mbedtls_entropy_init(mbedtls_entropy_context* ctx) {
+  Deferred& d = Pending();
+  std::lock_guard<std::mutex> lock(d.mu);
+  d.entropy_not_started.insert(ctx);
+}
+
+void __wrap_mbedtls_entropy_free(mbedtls_entropy_context* ctx) {
+  Deferred& d = Pending();
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (d.entropy_not_started.erase(ctx) != 0) return;  // never started: nothing to free
+  }
+  __real_mbedtls_entropy_free(ctx);
+}
+
+int __wrap_mbedtls_ctr_drbg_seed(mbedtls_ctr_drbg_context* rng, EntropyFn entropy_fn, void* entropy,
+                                 const unsigned char* custom, size_t len) {
+  Deferred& d = Pending();
+  std::lock_guard<std::mutex> lock(d.mu);
+  d.seeds.push_back(PendingSeed{
+      rng, entropy_fn, entropy,
+      custom != nullptr ? std::string(reinterpret_cast<const char*>(custom), len) : std::string()});
+  return 0;
+}
+
+int __wrap_mbedtls_ctr_drbg_random(void* rng, unsigned char* out, size_t len) {
+  Deferred& d = Pending();
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    for (auto it = d.seeds.begin(); it != d.seeds.end(); ++it) {
+      if (it->rng != rng) continue;
+      auto* entropy = static_cast<mbedtls_entropy_context*>(it->entropy);
+      if (d.entropy_not_started.erase(entropy) != 0) __real_mbedtls_entropy_init(entropy);
+      const PendingSeed seed = *it;
+      d.seeds.erase(it);
+      const auto* custom = reinterpret_cast<const unsigned char*>(seed.custom.data());
+      if (int rc = __real_mbedtls_ctr_drbg_seed(seed.rng, seed.entropy_fn, seed.entropy,
+                                                seed.custom.empty() ? nullptr : custom,
+                                                seed.custom.size());
+          rc != 0)
+        return rc;
+      break;
+    }
+  }
+  return __real_mbedtls_ctr_drbg_random(rng, out, len);
+}
+
+void __wrap_mbedtls_ctr_drbg_free(mbedtls_ctr_drbg_context* rng) {
+  Deferred& d = Pending();
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    std::erase_if(d.seeds, [rng](const PendingSeed& s) { return s.rng == rng; });
+  }
+  __real_mbedtls_ctr_drbg_free(rng);
+}
+
+int __wrap_libssh2_init(int flags) {
+  ssh_flags = flags;  // libgit2 calls it once, from git_libgit2_init
+  return 0;
+}
+
+LIBSSH2_SESSION* __wrap_libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*alloc)),
+                                                LIBSSH2_FREE_FUNC((*free_fn)),
+                                                LIBSSH2_REALLOC_FUNC((*realloc_fn)),
+                                                void* abstract) {
+  std::call_once(ssh_once, [] {
+    if (__real_libssh2_init(ssh_flags) == 0) ssh_started = true;
+  });
+  if (!ssh_started) return nullptr;  // libgit2 reports "failed to initialize SSH session"
+  return __real_libssh2_session_init_ex(alloc, free_fn, realloc_fn, abstract);
+}
+
+}  // extern "C"
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)

@@ -75,7 +75,7 @@ Status LoadTlsCertificates() {
 
 }  // namespace txdir::store
 
-#ifdef TXDIR_STATIC_LIBGIT2
+#ifdef TXDIR_STATIC_DEPS
 // A static libgit2 is linked with --wrap for these two names (see the
 // header): libgit2's calls reach __wrap_*, and __real_* is mbedTLS's own.
 // The chain argument is an mbedtls_x509_crt*, untouched when deferred.

@@ -13,7 +13,7 @@
 // definitions, which outside init forward every call to mbedTLS's own
 // functions unchanged. With a shared libgit2 this module defines those
 // names, and the executable's definitions come first in the dynamic
-// linker's lookup order; with a static one (TXDIR_STATIC_LIBGIT2) the
+// linker's lookup order; with a static one (TXDIR_STATIC_DEPS) the
 // linker's --wrap sends the calls to this module's __wrap_ functions. Only the calls made while
 // EnsureLibgit2() runs git_libgit2_init() are deferred. With a libgit2 built
 // on OpenSSL nothing is deferred and LoadTlsCertificates() does nothing.

@@ -70,23 +70,27 @@ case $target in
       exit 2
     fi
     # The same definitions the CMake build compiles the CLI with.
-    extra_flags="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB"
-    extra_flags="$extra_flags -DTXDIR_TESTING=1 -DCPPHTTPLIB_OPENSSL_SUPPORT"
+    extra_flags="-DTXDIR_TESTING=1 -DCPPHTTPLIB_OPENSSL_SUPPORT"
     extra_flags="$extra_flags -DCPPHTTPLIB_ZLIB_SUPPORT -DCPPHTTPLIB_BROTLI_SUPPORT"
     link="-Wl,--start-group $build/tools/libtxdir_cli_app.a $build/txn/libtxdir.a"
     link="$link $build/store/libtxdir_store.a"
     link="$link $build/txn/sdn/libtxdir_sdn.a"
     [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
     if [ -f "$build/store/libtxdir_libgit2_static.a" ]; then
-      # libgit2 linked statically, as CMake links it (TXDIR_STATIC_LIBGIT2).
-      git2="-Wl,--wrap=mbedtls_x509_crt_parse_file -Wl,--wrap=mbedtls_x509_crt_parse_path"
-      git2="$git2 -l:libgit2.a $build/store/libtxdir_libgit2_static.a -l:libmbedtls.a"
+      # libgit2 linked statically and spdlog and fmt compiled in from their
+      # headers, as CMake builds them (TXDIR_STATIC_DEPS).
+      extra_flags="$extra_flags -DSPDLOG_FMT_EXTERNAL -DFMT_HEADER_ONLY=1"
+      log_libs=""
+      git2="$(cat "$build/store/libgit2_wrap_flags.txt") -l:libgit2.a $build/store/libtxdir_libgit2_static.a -l:libmbedtls.a"
       git2="$git2 -l:libmbedx509.a -l:libmbedcrypto.a -l:libhttp_parser.a -l:libssh2.a"
       git2="$git2 -l:libpcre2-8.a -ldl -lrt"
     else
       git2=$(pkg-config --libs libgit2)
+      extra_flags="$extra_flags -DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL"
+      extra_flags="$extra_flags -DSPDLOG_SHARED_LIB"
+      log_libs="-lspdlog -lfmt"
     fi
-    link="$link -Wl,--end-group $git2 -lspdlog -lfmt -lz -lcpp-httplib -lcrypto"
+    link="$link -Wl,--end-group $git2 $log_libs -lz -lcpp-httplib -lcrypto"
     link="$link -lpthread"
     seeds="$here/seeds/cli_args"
     options="-max_len=512 -dict=$here/cli_args.dict"

@@ -1,8 +1,15 @@
 #include "tools/bench/bench_util.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -56,5 +63,56 @@ std::string GenerateTodoTable(int rows) {
   }
   return text;
 }
+
+ChildResult RunChild(const std::vector<std::string>& argv, const std::string& cwd,
+                     bool quiet_stderr) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    std::perror("bench: pipe");
+    std::_Exit(2);  // not exit: it is not thread-safe
+  }
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("bench: fork");
+    std::_Exit(2);
+  }
+  if (pid == 0) {
+    ::dup2(pipefd[1], 1);
+    if (quiet_stderr) {
+      int dn = ::open("/dev/null", O_WRONLY);
+      ::dup2(dn, 2);
+    }
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  ChildResult r;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    r.out.append(buf, size_t(n));
+  }
+  ::close(pipefd[0]);
+  struct rusage ru {};
+  int st = 0;
+  while (::wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
+  }
+  r.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  r.status = st;
+  r.maxrss_kb = ru.ru_maxrss;
+  auto ms = [](const timeval& t) { return double(t.tv_sec) * 1e3 + double(t.tv_usec) / 1e3; };
+  r.cpu_ms = ms(ru.ru_utime) + ms(ru.ru_stime);
+  return r;
+}
+
+bool ChildOk(const ChildResult& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
 
 }  // namespace txdir::bench

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace txdir::bench {
 
@@ -16,5 +17,22 @@ std::string GenerateTodoTable(int rows);
 
 // Removes a tree whose directories txdir made read-only.
 void RemoveTree(const std::string& root);
+
+// A child process's outcome and what it cost, from wait4's rusage.
+struct ChildResult {
+  int status = -1;  // as waitpid reports it
+  long maxrss_kb = 0;
+  double cpu_ms = 0;   // user + system time of the child
+  double wall_ms = 0;  // fork to reaped
+  std::string out;     // its stdout
+};
+
+// Runs argv (execvp) in `cwd` (when not empty), stdout captured, stderr
+// inherited or sent to /dev/null. Exits the program when fork or pipe fail.
+ChildResult RunChild(const std::vector<std::string>& argv, const std::string& cwd = "",
+                     bool quiet_stderr = false);
+
+// True when the child exited with status 0.
+bool ChildOk(const ChildResult& r);
 
 }  // namespace txdir::bench

@@ -68,8 +68,10 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace sample = txdir::sample;
+using txdir::bench::ChildOk;
 using txdir::bench::FsName;
 using txdir::bench::RemoveTree;
+using txdir::bench::RunChild;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
@@ -353,52 +355,6 @@ std::string SelfExe() {
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : p.string();
 }
-
-struct ChildResult {
-  int status = -1;
-  long maxrss_kb = 0;
-  std::string out;
-};
-
-// Runs argv (execvp) with stdout captured; reports its own peak RSS.
-ChildResult RunChild(const std::vector<std::string>& argv, const std::string& cwd = "",
-                     bool quiet_stderr = false) {
-  int pipefd[2];
-  Check(::pipe2(pipefd, O_CLOEXEC) == 0, "pipe");
-  pid_t pid = ::fork();
-  Check(pid >= 0, "fork");
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    if (quiet_stderr) {
-      int dn = ::open("/dev/null", O_WRONLY);
-      ::dup2(dn, 2);
-    }
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  ChildResult r;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    r.out.append(buf, size_t(n));
-  }
-  ::close(pipefd[0]);
-  struct rusage ru {};
-  int st = 0;
-  while (::wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
-  }
-  r.status = st;
-  r.maxrss_kb = ru.ru_maxrss;
-  return r;
-}
-bool ChildOk(const ChildResult& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
 
 bool HaveStrace() { return ::access("/usr/bin/strace", X_OK) == 0; }
 

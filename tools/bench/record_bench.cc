@@ -22,7 +22,7 @@
 // number of updates applied to it (0 lost).
 //
 // --quick: 100 records, 48 updates, W = 1,4,8; checks correctness, makes no
-// timing claims (the CI smoke test, ctest record_bench_quick).
+// timing claims (the CI smoke test, through ctest process_bench_quick).
 // Build in Release for real figures.
 #include <pthread.h>
 #include <sqlite3.h>
