@@ -7,6 +7,7 @@
 
 #include "tests/history/history_test_util.h"
 #include "txdir/history.h"
+#include "txdir/retention.h"
 
 namespace txdir::testing {
 namespace {
@@ -121,12 +122,18 @@ TEST(ParseSinceTest, DurationsAndIsoTimes) {
   EXPECT_EQ(ParseSince("30m", now).value(), now - 30 * 60'000LL);
   EXPECT_EQ(ParseSince("45s", now).value(), now - 45'000LL);
   EXPECT_EQ(ParseSince("2w", now).value(), now - 14 * 86'400'000LL);
+  // The grammar of every duration (gc --keep-within, gc.keep_within): units
+  // combine, and milliseconds are one.
+  EXPECT_EQ(ParseSince("1d12h", now).value(), now - 36 * 3'600'000LL);
+  EXPECT_EQ(ParseSince("500ms", now).value(), now - 500LL);
+  for (const char* d : {"7d", "1d12h", "90m", "2w3d"})
+    EXPECT_EQ(ParseSince(d, now).value(), now - ParseDuration(d).value().count()) << d;
   EXPECT_EQ(ParseSince("1970-01-02", now).value(), 86'400'000LL);
   EXPECT_EQ(ParseSince("2026-11-27T02:11:12.123Z", now).value(), 1795745472123LL);
   EXPECT_EQ(ParseSince("2026-11-27 02:11", now).value(), 1795745460000LL);
   EXPECT_EQ(ParseSince("2026-11-27T02:11:12", now).value(), 1795745472000LL);
-  for (const char* bad : {"", "7", "d", "7x", "-1d", "2026-13-01", "2026-11-27T", "2026-1-2",
-                          "2026-11-27T02:11:12.", "yesterday"}) {
+  for (const char* bad : {"", "7", "d", "7x", "-1d", "0d", "1d12", "1d-2h", "2026-13-01",
+                          "2026-11-27T", "2026-1-2", "2026-11-27T02:11:12.", "yesterday"}) {
     auto r = ParseSince(bad, now);
     EXPECT_FALSE(r) << bad;
     if (!r) {

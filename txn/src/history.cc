@@ -11,6 +11,7 @@
 #include <set>
 
 #include "store/fs_util.h"
+#include "txn/src/config.h"
 #include "txn/src/history_util.h"
 #include "txn/src/path_check.h"
 
@@ -268,43 +269,17 @@ Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_a
 
 Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
   auto bad = [&] {
-    return MakeError(Code::kInvalidArgument,
-                     "'" + PrintablePath(text) +
-                         "' is neither a duration (7d, 12h, 30m, 45s, 2w) nor an ISO date/time "
-                         "(2026-11-27, 2026-11-27T02:11:12Z)");
+    return MakeError(
+        Code::kInvalidArgument,
+        "'" + PrintablePath(text) +
+            "' is neither a duration (7d, 12h, 30m, 1d12h, 500ms) nor an ISO date/time "
+            "(2026-11-27, 2026-11-27T02:11:12Z)");
   };
   if (text.empty()) return bad();
-  // Duration: digits and one unit letter.
-  if (std::isdigit(static_cast<unsigned char>(text.front())) &&
-      std::isalpha(static_cast<unsigned char>(text.back()))) {
-    std::string_view digits = text.substr(0, text.size() - 1);
-    bool all_digits =
-        !digits.empty() && digits.size() <= 9 &&
-        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (all_digits) {
-      int64_t n = std::stoll(std::string(digits));
-      int64_t unit = 0;
-      switch (text.back()) {
-        case 's':
-          unit = 1000;
-          break;
-        case 'm':
-          unit = int64_t{60} * 1000;
-          break;
-        case 'h':
-          unit = int64_t{3600} * 1000;
-          break;
-        case 'd':
-          unit = int64_t{86400} * 1000;
-          break;
-        case 'w':
-          unit = int64_t{7} * 86400 * 1000;
-          break;
-        default:
-          return bad();
-      }
-      return now_ms - n * unit;
-    }
+  // A duration, in the grammar every command uses (ParseDurationMs). An
+  // ISO time starts with a digit too, and may end in 'Z': it is not one.
+  if (std::isdigit(static_cast<unsigned char>(text.front()))) {
+    if (auto ms = internal::ParseDurationMs(std::string(text))) return now_ms - *ms;
   }
   // ISO-8601, UTC.
   std::string s(text);

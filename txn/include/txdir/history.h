@@ -175,7 +175,8 @@ Result<uint64_t> WaitForGeneration(const std::string& root, std::optional<uint64
 
 // --- Helpers shared with the CLI
 
-// "7d", "12h", "30m", "45s", "2w" (that long before `now_ms`), or an ISO-8601
+// A duration as ParseDuration (retention.h) reads it, "7d", "12h", "1d12h",
+// "500ms" (that long before `now_ms`), or an ISO-8601
 // UTC date/time "2026-11-27", "2026-11-27T02:11", "2026-11-27T02:11:12[.123][Z]"
 // (a space may replace the 'T'). Returns epoch milliseconds.
 // InvalidArgument otherwise.
