@@ -15,6 +15,10 @@
 #               are not repeated
 #   crash-build build-crash/: -O2 -g1 with failpoints, no sanitizer,
 #               only what the heavy crash scenarios run
+#   package     every public header compiled alone; `cmake --install` of
+#               build-crash into a temporary prefix; a project outside
+#               txdir (tests/package) built against it with find_package
+#               and with pkg-config, and run
 #   crash-test  the heavy crash scenarios (power-loss enumeration and strace
 #               kills, labels heavy-syncfs and heavy-fsync): the syncfs mode
 #               as root, the fsync mode as txdir-ci; then PLAIN_TESTS
@@ -30,7 +34,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 jobs=${JOBS:-2}
-stages=${STAGES:-asan-build asan-test user-test crash-build crash-test tsan-build tsan-test lint}
+stages=${STAGES:-asan-build asan-test user-test crash-build package crash-test tsan-build tsan-test lint}
 
 bash scripts/deps.sh || exit 1
 
@@ -126,6 +130,23 @@ stage_crash_build() {
   cmake_config build-crash "" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" &&
     cmake --build build-crash -j "$jobs" --target txdir_cli txdir_powerloss_test \
       txdir_strace_kill_test txdir_replication_tests
+}
+stage_package() {
+  local prefix out pc_flags rc=0
+  prefix=$(mktemp -d) && out=$(mktemp -d) || return 1
+  {
+    cmake --build build-crash -j "$jobs" --target txdir_header_check &&
+      cmake --install build-crash --prefix "$prefix" >/dev/null &&
+      cmake -S tests/package -B "$out/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+      cmake --build "$out/cmake" &&
+      "$out/cmake/txdir_package_user" && "$out/cmake/txdir_package_sdn_user" &&
+      pc_flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs txdir) &&
+      g++ -std=c++20 tests/package/main.cc -o "$out/pc_user" $pc_flags &&
+      "$out/pc_user" &&
+      "$prefix/bin/txdir" --version
+  } || rc=1
+  rm -rf "$prefix" "$out"
+  return $rc
 }
 stage_crash_test() {
   local rc=0

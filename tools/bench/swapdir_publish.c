@@ -9,27 +9,17 @@
  * old set or the new one. N is what ROOT/current names (0 when absent).
  * No history, no checksums, no locking, no clean-up: a floor, not a tool.
  * Plain C and libc only, so its start-up is as cheap as a process gets. */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int fail(const char* what, const char* path) {
-  (void)fprintf(stderr, "txdir-swapdir-publish: %s %s: %s\n", what, path, strerror(errno));
+  (void)fprintf(stderr, "txdir-swapdir-publish: %s %s: %m\n", what, path);
   return 1;
-}
-
-static int fsync_path(const char* path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail("cannot open", path);
-  int rc = fsync(fd);
-  close(fd);
-  return rc == 0 ? 0 : fail("cannot fsync", path);
 }
 
 static int copy_file(int src_dir, int dst_dir, const char* name) {
@@ -37,7 +27,7 @@ static int copy_file(int src_dir, int dst_dir, const char* name) {
   if (in < 0) return fail("cannot open", name);
   int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (out < 0) {
-    close(in);
+    (void)close(in);
     return fail("cannot create", name);
   }
   char buf[65536];
@@ -60,34 +50,47 @@ static int copy_file(int src_dir, int dst_dir, const char* name) {
     if (rc) break;
   }
   if (rc == 0 && fsync(out) != 0) rc = fail("cannot fsync", name);
-  close(in);
+  (void)close(in);
   if (close(out) != 0 && rc == 0) rc = fail("cannot close", name);
   return rc;
 }
 
+/* "g" and the decimal digits of n, into out (at least 24 bytes). */
+static void gen_name(long n, char* out) {
+  char digits[21];
+  int len = 0;
+  do {
+    digits[len++] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n > 0 && len < 20);
+  out[0] = 'g';
+  for (int i = 0; i < len; ++i) out[1 + i] = digits[len - 1 - i];
+  out[1 + len] = '\0';
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
-    (void)fprintf(stderr, "usage: txdir-swapdir-publish SRC ROOT\n");
+    (void)fputs("usage: txdir-swapdir-publish SRC ROOT\n", stderr);
     return 2;
   }
   const char* src = argv[1];
-  const char* root = argv[2];
-  char path[4096], target[256], gen[64];
+  const char* root_path = argv[2];
+  int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail("cannot open", root_path);
+  char target[64], gen[24];
   long n = 0;
-  (void)snprintf(path, sizeof path, "%s/current", root);
-  ssize_t len = readlink(path, target, sizeof target - 1);
+  ssize_t len = readlinkat(root, "current", target, sizeof target - 1);
   if (len > 1 && target[0] == 'g') {
     target[len] = '\0';
     n = strtol(target + 1, NULL, 10);
   }
-  (void)snprintf(gen, sizeof gen, "g%ld", n + 1);
-  (void)snprintf(path, sizeof path, "%s/%s", root, gen);
-  if (mkdir(path, 0755) != 0) return fail("cannot create", path);
+  gen_name(n + 1, gen);
+  if (mkdirat(root, gen, 0755) != 0) return fail("cannot create", gen);
 
   DIR* in = opendir(src);
   if (!in) return fail("cannot open", src);
-  int dst = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dst < 0) return fail("cannot open", path);
+  int dst = openat(root, gen, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dst < 0) return fail("cannot open", gen);
   struct dirent* e;
   while ((e = readdir(in)) != NULL) {
     struct stat st;
@@ -96,15 +99,14 @@ int main(int argc, char** argv) {
     if (!S_ISREG(st.st_mode)) continue;
     if (copy_file(dirfd(in), dst, e->d_name) != 0) return 1;
   }
-  closedir(in);
-  if (fsync(dst) != 0) return fail("cannot fsync", path);
-  close(dst);
+  (void)closedir(in);
+  if (fsync(dst) != 0) return fail("cannot fsync", gen);
+  (void)close(dst);
 
-  char link_tmp[4096], link_path[4096];
-  (void)snprintf(link_tmp, sizeof link_tmp, "%s/current.tmp", root);
-  (void)snprintf(link_path, sizeof link_path, "%s/current", root);
-  (void)unlink(link_tmp);
-  if (symlink(gen, link_tmp) != 0) return fail("cannot create", link_tmp);
-  if (rename(link_tmp, link_path) != 0) return fail("cannot rename", link_tmp);
-  return fsync_path(root);
+  (void)unlinkat(root, "current.tmp", 0);
+  if (symlinkat(gen, root, "current.tmp") != 0) return fail("cannot create", "current.tmp");
+  if (renameat(root, "current.tmp", root, "current") != 0)
+    return fail("cannot rename", "current.tmp");
+  if (fsync(root) != 0) return fail("cannot fsync", root_path);
+  return 0;
 }
