@@ -1,7 +1,5 @@
 // Browsing and change notification: diff, checkout, run, wait. (log's
 // change counts and filters are in commands_core.cc with the rest of log.)
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,75 +68,18 @@ int RunDiff(const DiffArgs& a, const Globals& g) {
   return Print(*text);
 }
 
-// Runs argv with its working directory in `snap`'s generation and returns
-// an exit code: the program's, 128 + signal when a signal ended it, 126/127
-// when it could not be started. The pin (snap) is held throughout.
+// Runs argv inside `snap`'s generation (RunInGeneration) and returns an
+// exit code: the program's, 128 + signal when a signal ended it, 127 when
+// there is no such program and 126 when it could not be started otherwise.
 int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  // The program's environment is built here, before fork, so the child only
-  // changes directory and execs (setenv is not thread-safe).
-  const std::string gen = std::to_string(snap.generation());
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view kv(*e);
-    if (kv.starts_with("TXDIR_GENERATION=") || kv.starts_with("TXDIR_GENERATION_DIR=") ||
-        kv.starts_with("PWD="))
-      continue;
-    env_strings.emplace_back(kv);
-  }
-  env_strings.push_back("TXDIR_GENERATION=" + gen);
-  env_strings.push_back("TXDIR_GENERATION_DIR=" + snap.path());
-  env_strings.push_back("PWD=" + snap.path());
-  std::vector<char*> envp;
-  envp.reserve(env_strings.size() + 1);
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
   std::cout.flush();
-  // Only so that output still buffered is not written twice (by the child
-  // too); a write error on our own stdout is not the program's business.
+  // Only so that output still buffered is not written twice; a write error
+  // on our own stdout is not the program's business.
   (void)std::fflush(nullptr);
-  // Like system(3): while the program runs, ^C and ^\ are its business.
-  struct sigaction ignore {
-  }, old_int{}, old_quit{};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  ::sigaction(SIGINT, &ignore, &old_int);
-  ::sigaction(SIGQUIT, &ignore, &old_quit);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGQUIT, &old_quit, nullptr);
-    // Failed writes to stderr have nowhere to be reported; the exit code is.
-    if (::chdir(snap.path().c_str()) != 0) {
-      (void)std::fprintf(stderr, "txdir: error: cannot enter %s: %s\n", snap.path().c_str(),
-                         ::strerrordesc_np(errno));
-      ::_exit(kExitIo);
-    }
-    ::execvpe(argv[0], argv.data(), envp.data());
-    int err = errno;
-    (void)std::fprintf(stderr, "txdir: error: cannot run %s: %s\n", argv[0],
-                       ::strerrordesc_np(err));
-    ::_exit(err == ENOENT ? 127 : 126);
-  }
-  int status = 0;
-  int rc = -1;
-  if (pid > 0) {
-    while ((rc = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
-  }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGQUIT, &old_quit, nullptr);
-  if (pid < 0 || rc < 0) {
-    (void)std::fprintf(stderr, "txdir: error: cannot start %s: %s\n", argv[0],
-                       ::strerrordesc_np(errno));
-    return kExitIo;
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kExitInternal;
+  auto code = RunInGeneration(snap, args);
+  if (code) return *code;
+  (void)std::fprintf(stderr, "txdir: error: %s\n", code.error().ToString().c_str());
+  return code.error().sys_errno == ENOENT ? 127 : 126;
 }
 
 }  // namespace

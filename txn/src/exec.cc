@@ -1,8 +1,5 @@
 #include "txdir/exec.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,9 +9,8 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/spawn.h"
 #include "txn/src/trust.h"
-
-extern char** environ;
 
 namespace txdir {
 
@@ -53,45 +49,15 @@ Status FillStage(Env* env, Repository& repo, Transaction& tx, const std::string&
 // nor fail on the files it keeps writing).
 Result<int> RunProgram(const std::vector<std::string>& argv, const std::string& stage,
                        uint64_t base, int stage_lock) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TXDIR_STAGE=", 12) == 0 ||
-        std::strncmp(*e, "TXDIR_BASE_GENERATION=", 22) == 0)
-      continue;
-    env_strings.emplace_back(*e);
-  }
-  env_strings.push_back("TXDIR_STAGE=" + stage);
-  env_strings.push_back("TXDIR_BASE_GENERATION=" + std::to_string(base));
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& a : argv_copy) args.push_back(a.data());
-  args.push_back(nullptr);
-  // A duplicate without FD_CLOEXEC shares the flock (same open file).
-  const int inherited = ::fcntl(stage_lock, F_DUPFD, 3);
-  if (inherited < 0) return ErrnoError("cannot pass the stage lock to the program", stage, errno);
   // The program works inside the stage, as `txdir run` works inside a
   // generation: `sed -i x.sdn` edits the stage's copy, not the caller's.
-  posix_spawn_file_actions_t actions;
-  int rc = ::posix_spawn_file_actions_init(&actions);
-  if (rc != 0) {
-    ::close(inherited);
-    return ErrnoError("cannot run program", argv[0], rc);
-  }
-  rc = ::posix_spawn_file_actions_addchdir_np(&actions, stage.c_str());
-  pid_t pid = 0;
-  if (rc == 0) rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::close(inherited);
-  if (rc != 0) return ErrnoError("cannot run program", argv[0], rc);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoError("waitpid failed", argv[0], errno);
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
+  const internal::SpawnOutcome run = TXDIR_TRY(internal::Spawn(internal::SpawnSpec{
+      .argv = argv,
+      .what = "program",
+      .cwd = stage,
+      .env = {"TXDIR_STAGE=" + stage, "TXDIR_BASE_GENERATION=" + std::to_string(base)},
+      .pass_fd = stage_lock}));
+  return run.ExitCode();
 }
 
 }  // namespace

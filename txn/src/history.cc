@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,6 +15,7 @@
 #include "txn/src/config.h"
 #include "txn/src/history_util.h"
 #include "txn/src/path_check.h"
+#include "txn/src/spawn.h"
 
 namespace txdir {
 
@@ -263,6 +265,21 @@ Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_a
   }();
   if (!done) (void)fs::RemoveTree(env, pdir.get(), tmp);
   return done;
+}
+
+Result<int> RunInGeneration(const Snapshot& snap, const std::vector<std::string>& argv) {
+  // Checked first: posix_spawn reports a directory it cannot enter with the
+  // same errno as a missing program.
+  if (::access(snap.path().c_str(), X_OK) != 0)
+    return ErrnoError("cannot enter the generation's directory", snap.path(), errno);
+  const internal::SpawnOutcome run = TXDIR_TRY(internal::Spawn(
+      internal::SpawnSpec{.argv = argv,
+                          .what = "the program",
+                          .cwd = snap.path(),
+                          .env = {"TXDIR_GENERATION=" + std::to_string(snap.generation()),
+                                  "TXDIR_GENERATION_DIR=" + snap.path(), "PWD=" + snap.path()},
+                          .like_system = true}));
+  return run.ExitCode();
 }
 
 // --- helpers

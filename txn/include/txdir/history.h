@@ -22,6 +22,7 @@
 #include "txdir/env.h"
 #include "txdir/error.h"
 #include "txdir/repository.h"
+#include "txdir/snapshot.h"
 
 namespace txdir {
 
@@ -172,6 +173,16 @@ Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out);
 // Opens no store and takes no lock.
 Result<uint64_t> WaitForGeneration(const std::string& root, std::optional<uint64_t> after,
                                    std::chrono::milliseconds timeout, Env* env = nullptr);
+
+// Runs argv inside `snap`'s generation, as `txdir run` does: the program's
+// working directory (and PWD) is the generation's directory, and
+// TXDIR_GENERATION and TXDIR_GENERATION_DIR name it; while it runs, SIGINT
+// and SIGQUIT are ignored here and left to the program, as system(3) does.
+// The pin is `snap`'s, held by the caller throughout. Returns the program's
+// exit status, 128 + N when signal N ended it. Errors: "cannot run PROGRAM"
+// with the errno of the failed start (ENOENT: no such program), or Io when
+// the generation's directory cannot be entered.
+Result<int> RunInGeneration(const Snapshot& snap, const std::vector<std::string>& argv);
 
 // --- Helpers shared with the CLI
 
