@@ -225,6 +225,27 @@ std::string ClosestMatch(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+// The command argv names: its first word that is not a global option or a
+// global option's value, when that word is a command's name. nullptr when
+// there is none (help, a typo, only options).
+const Command* NamedCommand(const Program& p, int argc, const char* const* argv) {
+  if (p.commands.empty()) return nullptr;
+  std::vector<std::string> globals, global_values;
+  Spellings(p.globals, &globals, &global_values);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") return nullptr;
+    if (!arg.empty() && arg[0] == '-') {
+      if (Contains(global_values, arg)) ++i;  // "--timeout 5": the value is not a command
+      continue;
+    }
+    for (const Command& c : p.commands)
+      if (c.name == arg) return &c;
+    return nullptr;
+  }
+  return nullptr;
+}
+
 std::optional<int> Parse(Program& p, int argc, const char* const* argv, std::ostream& out,
                          std::ostream& err, const Command** chosen, int usage_exit) {
   *chosen = nullptr;
@@ -236,7 +257,15 @@ std::optional<int> Parse(Program& p, int argc, const char* const* argv, std::ost
   }
   if (!p.version.empty()) app.set_version_flag("--version", p.version);
   AddAll(app, p.globals);
-  for (Command& c : p.commands) AddAll(*app.add_subcommand(c.name, c.help), c);
+  // Only the named command's options are built: every command's would be
+  // about a tenth of what a short-lived process spends before its work.
+  // The others stay listed (help, and the choice of a command); when argv
+  // names none, all are built, so that errors read as they always do.
+  const Command* named = NamedCommand(p, argc, argv);
+  for (Command& c : p.commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    if (named == nullptr || named == &c) AddAll(*sub, c);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

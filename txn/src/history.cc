@@ -296,7 +296,12 @@ Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
   // A duration, in the grammar every command uses (ParseDurationMs). An
   // ISO time starts with a digit too, and may end in 'Z': it is not one.
   if (std::isdigit(static_cast<unsigned char>(text.front()))) {
-    if (auto ms = internal::ParseDurationMs(std::string(text))) return now_ms - *ms;
+    if (auto ms = internal::ParseDurationMs(std::string(text))) {
+      if (*ms > now_ms)  // before 1970: no generation is that old, so a typo
+        return MakeError(Code::kInvalidArgument,
+                         "'" + PrintablePath(text) + "' ago is before 1970-01-01");
+      return now_ms - *ms;
+    }
   }
   // ISO-8601, UTC.
   std::string s(text);
