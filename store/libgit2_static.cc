@@ -140,6 +140,11 @@ OM_uint32 KRB5_CALLCONV gss_release_oid_set(OM_uint32* minor, gss_OID_set* set) 
 namespace {
 
 using EntropyFn = int (*)(void*, unsigned char*, size_t);
+// libssh2_session_init_ex's allocator arguments (LIBSSH2_ALLOC_FUNC and the
+// others in libssh2.h), spelled out.
+using SshAllocFn = void* (*)(size_t, void**);
+using SshFreeFn = void (*)(void*, void**);
+using SshReallocFn = void* (*)(void*, size_t, void**);
 
 // A generator whose seeding libgit2 asked for and that has not been used.
 struct PendingSeed {
@@ -187,10 +192,8 @@ int __real_mbedtls_ctr_drbg_seed(mbedtls_ctr_drbg_context* rng, EntropyFn entrop
 int __real_mbedtls_ctr_drbg_random(void* rng, unsigned char* out, size_t len);
 void __real_mbedtls_ctr_drbg_free(mbedtls_ctr_drbg_context* rng);
 int __real_libssh2_init(int flags);
-LIBSSH2_SESSION* __real_libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*alloc)),
-                                                LIBSSH2_FREE_FUNC((*free_fn)),
-                                                LIBSSH2_REALLOC_FUNC((*realloc_fn)),
-                                                void* abstract);
+LIBSSH2_SESSION* __real_libssh2_session_init_ex(SshAllocFn alloc, SshFreeFn free_fn,
+                                                SshReallocFn realloc_fn, void* abstract);
 
 void __wrap_mbedtls_entropy_init(mbedtls_entropy_context* ctx) {
   Deferred& d = Pending();
@@ -253,10 +256,8 @@ int __wrap_libssh2_init(int flags) {
   return 0;
 }
 
-LIBSSH2_SESSION* __wrap_libssh2_session_init_ex(LIBSSH2_ALLOC_FUNC((*alloc)),
-                                                LIBSSH2_FREE_FUNC((*free_fn)),
-                                                LIBSSH2_REALLOC_FUNC((*realloc_fn)),
-                                                void* abstract) {
+LIBSSH2_SESSION* __wrap_libssh2_session_init_ex(SshAllocFn alloc, SshFreeFn free_fn,
+                                                SshReallocFn realloc_fn, void* abstract) {
   std::call_once(ssh_once, [] {
     if (__real_libssh2_init(ssh_flags) == 0) ssh_started = true;
   });
