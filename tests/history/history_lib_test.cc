@@ -132,8 +132,9 @@ TEST(ParseSinceTest, DurationsAndIsoTimes) {
   EXPECT_EQ(ParseSince("2026-11-27T02:11:12.123Z", now).value(), 1795745472123LL);
   EXPECT_EQ(ParseSince("2026-11-27 02:11", now).value(), 1795745460000LL);
   EXPECT_EQ(ParseSince("2026-11-27T02:11:12", now).value(), 1795745472000LL);
-  for (const char* bad : {"", "7", "d", "7x", "-1d", "0d", "1d12", "1d-2h", "9999999999d", "2026-13-01",
-                          "2026-11-27T", "2026-1-2", "2026-11-27T02:11:12.", "yesterday"}) {
+  for (const char* bad :
+       {"", "7", "d", "7x", "-1d", "0d", "1d12", "1d-2h", "9999999999d", "2026-13-01",
+        "2026-11-27T", "2026-1-2", "2026-11-27T02:11:12.", "yesterday"}) {
     auto r = ParseSince(bad, now);
     EXPECT_FALSE(r) << bad;
     if (!r) {

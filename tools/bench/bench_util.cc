@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -63,6 +64,15 @@ std::string GenerateTodoTable(int rows) {
             ", \"\", \"\", \"open\", " + std::to_string(r % 30) + ", \"\", \"2026-02-10\"\n";
   }
   return text;
+}
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
 ChildResult RunChild(const std::vector<std::string>& argv, const std::string& cwd,

@@ -18,6 +18,10 @@ std::string GenerateTodoTable(int rows);
 // Removes a tree whose directories txdir made read-only.
 void RemoveTree(const std::string& root);
 
+// The q-quantile (0..1) of `v`, interpolated between neighbours; 0 when
+// empty. Quantile(v, 0.5) is the median.
+double Quantile(std::vector<double> v, double q);
+
 // A child process's outcome and what it cost, from wait4's rusage.
 struct ChildResult {
   int status = -1;  // as waitpid reports it

@@ -70,6 +70,7 @@ namespace fs = std::filesystem;
 namespace sample = txdir::sample;
 using txdir::bench::ChildOk;
 using txdir::bench::FsName;
+using txdir::bench::Quantile;
 using txdir::bench::RemoveTree;
 using txdir::bench::RunChild;
 using Clock = std::chrono::steady_clock;
@@ -173,13 +174,6 @@ struct Case {
   long peak_rss_kb = 0;
 };
 
-double Quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double pos = q * double(v.size() - 1);
-  size_t lo = size_t(pos), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
-}
 double Median(const Case& c) { return Quantile(c.ms, 0.5); }
 
 // --- plain POSIX helpers for the baselines (each counts its own fsyncs) ---

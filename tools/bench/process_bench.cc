@@ -90,12 +90,7 @@ std::string GetFile(const std::string& path) {
   return s.str();
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+double Median(const std::vector<double>& v) { return txdir::bench::Quantile(v, 0.5); }
 
 // One measured command: samples of wall and CPU milliseconds.
 struct Series {

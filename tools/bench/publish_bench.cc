@@ -47,6 +47,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace sample = txdir::sample;
 using txdir::bench::FsName;
+using txdir::bench::Quantile;
 using txdir::bench::RemoveTree;
 
 class CountingEnv : public txdir::EnvWrapper {
@@ -80,16 +81,6 @@ struct CaseResult {
   std::vector<double> ms;  // one per publish
   std::vector<SyncCounts> syncs;
 };
-
-double Quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double pos = q * static_cast<double>(v.size() - 1);
-  size_t lo = static_cast<size_t>(pos);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  double frac = pos - static_cast<double>(lo);
-  return v[lo] + (v[hi] - v[lo]) * frac;
-}
 
 double Mean(const std::vector<double>& v) {
   double s = 0;

@@ -31,14 +31,13 @@ Status RunPrePublishHook(Repository::Impl& r, uint64_t gen) {
                 .null_stdin = true,
                 .capture = kMaxOutput}));
   if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) return Ok();
-  const std::string how = run.Describe();
   std::string output = run.output;
-  const bool truncated = run.truncated;
-  if (truncated) output += "\n[... output truncated at " + std::to_string(kMaxOutput) + " bytes]";
+  if (run.truncated)
+    output += "\n[... output truncated at " + std::to_string(kMaxOutput) + " bytes]";
   while (!output.empty() && output.back() == '\n') output.pop_back();
   return MakeError(
       Code::kInvalidArgument,
-      "pre-publish hook rejected generation " + std::to_string(gen) + " (" + how +
+      "pre-publish hook rejected generation " + std::to_string(gen) + " (" + run.Describe() +
           "); nothing was published" +
           (output.empty() ? std::string(" (no output)") : ". Hook output:\n" + output));
 }
