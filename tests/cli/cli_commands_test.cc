@@ -10,10 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 // A repository with two publishes: a = "one", b = "bee"; then a = "two".
 class CliTest : public ::testing::Test {
  protected:
@@ -128,8 +124,8 @@ TEST_F(CliTest, LogJsonParses) {
   EXPECT_EQ(j[1]["commit"].get<std::string>().size(), 40u);
 }
 
-TEST_F(CliTest, ShowGeneration) {
-  CliResult r = RunCli({"show", f_.root, "1"});
+TEST_F(CliTest, ShowGenerationFiles) {
+  CliResult r = RunCli({"show", f_.root, "1", "--files"});
   ASSERT_EQ(r.exit, 0) << r;
   EXPECT_TRUE(Has(r.out, "generation 1")) << r;
   EXPECT_TRUE(Has(r.out, "message: first publish")) << r;

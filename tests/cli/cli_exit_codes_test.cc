@@ -13,10 +13,6 @@ namespace {
 
 constexpr int kUsage = 2, kNotFound = 3, kLocked = 4, kInvalidInput = 8, kExists = 9;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 class CliErrorTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(f_.Publish({{"a", "one"}}).exit, 0); }

@@ -20,10 +20,6 @@ namespace {
 
 constexpr int kInvalidInput = 8;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 class CliNamesTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(f_.Publish({{"a", "one"}}).exit, 0); }

@@ -23,10 +23,6 @@ namespace {
 constexpr int kIo = 7;
 constexpr uid_t kNobody = 65534;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 // Runs txdir in a forked child with the given umask and, when `uid` is set,
 // as that user and group (no supplementary groups).
 CliResult RunCliWith(const std::vector<std::string>& args, mode_t umask_bits,

@@ -90,6 +90,11 @@ inline CliResult RunCli(std::initializer_list<std::string> args) {
 
 // A fresh directory with an initialized repository at root = tmp/repo and a
 // source tree at tmp/src.
+// Whether `needle` occurs in `text` (output checks).
+inline bool Has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
 struct CliFixture {
   TempDir tmp;
   std::string root = tmp / "repo";

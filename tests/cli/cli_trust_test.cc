@@ -17,10 +17,6 @@ constexpr int kCorruption = 6;
 constexpr int kInvalidInput = 8;
 constexpr uid_t kNobody = 65534;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 // Gives everything under `path` (not following links) to `uid`.
 void ChownTree(const std::string& path, uid_t uid) {
   ASSERT_EQ(::lchown(path.c_str(), uid, static_cast<gid_t>(-1)), 0) << path;

@@ -45,6 +45,62 @@ TEST_F(LogCliTest, TextShowsChangesAndSizesAndEscapesControlCharacters) {
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r;
 }
 
+TEST_F(LogCliTest, OnelineIsOneLinePerGenerationWithCountsAndFirstMessageLine) {
+  ASSERT_EQ(
+      f_.Publish({{"a.txt", "hello world\n"}, {"c/d.txt", "xyz"}, {"e", "1"}}, "three\nsecond line")
+          .exit,
+      0);
+  CliResult r = RunCli({"log", f_.root, "--oneline"});
+  ASSERT_EQ(r.exit, 0) << r;
+  auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r;
+  EXPECT_EQ(lines[0].rfind("3 (live)  20", 0), 0u) << r;
+  EXPECT_TRUE(Has(lines[0], "  publish  +1 ~0 -0  three")) << r;
+  EXPECT_FALSE(Has(r.out, "second line")) << r;
+  EXPECT_TRUE(Has(lines[1], "  publish  +1 ~1 -1  two\\x1b[31m red")) << r;
+  EXPECT_EQ(lines[2].rfind("1  20", 0), 0u) << r;
+  EXPECT_TRUE(Has(lines[2], "+2 ~0 -0  one")) << r;
+}
+
+TEST_F(LogCliTest, StatListsChangedFilesAndRecordsOfSdnTables) {
+  const std::string t1 = "todos |id, status|\n    1, open\n    2, open\n";
+  const std::string t2 = "todos |id, status|\n    1, done\n    3, open\n";
+  ASSERT_EQ(f_.Publish({{"a.txt", "x"}, {"t.sdn", t1}}, "tables").exit, 0);
+  ASSERT_EQ(f_.Publish({{"a.txt", "x"}, {"t.sdn", t2}, {"bad.sdn", "|unterminated"}}, "edit").exit,
+            0);
+  CliResult r = RunCli({"log", f_.root, "--oneline", "--stat", "-n", "2"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(HasLine(r.out, "    M t.sdn  records: 1 changed, 1 added, 1 removed")) << r;
+  EXPECT_TRUE(HasLine(r.out, "    A bad.sdn  records: not comparable (not valid SDN)")) << r;
+  EXPECT_TRUE(HasLine(r.out, "    A t.sdn  records: 2 added")) << r;
+  EXPECT_TRUE(HasLine(r.out, "    M a.txt")) << r;
+  EXPECT_TRUE(HasLine(r.out, "    D c/d.txt")) << r;
+
+  r = RunCli({"log", f_.root, "--stat", "--json", "-n", "1"});
+  ASSERT_EQ(r.exit, 0) << r;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j[0]["changed"].size(), 2u) << r;
+  EXPECT_EQ(j[0]["changed"][1], json({{"status", "M"},
+                                      {"path", "t.sdn"},
+                                      {"records", "records: 1 changed, 1 added, 1 removed"}}));
+}
+
+TEST_F(LogCliTest, OldestKeptAfterPruningIsNotShownAsAddingEveryFile) {
+  ASSERT_EQ(f_.Publish({{"a.txt", "3"}}, "three").exit, 0);
+  CliResult r = RunCli({"gc", f_.root, "--keep", "2", "--prune-history"});
+  ASSERT_EQ(r.exit, 0) << r;
+  r = RunCli({"log", f_.root});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(HasLine(r.out, "  changes: unknown: older generations removed by gc --prune-history"))
+      << r;
+  EXPECT_FALSE(Has(r.out, "2 added")) << r;
+  r = RunCli({"show", f_.root, "2"});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(
+      HasLine(r.out, "parent:  none (older generations were removed by gc --prune-history)"))
+      << r;
+}
+
 TEST_F(LogCliTest, JsonCarriesTheChanges) {
   CliResult r = RunCli({"log", f_.root, "--json"});
   ASSERT_EQ(r.exit, 0) << r;

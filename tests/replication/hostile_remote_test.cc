@@ -26,10 +26,6 @@ namespace {
 constexpr int kInvalidInput = 8;
 constexpr int kCorruption = 6;
 
-bool Has(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 struct Entry {
   std::string mode;  // as git writes it: "100644", "40000", ...
   std::string name;  // raw bytes

@@ -139,6 +139,30 @@ TEST_F(ServeHttpTest, RootRedirectsToTheLiveGenerationWithoutCaching) {
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
 }
 
+TEST_F(ServeHttpTest, GenerationReferencesRedirectToTheNumberTheyNameWithoutCaching) {
+  // The grammar of the commands (live, live~K, N^); "%5E" is how a browser
+  // sends '^'. The page itself stays immutable under its number.
+  for (const auto& [path, location] : std::vector<std::pair<std::string, std::string>>{
+           {"/g/live/", "/g/2/"},
+           {"/g/live~1/a.txt", "/g/1/a.txt"},
+           {"/g/2%5E/sub/", "/g/1/sub/"},
+           {"/g/01/a.txt", "/g/1/a.txt"},
+           {"/diff/live~1/live", "/diff/1/2"},
+           {"/table/live/tables/features.sdn?x=1", "/table/2/tables/features.sdn?x=1"}}) {
+    auto r = Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 302) << path;
+    EXPECT_EQ(r->get_header_value("Location"), location) << path;
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store") << path;
+  }
+  auto r = Get("/g/live~1/a.txt");
+  ASSERT_TRUE(r);
+  auto followed = Get(r->get_header_value("Location"));
+  ASSERT_TRUE(followed);
+  EXPECT_EQ(followed->status, 200);
+  EXPECT_EQ(followed->body, "one");
+}
+
 TEST_F(ServeHttpTest, FileIsImmutableWithTheBlobIdAsEtag) {
   auto r = Get("/g/2/a.txt");
   ASSERT_TRUE(r);
@@ -212,9 +236,9 @@ TEST_F(ServeHttpTest, ContentTypesFollowTheExtension) {
 }
 
 TEST_F(ServeHttpTest, UnknownGenerationsFilesAndPagesAre404) {
-  for (const char* path :
-       {"/g/99/a.txt", "/g/0/", "/g/01/a.txt", "/g/abc/", "/g/2/missing", "/g/2/a.txt/", "/nope",
-        "/diff/1/99", "/diff/x/2", "/table/9/a.sdn", "/g/18446744073709551616/"}) {
+  for (const char* path : {"/g/99/a.txt", "/g/0/", "/g/abc/", "/g/live~5/", "/g/1%5E/",
+                           "/diff/live%5E2/2", "/g/2/missing", "/g/2/a.txt/", "/nope", "/diff/1/99",
+                           "/diff/x/2", "/table/9/a.sdn", "/g/18446744073709551616/"}) {
     auto r = Get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 404) << path;
@@ -239,7 +263,8 @@ TEST_F(ServeHttpTest, PrunedAndUnknownGenerationsAre404WithAPlainMessageOnEveryR
                                          "9223372036854775807",
                                          "18446744073709551615",
                                          "99999999999999999999",
-                                         "live",
+                                         "live~1",  // past the oldest kept
+                                         "2^",
                                          "0",
                                          "-1",
                                          "1e3"};

@@ -12,6 +12,7 @@
 #include "tools/serve/limited_server.h"
 #include "tools/serve/request_path.h"
 #include "tools/serve/serve.h"
+#include "txdir/history.h"
 #include "txdir/repository.h"
 #include "txdir/sdn.h"
 
@@ -127,6 +128,10 @@ struct Server::Impl {
   void ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
                   const std::string& path, const store::TreeFile& f);
   std::string Listing(uint64_t gen, const TreeIndex& tree, const std::string& dir);
+  // Segments 1..last of `p` name generations, and one is a reference
+  // (live, live~1, 7^) rather than a number: redirects to the same page
+  // under the numbers they name now (never cached), or answers 404.
+  void RedirectRefs(httplib::Response& res, const RequestPath& p, size_t last);
   // Answers a failed read of generation `gen`: 404 when the generation is
   // not (or no longer: gc --prune-history) in the store, else 500.
   void GenError(httplib::Response& res, uint64_t gen, const Error& e);
@@ -187,6 +192,11 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
                          const RequestPath& p) {
   const auto& s = p.segments;
   if (s.empty()) return ServeLive(res);
+  const size_t last = (s[0] == "g" || s[0] == "table") && s.size() >= 2 ? 1
+                      : s[0] == "diff" && s.size() == 3                 ? 2
+                                                                        : 0;
+  for (size_t i = 1; i <= last; ++i)
+    if (!ParseGen(s[i])) return RedirectRefs(res, p, last);
   if (s[0] == "history" && s.size() == 1) return ServeHistory(res);
   if (s[0] == "g" && s.size() >= 2) {
     auto gen = ParseGen(s[1]);
@@ -209,6 +219,41 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
     return ServeDiff(req, res, *a, *b);
   }
   ErrorPage(res, 404, "no such page");
+}
+
+void Server::Impl::RedirectRefs(httplib::Response& res, const RequestPath& p, size_t last) {
+  std::vector<std::string> segs = p.segments;
+  for (size_t i = 1; i <= last; ++i) {
+    if (ParseGen(segs[i])) continue;
+    // The grammar of every command (ParseGenerationRef); the steps back
+    // follow the index's parent links, as the CLI follows the store's.
+    auto ref = ParseGenerationRef(segs[i]);
+    if (!ref) return ErrorPage(res, 404, ref.error().message);
+    uint64_t n = 0;
+    if (ref->number) {
+      n = *ref->number;
+    } else {
+      auto live = index->Live();
+      if (!live) return InternalError(res, "cannot read the live generation", live.error());
+      if (!*live) return ErrorPage(res, 404, "'live': nothing has been published yet");
+      n = **live;
+    }
+    for (uint64_t step = 0; step < ref->back; ++step) {
+      auto e = index->Find(n);
+      if (!e) return GenError(res, n, e.error());
+      if (!e->parent)
+        return ErrorPage(res, 404,
+                         "'" + segs[i] + "' goes back past generation " + std::to_string(n) +
+                             ", the oldest in the history");
+      n = *e->parent;
+    }
+    segs[i] = std::to_string(n);
+  }
+  std::string location;
+  for (const auto& seg : segs) location += "/" + EncodePath(seg);
+  if (p.trailing_slash) location += "/";
+  if (!p.query.empty()) location += "?" + p.query;
+  Redirect(res, 302, location, kNoStore);
 }
 
 void Server::Impl::ServeLive(httplib::Response& res) {

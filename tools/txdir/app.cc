@@ -12,6 +12,7 @@
 
 #include "store/gen_meta.h"
 #include "tools/txdir/output.h"
+#include "txdir/history.h"
 
 namespace txdir::cli {
 
@@ -57,17 +58,12 @@ Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globa
   return Repository::Open(dir, o);
 }
 
-Result<uint64_t> ParseGeneration(const std::string& s) {
-  uint64_t n = 0;
-  bool ok = !s.empty() && s.size() <= 19;
-  for (char c : s) {
-    if (c < '0' || c > '9') ok = false;
-    if (ok) n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (!ok || n == 0)
-    return MakeError(Code::kInvalidArgument,
-                     "'" + s + "' is not a generation number (a positive integer)");
-  return n;
+Result<uint64_t> ResolveGen(Repository& repo, const std::string& ref) {
+  return ResolveGenerationRef(repo, ref);
+}
+
+int GenFail(const Error& e) {
+  return e.code == Code::kInvalidArgument ? UsageError(e.message) : Fail(e);
 }
 
 void Out(const Globals& g, const std::string& line) {

@@ -51,8 +51,12 @@ int UsageError(const std::string& message);
 
 Result<std::unique_ptr<Repository>> OpenRepo(const std::string& dir, const Globals& g);
 
-// "7" -> 7; anything else (including 0, negatives, junk, overflow) -> error.
-Result<uint64_t> ParseGeneration(const std::string& s);
+// A generation argument in ResolveGenerationRef's grammar (7, live,
+// live~1, 7^), resolved in `repo`.
+Result<uint64_t> ResolveGen(Repository& repo, const std::string& ref);
+// The exit for a failed ResolveGen: a usage error (2) for a malformed
+// reference, otherwise as Fail.
+int GenFail(const Error& e);
 
 // Output helpers honouring -q.
 void Out(const Globals& g, const std::string& line);

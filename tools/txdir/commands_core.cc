@@ -26,6 +26,8 @@ json GenJson(const GenerationInfo& g) {
             {"commit", g.commit},
             {"tree", g.tree}};
   if (g.restores) j["restores"] = *g.restores;
+  j["parent"] = g.parent ? json(*g.parent) : json(nullptr);
+  if (g.history_pruned) j["history_pruned"] = true;
   return j;
 }
 
@@ -34,6 +36,51 @@ std::string Describe(const GenerationInfo& g) {
   if (g.kind == "rollback" && g.restores)
     s += " (rollback: restores generation " + std::to_string(*g.restores) + ")";
   return s;
+}
+
+// "7", "none (the first generation)" or "none (older generations were
+// removed by gc --prune-history)".
+std::string ParentText(const GenerationInfo& g) {
+  if (g.parent) return std::to_string(*g.parent);
+  return g.history_pruned ? "none (older generations were removed by gc --prune-history)"
+                          : "none (the first generation)";
+}
+
+// The changed files of a log entry, each with, for an SDN table, its
+// changed records ("records: 2 changed, 1 added"; empty otherwise).
+Result<std::vector<std::pair<FileChange, std::string>>> StatLines(Repository& repo,
+                                                                  const HistoryEntry& e) {
+  std::vector<std::pair<FileChange, std::string>> out;
+  for (const FileChange& ch : e.changes.changed) {
+    std::string records;
+    if (ch.path.size() > 4 && ch.path.compare(ch.path.size() - 4, 4, ".sdn") == 0) {
+      auto diffs = TXDIR_TRY(DiffRecords(repo, e.info.parent.value_or(0), e.info.number, ch.path));
+      size_t added = 0, changed = 0, removed = 0;
+      bool unreadable = false;
+      for (const auto& f : diffs) {
+        unreadable = unreadable || !f.parse_error.empty();
+        for (const auto& t : f.tables)
+          for (const auto& rc : t.records) {
+            added += rc.kind == RecordChangeKind::kAdded;
+            removed += rc.kind == RecordChangeKind::kRemoved;
+            changed += rc.kind == RecordChangeKind::kChanged;
+          }
+      }
+      if (unreadable) {
+        records = "records: not comparable (not valid SDN)";
+      } else {
+        std::vector<std::string> parts;
+        if (changed) parts.push_back(std::to_string(changed) + " changed");
+        if (added) parts.push_back(std::to_string(added) + " added");
+        if (removed) parts.push_back(std::to_string(removed) + " removed");
+        records = "records: ";
+        for (size_t i = 0; i < parts.size(); ++i) records += (i ? ", " : "") + parts[i];
+        if (parts.empty()) records += "none changed";
+      }
+    }
+    out.emplace_back(ch, std::move(records));
+  }
+  return out;
 }
 
 std::string ModeString(uint32_t mode) {
@@ -182,6 +229,14 @@ void AddCoreCommands(Commands* out, Globals& g) {
     c.Add("--path", path.get(),
           "Only generations that changed PATH (a file, or a directory and what is under "
           "it)");
+    auto oneline = std::make_shared<bool>(false);
+    auto stat = std::make_shared<bool>(false);
+    c.Flag("--oneline", oneline.get(),
+           "One line per generation: number, time, kind, A/M/D counts, first message line")
+        .Excludes("--json");
+    c.Flag("--stat", stat.get(),
+           "Also list each generation's changed files, with the records changed in SDN "
+           "tables");
     c.Flag("--json", as_json.get(), "Print a JSON array");
     c.run = [=, &g] {
       HistoryOptions opts;
@@ -207,6 +262,15 @@ void AddCoreCommands(Commands* out, Globals& g) {
               {"added", e.changes.added},     {"modified", e.changes.modified},
               {"removed", e.changes.removed}, {"files", e.changes.files},
               {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
+          if (*stat) {
+            auto files = StatLines(**repo, e);
+            if (!files) return Fail(files.error());
+            j["changed"] = json::array();
+            for (const auto& [change, records] : *files)
+              j["changed"].push_back({{"status", std::string(1, static_cast<char>(change.kind))},
+                                      {"path", change.path},
+                                      {"records", records}});
+          }
           arr.push_back(j);
         }
         std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
@@ -216,24 +280,55 @@ void AddCoreCommands(Commands* out, Globals& g) {
       // (messages, names); file names cannot contain any.
       for (const auto& e : *log) {
         const GenerationInfo& gi = e.info;
-        std::string head = "generation " + std::to_string(gi.number);
-        if (live_gen == gi.number) head += " (live)";
-        Out(g, head);
-        Out(g, "  kind:   " + gi.kind +
-                   (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
-        Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
-        Out(g, "  author: " + PrintablePath(gi.author) + " on " + PrintablePath(gi.host) +
-                   " (pid " + std::to_string(gi.pid) + ")");
-        Out(g, "  commit: " + gi.commit);
-        Out(g, "  changes: " + std::to_string(e.changes.added) + " added, " +
-                   std::to_string(e.changes.modified) + " modified, " +
-                   std::to_string(e.changes.removed) + " removed; " +
-                   std::to_string(e.changes.bytes_changed) + " bytes changed");
-        Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
-                   std::to_string(e.changes.bytes) + " bytes");
-        std::istringstream msg(gi.message);
-        for (std::string line; std::getline(msg, line);) Out(g, "    " + PrintablePath(line));
-        Out(g, "");
+        const std::string counts =
+            gi.history_pruned && !gi.parent
+                ? std::string("older generations removed by gc --prune-history")
+                : std::to_string(e.changes.added) + " added, " +
+                      std::to_string(e.changes.modified) + " modified, " +
+                      std::to_string(e.changes.removed) + " removed";
+        if (*oneline) {
+          std::istringstream msg(gi.message);
+          std::string first;
+          std::getline(msg, first);
+          std::string kind = gi.kind;
+          if (gi.restores) kind += " of " + std::to_string(*gi.restores);
+          // Counts as +added ~modified -removed files.
+          const std::string short_counts = gi.history_pruned && !gi.parent
+                                               ? std::string("(pruned below)")
+                                               : "+" + std::to_string(e.changes.added) + " ~" +
+                                                     std::to_string(e.changes.modified) + " -" +
+                                                     std::to_string(e.changes.removed);
+          Out(g, std::to_string(gi.number) + (live_gen == gi.number ? " (live)" : "") + "  " +
+                     FormatTimeMs(gi.time_ms) + "  " + kind + "  " + short_counts + "  " +
+                     PrintablePath(first));
+        } else {
+          std::string head = "generation " + std::to_string(gi.number);
+          if (live_gen == gi.number) head += " (live)";
+          Out(g, head);
+          Out(g, "  kind:   " + gi.kind +
+                     (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
+          Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
+          Out(g, "  author: " + PrintablePath(gi.author) + " on " + PrintablePath(gi.host) +
+                     " (pid " + std::to_string(gi.pid) + ")");
+          Out(g, "  commit: " + gi.commit);
+          if (gi.history_pruned && !gi.parent)
+            Out(g, "  changes: unknown: " + counts);
+          else
+            Out(g, "  changes: " + counts + "; " + std::to_string(e.changes.bytes_changed) +
+                       " bytes changed");
+          Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
+                     std::to_string(e.changes.bytes) + " bytes");
+          std::istringstream msg(gi.message);
+          for (std::string line; std::getline(msg, line);) Out(g, "    " + PrintablePath(line));
+        }
+        if (*stat) {
+          auto files = StatLines(**repo, e);
+          if (!files) return Fail(files.error());
+          for (const auto& [change, records] : *files)
+            Out(g, std::string("    ") + static_cast<char>(change.kind) + " " +
+                       PrintablePath(change.path) + (records.empty() ? "" : "  " + records));
+        }
+        if (!*oneline) Out(g, "");
       }
       return static_cast<int>(kExitOk);
     };
@@ -241,13 +336,31 @@ void AddCoreCommands(Commands* out, Globals& g) {
   }
   // --- show
   {
-    cmdline::Command c{"show", "Show a generation's metadata and files, or a file"};
+    cmdline::Command c{"show",
+                       "Show a generation: its metadata and its diff against its parent, or a "
+                       "file"};
     auto dir = std::make_shared<std::string>();
     auto spec = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
+    auto stat = std::make_shared<bool>(false);
+    auto name_status = std::make_shared<bool>(false);
+    auto records = std::make_shared<bool>(false);
+    auto list = std::make_shared<bool>(false);
     c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("GEN[:PATH]", spec.get(), "Generation number, optionally :PATH for one file").Required();
-    c.Flag("--json", as_json.get(), "Print JSON (metadata and file list)");
+    c.Add("GEN[:PATH]", spec.get(),
+          "Generation (7, live, live~1, 7^), optionally :PATH to print one file")
+        .Required();
+    c.Flag("--stat", stat.get(), "The diff as per-file +/- line counts and a summary")
+        .Excludes("--name-status")
+        .Excludes("--records")
+        .Excludes("--files");
+    c.Flag("--name-status", name_status.get(), "The diff as A/M/D and the path per file")
+        .Excludes("--records")
+        .Excludes("--files");
+    c.Flag("--records", records.get(), "The diff of SDN tables by record").Excludes("--files");
+    c.Flag("--files", list.get(), "List the generation's files instead of the diff");
+    c.Flag("--json", as_json.get(),
+           "Print JSON: metadata, the changed files and the generation's files");
     c.run = [=, &g] {
       std::string gen_s = *spec, path;
       if (auto colon = spec->find(':'); colon != std::string::npos) {
@@ -255,10 +368,11 @@ void AddCoreCommands(Commands* out, Globals& g) {
         path = spec->substr(colon + 1);
         if (path.empty()) return UsageError("empty PATH after ':' in '" + *spec + "'");
       }
-      auto n = ParseGeneration(gen_s);
-      if (!n) return UsageError(n.error().message);
+      if (auto ref = ParseGenerationRef(gen_s); !ref) return UsageError(ref.error().message);
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
+      auto n = ResolveGen(**repo, gen_s);
+      if (!n) return GenFail(n.error());
       if (!path.empty()) {
         auto data = (*repo)->ReadFile(*n, path);
         if (!data) return Fail(data.error());
@@ -268,10 +382,25 @@ void AddCoreCommands(Commands* out, Globals& g) {
       }
       auto gi = (*repo)->Generation(*n);
       if (!gi) return Fail(gi.error());
-      auto files = (*repo)->ListFiles(*n);
-      if (!files) return Fail(files.error());
+      // The diff is against the parent; a generation without one (the
+      // first, or the oldest gc kept) against no files.
+      const uint64_t parent = gi->parent.value_or(0);
+      // The oldest generation a prune kept: what it changed is unknown, and
+      // a diff against no files would claim it added everything.
+      const bool unknown = !gi->parent && gi->history_pruned;
       if (*as_json) {
+        auto files = (*repo)->ListFiles(*n);
+        if (!files) return Fail(files.error());
+        auto changes = unknown ? Result<std::vector<FileChange>>(std::vector<FileChange>())
+                               : DiffGenerations(**repo, parent, *n);
+        if (!changes) return Fail(changes.error());
         json j = GenJson(*gi);
+        j["changes"] = unknown ? json(nullptr) : json::array();
+        for (const auto& ch : *changes)
+          j["changes"].push_back({{"status", std::string(1, static_cast<char>(ch.kind))},
+                                  {"path", ch.path},
+                                  {"old_size", ch.old_size},
+                                  {"new_size", ch.new_size}});
         j["files"] = json::array();
         for (const auto& f : *files)
           j["files"].push_back(
@@ -281,18 +410,46 @@ void AddCoreCommands(Commands* out, Globals& g) {
       }
       Out(g, Describe(*gi));
       Out(g, "time:    " + FormatTimeMs(gi->time_ms));
-      Out(g,
-          "author:  " + gi->author + " on " + gi->host + " (pid " + std::to_string(gi->pid) + ")");
+      Out(g, "author:  " + PrintablePath(gi->author) + " on " + PrintablePath(gi->host) + " (pid " +
+                 std::to_string(gi->pid) + ")");
       Out(g, "commit:  " + gi->commit);
-      Out(g, "message: " + gi->message);
-      Out(g, std::to_string(files->size()) + " files:");
-      for (const auto& f : *files) {
-        // "  %-4s %10llu  PATH"
-        std::string mode = ModeString(f.mode), size = std::to_string(f.size);
-        if (mode.size() < 4) mode.append(4 - mode.size(), ' ');
-        if (size.size() < 10) size.insert(0, 10 - size.size(), ' ');
-        Out(g, "  " + mode + " " + size + "  " + f.path);
+      Out(g, "parent:  " + ParentText(*gi));
+      std::istringstream msg(gi->message);
+      std::string line;
+      for (bool first = true; std::getline(msg, line); first = false)
+        Out(g, (first ? "message: " : "         ") + PrintablePath(line));
+      Out(g, "");
+      if (*list) {
+        auto files = (*repo)->ListFiles(*n);
+        if (!files) return Fail(files.error());
+        Out(g, std::to_string(files->size()) + " files:");
+        for (const auto& f : *files) {
+          // "  %-4s %10llu  PATH"
+          std::string mode = ModeString(f.mode), size = std::to_string(f.size);
+          if (mode.size() < 4) mode.append(4 - mode.size(), ' ');
+          if (size.size() < 10) size.insert(0, 10 - size.size(), ' ');
+          Out(g, "  " + mode + " " + size + "  " + PrintablePath(f.path));
+        }
+        return static_cast<int>(kExitOk);
       }
+      if (unknown) {
+        Out(g,
+            "(what it changed is unknown: older generations were removed by gc "
+            "--prune-history)");
+        return static_cast<int>(kExitOk);
+      }
+      if (*records) {
+        auto diffs = DiffRecords(**repo, parent, *n);
+        if (!diffs) return Fail(diffs.error());
+        if (!g.quiet) std::cout << FormatRecordDiffs(*diffs);
+        return static_cast<int>(kExitOk);
+      }
+      DiffFormat format = *stat          ? DiffFormat::kStat
+                          : *name_status ? DiffFormat::kNameStatus
+                                         : DiffFormat::kPatch;
+      auto text = FormatDiff(**repo, parent, *n, format);
+      if (!text) return Fail(text.error());
+      if (!g.quiet) std::cout << *text;
       return static_cast<int>(kExitOk);
     };
     out->push_back(std::move(c));
@@ -305,7 +462,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
     auto gen = std::make_shared<std::string>();
     c.Add("DIR", dir.get(), "The transactional directory").Required();
     c.Add("PATH", path.get(), "File path inside the generation").Required();
-    c.Add("--gen", gen.get(), "Generation number (default: the live one)");
+    c.Add("--gen", gen.get(), "Generation (7, live~1, 7^; default: the live one)");
     c.run = [=, &g] {
       // A path that is a symbolic link in the generation is refused
       // (exit 8) by both reads, naming its target, never printed as the
@@ -318,10 +475,11 @@ void AddCoreCommands(Commands* out, Globals& g) {
         if (!snap) return Fail(snap.error());
         data = snap->ReadFile(*path);
       } else {
-        auto n = ParseGeneration(*gen);
-        if (!n) return UsageError(n.error().message);
+        if (auto ref = ParseGenerationRef(*gen); !ref) return UsageError(ref.error().message);
         auto repo = OpenRepo(*dir, g);
         if (!repo) return Fail(repo.error());
+        auto n = ResolveGen(**repo, *gen);
+        if (!n) return GenFail(n.error());
         data = (*repo)->ReadFile(*n, *path);
       }
       if (!data) return Fail(data.error());
@@ -357,17 +515,19 @@ void AddCoreCommands(Commands* out, Globals& g) {
     auto gen = std::make_shared<std::string>();
     auto msg = std::make_shared<std::string>();
     c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("GEN", gen.get(), "Generation to restore");
+    c.Add("GEN", gen.get(), "Generation to restore (7, live~2, ...)");
     c.Add("-m,--message", msg.get(), "Message recorded with the new generation");
     c.run = [=, &g] {
-      std::optional<uint64_t> target;
-      if (!gen->empty()) {
-        auto n = ParseGeneration(*gen);
-        if (!n) return UsageError(n.error().message);
-        target = *n;
-      }
+      if (!gen->empty())
+        if (auto ref = ParseGenerationRef(*gen); !ref) return UsageError(ref.error().message);
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
+      std::optional<uint64_t> target;
+      if (!gen->empty()) {
+        auto n = ResolveGen(**repo, *gen);
+        if (!n) return GenFail(n.error());
+        target = *n;
+      }
       auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
       if (!gi) return Fail(gi.error());
       Out(g, "published " + Describe(*gi));

@@ -14,16 +14,6 @@ namespace txdir::cli {
 
 namespace {
 
-// A generation argument: a number, or "live" for the live generation.
-Result<uint64_t> ResolveGeneration(Repository& repo, const std::string& s) {
-  if (s == "live") {
-    auto st = TXDIR_TRY(repo.Status());
-    if (!st.live) return MakeError(Code::kNotFound, "nothing has been published yet");
-    return *st.live;
-  }
-  return ParseGeneration(s);
-}
-
 // A failed write is reported where every command ends (output.h).
 int Print(const std::string& text) {
   std::cout << text;
@@ -38,14 +28,10 @@ struct DiffArgs {
 int RunDiff(const DiffArgs& a, const Globals& g) {
   auto repo = OpenRepo(a.dir, g);
   if (!repo) return Fail(repo.error());
-  auto from = ResolveGeneration(**repo, a.a);
-  if (!from)
-    return from.error().code == Code::kInvalidArgument ? UsageError(from.error().message)
-                                                       : Fail(from.error());
-  auto to = ResolveGeneration(**repo, a.b);
-  if (!to)
-    return to.error().code == Code::kInvalidArgument ? UsageError(to.error().message)
-                                                     : Fail(to.error());
+  auto from = ResolveGen(**repo, a.a);
+  if (!from) return GenFail(from.error());
+  auto to = ResolveGen(**repo, a.b);
+  if (!to) return GenFail(to.error());
   if (a.records) {
     auto diffs = DiffRecords(**repo, *from, *to, a.path);
     if (!diffs) return Fail(diffs.error());
@@ -90,8 +76,8 @@ void AddHistoryCommands(Commands* out, Globals& g) {
     cmdline::Command c{"diff", "Show what changed between two generations"};
     auto a = std::make_shared<DiffArgs>();
     c.Add("DIR", &a->dir, "The transactional directory").Required();
-    c.Add("A", &a->a, "The old generation (a number, or 'live')").Required();
-    c.Add("B", &a->b, "The new generation (a number, or 'live')").Required();
+    c.Add("A", &a->a, "The old generation (7, live, live~1, 7^)").Required();
+    c.Add("B", &a->b, "The new generation (7, live, live~1, 7^)").Required();
     c.Add("PATH", &a->path, "Only this file, or this directory and what is under it");
     c.Flag("--stat", &a->stat, "Per-file +/- line counts and a summary")
         .Excludes("--name-status")
@@ -110,15 +96,13 @@ void AddHistoryCommands(Commands* out, Globals& g) {
     auto gen = std::make_shared<std::string>();
     auto to = std::make_shared<std::string>();
     c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("GEN", gen.get(), "Generation (a number, or 'live')").Required();
+    c.Add("GEN", gen.get(), "Generation (7, live, live~1, 7^)").Required();
     c.Add("--to", to.get(), "Output directory: must not exist, or be empty").Required();
     c.run = [=, &g] {
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
-      auto n = ResolveGeneration(**repo, *gen);
-      if (!n)
-        return n.error().code == Code::kInvalidArgument ? UsageError(n.error().message)
-                                                        : Fail(n.error());
+      auto n = ResolveGen(**repo, *gen);
+      if (!n) return GenFail(n.error());
       if (auto s = ExportGeneration(**repo, *n, *to); !s) return Fail(s.error());
       Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
       return static_cast<int>(kExitOk);
@@ -135,15 +119,22 @@ void AddHistoryCommands(Commands* out, Globals& g) {
     auto gen = std::make_shared<std::string>();
     auto cmd = std::make_shared<std::vector<std::string>>();
     c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("--gen", gen.get(), "Generation (default: the live one); must be materialized");
+    c.Add("--gen", gen.get(),
+          "Generation (7, live~1, 7^; default: the live one); must be materialized");
     c.Add("CMD", cmd.get(), "The command and its arguments (after --)").Required();
     c.run = [=, &g] {
       Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
-      if (gen->empty() || *gen == "live") {
+      auto ref = ParseGenerationRef(gen->empty() ? "live" : *gen);
+      if (!ref) return UsageError(ref.error().message);
+      if (!ref->number && ref->back == 0) {
         snap = Snapshot::OpenLive(*dir);
-      } else {
-        auto n = ParseGeneration(*gen);
-        if (!n) return UsageError(n.error().message);
+      } else if (ref->back == 0) {
+        snap = Snapshot::OpenGeneration(*dir, *ref->number);
+      } else {  // steps back need the store
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto n = ResolveGen(**repo, *gen);
+        if (!n) return GenFail(n.error());
         snap = Snapshot::OpenGeneration(*dir, *n);
       }
       if (!snap) return Fail(snap.error());
@@ -164,14 +155,23 @@ void AddHistoryCommands(Commands* out, Globals& g) {
     c.Add("--timeout", timeout.get(), "Give up after this many seconds (default: never)").Seconds();
     c.run = [=, &g] {
       std::optional<uint64_t> base;
-      if (!after->empty() && *after != "live") {
-        if (*after == "0") {
-          base = 0;
-        } else {
-          auto n = ParseGeneration(*after);
-          if (!n) return UsageError(n.error().message);
-          base = *n;
-        }
+      if (*after == "0") {
+        base = 0;
+      } else if (!after->empty() && *after != "live") {
+        if (auto ref = ParseGenerationRef(*after); !ref) return UsageError(ref.error().message);
+        auto repo = OpenRepo(*dir, g);
+        if (!repo) return Fail(repo.error());
+        auto n = ResolveGen(**repo, *after);
+        if (!n) return GenFail(n.error());
+        base = *n;
+        // Past the newest: legal (a generation not yet published), but a
+        // typo waits forever without a word.
+        if (auto st = (*repo)->Status(); st && st->committed.value_or(0) < *n)
+          (void)std::fprintf(stderr,
+                             "txdir: warning: generation %llu is not published yet (the newest "
+                             "is %llu); waiting for a generation after it\n",
+                             static_cast<unsigned long long>(*n),
+                             static_cast<unsigned long long>(st->committed.value_or(0)));
       }
       // `--timeout` before the command name is parsed as the global
       // option; for wait it means the same thing.

@@ -57,8 +57,13 @@ GenerationInfo Describe(const store::GenMeta& meta, const git_oid& commit, const
 
 Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit) {
   auto meta = TXDIR_TRY(r.store->ReadMeta(commit));
-  return Describe(meta, commit, TXDIR_TRY(r.store->CommitTree(commit)),
-                  TXDIR_TRY(r.store->CommitAuthor(commit)));
+  GenerationInfo g = Describe(meta, commit, TXDIR_TRY(r.store->CommitTree(commit)),
+                              TXDIR_TRY(r.store->CommitAuthor(commit)));
+  if (auto parent = TXDIR_TRY(r.store->CommitParent(commit)))
+    g.parent = TXDIR_TRY(r.store->ReadMeta(*parent)).number;
+  else
+    g.history_pruned = meta.number > 1;
+  return g;
 }
 
 namespace {

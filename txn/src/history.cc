@@ -42,6 +42,7 @@ Result<GitTree> LookupTree(Repository::Impl& r, const git_oid& tree) {
 }
 
 Result<GitTree> GenerationTree(Repository::Impl& r, uint64_t gen) {
+  if (gen == 0) return GitTree();  // what precedes the first generation: no files
   git_oid commit = TXDIR_TRY(FindGeneration(r, gen));
   return LookupTree(r, TXDIR_TRY(r.store->CommitTree(commit)));
 }
@@ -142,8 +143,13 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
     internal::GitTree parent_tree;
     if (parent)
       parent_tree = TXDIR_TRY(internal::LookupTree(r, TXDIR_TRY(r.store->CommitTree(*parent))));
-    internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, parent_tree.get(), tree.get()));
-    auto changes = TXDIR_TRY(internal::ChangesOf(r, diff.get(), ""));
+    // Without a parent, the first generation added every file; the oldest
+    // one a prune kept changed something unknown, so nothing is counted.
+    std::vector<FileChange> changes;
+    if (parent || !e.info.history_pruned) {
+      internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, parent_tree.get(), tree.get()));
+      changes = TXDIR_TRY(internal::ChangesOf(r, diff.get(), ""));
+    }
     e.changes.files = files;
     e.changes.bytes = bytes;
     bool touches = selector.empty();
@@ -168,6 +174,7 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
           break;
       }
     }
+    e.changes.changed = std::move(changes);
     bool recent = !options.since_ms || e.info.time_ms >= *options.since_ms;
     if (touches && recent) out.push_back(std::move(e));
     cur = parent;
@@ -280,6 +287,95 @@ Result<int> RunInGeneration(const Snapshot& snap, const std::vector<std::string>
                                   "TXDIR_GENERATION_DIR=" + snap.path(), "PWD=" + snap.path()},
                           .like_system = true}));
   return run.ExitCode();
+}
+
+// --- generation references
+
+namespace {
+
+constexpr const char* kRefGrammar =
+    "a generation number, or 'live', optionally followed by ~K or ^ steps back, "
+    "as in live~1 or 12^";
+
+// A decimal number of at most 19 digits (so that it fits in 64 bits) at
+// `*pos`; advances past it. nullopt when there are no digits or too many.
+std::optional<uint64_t> TakeNumber(std::string_view s, size_t* pos) {
+  size_t end = *pos;
+  uint64_t n = 0;
+  while (end < s.size() && s[end] >= '0' && s[end] <= '9') {
+    if (end - *pos == 19) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(s[end] - '0');
+    ++end;
+  }
+  if (end == *pos) return std::nullopt;
+  *pos = end;
+  return n;
+}
+
+}  // namespace
+
+Result<GenerationRef> ParseGenerationRef(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return MakeError(Code::kInvalidArgument, "'" + PrintablePath(text) +
+                                                 "' is not a generation reference: " + why + " (" +
+                                                 kRefGrammar + ")");
+  };
+  GenerationRef ref;
+  size_t pos = 0;
+  if (text.substr(0, 4) == "live") {
+    pos = 4;
+  } else {
+    auto n = TakeNumber(text, &pos);
+    if (!n) return bad(text.empty() ? "it is empty" : "it does not start with a number or 'live'");
+    if (*n == 0) return bad("generations are numbered from 1");
+    ref.number = *n;
+  }
+  while (pos < text.size()) {
+    const char c = text[pos++];
+    uint64_t k = 1;
+    if (c == '~') {
+      if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        auto n = TakeNumber(text, &pos);
+        if (!n) return bad("the number after '~' is too long");
+        k = *n;
+      }
+    } else if (c == '^') {
+      if (pos < text.size() && text[pos] >= '0' && text[pos] <= '9')
+        return bad("'^' takes no number: a generation has one parent (use ~K for K steps)");
+    } else {
+      return bad("unexpected '" + PrintablePath(std::string_view(&text[pos - 1], 1)) + "'");
+    }
+    if (ref.back > UINT64_MAX - k) return bad("too many steps back");
+    ref.back += k;
+  }
+  return ref;
+}
+
+Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text) {
+  const GenerationRef ref = TXDIR_TRY(ParseGenerationRef(text));
+  uint64_t base = 0;
+  if (ref.number) {
+    base = *ref.number;
+  } else {
+    auto st = TXDIR_TRY(repo.Status());
+    if (!st.live) return MakeError(Code::kNotFound, "'live': nothing has been published yet");
+    base = *st.live;
+  }
+  if (ref.back == 0) return base;
+  Repository::Impl& r = *repo.impl();
+  git_oid cur = TXDIR_TRY(internal::FindGeneration(r, base));
+  uint64_t number = base;
+  for (uint64_t step = 0; step < ref.back; ++step) {
+    auto parent = TXDIR_TRY(r.store->CommitParent(cur));
+    if (!parent)
+      return MakeError(Code::kNotFound, "'" + PrintablePath(text) + "' goes back past generation " +
+                                            std::to_string(number) +
+                                            ", the oldest in the history (" + std::to_string(step) +
+                                            " of " + std::to_string(ref.back) + " steps back)");
+    cur = *parent;
+    number = TXDIR_TRY(r.store->ReadMeta(cur)).number;
+  }
+  return number;
 }
 
 // --- helpers

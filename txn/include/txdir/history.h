@@ -50,6 +50,10 @@ struct ChangeSummary {
   uint64_t files = 0;          // files in the generation
   uint64_t bytes = 0;          // total size of the generation's files
   uint64_t bytes_changed = 0;  // size of the added and modified files' new contents
+  // The files that differ from the parent generation, by path (all of them
+  // for the first generation). Empty, with the counts 0, for the oldest
+  // generation a gc --prune-history kept: what it changed is not known.
+  std::vector<FileChange> changed;
 };
 
 struct HistoryEntry {
@@ -70,7 +74,9 @@ struct HistoryOptions {
 Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options = {});
 
 // The files that differ between generations `from` and `to` (either order;
-// `from` is the old side), sorted by path. `path` limits to a file or a
+// `from` is the old side), sorted by path. `from` 0 is the empty set of
+// files that precedes generation 1 (every file of `to` added); so in
+// FormatDiff and DiffRecords. `path` limits to a file or a
 // directory as in HistoryOptions. NotFound when a generation does not exist.
 Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from, uint64_t to,
                                                 const std::string& path = "");
@@ -183,6 +189,29 @@ Result<uint64_t> WaitForGeneration(const std::string& root, std::optional<uint64
 // with the errno of the failed start (ENOENT: no such program), or Io when
 // the generation's directory cannot be entered.
 Result<int> RunInGeneration(const Snapshot& snap, const std::vector<std::string>& argv);
+
+// --- Naming generations
+
+// A generation reference, as every command and the web view take one: a
+// base, "N" (a generation number) or "live" (the generation the live link
+// shows), then any number of steps back along the history, "~K" (K back;
+// "~" alone is one) and "^" (one back): "live~1", "12^^", "live~2^".
+struct GenerationRef {
+  std::optional<uint64_t> number;  // the base; nullopt for "live"
+  uint64_t back = 0;               // steps back from the base
+};
+
+// Parses `text` in that grammar. InvalidArgument naming `text` and the
+// grammar otherwise (a zero or over-long number, "^2", anything else).
+Result<GenerationRef> ParseGenerationRef(std::string_view text);
+
+// The generation number `text` names in `repo`. A step back follows the
+// store's parent link, so it lands on the generation published before,
+// whatever its number. A plain "N" is returned without a lookup (the call
+// that reads it reports a missing one). Errors: InvalidArgument (syntax),
+// NotFound: nothing is live ("live"), no generation N, or the retained
+// history ends before the last step (named, with where it ends).
+Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text);
 
 // --- Helpers shared with the CLI
 

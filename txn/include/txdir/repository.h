@@ -34,6 +34,11 @@ struct GenerationInfo {
   uint64_t number = 0;
   std::string kind;                  // publish | rollback | transaction | exec | pull
   std::optional<uint64_t> restores;  // for a rollback: the generation restored
+  // The generation before it in the history (its commit's parent): usually
+  // number - 1. nullopt for the first generation, and for the oldest one a
+  // `gc --prune-history` kept (`history_pruned` then says so).
+  std::optional<uint64_t> parent;
+  bool history_pruned = false;  // no parent, yet not the first: older ones were pruned
   std::string message;
   std::string author;
   std::string host;
