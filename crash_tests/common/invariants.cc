@@ -282,7 +282,7 @@ std::vector<std::string> CheckInvariants(const std::string& root, const Expectat
       return v;
     }
     auto before = (*repo)->Status();
-    auto gen = (*repo)->Publish(e.next_source);
+    auto gen = (*repo)->Publish(e.next_source, {.allow_remove_all = true});
     if (!gen) {
       v.push_back("next publish failed: " + gen.error().ToString());
       return v;

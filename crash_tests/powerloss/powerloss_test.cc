@@ -114,7 +114,7 @@ class PowerLossTest : public ::testing::Test {
     WriteSource(src, files);
     auto repo = Repository::Open(root_);
     EXPECT_TRUE(repo);
-    auto g = (*repo)->Publish(src);
+    auto g = (*repo)->Publish(src, {.allow_remove_all = true});
     EXPECT_TRUE(g) << g.error().ToString();
     return GenExpect{g->number, g->commit, files};
   }

@@ -108,7 +108,8 @@ struct CliFixture {
   // Publishes `files` with the CLI; returns the result.
   CliResult Publish(const std::map<std::string, std::string>& files, const std::string& msg = "m") {
     MakeTree(src, files);
-    return RunCli({"publish", root, "--from", src, "-m", msg});
+    // Tests replace whole sets freely; the guard against it has its own tests.
+    return RunCli({"publish", root, "--from", src, "-m", msg, "--allow-remove-all"});
   }
 };
 

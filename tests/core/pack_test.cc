@@ -128,6 +128,7 @@ TEST(PackPublish, AFailureBeforeTheIndexIsInPlacePublishesNothing) {
   testing::MakeTree(src, {{"a", "one"}});
   ASSERT_TRUE((*repo)->Publish(src));
   Files many = ManyFiles(400, "x");
+  many["a"] = "one";  // a file stays: not a publish that removes every file
   testing::MakeTree(src, many);
   auto failed = (*repo)->Publish(src);
   ASSERT_FALSE(failed);

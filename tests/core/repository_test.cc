@@ -162,11 +162,15 @@ TEST(RepositoryPublishTest, GenerationsAreReadOnlyAndKeepTheExecBit) {
   for (const auto& fi : *files) EXPECT_EQ(fi.mode, fi.path == "tool.sh" ? 0100755u : 0100644u);
 }
 
-TEST(RepositoryPublishTest, EmptySourcePublishesAnEmptyGeneration) {
+TEST(RepositoryPublishTest, EmptySourceIsRefusedUnlessAllowed) {
   RepoFixture f;
   f.Publish({{"a", "1"}});
   testing::MakeTree(f.src, {});
-  auto g = f.repo->Publish(f.src);
+  auto refused = f.repo->Publish(f.src);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(ReadTree(f.live()).size(), 1u) << "nothing published";
+  auto g = f.repo->Publish(f.src, {.allow_empty = true});
   ASSERT_TRUE(g) << g.error().ToString();
   EXPECT_TRUE(ReadTree(f.live()).empty());
 }

@@ -189,7 +189,7 @@ TEST_F(SourceRefusalTest, DotGitInAnySpellingIsRefused) {
                              {".git-old", "x"},
                              {"a.git", "x"},
                              {".gitignore", "x"}});
-  auto g = f_.repo->Publish(f_.src);
+  auto g = f_.repo->Publish(f_.src, {.allow_remove_all = true});
   ASSERT_TRUE(g) << g.error().ToString();
 }
 

@@ -143,7 +143,8 @@ struct RepoFixture {
   // Publishes `files` as the next generation; fails the test on error.
   uint64_t Publish(const std::map<std::string, std::string>& files, const std::string& msg = "") {
     MakeTree(src, files);
-    auto g = repo->Publish(src, PublishOptions{.message = msg});
+    // Tests replace whole sets freely; the guard against it has its own tests.
+    auto g = repo->Publish(src, PublishOptions{.message = msg, .allow_remove_all = true});
     EXPECT_TRUE(g.has_value()) << (g ? "" : g.error().ToString());
     return g ? g->number : 0;
   }

@@ -68,6 +68,7 @@ void AddOne(CLI::App& app, Option& o) {
   if (o.show_default) opt->capture_default_str();
   if (o.hidden) opt->group("");
   if (o.max_values >= 0) opt->expected(0, o.max_values);
+  if (o.exact_values >= 0) opt->expected(o.exact_values);
   switch (o.check) {
     case Check::kNone:
       break;

@@ -54,6 +54,7 @@ struct Option {
   int64_t lo = 0, hi = 0;
   std::vector<std::string> choices;
   int max_values = -1;                // a list: at most this many values (-1: any)
+  int exact_values = -1;              // a list: exactly this many values (-1: any)
   std::vector<std::string> excludes;  // spellings of options not allowed with this one
   std::vector<std::string> needs;     // spellings of options this one requires
 
@@ -72,6 +73,7 @@ struct Option {
     return *this;
   }
   Option& AtMost(int n) { return max_values = n, *this; }
+  Option& Exactly(int n) { return exact_values = n, *this; }
   Option& Excludes(std::string other) { return excludes.push_back(std::move(other)), *this; }
   Option& Needs(std::string other) { return needs.push_back(std::move(other)), *this; }
 };

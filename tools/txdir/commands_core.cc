@@ -83,6 +83,75 @@ Result<std::vector<std::pair<FileChange, std::string>>> StatLines(Repository& re
   return out;
 }
 
+const char* RecordKind(RecordChangeKind k) {
+  switch (k) {
+    case RecordChangeKind::kAdded:
+      return "added";
+    case RecordChangeKind::kRemoved:
+      return "removed";
+    case RecordChangeKind::kChanged:
+      break;
+  }
+  return "changed";
+}
+
+// A field's value as diff --records shows it: quoted, escaped.
+std::string QuoteValue(const std::string& v) {
+  std::string out = "\"";
+  for (char c : PrintablePath(v)) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `log --record FILE TABLE ID`.
+int RunRecordLog(const std::string& dir, const std::vector<std::string>& rec, size_t limit,
+                 bool as_json, const Globals& g) {
+  auto repo = OpenRepo(dir, g);
+  if (!repo) return Fail(repo.error());
+  auto events = RecordHistory(**repo, rec[0], rec[1], rec[2], limit);
+  if (!events) return Fail(events.error());
+  if (as_json) {
+    json arr = json::array();
+    for (const auto& e : *events) {
+      json j = GenJson(e.info);
+      j["change"] = RecordKind(e.kind);
+      j["fields"] = json::array();
+      for (const auto& f : e.fields)
+        j["fields"].push_back({{"field", f.field}, {"old", f.old_value}, {"new", f.new_value}});
+      arr.push_back(std::move(j));
+    }
+    std::cout << arr.dump(2, ' ', false, kJsonReplace) << "\n";
+    return static_cast<int>(kExitOk);
+  }
+  if (events->empty())
+    Out(g, "record " + PrintablePath(rec[2]) + " of table " + PrintablePath(rec[1]) + " in " +
+               PrintablePath(rec[0]) + " is in no retained generation");
+  for (const auto& e : *events) {
+    const GenerationInfo& gi = e.info;
+    std::istringstream msg(gi.message);
+    std::string first;
+    std::getline(msg, first);
+    std::string kind = RecordKind(e.kind);
+    if (e.kind == RecordChangeKind::kAdded && gi.history_pruned && !gi.parent)
+      kind = "present (older generations were pruned)";
+    Out(g, "generation " + std::to_string(gi.number) + "  " + FormatTimeMs(gi.time_ms) + "  " +
+               PrintablePath(gi.author) + "  " + PrintablePath(first));
+    std::string fields;
+    for (const auto& f : e.fields) {
+      if (!fields.empty()) fields += ", ";
+      fields += PrintablePath(f.field) + ": ";
+      if (e.kind == RecordChangeKind::kChanged)
+        fields += QuoteValue(f.old_value) + " -> " + QuoteValue(f.new_value);
+      else
+        fields += QuoteValue(e.kind == RecordChangeKind::kAdded ? f.new_value : f.old_value);
+    }
+    Out(g, "  " + kind + (fields.empty() ? "" : " " + fields));
+  }
+  return static_cast<int>(kExitOk);
+}
+
 std::string ModeString(uint32_t mode) {
   switch (mode) {
     case 0100755:
@@ -96,7 +165,17 @@ std::string ModeString(uint32_t mode) {
 
 struct PublishArgs {
   std::string dir, from, message, author, symlinks = "inside";
+  bool dry_run = false, allow_empty = false, allow_remove_all = false;
 };
+
+// "A\tPATH" lines, as diff --name-status prints them.
+std::string NameStatus(const std::vector<FileChange>& changes, ChangeKind only = ChangeKind{}) {
+  std::string out;
+  for (const auto& c : changes)
+    if (only == ChangeKind{} || c.kind == only)
+      out += std::string(1, static_cast<char>(c.kind)) + "\t" + PrintablePath(c.path) + "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -147,6 +226,11 @@ void AddCoreCommands(Commands* out, Globals& g) {
           "inside: store links that stay inside the source, refuse others; keep: "
           "store every link as a link")
         .OneOf({"inside", "keep"});
+    c.Flag("-n,--dry-run", &a->dry_run,
+           "Print what would be added (A), changed (M) and removed (D); publish nothing");
+    c.Flag("--allow-empty", &a->allow_empty, "Publish even if the source holds no files");
+    c.Flag("--allow-remove-all", &a->allow_remove_all,
+           "Publish even if none of the live generation's files would remain");
     c.run = [=, &g] {
       auto repo = OpenRepo(a->dir, g);
       if (!repo) return Fail(repo.error());
@@ -154,9 +238,31 @@ void AddCoreCommands(Commands* out, Globals& g) {
       o.message = a->message;
       o.author = a->author;
       o.symlinks = a->symlinks == "keep" ? SymlinkPolicy::kKeepAll : SymlinkPolicy::kInsideOnly;
+      o.allow_empty = a->allow_empty;
+      o.allow_remove_all = a->allow_remove_all;
+      if (a->dry_run) {
+        auto changes = (*repo)->PreviewPublish(a->from, o);
+        if (!changes) return Fail(changes.error());
+        if (!g.quiet) std::cout << NameStatus(*changes);
+        size_t n[3] = {0, 0, 0};
+        for (const auto& ch : *changes)
+          ++n[ch.kind == ChangeKind::kAdded ? 0 : ch.kind == ChangeKind::kModified ? 1 : 2];
+        Out(g, "would publish: " + std::to_string(n[0]) + " added, " + std::to_string(n[1]) +
+                   " modified, " + std::to_string(n[2]) + " removed (dry run: nothing published)");
+        return static_cast<int>(kExitOk);
+      }
       auto gen = (*repo)->Publish(a->from, o);
       if (!gen) return Fail(gen.error());
       Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
+      // Removals are the change a user least expects: named, each one.
+      if (auto changes = DiffGenerations(**repo, gen->parent.value_or(0), gen->number)) {
+        size_t n[3] = {0, 0, 0};
+        for (const auto& ch : *changes)
+          ++n[ch.kind == ChangeKind::kAdded ? 0 : ch.kind == ChangeKind::kModified ? 1 : 2];
+        Out(g, std::to_string(n[0]) + " added, " + std::to_string(n[1]) + " modified, " +
+                   std::to_string(n[2]) + " removed");
+        if (!g.quiet) std::cout << NameStatus(*changes, ChangeKind::kRemoved);
+      }
       return CommittedExit(*gen);
     };
     out->push_back(std::move(c));
@@ -237,8 +343,18 @@ void AddCoreCommands(Commands* out, Globals& g) {
     c.Flag("--stat", stat.get(),
            "Also list each generation's changed files, with the records changed in SDN "
            "tables");
+    auto record = std::make_shared<std::vector<std::string>>();
+    c.Add("--record", record.get(),
+          "FILE TABLE ID: the generations that added, changed or removed that record of an SDN "
+          "table, with the fields changed")
+        .Exactly(3)
+        .Excludes("--stat")
+        .Excludes("--oneline")
+        .Excludes("--path")
+        .Excludes("--since");
     c.Flag("--json", as_json.get(), "Print a JSON array");
     c.run = [=, &g] {
+      if (!record->empty()) return RunRecordLog(*dir, *record, *n, *as_json, g);
       HistoryOptions opts;
       opts.limit = *n;
       opts.path = *path;

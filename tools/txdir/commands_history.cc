@@ -2,9 +2,11 @@
 // change counts and filters are in commands_core.cc with the rest of log.)
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "tools/txdir/cli.h"
@@ -66,6 +68,53 @@ int RunPinned(const Snapshot& snap, const std::vector<std::string>& args) {
   if (code) return *code;
   (void)std::fprintf(stderr, "txdir: error: %s\n", code.error().ToString().c_str());
   return code.error().sys_errno == ENOENT ? 127 : 126;
+}
+
+// Blame lines as text: generation, time, author, key (and field = value),
+// aligned; or as JSON.
+int PrintBlame(const std::vector<BlameLine>& lines, bool fields, bool as_json, const Globals& g) {
+  if (as_json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& l : lines) {
+      nlohmann::json j = {{"id", l.id},
+                          {"generation", l.info.number},
+                          {"time", FormatTimeMs(l.info.time_ms)},
+                          {"author", l.info.author},
+                          {"message", l.info.message}};
+      if (fields) {
+        j["field"] = l.field;
+        j["value"] = l.value;
+      }
+      if (!l.info.parent && l.info.history_pruned) j["history_pruned"] = true;
+      arr.push_back(std::move(j));
+    }
+    return Print(arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  }
+  size_t gen_w = 0, author_w = 0, id_w = 0;
+  for (const auto& l : lines) {
+    gen_w = std::max(gen_w, std::to_string(l.info.number).size());
+    author_w = std::max(author_w, PrintablePath(l.info.author).size());
+    id_w = std::max(id_w, PrintablePath(l.id).size());
+  }
+  auto pad = [](std::string s, size_t w) { return s.append(w > s.size() ? w - s.size() : 0, ' '); };
+  std::string text;
+  for (const auto& l : lines) {
+    std::string gen = std::to_string(l.info.number);
+    gen.insert(0, gen_w - gen.size(), ' ');
+    // '^' marks a line that is older than the retained history (pruned).
+    std::string line = gen + (!l.info.parent && l.info.history_pruned ? "^" : " ") + " " +
+                       FormatTimeMs(l.info.time_ms) + "  " +
+                       pad(PrintablePath(l.info.author), author_w) + "  ";
+    if (fields)
+      line += pad(PrintablePath(l.id), id_w) + "  " + PrintablePath(l.field) + ": " +
+              PrintablePath(l.value);
+    else
+      line += PrintablePath(l.id);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    text += line + "\n";
+  }
+  if (!g.quiet) return Print(text);
+  return static_cast<int>(kExitOk);
 }
 
 }  // namespace
@@ -139,6 +188,38 @@ void AddHistoryCommands(Commands* out, Globals& g) {
       }
       if (!snap) return Fail(snap.error());
       return RunPinned(*snap, *cmd);
+    };
+    out->push_back(std::move(c));
+  }
+  // --- blame
+  {
+    cmdline::Command c{"blame",
+                       "For each record of an SDN table, the generation that last changed it"};
+    auto dir = std::make_shared<std::string>();
+    auto file = std::make_shared<std::string>();
+    auto table = std::make_shared<std::string>();
+    auto id = std::make_shared<std::string>();
+    auto gen = std::make_shared<std::string>();
+    auto fields = std::make_shared<bool>(false);
+    auto as_json = std::make_shared<bool>(false);
+    c.Add("DIR", dir.get(), "The transactional directory").Required();
+    c.Add("FILE", file.get(), "The SDN file (a path in the generation)").Required();
+    c.Add("TABLE", table.get(), "The table").Required();
+    c.Add("ID", id.get(), "Only this record (its key)");
+    c.Add("--gen", gen.get(), "As of this generation (7, live~1; default: the live one)");
+    c.Flag("--fields", fields.get(), "One line per field: the generation that last changed it");
+    c.Flag("--json", as_json.get(), "Print a JSON array");
+    c.run = [=, &g] {
+      const std::string ref = gen->empty() ? "live" : *gen;
+      if (auto r = ParseGenerationRef(ref); !r) return UsageError(r.error().message);
+      auto repo = OpenRepo(*dir, g);
+      if (!repo) return Fail(repo.error());
+      auto n = ResolveGen(**repo, ref);
+      if (!n) return GenFail(n.error());
+      auto lines = Blame(**repo, *n, *file, *table,
+                         id->empty() ? std::nullopt : std::optional<std::string>(*id), *fields);
+      if (!lines) return Fail(lines.error());
+      return PrintBlame(*lines, *fields, *as_json, g);
     };
     out->push_back(std::move(c));
   }

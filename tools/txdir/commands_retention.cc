@@ -1,5 +1,6 @@
 // Retention and verification: gc, config, fsck (docs/cli.md, "Retention and
 // verification").
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -94,6 +95,16 @@ int RunGc(const GcArgs& a, const Globals& g) {
 
 int RunConfig(const std::string& dir, const std::string& key,
               const std::optional<std::string>& value, bool unset, const Globals& g) {
+  if (!key.empty() &&
+      std::find(ConfigKeys().begin(), ConfigKeys().end(), key) == ConfigKeys().end()) {
+    std::string known;
+    for (const auto& k : ConfigKeys()) known += (known.empty() ? "" : ", ") + k;
+    const std::string best = cmdline::ClosestMatch(key, ConfigKeys());
+    return Fail(
+        Error{Code::kInvalidArgument, "unknown config key '" + key + "'" +
+                                          (best.empty() ? "" : "; did you mean '" + best + "'?") +
+                                          " (known: " + known + ")"});
+  }
   if (key.empty()) {
     if (unset) return UsageError("--unset needs a KEY");
     auto all = ListConfig(dir);

@@ -234,6 +234,27 @@ Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFi
 
 }  // namespace
 
+namespace {
+
+// Whether the directory open as `dir` is `target` or below it, walking up
+// through "..".
+Result<bool> IsAtOrBelow(Env* env, int dir, const struct stat& target) {
+  Fd owner;
+  int cur = dir;
+  for (int depth = 0; depth < 4096; ++depth) {
+    const struct stat st = TXDIR_TRY(env->Fstat(cur));
+    if (st.st_dev == target.st_dev && st.st_ino == target.st_ino) return true;
+    Fd up = TXDIR_TRY(env->OpenAt(cur, "..", O_RDONLY | O_DIRECTORY));
+    const struct stat up_st = TXDIR_TRY(env->Fstat(up.get()));
+    if (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino) return false;  // at "/"
+    owner = std::move(up);
+    cur = owner.get();
+  }
+  return false;
+}
+
+}  // namespace
+
 Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_arg) {
   Repository::Impl& r = *repo.impl();
   Env* env = r.env;
@@ -246,6 +267,14 @@ Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_a
   auto files = TXDIR_TRY(r.store->ListTree(TXDIR_TRY(r.store->CommitTree(commit))));
 
   Fd pdir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, parent));
+  // Plain files written into .txdir would be taken for the repository's
+  // own (a stray folder in gens/ or tmp/); compared by identity, so no
+  // spelling of the path and no symbolic link hides it.
+  if (auto meta = env->StatAt(Env::kCwd, r.layout.meta, /*follow=*/false); meta) {
+    if (TXDIR_TRY(IsAtOrBelow(env, pdir.get(), *meta)))
+      return MakeError(Code::kInvalidArgument,
+                       "output path is inside the repository's metadata folder", out);
+  }
   if (auto st = env->StatAt(pdir.get(), name, /*follow=*/false); st) {
     if (!S_ISDIR(st->st_mode))
       return MakeError(Code::kExists, "output path exists and is not a directory", out);

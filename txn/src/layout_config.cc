@@ -315,6 +315,8 @@ Result<internal::Layout> ConfigLayout(const std::string& root) {
 
 }  // namespace
 
+const std::vector<std::string>& ConfigKeys() { return internal::ConfigKeys(); }
+
 Result<std::vector<std::pair<std::string, std::optional<std::string>>>> ListConfig(
     const std::string& root) {
   internal::Layout l = TXDIR_TRY(ConfigLayout(root));

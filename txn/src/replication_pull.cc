@@ -2,6 +2,8 @@
 // resolve a divergence per strategy; and clone. docs/replication.md.
 #include <fcntl.h>
 #include <git2.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -311,6 +313,19 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
   return result;
 }
 
+namespace {
+
+// A remote URL that names a local path: absolute, relative, or file://
+// (not scheme://host/..., nor scp-like host:path).
+bool IsLocalPath(const std::string& url) {
+  if (url.rfind("file://", 0) == 0) return true;
+  if (url.find("://") != std::string::npos) return false;
+  const size_t colon = url.find(':'), slash = url.find('/');
+  return colon == std::string::npos || (slash != std::string::npos && slash < colon);
+}
+
+}  // namespace
+
 Result<CloneResult> Clone(const std::string& url, const std::string& root,
                           const CloneOptions& options) {
   // Like git clone: a folder that exists must be empty. Otherwise Init
@@ -324,11 +339,34 @@ Result<CloneResult> Clone(const std::string& url, const std::string& root,
   } else if (dir.error().code != Code::kNotFound) {
     return tl::unexpected(dir.error());
   }
+  const bool existed = static_cast<bool>(env->StatAt(Env::kCwd, root, /*follow=*/false));
+  // A local path that is not there would otherwise reach libgit2, which
+  // calls it an "unsupported URL protocol".
+  if (IsLocalPath(url) &&
+      !env->StatAt(Env::kCwd, url.rfind("file://", 0) == 0 ? url.substr(7) : url,
+                   /*follow=*/true))
+    return MakeError(Code::kNotFound, "no repository at this path", url);
   CloneResult out;
   out.repo = TXDIR_TRY(Repository::Init(root, InitOptions{.live_path = options.live_path}));
-  TXDIR_CHECK(AddRemote(*out.repo, "origin", url));
-  out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{.symlinks = options.symlinks}));
-  return out;
+  Status fetched = [&]() -> Status {
+    TXDIR_CHECK(AddRemote(*out.repo, "origin", url));
+    out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{.symlinks = options.symlinks}));
+    return Ok();
+  }();
+  if (fetched) return out;
+  // A failed clone leaves nothing behind, as git clone does, so that a
+  // retry starts clean: what Init made goes (the folder itself, unless it
+  // was there, empty, before).
+  const std::string abs_root = fs::AbsolutePath(root), live = out.repo->live_path();
+  out.repo.reset();
+  if (auto st = env->StatAt(Env::kCwd, live, /*follow=*/false); st && S_ISLNK(st->st_mode))
+    (void)env->UnlinkAt(Env::kCwd, live, 0);
+  Status removed = existed ? fs::RemoveTree(env, Env::kCwd, abs_root + "/.txdir")
+                           : fs::RemoveTree(env, Env::kCwd, abs_root);
+  if (!removed)
+    spdlog::warn("clone: cannot remove what the failed clone created: {}",
+                 removed.error().ToString());
+  return tl::unexpected(fetched.error());
 }
 
 }  // namespace txdir

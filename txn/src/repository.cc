@@ -5,7 +5,9 @@
 #include <git2.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include "store/failpoint.h"
@@ -78,6 +80,16 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg
   l.live = options.live_path.empty() ? l.root + "/current" : fs::AbsolutePath(options.live_path);
   const std::string& live = l.live;
   TXDIR_CHECK(CheckLivePlacement(l, Code::kInvalidArgument));
+  // Directories are created inside the repository only: a live path
+  // elsewhere whose directory is missing is a typo more often than not.
+  if (!IsInside(l.live, l.root)) {
+    auto parent = env->StatAt(Env::kCwd, fs::Dirname(live), /*follow=*/true);
+    if (!parent || !S_ISDIR(parent->st_mode))
+      return MakeError(Code::kInvalidArgument,
+                       "the live path's directory does not exist (init creates directories only "
+                       "inside the repository; create it first)",
+                       fs::Dirname(live));
+  }
   TXDIR_CHECK(MakeDirs(env, l.root));
   // Creating a repository in another user's directory would make one that
   // user could rearrange under us: the same rule as every write.
@@ -154,6 +166,91 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg
   return std::unique_ptr<Repository>(new Repository(std::move(impl)));
 }
 
+namespace {
+
+// Publish's guard against wiping the set (PublishOptions::allow_empty,
+// allow_remove_all): `files` is the source's listing, `head` what it
+// replaces. Cheap in the common case: one lookup finds a file that stays.
+Status CheckPublishKeepsFiles(const Repository::Impl& r, const std::optional<internal::Head>& head,
+                              const std::vector<store::TreeFile>& files, const std::string& source,
+                              const PublishOptions& options) {
+  if (files.empty()) {
+    if (options.allow_empty) return Ok();
+    return MakeError(Code::kInvalidArgument,
+                     "the source holds no files: publishing it would leave the live directory "
+                     "empty (--allow-empty publishes an empty set)",
+                     source);
+  }
+  if (!head || options.allow_remove_all) return Ok();
+  for (const auto& f : files) {
+    auto found = r.store->FindFile(head->tree, f.path);
+    if (found) return Ok();
+    if (found.error().code != Code::kNotFound) return tl::unexpected(found.error());
+  }
+  const auto old = TXDIR_TRY(r.store->ListTree(head->tree));
+  if (old.empty()) return Ok();
+  return MakeError(Code::kInvalidArgument,
+                   "publishing the source would remove every file of generation " +
+                       std::to_string(head->meta.number) + " (" + std::to_string(old.size()) +
+                       (old.size() == 1 ? " file" : " files") +
+                       "; none of their paths is in the source): is it the right "
+                       "directory? (--allow-remove-all replaces the whole set)",
+                   source);
+}
+
+}  // namespace
+
+Result<std::vector<FileChange>> Repository::PreviewPublish(const std::string& source,
+                                                           const PublishOptions& options) {
+  Impl& r = *impl_;
+  auto head = TXDIR_TRY(internal::ReadHead(r));
+  auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), source, options.symlinks,
+                                              r.layout.meta, nullptr, /*hash_only=*/true));
+  TXDIR_CHECK(CheckPublishKeepsFiles(r, head, files, source, options));
+  std::map<std::string, store::TreeFile> old;
+  if (head)
+    for (auto& f : TXDIR_TRY(r.store->ListTree(head->tree))) old.emplace(f.path, f);
+  auto source_size = [&](const store::TreeFile& f) -> Result<uint64_t> {
+    auto st = TXDIR_TRY(r.env->StatAt(Env::kCwd, source + "/" + f.path, /*follow=*/false));
+    return static_cast<uint64_t>(st.st_size);
+  };
+  std::vector<FileChange> out;
+  for (const auto& f : files) {
+    auto it = old.find(f.path);
+    FileChange c;
+    c.path = f.path;
+    c.new_mode = f.mode;
+    c.new_blob = store::OidHex(f.oid);
+    if (it == old.end()) {
+      c.kind = ChangeKind::kAdded;
+    } else {
+      if (git_oid_equal(&it->second.oid, &f.oid) && it->second.mode == f.mode) {
+        old.erase(it);
+        continue;
+      }
+      c.kind = ChangeKind::kModified;
+      c.old_mode = it->second.mode;
+      c.old_blob = store::OidHex(it->second.oid);
+      c.old_size = TXDIR_TRY(r.store->ObjectSize(it->second.oid));
+      old.erase(it);
+    }
+    c.new_size = TXDIR_TRY(source_size(f));
+    out.push_back(std::move(c));
+  }
+  for (const auto& [path, f] : old) {
+    FileChange c;
+    c.kind = ChangeKind::kRemoved;
+    c.path = path;
+    c.old_mode = f.mode;
+    c.old_blob = store::OidHex(f.oid);
+    c.old_size = TXDIR_TRY(r.store->ObjectSize(f.oid));
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileChange& a, const FileChange& b) { return a.path < b.path; });
+  return out;
+}
+
 Result<GenerationInfo> Repository::Publish(const std::string& source,
                                            const PublishOptions& options) {
   Impl& r = *impl_;
@@ -190,6 +287,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   spdlog::debug("publish: {} file(s) read, {} reused from the stat cache", scan_cache.reads,
                 scan_cache.hits);
   TXDIR_FAILPOINT("publish.blobs_written");
+  TXDIR_CHECK(CheckPublishKeepsFiles(r, head, files, source, options));
   internal::CommitPlan plan;
   plan.tree = TXDIR_TRY(r.store->WriteTree(files));
   TXDIR_CHECK(batch.End());

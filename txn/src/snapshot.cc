@@ -12,6 +12,7 @@
 #include "txn/src/config.h"
 #include "txn/src/layout.h"
 #include "txn/src/path_check.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -79,7 +80,7 @@ Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
   auto config = internal::LoadConfig(env, l.config);
   if (!config) {
     if (!env->StatAt(Env::kCwd, l.meta, true))
-      return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+      return tl::unexpected(internal::NotARepository(env, l));
     return tl::unexpected(config.error());
   }
   l.live = config->live_path.front() == '/' ? config->live_path : l.root + "/" + config->live_path;

@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "store/fs_util.h"
 #include "txn/src/path_check.h"
 
@@ -22,7 +25,19 @@ struct Scanner {
   struct stat meta_st;
   bool have_meta;
   ScanCache* cache;
+  bool hash_only;  // blob ids computed, nothing stored (a publish preview)
   std::vector<store::TreeFile> out;
+
+  Result<git_oid> StoreBlob(std::string_view data) {
+    if (!hash_only) return store->WriteBlob(data);
+    size_t at = 0;
+    return store::HashBlobStream(data.size(), [&](char* buf, size_t n) -> Result<size_t> {
+      const size_t k = std::min(n, data.size() - at);
+      std::memcpy(buf, data.data() + at, k);
+      at += k;
+      return k;
+    });
+  }
 
   // A directory of the source, as the first pass saw it: the second pass
   // reopens it by path and insists on the same identity, so a directory
@@ -112,7 +127,7 @@ struct Scanner {
     for (const Pending& p : pending) {
       store::TreeFile& f = out[p.index];
       if (p.is_link) {
-        f.oid = TXDIR_TRY(store->WriteBlob(p.link_target));
+        f.oid = TXDIR_TRY(StoreBlob(p.link_target));
         continue;
       }
       if (p.dir != open_dir) {
@@ -147,13 +162,13 @@ struct Scanner {
       if (static_cast<uint64_t>(before.st_size) <= store::kStreamPiece) {
         std::string data = TXDIR_TRY(env->ReadAll(fd.get()));
         if (static_cast<off_t>(data.size()) != before.st_size) continue;
-        blob = store->WriteBlob(data);
+        blob = StoreBlob(data);
       } else {
         // Streamed: a file of any size costs one piece of memory. A length
         // that differs from the stat's is a file being written: retry.
-        blob = store->WriteBlobStream(
-            static_cast<uint64_t>(before.st_size),
-            [&](char* buf, size_t n) { return env->Read(fd.get(), buf, n); });
+        auto read = [&](char* buf, size_t n) { return env->Read(fd.get(), buf, n); };
+        blob = hash_only ? store::HashBlobStream(static_cast<uint64_t>(before.st_size), read)
+                         : store->WriteBlobStream(static_cast<uint64_t>(before.st_size), read);
         if (!blob && blob.error().code == Code::kInvalidArgument) continue;
       }
       if (!blob) return tl::unexpected(blob.error());
@@ -194,7 +209,8 @@ struct Scanner {
 
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
-                                                const std::string& meta_dir, ScanCache* cache) {
+                                                const std::string& meta_dir, ScanCache* cache,
+                                                bool hash_only) {
   auto dir = env->OpenAt(Env::kCwd, source, O_RDONLY | O_DIRECTORY);
   if (!dir) {
     Error e = dir.error();
@@ -202,7 +218,7 @@ Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store
     e.message = "cannot open source directory";
     return tl::unexpected(e);
   }
-  Scanner s{env, store, policy, {}, false, cache, {}, {}, {}};
+  Scanner s{env, store, policy, {}, false, cache, hash_only, {}, {}, {}};
   const struct stat root_st = TXDIR_TRY(env->Fstat(dir->get()));
   if (auto st = env->StatAt(Env::kCwd, meta_dir, true); st) {
     s.meta_st = *st;

@@ -16,7 +16,8 @@ namespace txdir::internal {
 // path_check.h); symlinks that leave the source unless policy is kKeepAll;
 // a source that contains `meta_dir`. A file that changes while it is read
 // is retried, then refused. Empty directories are not kept (git trees
-// cannot hold them).
+// cannot hold them). `hash_only`: the blob ids are computed and nothing is
+// written to the store (what a publish would store, previewed).
 //
 // With a stat cache (stat_cache.h): a regular file whose lstat matches its
 // entry in `cache.old` is not opened; its cached blob id is used (checked
@@ -35,6 +36,6 @@ struct ScanCache {
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
                                                 const std::string& meta_dir,
-                                                ScanCache* cache = nullptr);
+                                                ScanCache* cache = nullptr, bool hash_only = false);
 
 }  // namespace txdir::internal

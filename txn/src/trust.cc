@@ -1,6 +1,7 @@
 #include "txn/src/trust.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,16 +65,45 @@ bool NamedSafe(const Layout& l) {
 
 }  // namespace
 
+Error NotARepository(Env* env, const Layout& l) {
+  std::string message = "not a txdir repository (no .txdir folder)";
+  // The repository whose metadata folder holds `path`: the part before its
+  // last "/.txdir" component, if that folder exists.
+  auto owner = [&](const std::string& path) -> std::string {
+    for (size_t at = path.rfind("/.txdir"); at != std::string::npos && at > 0;
+         at = path.rfind("/.txdir", at - 1)) {
+      const size_t end = at + 7;
+      if (end != path.size() && path[end] != '/') continue;
+      const std::string root = path.substr(0, at);
+      if (auto st = env->StatAt(Env::kCwd, root + "/.txdir", false); st && S_ISDIR(st->st_mode))
+        return root;
+    }
+    return "";
+  };
+  std::string root = owner(l.root);
+  std::string what = "a path inside the metadata folder of the repository";
+  if (root.empty()) {
+    // A live link points into the repository's gens/.
+    if (auto target = env->ReadlinkAt(Env::kCwd, l.root); target) {
+      const std::string abs =
+          target->front() == '/' ? *target : fs::JoinPath(fs::Dirname(l.root), *target);
+      root = owner(fs::AbsolutePath(abs));
+      what = "the live link of the repository";
+    }
+  }
+  if (!root.empty())
+    message = "not a txdir repository but " + what + " at " + root + " (give " + root + " instead)";
+  return Error{Code::kNotFound, message, l.root};
+}
+
 Status CheckMetaFolder(Env* env, const Layout& l) {
   auto meta = env->StatAt(Env::kCwd, l.meta, /*follow=*/false);
   if (!meta) {
-    if (meta.error().code == Code::kNotFound)
-      return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+    if (meta.error().code == Code::kNotFound) return tl::unexpected(NotARepository(env, l));
     return tl::unexpected(meta.error());
   }
   if (S_ISLNK(meta->st_mode)) return MakeError(Code::kCorruption, kLinkRefusal, l.meta);
-  if (!S_ISDIR(meta->st_mode))
-    return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+  if (!S_ISDIR(meta->st_mode)) return tl::unexpected(NotARepository(env, l));
   for (const Part& p : kParts) {
     const std::string path = l.meta + "/" + p.name;
     auto st = env->StatAt(Env::kCwd, path, /*follow=*/false);

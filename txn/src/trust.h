@@ -22,6 +22,11 @@ inline constexpr const char* kSafeDirectoriesVar = "TXDIR_SAFE_DIRECTORIES";
 // in after the check fails them instead of redirecting them.
 Status CheckMetaFolder(Env* env, const Layout& l);
 
+// The NotFound error for a root without a .txdir folder, with a hint when
+// the path is a repository's live link or a generation, or is inside its
+// metadata folder: it names the repository's root to use instead.
+Error NotARepository(Env* env, const Layout& l);
+
 // Opens .txdir (part "") or the directory .txdir/<part> through the root's
 // fd with O_NOFOLLOW|O_DIRECTORY at .txdir and at the part: what is removed
 // through the fd is inside the repository. Corruption naming the part when

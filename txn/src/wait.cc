@@ -17,6 +17,7 @@
 #include "txdir/history.h"
 #include "txn/src/config.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/trust.h"
 
 namespace txdir {
 
@@ -30,7 +31,7 @@ Result<internal::Layout> WaitLayout(Env* env, const std::string& root) {
   auto config = internal::LoadConfig(env, l.config);
   if (!config) {
     if (!env->StatAt(Env::kCwd, l.meta, true))
-      return MakeError(Code::kNotFound, "not a txdir repository (no .txdir folder)", l.root);
+      return tl::unexpected(internal::NotARepository(env, l));
     return tl::unexpected(config.error());
   }
   l.live = config->live_path.front() == '/' ? config->live_path : l.root + "/" + config->live_path;

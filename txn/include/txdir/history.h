@@ -26,25 +26,6 @@
 
 namespace txdir {
 
-// --- What changed between two trees
-
-enum class ChangeKind : char { kAdded = 'A', kModified = 'M', kRemoved = 'D' };
-
-// One path that differs. A file that became a link (or back) is kModified;
-// renames are not detected (a removal and an addition).
-struct FileChange {
-  ChangeKind kind = ChangeKind::kModified;
-  std::string path;       // relative, '/'-separated
-  uint32_t old_mode = 0;  // 0 when added
-  uint32_t new_mode = 0;  // 0 when removed
-  std::string old_blob;   // hex; empty when added
-  std::string new_blob;   // hex; empty when removed
-  uint64_t old_size = 0;  // bytes
-  uint64_t new_size = 0;
-};
-
-// What one generation changed relative to its parent (generation 1: relative
-// to nothing, so every file is added).
 struct ChangeSummary {
   size_t added = 0, modified = 0, removed = 0;
   uint64_t files = 0;          // files in the generation
@@ -150,6 +131,52 @@ std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view ne
 //     changed 5: status: "open" -> "done", line: "12" -> "14"
 // Values are quoted with '"', '\\' and control characters escaped.
 std::string FormatRecordDiffs(const std::vector<FileRecordDiff>& diffs);
+
+// --- Record history and blame
+
+// One change of one record, in the generation `info`.
+struct RecordEvent {
+  GenerationInfo info;
+  RecordChangeKind kind = RecordChangeKind::kChanged;
+  // kChanged: the fields that differ, old -> new, in the new side's column
+  // order (a column only one side has counts, with "" on the other);
+  // kAdded: every field (old_value ""); kRemoved: every field (new_value "").
+  std::vector<FieldChange> fields;
+};
+
+// The generations, newest first, in which the record whose key is `id` (the
+// `id` column, else the first; see DiffTables) in table `table` of the SDN
+// file `path` was added, changed or removed, walking the history from the
+// head along parent links. At most `limit` events (0: all). The oldest
+// retained generation counts as adding what it holds; when older ones were
+// pruned its `info.history_pruned` says that the record may be older.
+// Cost: one tree lookup per generation; the file is read and parsed only
+// where its blob differs from the parent's, each version once.
+// Errors: InvalidArgument (bad path; a version of the file that is not SDN,
+// naming its generation), Corruption.
+Result<std::vector<RecordEvent>> RecordHistory(Repository& repo, const std::string& path,
+                                               const std::string& table, const std::string& id,
+                                               size_t limit = 0);
+
+// Who last changed what, as of generation `gen`.
+struct BlameLine {
+  std::string id;       // the record's key
+  std::string field;    // with per-field blame: the column; else ""
+  std::string value;    // with per-field blame: its value in `gen`; else ""
+  GenerationInfo info;  // the generation that added the record or last changed it (the field)
+};
+
+// For each record of `table` in the SDN file `path` as generation `gen` has
+// it (only record `id` when given), in table order, the generation that
+// last changed it: added it, or changed any field (with `fields`: one line
+// per field, the generation that last changed that field's value). Walks
+// back from `gen` and stops as soon as every line is resolved; what is
+// unchanged since the oldest retained generation is blamed on it (see
+// RecordHistory for pruned history). Errors: NotFound (no such generation,
+// file, table or record in `gen`), InvalidArgument as RecordHistory.
+Result<std::vector<BlameLine>> Blame(Repository& repo, uint64_t gen, const std::string& path,
+                                     const std::string& table, const std::optional<std::string>& id,
+                                     bool fields);
 
 // --- Export
 

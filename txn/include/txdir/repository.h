@@ -53,6 +53,25 @@ struct GenerationInfo {
   std::string live_error;
 };
 
+// --- What changed between two trees
+
+enum class ChangeKind : char { kAdded = 'A', kModified = 'M', kRemoved = 'D' };
+
+// One path that differs. A file that became a link (or back) is kModified;
+// renames are not detected (a removal and an addition).
+struct FileChange {
+  ChangeKind kind = ChangeKind::kModified;
+  std::string path;       // relative, '/'-separated
+  uint32_t old_mode = 0;  // 0 when added
+  uint32_t new_mode = 0;  // 0 when removed
+  std::string old_blob;   // hex; empty when added
+  std::string new_blob;   // hex; empty when removed
+  uint64_t old_size = 0;  // bytes
+  uint64_t new_size = 0;
+};
+
+// What one generation changed relative to its parent (generation 1: relative
+// to nothing, so every file is added).
 struct FileInfo {
   std::string path;   // relative, '/'-separated
   std::string blob;   // git blob id (hex)
@@ -129,6 +148,12 @@ struct PublishOptions {
   std::string message;
   std::string author;  // empty: $TXDIR_AUTHOR, else the user name
   SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;
+  // Guards against wiping the set by mistake (a wrong or half-filled
+  // source). Unless allowed, Publish fails with InvalidArgument, publishing
+  // nothing, when the source holds no file, or when none of the previous
+  // generation's files would remain (every one removed or renamed).
+  bool allow_empty = false;
+  bool allow_remove_all = false;
 };
 
 class Repository {
@@ -150,6 +175,13 @@ class Repository {
   // generation stays live. Errors: InvalidArgument (bad source tree),
   // Locked (lock timeout; names the holder), Io, Corruption.
   Result<GenerationInfo> Publish(const std::string& source, const PublishOptions& options = {});
+
+  // What Publish(source, options) would change against the head now, by
+  // path, with the refusals of Publish (above). Writes nothing: blob ids
+  // are computed, not stored; takes no lock, so a publish that runs in
+  // between is not seen. Sizes are the head's and the source's.
+  Result<std::vector<FileChange>> PreviewPublish(const std::string& source,
+                                                 const PublishOptions& options = {});
 
   // Publishes the tree of generation `target` as a NEW generation. Without
   // a target it steps back: from a rollback generation to the one before

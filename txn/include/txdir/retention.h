@@ -80,6 +80,8 @@ Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options);
 // nullopt.
 Result<std::vector<std::pair<std::string, std::optional<std::string>>>> ListConfig(
     const std::string& root);
+// Every key the repository's config knows, in ListConfig's order.
+const std::vector<std::string>& ConfigKeys();
 // InvalidArgument for an unknown key; nullopt when unset.
 Result<std::optional<std::string>> GetConfig(const std::string& root, const std::string& key);
 // Validates and writes config.json atomically under the writer lock.
