@@ -100,5 +100,20 @@ TEST_F(CliMistakesTest, LiveLinkOrMetadataPathInsteadOfTheRepositoryGetsAHint) {
   EXPECT_TRUE(Has(r.err, "not a txdir repository (no .txdir folder)")) << r;
 }
 
+TEST_F(CliMistakesTest, RollbackAfterPruningSaysWhichGenerationItNeedsAndWhy) {
+  ASSERT_EQ(f_.Publish({{"a.txt", "two\n"}}).exit, 0);
+  ASSERT_EQ(f_.Publish({{"a.txt", "three\n"}}).exit, 0);
+  ASSERT_EQ(RunCli({"gc", f_.root, "--keep", "1", "--prune-history"}).exit, 0);
+  CliResult r = RunCli({"rollback", f_.root});
+  EXPECT_EQ(r.exit, 3) << r;
+  EXPECT_TRUE(Has(r.err,
+                  "cannot step back to generation 2 (the one before what the live "
+                  "generation shows): it is no longer in the history"))
+      << r;
+  r = RunCli({"rollback", f_.root, "2"});
+  EXPECT_EQ(r.exit, 3) << r;
+  EXPECT_TRUE(Has(r.err, "no generation 2")) << "a named one keeps the plain message: " << r;
+}
+
 }  // namespace
 }  // namespace txdir::testing

@@ -150,6 +150,22 @@ struct World {
   }
 };
 
+TEST(Replication, PushToALocalPathCountsObjectsAndClaimsNoBytes) {
+  // libgit2's local transport copies objects and reports a few bytes for
+  // dozens of them; only objects are counted for it.
+  World w;
+  w.PublishRound(1);
+  CliResult r = RunCli({"push", w.pub});
+  ASSERT_EQ(r.exit, 0) << r;
+  const size_t open = r.out.rfind(" ("), sent = r.out.find(" objects sent)\n");
+  ASSERT_NE(open, std::string::npos) << r;
+  ASSERT_NE(sent, std::string::npos) << r;
+  const std::string count = r.out.substr(open + 2, sent - open - 2);
+  ASSERT_FALSE(count.empty()) << r;
+  EXPECT_EQ(count.find_first_not_of("0123456789"), std::string::npos) << "no bytes: " << r;
+  EXPECT_GT(std::stoul(count), 10u) << r;
+}
+
 TEST(Replication, TwentyGenerationsReachBothReplicasWhole) {
   World w;
   w.StartDaemon();

@@ -126,8 +126,10 @@ void AddRemoteCommands(Commands* out, Globals& g) {
         Out(g, "remote '" + *remote + "' is up to date: " + GenText(p->head));
       } else {
         Out(g, "pushed " + GenText(p->head) + " to '" + *remote + "' (" +
-                   std::to_string(p->transfer.bytes) + " bytes, " +
-                   std::to_string(p->transfer.objects) + " objects sent)");
+                   std::to_string(p->transfer.objects) + " objects" +
+                   (p->transfer.bytes > 0 ? ", " + std::to_string(p->transfer.bytes) + " bytes"
+                                          : std::string()) +
+                   " sent)");
       }
       return static_cast<int>(kExitOk);
     };

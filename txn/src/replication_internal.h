@@ -14,6 +14,10 @@ namespace txdir::internal {
 // through the Env. Requires the writer lock.
 Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name);
 
+// A remote URL that names a local path: absolute, relative, or file://
+// (not scheme://host/..., nor scp-like host:path).
+bool IsLocalPath(const std::string& url);
+
 // After a pull resolved a divergence, the local-only generations are no
 // longer generations of the head's chain, but their directories gens/<k>
 // would still answer to numbers that the chain now gives to other

@@ -313,19 +313,6 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
   return result;
 }
 
-namespace {
-
-// A remote URL that names a local path: absolute, relative, or file://
-// (not scheme://host/..., nor scp-like host:path).
-bool IsLocalPath(const std::string& url) {
-  if (url.rfind("file://", 0) == 0) return true;
-  if (url.find("://") != std::string::npos) return false;
-  const size_t colon = url.find(':'), slash = url.find('/');
-  return colon == std::string::npos || (slash != std::string::npos && slash < colon);
-}
-
-}  // namespace
-
 Result<CloneResult> Clone(const std::string& url, const std::string& root,
                           const CloneOptions& options) {
   // Like git clone: a folder that exists must be empty. Otherwise Init
@@ -342,7 +329,7 @@ Result<CloneResult> Clone(const std::string& url, const std::string& root,
   const bool existed = static_cast<bool>(env->StatAt(Env::kCwd, root, /*follow=*/false));
   // A local path that is not there would otherwise reach libgit2, which
   // calls it an "unsupported URL protocol".
-  if (IsLocalPath(url) &&
+  if (internal::IsLocalPath(url) &&
       !env->StatAt(Env::kCwd, url.rfind("file://", 0) == 0 ? url.substr(7) : url,
                    /*follow=*/true))
     return MakeError(Code::kNotFound, "no repository at this path", url);

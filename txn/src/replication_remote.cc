@@ -114,6 +114,13 @@ Result<std::vector<RemoteInfo>> ListRemotes(Repository& repo) {
 
 namespace internal {
 
+bool IsLocalPath(const std::string& url) {
+  if (url.rfind("file://", 0) == 0) return true;
+  if (url.find("://") != std::string::npos) return false;
+  const size_t colon = url.find(':'), slash = url.find('/');
+  return colon == std::string::npos || (slash != std::string::npos && slash < colon);
+}
+
 Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name) {
   RemotePtr remote = TXDIR_TRY(LookupRemote(r, name));
   TXDIR_CHECK(store::LoadTlsCertificates());  // the remote may be HTTPS
@@ -203,6 +210,10 @@ Result<PushResult> Push(Repository& repo, const std::string& name) {
                                           " (another machine may have pushed first; pull, then "
                                           "push again)");
   result.transfer = state.stats;
+  // libgit2's local transport copies objects and reports a byte count that
+  // measures nothing (a few bytes for dozens of objects).
+  if (const char* url = git_remote_url(remote.get()); url != nullptr && internal::IsLocalPath(url))
+    result.transfer.bytes = 0;
   return result;
 }
 

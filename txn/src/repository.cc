@@ -334,7 +334,15 @@ Result<GenerationInfo> Repository::Rollback(std::optional<uint64_t> target,
                                             " to roll back to");
     to = shown - 1;
   }
-  git_oid commit = TXDIR_TRY(internal::FindGeneration(r, to));
+  auto found = internal::FindGeneration(r, to);
+  if (!found && found.error().code == Code::kNotFound && !target)
+    // The user named no generation: say which one stepping back needs and
+    // why it is gone, rather than "no generation N".
+    return MakeError(Code::kNotFound, "cannot step back to generation " + std::to_string(to) +
+                                          " (the one before what the live generation shows): it "
+                                          "is no longer in the history (gc --prune-history); "
+                                          "name a retained generation (txdir log)");
+  const git_oid commit = TXDIR_TRY(std::move(found));
   internal::CommitPlan plan;
   plan.tree = TXDIR_TRY(r.store->CommitTree(commit));
   plan.meta.kind = "rollback";

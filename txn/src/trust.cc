@@ -74,7 +74,7 @@ Error NotARepository(Env* env, const Layout& l) {
          at = path.rfind("/.txdir", at - 1)) {
       const size_t end = at + 7;
       if (end != path.size() && path[end] != '/') continue;
-      const std::string root = path.substr(0, at);
+      std::string root = path.substr(0, at);
       if (auto st = env->StatAt(Env::kCwd, root + "/.txdir", false); st && S_ISDIR(st->st_mode))
         return root;
     }

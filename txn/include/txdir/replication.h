@@ -51,7 +51,9 @@ Result<std::vector<RemoteInfo>> ListRemotes(Repository& repo);
 // What a transfer moved (libgit2's git_indexer_progress for a fetch, the
 // push progress callback for a push).
 struct TransferStats {
-  uint64_t bytes = 0;    // bytes received (fetch) or sent (push)
+  // Bytes received (fetch) or sent (push) over the network; 0 when not
+  // measured: a remote that is a local path gets objects, not a pack.
+  uint64_t bytes = 0;
   uint64_t objects = 0;  // objects received (fetch) or pushed (push)
 };
 
