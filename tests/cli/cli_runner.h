@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,14 @@ inline CliResult RunCli(std::initializer_list<std::string> args) {
 // Whether `needle` occurs in `text` (output checks).
 inline bool Has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
+}
+
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
 }
 
 struct CliFixture {

@@ -85,13 +85,6 @@ inline bool HasLine(const std::string& text, const std::string& line) {
   return false;
 }
 
-inline std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
 // Polls `pred` every 10 ms for up to `limit`; true once it holds. Used only to
 // wait for a precondition (a file appearing), never to assert on timing.
 template <typename Pred>

@@ -12,6 +12,7 @@
 
 #include "store/gen_meta.h"
 #include "tools/txdir/output.h"
+#include "tools/txdir/pager.h"
 #include "txdir/history.h"
 
 namespace txdir::cli {
@@ -81,6 +82,8 @@ Cli::Cli() {
       "with history and rollback";
   top.Flag("-v,--verbose", &globals.verbose, "Log what txdir does (repeat for more)");
   top.Flag("-q,--quiet", &globals.quiet, "Print nothing but errors");
+  top.Flag("--no-pager", &globals.no_pager,
+           "Do not page the output of log, show, diff and blame on a terminal");
   top.Add("--timeout", &globals.timeout_s,
           "Seconds to wait for the writer lock (default: the repository's, 10; 0 = fail at "
           "once)")
@@ -106,6 +109,7 @@ std::optional<int> ParseOnly(Cli& cli, int argc, const char* const* argv, std::o
     return static_cast<int>(kExitUsage);
   }
   cli.run = chosen->run;
+  cli.command = chosen->name;
   return std::nullopt;
 }
 
@@ -137,9 +141,19 @@ int RunMain(int argc, char** argv) {
   spdlog::set_level(v >= 2   ? spdlog::level::trace
                     : v == 1 ? spdlog::level::debug
                              : spdlog::level::warn);
+  // Colour and paging are for a terminal only, decided before the pager
+  // takes fd 1 (pager.h).
+  cli->globals.color = ColorWanted();
+  Pager pager;
+  const bool long_output = cli->command == "log" || cli->command == "show" ||
+                           cli->command == "diff" || cli->command == "blame";
+  if (long_output && !cli->globals.no_pager && !cli->globals.quiet)
+    (void)pager.Start(PagerCommand());
   // Every command returns here: the one place a failed write to standard
   // output becomes exit 7.
-  return FinishOutput(cli->run());
+  const int code = FinishOutput(cli->run());
+  pager.Finish();
+  return code;
 }
 
 }  // namespace txdir::cli

@@ -20,6 +20,7 @@ struct Cli {
   cmdline::Program program;
   Globals globals;
   Runner run;
+  std::string command;  // the chosen command's name
   Cli();
   Cli(const Cli&) = delete;
   Cli& operator=(const Cli&) = delete;

@@ -37,6 +37,8 @@ struct Globals {
   int verbose = 0;
   bool quiet = false;
   double timeout_s = -1;  // writer-lock timeout; negative: repository default
+  bool no_pager = false;  // --no-pager
+  bool color = false;     // fd 1 is a terminal that wants colour (pager.h)
 };
 
 // Prints "txdir: error: ..." and returns the exit code for `e`.

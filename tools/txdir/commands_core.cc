@@ -6,6 +6,7 @@
 
 #include "store/gen_meta.h"
 #include "tools/txdir/cli.h"
+#include "tools/txdir/pager.h"
 #include "txdir/history.h"
 
 namespace txdir::cli {
@@ -420,7 +421,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
         } else {
           std::string head = "generation " + std::to_string(gi.number);
           if (live_gen == gi.number) head += " (live)";
-          Out(g, head);
+          Out(g, g.color ? "\x1b[33m" + head + "\x1b[m" : head);
           Out(g, "  kind:   " + gi.kind +
                      (gi.restores ? " of generation " + std::to_string(*gi.restores) : ""));
           Out(g, "  time:   " + FormatTimeMs(gi.time_ms));
@@ -565,7 +566,8 @@ void AddCoreCommands(Commands* out, Globals& g) {
                                          : DiffFormat::kPatch;
       auto text = FormatDiff(**repo, parent, *n, format);
       if (!text) return Fail(text.error());
-      if (!g.quiet) std::cout << *text;
+      if (!g.quiet)
+        std::cout << (format == DiffFormat::kPatch && g.color ? ColorizePatch(*text) : *text);
       return static_cast<int>(kExitOk);
     };
     out->push_back(std::move(c));

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "tools/txdir/cli.h"
+#include "tools/txdir/pager.h"
 #include "txdir/history.h"
 
 namespace txdir::cli {
@@ -53,7 +54,7 @@ int RunDiff(const DiffArgs& a, const Globals& g) {
                                       : DiffFormat::kPatch;
   auto text = FormatDiff(**repo, *from, *to, format, a.path);
   if (!text) return Fail(text.error());
-  return Print(*text);
+  return Print(format == DiffFormat::kPatch && g.color ? ColorizePatch(*text) : *text);
 }
 
 // Runs argv inside `snap`'s generation (RunInGeneration) and returns an

@@ -1,0 +1,140 @@
+// On a terminal, and only there: long output goes through a pager and
+// diffs are coloured, as git does; --no-pager, NO_COLOR and TERM=dumb turn
+// them off. The binary runs on a pseudo-terminal here.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "tests/cli/cli_runner.h"
+
+namespace txdir::testing {
+namespace {
+
+// Runs the binary with a pseudo-terminal as stdin, stdout and stderr, and
+// `env` set on top of (or, with an empty value, removed from) the
+// environment. Returns everything it printed (the terminal turns "\n" into
+// "\r\n"; that is undone) and its exit code.
+CliResult RunCliOnTerminal(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env) {
+  CliResult r;
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    ADD_FAILURE() << "forkpty failed";
+    return r;
+  }
+  if (pid == 0) {
+    for (const auto& [k, v] : env) {
+      if (v.empty())
+        ::unsetenv(k.c_str());
+      else
+        ::setenv(k.c_str(), v.c_str(), 1);
+    }
+    CliArgv argv(args);
+    ::execv(TXDIR_CLI, argv.data());
+    ::_exit(127);
+  }
+  std::string all;
+  char buf[4096];
+  while (true) {
+    struct pollfd p = {master, POLLIN, 0};
+    if (::poll(&p, 1, 20000) <= 0) break;  // a hang fails below
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child and its pager have exited
+    all.append(buf, static_cast<size_t>(n));
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  for (char c : all)
+    if (c != '\r') r.out.push_back(c);
+  return r;
+}
+
+class CliTerminalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(
+        f_.Publish({{"a.txt", "one\n"}, {"t.sdn", "todos |id, s|\n    1, open\n"}}, "first").exit,
+        0);
+    ASSERT_EQ(
+        f_.Publish({{"a.txt", "two\n"}, {"t.sdn", "todos |id, s|\n    1, done\n"}}, "second").exit,
+        0);
+  }
+  CliFixture f_;
+  // Marks each line the pager passes on.
+  const std::map<std::string, std::string> paged_ = {
+      {"TXDIR_PAGER", "sed s/^/PAGED:/"}, {"NO_COLOR", ""}, {"TERM", "xterm"}};
+};
+
+TEST_F(CliTerminalTest, LogShowDiffAndBlameArePagedOnATerminal) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"log", f_.root, "--oneline"},
+                                             {"show", f_.root, "live"},
+                                             {"diff", f_.root, "1", "2"},
+                                             {"blame", f_.root, "t.sdn", "todos"}}) {
+    CliResult r = RunCliOnTerminal(args, paged_);
+    EXPECT_EQ(r.exit, 0) << ::testing::PrintToString(args) << "\n" << r;
+    for (const auto& line : Lines(r.out))
+      EXPECT_EQ(line.rfind("PAGED:", 0), 0u) << ::testing::PrintToString(args) << "\n" << r;
+  }
+}
+
+TEST_F(CliTerminalTest, NoPagerQuietPipesAndOtherCommandsAreNotPaged) {
+  CliResult r = RunCliOnTerminal({"--no-pager", "log", f_.root, "--oneline"}, paged_);
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_FALSE(Has(r.out, "PAGED:")) << r;
+  EXPECT_TRUE(Has(r.out, "2 (live)")) << r;
+  r = RunCliOnTerminal({"cat", f_.root, "a.txt"}, paged_);
+  EXPECT_EQ(r.out, "two\n") << r;
+  r = RunCliOnTerminal({"status", f_.root}, paged_);
+  EXPECT_FALSE(Has(r.out, "PAGED:")) << r;
+  // Not a terminal: never paged, whatever the environment says.
+  ::setenv("TXDIR_PAGER", "sed s/^/PAGED:/", 1);
+  r = RunCli({"log", f_.root, "--oneline"});
+  ::unsetenv("TXDIR_PAGER");
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_FALSE(Has(r.out, "PAGED:")) << r;
+}
+
+TEST_F(CliTerminalTest, AMissingPagerIsNamedAndTheOutputStillPrinted) {
+  CliResult r = RunCliOnTerminal({"log", f_.root, "--oneline"},
+                                 {{"TXDIR_PAGER", "no-such-pager-here"}, {"PAGER", ""}});
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "pager 'no-such-pager-here' not found")) << r;
+  EXPECT_TRUE(Has(r.out, "2 (live)")) << r;
+}
+
+TEST_F(CliTerminalTest, DiffsAreColouredOnATerminalUnlessNoColorOrDumb) {
+  const std::map<std::string, std::string> plain_pager = {
+      {"TXDIR_PAGER", "cat"}, {"NO_COLOR", ""}, {"TERM", "xterm"}};
+  CliResult r = RunCliOnTerminal({"diff", f_.root, "1", "2"}, plain_pager);
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "\x1b[31m-one\x1b[m")) << r;
+  EXPECT_TRUE(Has(r.out, "\x1b[1mdiff --git a/a.txt b/a.txt\x1b[m")) << r;
+  EXPECT_TRUE(Has(r.out, "\x1b[32m+two\x1b[m")) << r;
+  EXPECT_TRUE(Has(r.out, "\x1b[36m@@")) << r;
+
+  auto no_color = plain_pager;
+  no_color["NO_COLOR"] = "1";
+  r = RunCliOnTerminal({"diff", f_.root, "1", "2"}, no_color);
+  EXPECT_TRUE(Has(r.out, "+two")) << r;
+  EXPECT_FALSE(Has(r.out, "\x1b[")) << r;
+
+  auto dumb = plain_pager;
+  dumb["TERM"] = "dumb";
+  r = RunCliOnTerminal({"show", f_.root, "2"}, dumb);
+  EXPECT_TRUE(Has(r.out, "+two")) << r;
+  EXPECT_FALSE(Has(r.out, "\x1b[")) << r;
+
+  r = RunCli({"diff", f_.root, "1", "2"});  // a pipe: never
+  EXPECT_FALSE(Has(r.out, "\x1b[")) << r;
+}
+
+}  // namespace
+}  // namespace txdir::testing
