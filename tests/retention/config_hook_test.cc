@@ -85,13 +85,20 @@ TEST(AutoGc, RunsAfterEachWriteWithTheConfiguredPolicy) {
   f.Reopen();
   for (int i = 1; i <= 5; ++i) f.Publish(i);
   EXPECT_EQ(f.Materialized(), Seq(4, 5));
-  ASSERT_TRUE(f.repo->Rollback(4));
+  auto rb = f.repo->Rollback(4);
+  ASSERT_TRUE(rb) << rb.error().ToString();
   EXPECT_EQ(f.Materialized(), Seq(5, 6));
-  // Through the CLI too; history is untouched by automatic gc.
+  EXPECT_EQ(rb->auto_gc_removed, std::vector<uint64_t>{4}) << "the write says what gc removed";
+  // Through the CLI too, which prints it; history is untouched by automatic gc.
   MakeTree(f.src, {{"a.txt", "cli\n"}});
   auto r = RunCli({"publish", f.root, "--from", f.src});
   ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_NE(r.out.find("\ngc.auto: removed generation directories 5 ("), std::string::npos) << r;
   EXPECT_EQ(f.Materialized(), Seq(6, 7));
+  MakeTree(f.src, {{"a.txt", "quiet\n"}});
+  r = RunCli({"-q", "publish", f.root, "--from", f.src});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(r.out, "") << "-q: nothing";
   EXPECT_EQ(*f.repo->ReadFile(1, "a.txt"), "v1\n");
 }
 

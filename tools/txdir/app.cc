@@ -67,6 +67,24 @@ int GenFail(const Error& e) {
   return e.code == Code::kInvalidArgument ? UsageError(e.message) : Fail(e);
 }
 
+std::string GenerationList(const std::vector<uint64_t>& gens) {
+  if (gens.empty()) return "none";
+  std::string s;
+  for (uint64_t g : gens) s += (s.empty() ? "" : " ") + std::to_string(g);
+  return s;
+}
+
+std::string ByteCount(uint64_t b) {
+  std::string s = std::to_string(b) + " bytes";
+  if (b < 1024) return s;
+  const bool mib = b >= (1u << 20);
+  const double v = static_cast<double>(b) / (mib ? (1 << 20) : 1024);
+  char buf[32];  // "%.1f" of at most 2^64 / 1024
+  const int n = std::snprintf(buf, sizeof buf, "%.1f", v);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return s;
+  return s + " (" + std::string(buf, static_cast<size_t>(n)) + (mib ? " MiB)" : " KiB)");
+}
+
 void Out(const Globals& g, const std::string& line) {
   if (!g.quiet) std::cout << line << "\n";
 }

@@ -47,7 +47,12 @@ int Fail(const Error& e);
 // the live link could not be moved to the new generation, a warning naming
 // the generation and the reason, and kExitNotLive. Never a failure code:
 // the generation is published and a caller must not publish it again.
-int CommittedExit(const GenerationInfo& gi);
+// After it, names what gc.auto removed (unless -q).
+int CommittedExit(const GenerationInfo& gi, const Globals& g);
+// "3 4 7", or "none".
+std::string GenerationList(const std::vector<uint64_t>& gens);
+// "1234567 bytes (1.2 MiB)".
+std::string ByteCount(uint64_t bytes);
 // Usage error: message, exit 2.
 int UsageError(const std::string& message);
 

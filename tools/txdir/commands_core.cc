@@ -180,7 +180,10 @@ std::string NameStatus(const std::vector<FileChange>& changes, ChangeKind only =
 
 }  // namespace
 
-int CommittedExit(const GenerationInfo& gi) {
+int CommittedExit(const GenerationInfo& gi, const Globals& g) {
+  if (!gi.auto_gc_removed.empty())
+    Out(g, "gc.auto: removed generation directories " + GenerationList(gi.auto_gc_removed) + " (" +
+               ByteCount(gi.auto_gc_bytes) + ")");
   if (!gi.live_pending) return kExitOk;
   // A failed write to stderr has nowhere to be reported.
   (void)std::fprintf(stderr,
@@ -264,7 +267,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
                    std::to_string(n[2]) + " removed");
         if (!g.quiet) std::cout << NameStatus(*changes, ChangeKind::kRemoved);
       }
-      return CommittedExit(*gen);
+      return CommittedExit(*gen, g);
     };
     out->push_back(std::move(c));
   }
@@ -649,7 +652,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
       auto gi = (*repo)->Rollback(target, PublishOptions{.message = *msg});
       if (!gi) return Fail(gi.error());
       Out(g, "published " + Describe(*gi));
-      return CommittedExit(*gi);
+      return CommittedExit(*gi, g);
     };
     out->push_back(std::move(c));
   }

@@ -52,7 +52,7 @@ int ReportPull(const Globals& g, const std::string& remote, const PullResult& p)
       for (const auto& path : p.theirs_kept) Out(g, "  theirs kept: " + path);
       break;
   }
-  return p.generation ? CommittedExit(*p.generation) : static_cast<int>(kExitOk);
+  return p.generation ? CommittedExit(*p.generation, g) : static_cast<int>(kExitOk);
 }
 
 // Sleeps `seconds` in short steps, returning early once a stop signal came.

@@ -14,24 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string List(const std::vector<uint64_t>& gens) {
-  if (gens.empty()) return "none";
-  std::string s;
-  for (uint64_t g : gens) s += (s.empty() ? "" : " ") + std::to_string(g);
-  return s;
-}
-
-std::string Bytes(uint64_t b) {
-  std::string s = std::to_string(b) + " bytes";
-  if (b < 1024) return s;
-  const bool mib = b >= (1u << 20);
-  const double v = static_cast<double>(b) / (mib ? (1 << 20) : 1024);
-  char buf[32];  // "%.1f" of at most 2^64 / 1024
-  const int n = std::snprintf(buf, sizeof buf, "%.1f", v);
-  if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return s;
-  return s + " (" + std::string(buf, static_cast<size_t>(n)) + (mib ? " MiB)" : " KiB)");
-}
-
 struct GcArgs {
   std::string dir, keep_within;
   uint64_t keep = 0;
@@ -78,17 +60,18 @@ int RunGc(const GcArgs& a, const Globals& g) {
   const std::string would = rep->dry_run ? "would remove" : "removed";
   Out(g, std::string(rep->dry_run ? "dry run: " : "") + "policy: " + policy);
   if (rep->live) Out(g, "live:    generation " + std::to_string(*rep->live) + " (never removed)");
-  Out(g, would + ": " + List(rep->removed) + " (" + Bytes(rep->bytes_freed) + ")");
-  Out(g, "kept:    " + List(rep->kept));
+  Out(g, would + ": " + GenerationList(rep->removed) + " (" + ByteCount(rep->bytes_freed) + ")");
+  Out(g, "kept:    " + GenerationList(rep->kept));
   if (!rep->pinned.empty())
-    Out(g, "pinned:  " + List(rep->pinned) +
+    Out(g, "pinned:  " + GenerationList(rep->pinned) +
                " (outside the policy but a reader is inside: skipped; a later gc removes them)");
   if (a.prune_history) {
     Out(g, std::string("history: ") + (rep->dry_run ? "would prune " : "pruned ") +
                std::to_string(rep->history_pruned.size()) + " generation(s), " +
                std::to_string(rep->history_kept) + " kept");
     if (!rep->dry_run)
-      Out(g, "store:   " + Bytes(rep->store_bytes_before) + " -> " + Bytes(rep->store_bytes_after));
+      Out(g, "store:   " + ByteCount(rep->store_bytes_before) + " -> " +
+                 ByteCount(rep->store_bytes_after));
   }
   return kExitOk;
 }
@@ -155,7 +138,7 @@ int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g)
   } else {
     Out(g, "store: " + std::to_string(rep->commits_checked) + " commits, " +
                std::to_string(rep->objects_checked) + " trees and blobs checked");
-    Out(g, "generations checked: " + List(rep->generations_checked));
+    Out(g, "generations checked: " + GenerationList(rep->generations_checked));
     for (const auto& line : rep->repaired) Out(g, "repaired: " + line);
     for (const auto& n : rep->notes) Out(g, "note: " + n);
     for (const auto& p : rep->problems) {

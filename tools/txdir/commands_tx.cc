@@ -38,7 +38,7 @@ int PrintCommit(const Globals& g, const CommitResult& c) {
   for (const auto& p : c.theirs_kept) Out(g, "  kept the newer published version: " + p);
   for (const auto& r : c.renumbered)
     Out(g, "  renumbered " + r.table + " record " + r.old_id + " -> " + r.new_id);
-  return c.published ? CommittedExit(c.generation) : static_cast<int>(kExitOk);
+  return c.published ? CommittedExit(c.generation, g) : static_cast<int>(kExitOk);
 }
 
 // --- db: one table of an SDN file, one transaction per change.

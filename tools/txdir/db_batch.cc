@@ -398,7 +398,7 @@ int RunDbBatch(const Globals& g, const DbBatchOptions& o, std::FILE* in) {
   for (const auto& l : input.lines) failed = failed || l.error.has_value();
   if (failed) return Fail(FirstFailure(input));
   if (!done) return Fail(done.error());
-  return done->published ? CommittedExit(done->generation) : static_cast<int>(kExitOk);
+  return done->published ? CommittedExit(done->generation, g) : static_cast<int>(kExitOk);
 }
 
 }  // namespace txdir::cli

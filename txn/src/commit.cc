@@ -193,7 +193,7 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
   const bool live_pending = info.live_pending;
   // Automatic gc (config gc.auto), still under the writer lock; it never
   // fails the write.
-  if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock);
+  if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock, &info);
   // A link still behind must be moved by the next writer's recovery.
   if (live_pending) lock.Taint();
   return info;

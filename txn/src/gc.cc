@@ -193,7 +193,7 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
   return report;
 }
 
-void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock) {
+void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock, GenerationInfo* info) {
   auto report = CollectGarbageLocked(r, lock, GcOptions{});
   if (!report) {
     spdlog::warn("automatic gc failed (the write itself succeeded): {}", report.error().ToString());
@@ -202,6 +202,8 @@ void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock) {
   }
   if (!report->pinned.empty())
     spdlog::debug("automatic gc: {} pinned generation(s) skipped", report->pinned.size());
+  info->auto_gc_removed = report->removed;
+  info->auto_gc_bytes = report->bytes_freed;
 }
 
 }  // namespace internal

@@ -19,7 +19,7 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
 // Automatic gc after a successful write (config gc.auto): directories only,
 // with the configured policy. Never fails the write: errors are logged as
 // warnings.
-void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock);
+void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock, GenerationInfo* info);
 
 // Drops every generation not in `retain` from the store and repacks
 // (docs/commit_protocol.md, "GC"). Requires the writer lock. Fills the

@@ -51,6 +51,10 @@ struct GenerationInfo {
   // write or Recover() moves it. `live_error` says why.
   bool live_pending = false;
   std::string live_error;
+  // Set by a write when the automatic gc (config gc.auto) that ran after it
+  // removed generation directories: which, and the bytes they held.
+  std::vector<uint64_t> auto_gc_removed;
+  uint64_t auto_gc_bytes = 0;
 };
 
 // --- What changed between two trees
