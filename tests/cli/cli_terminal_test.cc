@@ -136,5 +136,35 @@ TEST_F(CliTerminalTest, DiffsAreColouredOnATerminalUnlessNoColorOrDumb) {
   EXPECT_FALSE(Has(r.out, "\x1b[")) << r;
 }
 
+TEST_F(CliTerminalTest, PublishShowsOneProgressLineOnATerminalOnly) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 40; ++i) files["f" + std::to_string(i)] = std::string(1000, 'x');
+  files["a.txt"] = "three\n";
+  MakeTree(f_.src, files);
+  const std::map<std::string, std::string> now = {{"TXDIR_PROGRESS_DELAY_MS", "0"}};
+  CliResult r = RunCliOnTerminal({"publish", f_.root, "--from", f_.src}, now);
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "publish: reading files: 100% (41/41), 0.0 MiB, done.\x1b[K\n")) << r;
+  EXPECT_TRUE(Has(r.out, "published generation 3")) << r;
+  // The line is rewritten in place, never scrolled: one newline in all of it.
+  const size_t start = r.out.find("publish: reading files");
+  ASSERT_NE(start, std::string::npos) << r;
+  EXPECT_EQ(r.out.find('\n', start), r.out.find(", done.") + 10) << r;
+
+  files["a.txt"] = "four\n";
+  MakeTree(f_.src, files);
+  r = RunCliOnTerminal({"-q", "publish", f_.root, "--from", f_.src}, now);
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(r.out, "") << "-q: no progress either";
+
+  files["a.txt"] = "five\n";
+  MakeTree(f_.src, files);
+  ::setenv("TXDIR_PROGRESS_DELAY_MS", "0", 1);
+  r = RunCli({"publish", f_.root, "--from", f_.src});
+  ::unsetenv("TXDIR_PROGRESS_DELAY_MS");
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_FALSE(Has(r.err, "reading files")) << "stderr is not a terminal: " << r;
+}
+
 }  // namespace
 }  // namespace txdir::testing

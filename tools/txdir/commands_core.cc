@@ -7,6 +7,7 @@
 #include "store/gen_meta.h"
 #include "tools/txdir/cli.h"
 #include "tools/txdir/pager.h"
+#include "tools/txdir/progress.h"
 #include "txdir/history.h"
 
 namespace txdir::cli {
@@ -255,8 +256,17 @@ void AddCoreCommands(Commands* out, Globals& g) {
                    " modified, " + std::to_string(n[2]) + " removed (dry run: nothing published)");
         return static_cast<int>(kExitOk);
       }
+      ProgressLine progress("publish: reading files", g.quiet);
+      o.progress = [&progress](const PublishProgress& p) {
+        progress.Update(p.files_done, p.files_total, p.bytes_done);
+      };
       auto gen = (*repo)->Publish(a->from, o);
-      if (!gen) return Fail(gen.error());
+      // Only a publish that worked gets ", done."; an error gets its own line.
+      if (!gen) {
+        progress.Abort();
+        return Fail(gen.error());
+      }
+      progress.Done();
       Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
       // Removals are the change a user least expects: named, each one.
       if (auto changes = DiffGenerations(**repo, gen->parent.value_or(0), gen->number)) {

@@ -282,8 +282,13 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   // A large publish (a first one, an import) writes its new objects as one
   // pack rather than a loose file each: half the files created.
   store::GitStore::Batch batch(r.store.get());
+  internal::ScanProgress progress;
+  if (options.progress)
+    progress = [&options](uint64_t files, uint64_t total, uint64_t bytes) {
+      options.progress(PublishProgress{files, total, bytes});
+    };
   auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), source, options.symlinks,
-                                              r.layout.meta, &scan_cache));
+                                              r.layout.meta, &scan_cache, false, progress));
   spdlog::debug("publish: {} file(s) read, {} reused from the stat cache", scan_cache.reads,
                 scan_cache.hits);
   TXDIR_FAILPOINT("publish.blobs_written");

@@ -26,6 +26,7 @@ struct Scanner {
   bool have_meta;
   ScanCache* cache;
   bool hash_only;  // blob ids computed, nothing stored (a publish preview)
+  const ScanProgress* progress = nullptr;
   std::vector<store::TreeFile> out;
 
   Result<git_oid> StoreBlob(std::string_view data) {
@@ -124,7 +125,13 @@ struct Scanner {
     Fd dir_owner;
     int dir_fd = -1;
     size_t open_dir = SIZE_MAX;
+    uint64_t done = 0, bytes = 0;
     for (const Pending& p : pending) {
+      if (progress != nullptr && *progress) {
+        (*progress)(done, pending.size(), bytes);
+        ++done;
+        bytes += p.is_link ? p.link_target.size() : static_cast<uint64_t>(p.lst.st_size);
+      }
       store::TreeFile& f = out[p.index];
       if (p.is_link) {
         f.oid = TXDIR_TRY(StoreBlob(p.link_target));
@@ -147,6 +154,7 @@ struct Scanner {
       }
       f.oid = TXDIR_TRY(File(dir_fd, p.name, f.path, p.lst));
     }
+    if (progress != nullptr && *progress) (*progress)(pending.size(), pending.size(), bytes);
     return Ok();
   }
 
@@ -210,7 +218,7 @@ struct Scanner {
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
                                                 const std::string& meta_dir, ScanCache* cache,
-                                                bool hash_only) {
+                                                bool hash_only, const ScanProgress& progress) {
   auto dir = env->OpenAt(Env::kCwd, source, O_RDONLY | O_DIRECTORY);
   if (!dir) {
     Error e = dir.error();
@@ -218,7 +226,7 @@ Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store
     e.message = "cannot open source directory";
     return tl::unexpected(e);
   }
-  Scanner s{env, store, policy, {}, false, cache, hash_only, {}, {}, {}};
+  Scanner s{env, store, policy, {}, false, cache, hash_only, &progress, {}, {}, {}};
   const struct stat root_st = TXDIR_TRY(env->Fstat(dir->get()));
   if (auto st = env->StatAt(Env::kCwd, meta_dir, true); st) {
     s.meta_st = *st;

@@ -25,6 +25,10 @@ namespace txdir::internal {
 // hashed or reused is recorded in `cache.fresh` (which the caller has
 // Reset) subject to the racy-timestamp rule. `cache.reads` counts files
 // opened and hashed, `cache.hits` files reused.
+// Called after each file of the second pass: files done, files in the
+// pass, bytes read so far.
+using ScanProgress = std::function<void(uint64_t files, uint64_t total, uint64_t bytes)>;
+
 struct ScanCache {
   const StatCache* old = nullptr;
   bool old_blobs_present = false;
@@ -36,6 +40,7 @@ struct ScanCache {
 Result<std::vector<store::TreeFile>> ScanSource(Env* env, store::GitStore* store,
                                                 const std::string& source, SymlinkPolicy policy,
                                                 const std::string& meta_dir,
-                                                ScanCache* cache = nullptr, bool hash_only = false);
+                                                ScanCache* cache = nullptr, bool hash_only = false,
+                                                const ScanProgress& progress = {});
 
 }  // namespace txdir::internal

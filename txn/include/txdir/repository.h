@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -148,6 +149,13 @@ enum class SymlinkPolicy {
   kKeepAll,     // every link is stored as a link, never followed
 };
 
+// How far a publish has read its source: files read (or reused from the
+// stat cache) of the files to read, and their bytes.
+struct PublishProgress {
+  uint64_t files_done = 0, files_total = 0;
+  uint64_t bytes_done = 0;
+};
+
 struct PublishOptions {
   std::string message;
   std::string author;  // empty: $TXDIR_AUTHOR, else the user name
@@ -158,6 +166,9 @@ struct PublishOptions {
   // generation's files would remain (every one removed or renamed).
   bool allow_empty = false;
   bool allow_remove_all = false;
+  // Called as the source is read (after each file), on the calling thread;
+  // for a progress display. Must not call back into the repository.
+  std::function<void(const PublishProgress&)> progress;
 };
 
 class Repository {
