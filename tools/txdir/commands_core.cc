@@ -9,6 +9,7 @@
 #include "tools/txdir/pager.h"
 #include "tools/txdir/progress.h"
 #include "txdir/history.h"
+#include "txdir/sdn.h"
 
 namespace txdir::cli {
 
@@ -55,7 +56,7 @@ Result<std::vector<std::pair<FileChange, std::string>>> StatLines(Repository& re
   std::vector<std::pair<FileChange, std::string>> out;
   for (const FileChange& ch : e.changes.changed) {
     std::string records;
-    if (ch.path.size() > 4 && ch.path.compare(ch.path.size() - 4, 4, ".sdn") == 0) {
+    if (sdn::IsTablesPath(ch.path)) {
       auto diffs = TXDIR_TRY(DiffRecords(repo, e.info.parent.value_or(0), e.info.number, ch.path));
       size_t added = 0, changed = 0, removed = 0;
       bool unreadable = false;
@@ -95,16 +96,6 @@ const char* RecordKind(RecordChangeKind k) {
       break;
   }
   return "changed";
-}
-
-// A field's value as diff --records shows it: quoted, escaped.
-std::string QuoteValue(const std::string& v) {
-  std::string out = "\"";
-  for (char c : PrintablePath(v)) {
-    if (c == '"') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // `log --record FILE TABLE ID`.
@@ -169,6 +160,18 @@ struct PublishArgs {
   std::string dir, from, message, author, symlinks = "inside";
   bool dry_run = false, allow_empty = false, allow_remove_all = false;
 };
+
+// "A added, M modified, R removed".
+std::string ChangeCounts(const std::vector<FileChange>& changes) {
+  size_t added = 0, modified = 0, removed = 0;
+  for (const auto& ch : changes) {
+    added += ch.kind == ChangeKind::kAdded;
+    modified += ch.kind == ChangeKind::kModified;
+    removed += ch.kind == ChangeKind::kRemoved;
+  }
+  return std::to_string(added) + " added, " + std::to_string(modified) + " modified, " +
+         std::to_string(removed) + " removed";
+}
 
 // "A\tPATH" lines, as diff --name-status prints them.
 std::string NameStatus(const std::vector<FileChange>& changes, ChangeKind only = ChangeKind{}) {
@@ -249,11 +252,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
         auto changes = (*repo)->PreviewPublish(a->from, o);
         if (!changes) return Fail(changes.error());
         if (!g.quiet) std::cout << NameStatus(*changes);
-        size_t n[3] = {0, 0, 0};
-        for (const auto& ch : *changes)
-          ++n[ch.kind == ChangeKind::kAdded ? 0 : ch.kind == ChangeKind::kModified ? 1 : 2];
-        Out(g, "would publish: " + std::to_string(n[0]) + " added, " + std::to_string(n[1]) +
-                   " modified, " + std::to_string(n[2]) + " removed (dry run: nothing published)");
+        Out(g, "would publish: " + ChangeCounts(*changes) + " (dry run: nothing published)");
         return static_cast<int>(kExitOk);
       }
       ProgressLine progress("publish: reading files", g.quiet);
@@ -268,14 +267,13 @@ void AddCoreCommands(Commands* out, Globals& g) {
       }
       progress.Done();
       Out(g, "published " + Describe(*gen) + " (commit " + gen->commit.substr(0, 12) + ")");
-      // Removals are the change a user least expects: named, each one.
-      if (auto changes = DiffGenerations(**repo, gen->parent.value_or(0), gen->number)) {
-        size_t n[3] = {0, 0, 0};
-        for (const auto& ch : *changes)
-          ++n[ch.kind == ChangeKind::kAdded ? 0 : ch.kind == ChangeKind::kModified ? 1 : 2];
-        Out(g, std::to_string(n[0]) + " added, " + std::to_string(n[1]) + " modified, " +
-                   std::to_string(n[2]) + " removed");
-        if (!g.quiet) std::cout << NameStatus(*changes, ChangeKind::kRemoved);
+      // Removals are the change a user least expects: named, each one. The
+      // report is for a reader; with -q nothing would print it, so skip the diff.
+      if (!g.quiet) {
+        if (auto changes = DiffGenerations(**repo, gen->parent.value_or(0), gen->number)) {
+          Out(g, ChangeCounts(*changes));
+          std::cout << NameStatus(*changes, ChangeKind::kRemoved);
+        }
       }
       return CommittedExit(*gen, g);
     };

@@ -12,6 +12,7 @@
 #include "tools/txdir/cli.h"
 #include "tools/txdir/pager.h"
 #include "txdir/history.h"
+#include "txdir/sdn.h"
 
 namespace txdir::cli {
 
@@ -43,7 +44,7 @@ int RunDiff(const DiffArgs& a, const Globals& g) {
     auto files = DiffGenerations(**repo, *from, *to, a.path);
     if (!files) return Fail(files.error());
     for (const auto& f : *files) {
-      if (f.path.size() > 4 && f.path.compare(f.path.size() - 4, 4, ".sdn") == 0) continue;
+      if (sdn::IsTablesPath(f.path)) continue;
       text += std::string(1, static_cast<char>(f.kind)) + "\t" + PrintablePath(f.path) +
               " (not an SDN table)\n";
     }

@@ -209,7 +209,42 @@ std::vector<TableDiff> CompareDocuments(const sdn::Document& a, const sdn::Docum
   return out;
 }
 
-std::string Quote(const std::string& v) {
+}  // namespace
+
+std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view new_text,
+                                  std::string* parse_error) {
+  auto a = sdn::Parse(old_text);
+  auto b = sdn::Parse(new_text);
+  if (!a || !b) {
+    if (parse_error != nullptr)
+      *parse_error = !a ? "old version: " + a.error().message : "new version: " + b.error().message;
+    return {};
+  }
+  return CompareDocuments(*a, *b);
+}
+
+Result<std::vector<FileRecordDiff>> DiffRecords(Repository& repo, uint64_t from, uint64_t to,
+                                                const std::string& path) {
+  Repository::Impl& r = *repo.impl();
+  std::vector<FileRecordDiff> out;
+  for (const auto& c : TXDIR_TRY(DiffGenerations(repo, from, to, path))) {
+    if (!sdn::IsTablesPath(c.path)) continue;
+    auto read = [&](const std::string& hex, uint32_t mode) -> Result<std::string> {
+      if (hex.empty() || mode == 0120000) return std::string();  // absent, or a link
+      return r.store->ReadBlob(TXDIR_TRY(store::OidFromHex(hex)));
+    };
+    std::string old_text = TXDIR_TRY(read(c.old_blob, c.old_mode));
+    std::string new_text = TXDIR_TRY(read(c.new_blob, c.new_mode));
+    FileRecordDiff f;
+    f.path = c.path;
+    f.kind = c.kind;
+    f.tables = DiffTables(old_text, new_text, &f.parse_error);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string QuoteValue(std::string_view v) {
   std::string out = "\"";
   for (unsigned char c : v) {
     switch (c) {
@@ -240,45 +275,6 @@ std::string Quote(const std::string& v) {
     }
   }
   return out + "\"";
-}
-
-bool IsSdnPath(const std::string& path) {
-  return path.size() > 4 && path.compare(path.size() - 4, 4, ".sdn") == 0;
-}
-
-}  // namespace
-
-std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view new_text,
-                                  std::string* parse_error) {
-  auto a = sdn::Parse(old_text);
-  auto b = sdn::Parse(new_text);
-  if (!a || !b) {
-    if (parse_error != nullptr)
-      *parse_error = !a ? "old version: " + a.error().message : "new version: " + b.error().message;
-    return {};
-  }
-  return CompareDocuments(*a, *b);
-}
-
-Result<std::vector<FileRecordDiff>> DiffRecords(Repository& repo, uint64_t from, uint64_t to,
-                                                const std::string& path) {
-  Repository::Impl& r = *repo.impl();
-  std::vector<FileRecordDiff> out;
-  for (const auto& c : TXDIR_TRY(DiffGenerations(repo, from, to, path))) {
-    if (!IsSdnPath(c.path)) continue;
-    auto read = [&](const std::string& hex, uint32_t mode) -> Result<std::string> {
-      if (hex.empty() || mode == 0120000) return std::string();  // absent, or a link
-      return r.store->ReadBlob(TXDIR_TRY(store::OidFromHex(hex)));
-    };
-    std::string old_text = TXDIR_TRY(read(c.old_blob, c.old_mode));
-    std::string new_text = TXDIR_TRY(read(c.new_blob, c.new_mode));
-    FileRecordDiff f;
-    f.path = c.path;
-    f.kind = c.kind;
-    f.tables = DiffTables(old_text, new_text, &f.parse_error);
-    out.push_back(std::move(f));
-  }
-  return out;
 }
 
 std::string FormatRecordDiffs(const std::vector<FileRecordDiff>& diffs) {
@@ -324,7 +320,8 @@ std::string FormatRecordDiffs(const std::vector<FileRecordDiff>& diffs) {
             out += "  changed " + PrintablePath(rc.id) + ":";
             for (size_t i = 0; i < rc.fields.size(); ++i)
               out += (i == 0 ? " " : ", ") + PrintablePath(rc.fields[i].field) + ": " +
-                     Quote(rc.fields[i].old_value) + " -> " + Quote(rc.fields[i].new_value);
+                     QuoteValue(rc.fields[i].old_value) + " -> " +
+                     QuoteValue(rc.fields[i].new_value);
             out += "\n";
             break;
           }

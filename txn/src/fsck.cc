@@ -297,7 +297,7 @@ class Checker {
     auto files = repo_.ListFiles(*rep_->head);
     if (!files) return;  // the generation's own problems are reported above
     for (const FileInfo& f : *files) {
-      if (f.path.size() < 4 || f.path.compare(f.path.size() - 4, 4, ".sdn") != 0) continue;
+      if (!sdn::IsTablesPath(f.path)) continue;
       auto bytes = repo_.ReadFile(*rep_->head, f.path);
       if (!bytes || !sdn::IsSealed(*bytes)) continue;
       if (Status seal = sdn::VerifySeal(*bytes); !seal)

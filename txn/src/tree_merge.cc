@@ -25,10 +25,6 @@ std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path)
   return it->second;
 }
 
-bool IsSdn(const std::string& path) {
-  return path.size() > 4 && path.compare(path.size() - 4, 4, ".sdn") == 0;
-}
-
 // Resolves one path changed on both sides. Returns the file to publish
 // (nullopt: removed), or adds to the conflicts of `out`.
 struct Resolver {
@@ -43,7 +39,7 @@ struct Resolver {
                                                  int64_t ours_time,
                                                  const std::optional<store::TreeFile>& theirs) {
     const bool sdn_merge =
-        IsSdn(path) && ours && theirs &&
+        sdn::IsTablesPath(path) && ours && theirs &&
         (strategy == Strategy::kMerge || strategy == Strategy::kLastModifiedWins);
     switch (strategy) {
       case Strategy::kError:

@@ -123,6 +123,10 @@ Result<std::vector<FileRecordDiff>> DiffRecords(Repository& repo, uint64_t from,
 std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view new_text,
                                   std::string* parse_error);
 
+// A field's value as FormatRecordDiffs (and `log --record`) prints it:
+// in '"', with '"', '\\' and control characters escaped.
+std::string QuoteValue(std::string_view value);
+
 // The record diffs as text, one line per change:
 //   == tables/todos.sdn
 //   table todos: 1 added, 1 removed, 1 changed

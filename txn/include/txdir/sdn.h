@@ -71,6 +71,13 @@ struct Document {
   bool operator==(const Document& other) const { return tables == other.tables; }
 };
 
+// Whether txdir treats the file at `path` as SDN tables (record diffs,
+// record merges, record history, fsck's parse check): its name ends in
+// ".sdn" after at least one character.
+inline bool IsTablesPath(std::string_view path) {
+  return path.size() > 4 && path.substr(path.size() - 4) == ".sdn";
+}
+
 // Parses `text`. An empty or comment-only text is a Document with no tables.
 // Errors: kInvalidArgument when the text is not SDN; the message starts with
 // "line L, column C: " (1-based; columns count UTF-8 characters).
