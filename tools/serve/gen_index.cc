@@ -6,7 +6,11 @@ namespace txdir::serve {
 
 namespace {
 constexpr size_t kMaxCachedTrees = 64;
-}
+// Bounds on the other caches; each is dropped whole when full (entries are
+// small, and refilling costs one lookup or parse each).
+constexpr size_t kMaxCachedFiles = 200'000;
+constexpr size_t kMaxCachedDocuments = 2'048;
+}  // namespace
 
 std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string& dir) const {
   const std::string prefix = dir.empty() ? "" : dir + "/";
@@ -140,6 +144,50 @@ Result<size_t> GenIndex::ChangedCount(uint64_t number) {
       it != entries_.end() && store::OidEqual(it->second.commit, e.commit))
     it->second.changed = changed;
   return changed;
+}
+
+std::optional<uint64_t> GenIndex::Previous(uint64_t number) const {
+  auto it = entries_.lower_bound(number);
+  if (it == entries_.begin()) return std::nullopt;
+  return std::prev(it)->first;
+}
+
+std::optional<uint64_t> GenIndex::Next(uint64_t number) const {
+  auto it = entries_.upper_bound(number);
+  if (it == entries_.end()) return std::nullopt;
+  return it->first;
+}
+
+Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
+                                                        const std::string& path) {
+  std::string key = store::OidHex(e.tree);
+  key += '\0';
+  key += path;
+  if (auto it = files_.find(key); it != files_.end()) return it->second;
+  std::optional<store::TreeFile> found;
+  if (auto f = store().FindFile(e.tree, path)) {
+    found = std::move(*f);
+  } else if (f.error().code != Code::kNotFound) {
+    return tl::make_unexpected(f.error());
+  }
+  if (files_.size() >= kMaxCachedFiles) files_.clear();
+  files_.emplace(std::move(key), found);
+  return found;
+}
+
+Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const git_oid& blob) {
+  const std::string key = store::OidHex(blob);
+  if (auto it = docs_.find(key); it != docs_.end()) return it->second;
+  auto data = TXDIR_TRY(store().ReadBlob(blob));
+  Result<std::shared_ptr<const sdn::Document>> out =
+      [&]() -> Result<std::shared_ptr<const sdn::Document>> {
+    auto doc = sdn::Parse(data);
+    if (!doc) return MakeError(Code::kInvalidArgument, doc.error().message);
+    return std::make_shared<const sdn::Document>(std::move(*doc));
+  }();
+  if (docs_.size() >= kMaxCachedDocuments) docs_.clear();
+  docs_.emplace(key, out);
+  return out;
 }
 
 Result<std::optional<uint64_t>> GenIndex::Live() {

@@ -19,6 +19,7 @@
 
 #include "store/git_store.h"
 #include "txdir/repository.h"
+#include "txdir/sdn.h"
 
 namespace txdir::serve {
 
@@ -58,6 +59,17 @@ class GenIndex {
   Result<size_t> ChangedCount(uint64_t number);
   // The generation the live link shows; nullopt before the first publish.
   Result<std::optional<uint64_t>> Live();
+  // The retained generations just before and after `number` (by number).
+  std::optional<uint64_t> Previous(uint64_t number) const;
+  std::optional<uint64_t> Next(uint64_t number) const;
+
+  // The file at `path` in generation `e` (nullopt: not there, or a
+  // directory). Cached by tree id and path, so a trend over many
+  // generations costs one tree lookup per generation once.
+  Result<std::optional<store::TreeFile>> FileAt(const GenEntry& e, const std::string& path);
+  // A blob parsed as SDN, cached by blob id; a blob that is not SDN gives
+  // its parse error (InvalidArgument), also cached.
+  Result<std::shared_ptr<const sdn::Document>> Document(const git_oid& blob);
 
   store::GitStore& store();
 
@@ -67,6 +79,9 @@ class GenIndex {
   std::set<std::string> known_commits_;
   std::optional<std::string> head_;
   std::map<std::string, std::shared_ptr<const TreeIndex>> trees_;  // by tree id
+  std::map<std::string, std::optional<store::TreeFile>> files_;    // by tree id + '\0' + path
+  // by blob id: the document, or why it is not SDN
+  std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> docs_;
 };
 
 }  // namespace txdir::serve

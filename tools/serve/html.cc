@@ -28,6 +28,29 @@ ins{color:#1e6b2f;text-decoration:none}
 .muted{color:#6b7280}
 .status-added{color:#1e6b2f}.status-removed{color:#9b3030}.status-changed{color:#8a5a00}
 code{background:#eef1f5;padding:0 .25em}
+.scroll{overflow:auto;max-height:75vh;border:1px solid #d5d9e0;background:#fff;margin:.4em 0 1em}
+.scroll table{margin:0}
+table.browse td{white-space:nowrap}
+table.browse thead th{position:sticky;top:0;z-index:1;box-shadow:0 1px 0 #c5cbd5}
+table.browse caption{position:sticky;left:0}
+th button.sort{all:unset;cursor:pointer;font-weight:600;display:block}
+th.sorted-asc button.sort::after{content:" \25B2"}th.sorted-desc button.sort::after{content:" \25BC"}
+th input.filter{width:100%;min-width:4em;box-sizing:border-box;font-size:.85em;margin-top:.2em}
+.controls input{font-size:1em;padding:.2em .4em;min-width:18em}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;background:#fff;padding:.6em 1em;border:1px solid #d5d9e0}
+dl.meta dt{font-weight:600;color:#4b5563}dl.meta dd{margin:0}
+p.pager a{margin-right:1em}
+.live{background:#1e6b2f;color:#fff;border-radius:3px;padding:0 .35em;font-size:.85em}
+pre.patch{background:#fff;border:1px solid #d5d9e0;padding:.5em;overflow:auto;font-size:.85em}
+pre.patch span{display:block;min-height:1.2em}
+pre.patch .add{color:#1e6b2f;background:#e3f6e5}pre.patch .del{color:#9b3030;background:#fbe4e4}
+pre.patch .hunk{color:#6b4fbb}pre.patch .meta{color:#6b7280}
+svg.trend{background:#fff;border:1px solid #d5d9e0;max-width:100%;height:auto}
+svg.trend .grid{stroke:#e5e7eb}svg.trend .axis{font-size:11px;fill:#6b7280}
+svg.trend rect.hit{fill:transparent}svg.trend rect.hit:hover{fill:rgba(31,58,95,.12)}
+ul.legend{list-style:none;padding:0}ul.legend li{display:inline-block;margin-right:1.2em}
+.swatch{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+form.compare select,form.trend select{font-size:1em;margin:0 .3em}
 )css";
 
 std::string KeyColumnOf(const sdn::Table& t) {
@@ -175,7 +198,8 @@ std::string Page(std::string_view title, std::string_view body) {
   h += Escape(title);
   h += "</title><style>";
   h += kStyle;
-  h += "</style></head><body>\n<nav><a href=\"/\">Live</a><a href=\"/history\">History</a></nav>\n"
+  h += "</style></head><body>\n<nav><a href=\"/\">Live</a><a href=\"/history\">History</a><a "
+       "href=\"/trends\">Trends</a></nav>\n"
        "<main>\n<h1>";
   h += Escape(title);
   h += "</h1>\n";

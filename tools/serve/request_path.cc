@@ -87,18 +87,48 @@ std::string EncodePath(std::string_view path) {
   return out;
 }
 
+namespace {
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
 std::string QueryValue(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key)
-      return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == key) {
+      if (eq == std::string_view::npos) return {};
+      // Form encoding: '+' is a space, %XX a byte; a malformed escape is
+      // kept as written (the value is only ever looked up, never a path).
+      std::string_view raw = pair.substr(eq + 1);
+      std::string out;
+      for (size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '+') {
+          out.push_back(' ');
+        } else if (raw[i] == '%' && i + 2 < raw.size() && HexDigit(raw[i + 1]) >= 0 &&
+                   HexDigit(raw[i + 2]) >= 0) {
+          out.push_back(static_cast<char>(HexDigit(raw[i + 1]) * 16 + HexDigit(raw[i + 2])));
+          i += 2;
+        } else {
+          out.push_back(raw[i]);
+        }
+      }
+      return out;
+    }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
   return {};
 }
+
+// EncodePath keeps only unreserved characters and '/', none of which has a
+// meaning inside a query value.
+std::string EncodeQueryValue(std::string_view value) { return EncodePath(value); }
 
 Result<std::string> ResolveLinkTarget(std::string_view dir, std::string_view target) {
   auto outside = [] { return MakeError(Code::kNotFound, "link points outside the generation"); };

@@ -35,9 +35,13 @@ Result<RequestPath> ParseRequestTarget(std::string_view target);
 // characters and '/' is encoded.
 std::string EncodePath(std::string_view path);
 
-// The value of `key` in a raw query string ("view=table&x=1"); empty when
-// absent.
+// The value of `key` in a raw query string ("view=table&x=1"), decoded as
+// a form value ('+' is a space, %XX a byte); empty when absent.
 std::string QueryValue(std::string_view query, std::string_view key);
+
+// Percent-encodes `value` for a query string (as EncodePath: everything but
+// unreserved characters and '/').
+std::string EncodeQueryValue(std::string_view value);
 
 // Lexically resolves `target` (a stored symlink's text) against the
 // directory `dir` of the link ("" for the root). Returns the resolved

@@ -2,30 +2,22 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <charconv>
-#include <mutex>
 
 #include "store/gen_meta.h"
-#include "tools/serve/gen_index.h"
+#include "tools/serve/dashboard.h"
 #include "tools/serve/html.h"
-#include "tools/serve/limited_server.h"
-#include "tools/serve/request_path.h"
-#include "tools/serve/serve.h"
+#include "tools/serve/server_impl.h"
 #include "txdir/history.h"
 #include "txdir/repository.h"
 #include "txdir/sdn.h"
 
 namespace txdir::serve {
 
-namespace {
-
-constexpr const char* kImmutable = "public, max-age=31536000, immutable";
-constexpr const char* kNoStore = "no-store";
-constexpr uint32_t kLinkMode = 0120000;
 constexpr int kMaxLinkHops = 8;
+// The most of one file's text diff a diff page shows.
+constexpr size_t kMaxPatchBytes = 256 * 1024;
 
-// A canonical generation number: digits, no leading zero, > 0.
 std::optional<uint64_t> ParseGen(const std::string& s) {
   if (s.empty() || s.size() > 19 || s[0] == '0') return std::nullopt;
   uint64_t n = 0;
@@ -72,9 +64,6 @@ void ErrorPage(httplib::Response& res, int status, const std::string& what) {
   SetHtml(res, status, Page(title, "<p>" + Escape(what) + "</p>\n"), kNoStore);
 }
 
-// A failure that is not the client's: the page says what could not be
-// done and nothing of the repository's insides (paths, object ids, library
-// messages); the details go to the log on stderr for the operator.
 void InternalError(httplib::Response& res, const std::string& what, const Error& e) {
   spdlog::warn("serve: {}: {}", what, e.ToString());
   ErrorPage(res, 500,
@@ -90,12 +79,11 @@ void Redirect(httplib::Response& res, int status, const std::string& location, c
                   "text/html; charset=utf-8");
 }
 
-// Serves immutable content: ETag, cache headers, 304 on a matching
-// If-None-Match.
-void SetImmutable(const httplib::Request& req, httplib::Response& res, const std::string& etag,
-                  const std::string& body, const std::string& type) {
+namespace {
+void SetCached(const httplib::Request& req, httplib::Response& res, const char* cache,
+               const std::string& etag, const std::string& body, const std::string& type) {
   const std::string quoted = "\"" + etag + "\"";
-  res.set_header("Cache-Control", kImmutable);
+  res.set_header("Cache-Control", cache);
   res.set_header("ETag", quoted);
   const std::string inm = req.get_header_value("If-None-Match");
   if (!inm.empty() && (inm == quoted || inm == "*" || inm.find(quoted) != std::string::npos)) {
@@ -105,37 +93,17 @@ void SetImmutable(const httplib::Request& req, httplib::Response& res, const std
   res.status = 200;
   res.set_content(body, type);
 }
-
 }  // namespace
 
-struct Server::Impl {
-  std::string root;
-  ServeOptions options;
-  std::unique_ptr<Repository> repo;
-  std::unique_ptr<GenIndex> index;
-  std::mutex mu;  // guards repo and index: the store is single-threaded
-  std::unique_ptr<LimitedServer> http;
-  std::atomic<bool> stop_requested{false};
-  int port = -1;
+void SetImmutable(const httplib::Request& req, httplib::Response& res, const std::string& etag,
+                  const std::string& body, const std::string& type) {
+  SetCached(req, res, kImmutable, etag, body, type);
+}
 
-  void Install();
-  void Route(const httplib::Request& req, httplib::Response& res, const RequestPath& p);
-  void ServeLive(httplib::Response& res);
-  void ServeHistory(httplib::Response& res);
-  void ServeGen(const httplib::Request& req, httplib::Response& res, uint64_t gen,
-                const std::string& path, bool trailing_slash, bool table_view);
-  void ServeDiff(const httplib::Request& req, httplib::Response& res, uint64_t a, uint64_t b);
-  void ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
-                  const std::string& path, const store::TreeFile& f);
-  std::string Listing(uint64_t gen, const TreeIndex& tree, const std::string& dir);
-  // Segments 1..last of `p` name generations, and one is a reference
-  // (live, live~1, 7^) rather than a number: redirects to the same page
-  // under the numbers they name now (never cached), or answers 404.
-  void RedirectRefs(httplib::Response& res, const RequestPath& p, size_t last);
-  // Answers a failed read of generation `gen`: 404 when the generation is
-  // not (or no longer: gc --prune-history) in the store, else 500.
-  void GenError(httplib::Response& res, uint64_t gen, const Error& e);
-};
+void SetRevalidated(const httplib::Request& req, httplib::Response& res, const std::string& etag,
+                    const std::string& body, const std::string& type) {
+  SetCached(req, res, kNoCache, etag, body, type);
+}
 
 void Server::Impl::GenError(httplib::Response& res, uint64_t gen, const Error& e) {
   // A read can also fail because a prune removed the generation after it
@@ -192,12 +160,18 @@ void Server::Impl::Route(const httplib::Request& req, httplib::Response& res,
                          const RequestPath& p) {
   const auto& s = p.segments;
   if (s.empty()) return ServeLive(res);
-  const size_t last = (s[0] == "g" || s[0] == "table") && s.size() >= 2 ? 1
-                      : s[0] == "diff" && s.size() == 3                 ? 2
-                                                                        : 0;
+  const size_t last = (s[0] == "g" || s[0] == "table" || s[0] == "gen") && s.size() >= 2 ? 1
+                      : s[0] == "diff" && s.size() == 3                                  ? 2
+                                                                                         : 0;
   for (size_t i = 1; i <= last; ++i)
     if (!ParseGen(s[i])) return RedirectRefs(res, p, last);
   if (s[0] == "history" && s.size() == 1) return ServeHistory(res);
+  if (s[0] == "gen" && s.size() == 2) return ServeGenerationPage(req, res, *ParseGen(s[1]));
+  if (s[0] == "record" && s.size() >= 2) return ServeRecord(res, Join(s, 1), p.query);
+  if (s[0] == "versions" && s.size() >= 2) return ServeVersions(res, Join(s, 1));
+  if (s[0] == "trends" && s.size() == 1) return ServeTrendsIndex(res);
+  if (s[0] == "trends") return ServeTrend(res, Join(s, 1), p.query);
+  if (s[0] == "compare" && s.size() == 1) return ServeCompare(res, p.query);
   if (s[0] == "g" && s.size() >= 2) {
     auto gen = ParseGen(s[1]);
     if (!gen) return ErrorPage(res, 404, "not a generation number: " + s[1]);
@@ -271,22 +245,31 @@ void Server::Impl::ServeHistory(httplib::Response& res) {
   auto all = index->All();
   if (!all) return InternalError(res, "cannot read the history", all.error());
   auto live = index->Live();
+  const std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
   std::string b = "<p>Repository <code>" + Escape(root) +
                   "</code>: " + std::to_string(all->size()) + " retained generation" +
                   (all->size() == 1 ? "" : "s") + ".</p>\n";
+  if (all->size() >= 2) {
+    b += "<form class=\"compare\" action=\"/compare\" method=\"get\">Compare generation "
+         "<select name=\"a\">" +
+         GenerationOptions(*all, (*all)[1].info.number) + "</select> with <select name=\"b\">" +
+         GenerationOptions(*all, (*all)[0].info.number) +
+         "</select> <button type=\"submit\">compare</button></form>\n";
+  }
   b += "<table class=\"history\"><tr><th>generation</th><th>time (UTC)</th><th>kind</th>"
-       "<th>message</th><th>author</th><th>host</th><th>files changed</th><th>diff</th></tr>\n";
+       "<th>message</th><th>author</th><th>host</th><th>files changed</th><th>files</th>"
+       "<th>diff</th></tr>\n";
   for (const GenEntry& e : *all) {
     const auto& g = e.info;
     const std::string n = std::to_string(g.number);
     auto changed = index->ChangedCount(g.number);
-    const bool is_live = live && *live && **live == g.number;
-    b += "<tr class=\"gen\" data-gen=\"" + n + "\"><td><a href=\"/g/" + n + "/\">" + n + "</a>" +
-         (is_live ? " <strong>live</strong>" : "") + "</td><td>" +
-         Escape(store::FormatTime(g.time_ms)) + "</td><td>" + Escape(g.kind);
+    b += "<tr class=\"gen\" data-gen=\"" + n + "\"><td><a class=\"genlink\" href=\"/gen/" + n +
+         "\">" + n + "</a>" + (live_gen == g.number ? " <span class=\"live\">live</span>" : "") +
+         "</td><td>" + Escape(store::FormatTime(g.time_ms)) + "</td><td>" + Escape(g.kind);
     if (g.restores) b += " of " + std::to_string(*g.restores);
     b += "</td><td>" + Escape(g.message) + "</td><td>" + Escape(g.author) + "</td><td>" +
-         Escape(g.host) + "</td><td>" + (changed ? std::to_string(*changed) : "?") + "</td><td>";
+         Escape(g.host) + "</td><td>" + (changed ? std::to_string(*changed) : "?") +
+         "</td><td><a href=\"/g/" + n + "/\">files</a></td><td>";
     if (e.parent)
       b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*e.parent) + "/" + n +
            "\">diff with " + std::to_string(*e.parent) + "</a>";
@@ -360,24 +343,6 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
     return SetImmutable(req, res, store::OidHex(f.oid), *data, ContentTypeFor(cur));
   }
   ErrorPage(res, 404, "/" + path + ": too many links");
-}
-
-void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
-                              const std::string& path, const store::TreeFile& f) {
-  auto data = index->store().ReadBlob(f.oid);
-  if (!data) return GenError(res, gen, data.error());
-  const std::string n = std::to_string(gen);
-  std::string b = "<p>Generation <a href=\"/g/" + n + "/\">" + n + "</a>, file <a href=\"/g/" + n +
-                  "/" + Escape(EncodePath(path)) + "\"><code>" + Escape(path) +
-                  "</code></a> (raw).</p>\n";
-  auto doc = sdn::Parse(*data);
-  if (!doc) {
-    b += "<p class=\"error\">Not readable as SDN: " + Escape(doc.error().message) + "</p>\n";
-  } else {
-    for (const auto& t : doc->tables) b += RenderTable(t);
-  }
-  SetImmutable(req, res, "table-" + store::OidHex(f.oid), Page(BaseOf(path) + " @ " + n, b),
-               "text/html; charset=utf-8");
 }
 
 void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res, uint64_t a,
@@ -460,13 +425,21 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
                 std::to_string(counts.changed) + " changed, " + std::to_string(counts.removed) +
                 " removed, " + std::to_string(counts.unchanged) + " unchanged records.</p>\n" +
                 tables;
-      } else {
-        body += "<p class=\"error\">Not readable as SDN: " + Escape(why) + "</p>\n";
+        body += "</section>\n";
+        continue;
       }
+      body += "<p class=\"error\">Not readable as SDN: " + Escape(why) + "</p>\n";
+    }
+    // Any other file, or a table that does not parse: the text difference.
+    if (auto patch = FormatDiff(*repo, a, b, DiffFormat::kPatch, c.path)) {
+      body += RenderPatch(*patch, kMaxPatchBytes);
+    } else {
+      spdlog::warn("serve: text diff of {}: {}", c.path, patch.error().ToString());
+      body += "<p class=\"error\">No text diff: the file could not be read.</p>\n";
     }
     body += "</section>\n";
   }
-  SetImmutable(req, res, "diff-" + ea->info.tree + "-" + eb->info.tree,
+  SetImmutable(req, res, "diff2-" + ea->info.tree + "-" + eb->info.tree,
                Page("Diff " + sa + " → " + sb, body), "text/html; charset=utf-8");
 }
 
