@@ -3,9 +3,13 @@
 // rendered (--dump-dom), and screenshots saved in the build directory.
 #include <unistd.h>
 
+#include <algorithm>
+#include <regex>
+
 #include "tests/serve/serve_test_util.h"
 #include "tools/sample_dashboard/sample_data.h"
 #include "txdir/repository.h"
+#include "txdir/sdn.h"
 
 namespace txdir::testing {
 namespace {
@@ -111,7 +115,7 @@ TEST_F(ServeBrowserTest, HistoryGenerationAndDiffPagesRenderInChromium) {
   EXPECT_EQ(Count(page, "class=\"table-link\""), sample::kTableCount);
 
   const std::string table = Dom("/g/3/features.sdn?view=table");
-  EXPECT_NE(table.find("<table class=\"sdn\" data-table=\"features\">"), std::string::npos)
+  EXPECT_NE(table.find("<table class=\"sdn browse\" data-table=\"features\">"), std::string::npos)
       << table;
 
   const std::string diff = Dom("/diff/2/3");
@@ -126,6 +130,87 @@ TEST_F(ServeBrowserTest, HistoryGenerationAndDiffPagesRenderInChromium) {
 
   Screenshot("/history", std::string(SCREENSHOT_DIR) + "/serve_history.png");
   Screenshot("/diff/2/3", std::string(SCREENSHOT_DIR) + "/serve_diff.png");
+  EXPECT_EQ(server_->child->Stop(), 0);
+}
+
+// The rows of the table page's first table as Chromium left them after the
+// page's script ran: (file order index, hidden?) in display order.
+std::vector<std::pair<int, bool>> DisplayedRows(const std::string& dom) {
+  static const std::regex kRow(R"re(<tr data-i="(\d+)"( hidden="")?>)re");
+  std::vector<std::pair<int, bool>> out;
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), kRow); it != std::sregex_iterator();
+       ++it)
+    out.emplace_back(std::stoi((*it)[1]), (*it)[2].matched);
+  return out;
+}
+
+TEST_F(ServeBrowserTest, DashboardPagesRenderAndTheTableScriptSortsAndFilters) {
+  const std::string gen = Dom("/gen/3");
+  EXPECT_NE(gen.find("<dd class=\"message\">dashboard run 3</dd>"), std::string::npos) << gen;
+  EXPECT_NE(gen.find("<a rel=\"prev\" href=\"/gen/2\">"), std::string::npos);
+  EXPECT_EQ(Count(gen, "<tr class=\"tablecount\""), sample::kTableCount);
+  EXPECT_NE(gen.find("<tr class=\"file added\"><td>notes.txt</td>"), std::string::npos);
+
+  // The todos table sorted by id, descending, only open rows: what the
+  // script must show, computed here from the published file.
+  auto repo = Repository::Open(root_);
+  ASSERT_TRUE(repo);
+  auto text = (*repo)->ReadFile(3, "todos.sdn");
+  ASSERT_TRUE(text) << text.error().ToString();
+  auto doc = sdn::Parse(*text);
+  ASSERT_TRUE(doc);
+  const sdn::Table& todos = doc->tables.at(0);
+  const size_t id = static_cast<size_t>(todos.ColumnIndex("id"));
+  const size_t status = static_cast<size_t>(todos.ColumnIndex("status"));
+  std::vector<int> open;
+  for (size_t i = 0; i < todos.rows.size(); ++i)
+    if (todos.rows[i][status] == "open") open.push_back(static_cast<int>(i));
+  ASSERT_FALSE(open.empty());
+  ASSERT_LT(open.size(), todos.rows.size()) << "the sample needs rows that are not open";
+  std::stable_sort(open.begin(), open.end(), [&](int a, int b) {
+    return std::stoll(todos.rows[static_cast<size_t>(a)][id]) >
+           std::stoll(todos.rows[static_cast<size_t>(b)][id]);
+  });
+  const std::string table = Dom("/table/3/todos.sdn?sort=id&desc=1&f.status=open");
+  std::vector<int> shown;
+  size_t hidden = 0;
+  for (const auto& [i, is_hidden] : DisplayedRows(table)) {
+    if (is_hidden)
+      ++hidden;
+    else
+      shown.push_back(i);
+  }
+  EXPECT_EQ(shown, open) << table;
+  EXPECT_EQ(hidden + shown.size(), todos.rows.size());
+  EXPECT_NE(table.find(std::to_string(open.size()) + " of " + std::to_string(todos.rows.size()) +
+                       " rows"),
+            std::string::npos);
+  EXPECT_NE(table.find("<th data-col=\"id\" class=\"sorted-desc\">"), std::string::npos);
+  // The search box: a value only one row has.
+  const std::string one = todos.rows[0][id];
+  const std::string searched = Dom("/table/3/todos.sdn?f.id=%3D" + one);
+  size_t visible = 0;
+  for (const auto& [i, is_hidden] : DisplayedRows(searched)) visible += !is_hidden;
+  EXPECT_EQ(visible, 1u);
+
+  const std::string record = Dom("/record/todos.sdn?table=todos&id=" + one);
+  EXPECT_NE(record.find("<tr class=\"event added\" data-gen=\"1\">"), std::string::npos) << record;
+
+  const std::string trend = Dom("/trends/todos.sdn?table=todos&by=status");
+  EXPECT_EQ(Count(trend, "<rect class=\"hit\""), 3u) << trend;
+  EXPECT_NE(trend.find("data-series=\"status = open\""), std::string::npos);
+
+  const std::string compare = Dom("/compare?a=1&b=3");
+  EXPECT_NE(compare.find("<h1>Diff 1 → 3</h1>"), std::string::npos) << compare;
+  EXPECT_NE(compare.find("<span class=\"add\">+added in run 3</span>"), std::string::npos);
+
+  Screenshot("/gen/3", std::string(SCREENSHOT_DIR) + "/serve_generation.png");
+  Screenshot("/table/3/todos.sdn?sort=id&desc=1&f.status=open",
+             std::string(SCREENSHOT_DIR) + "/serve_table.png");
+  Screenshot("/trends/todos.sdn?table=todos&by=status",
+             std::string(SCREENSHOT_DIR) + "/serve_trend.png");
+  Screenshot("/record/todos.sdn?table=todos&id=" + one,
+             std::string(SCREENSHOT_DIR) + "/serve_record.png");
   EXPECT_EQ(server_->child->Stop(), 0);
 }
 

@@ -9,7 +9,8 @@ constexpr size_t kMaxCachedTrees = 64;
 // Bounds on the other caches; each is dropped whole when full (entries are
 // small, and refilling costs one lookup or parse each).
 constexpr size_t kMaxCachedFiles = 200'000;
-constexpr size_t kMaxCachedDocuments = 2'048;
+// A parsed table takes several times its text; pages need only a few.
+constexpr size_t kMaxCachedDocuments = 64;
 }  // namespace
 
 std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string& dir) const {

@@ -19,6 +19,8 @@ namespace {
 constexpr size_t kMaxTrendSeries = 8;
 // Bound on the trend cache (one entry per version of a table and column).
 constexpr size_t kMaxTrendCache = 100'000;
+// Bound on the record history cache (one entry per record looked at).
+constexpr size_t kMaxRecordCache = 1'000;
 
 std::string GenLink(uint64_t n) {
   const std::string s = std::to_string(n);
@@ -289,7 +291,21 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
   const std::string table = QueryValue(query, "table"), id = QueryValue(query, "id");
   if (table.empty() || id.empty())
     return ErrorPage(res, 400, "a record is named by /record/FILE?table=TABLE&id=KEY");
-  auto events = RecordHistory(*repo, path, table, id);
+  // A record's history changes only when the head moves: cached under it.
+  auto head = index->All();
+  if (!head) return InternalError(res, "cannot read the history", head.error());
+  std::string cache_key = head->empty() ? std::string() : head->front().info.commit;
+  for (const std::string* part : {&path, &table, &id}) cache_key += '\0' + *part;
+  Result<std::vector<RecordEvent>> events = std::vector<RecordEvent>();
+  if (auto c = record_cache.find(cache_key); c != record_cache.end()) {
+    events = c->second;
+  } else {
+    events = RecordHistory(*repo, path, table, id);
+    if (events) {
+      if (record_cache.size() >= kMaxRecordCache) record_cache.clear();
+      record_cache.emplace(cache_key, *events);
+    }
+  }
   if (!events) {
     if (events.error().code == Code::kInvalidArgument || events.error().code == Code::kNotFound)
       return ErrorPage(res, 404, events.error().message);
@@ -302,7 +318,7 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
   // The key column, for the link that shows the record in its table: the
   // newest version's (RecordHistory matched by the same rule).
   std::string key = "id";
-  if (auto head = index->All(); head && !head->empty())
+  if (!head->empty())
     if (auto f = index->FileAt(head->front(), path); f && *f)
       if (auto doc = index->Document((**f).oid); doc)
         if (const sdn::Table* t = (*doc)->Find(table); t && !t->columns.empty())
@@ -316,9 +332,15 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
   for (const RecordEvent& ev : *events) {
     const char* word = KindWord(ev.kind);
     b += "<tr class=\"event " + std::string(word) + "\" data-gen=\"" +
-         std::to_string(ev.info.number) + "\"><td>" + GenLink(ev.info.number) + "</td><td>" +
-         Escape(store::FormatTime(ev.info.time_ms)) + "</td><td>" + Escape(ev.info.author) +
-         "</td><td>" + Escape(ev.info.message) + "</td><td class=\"status-" + word + "\">" + word;
+         std::to_string(ev.info.number) + "\"><td>" + GenLink(ev.info.number);
+    if (ev.kind != RecordChangeKind::kRemoved)  // the table there, filtered to this record
+      b += "<br><a class=\"intable\" href=\"" +
+           Escape(TableHref(ev.info.number, path) + "?f." + EncodeQueryValue(key) + "=" +
+                  EncodeQueryValue("=" + id)) +
+           "\">in the table</a>";
+    b += "</td><td>" + Escape(store::FormatTime(ev.info.time_ms)) + "</td><td>" +
+         Escape(ev.info.author) + "</td><td>" + Escape(ev.info.message) +
+         "</td><td class=\"status-" + word + "\">" + word;
     if (ev.info.history_pruned)
       b += " <span class=\"muted\">(or before: older generations were pruned)</span>";
     b += "</td><td><table class=\"fields\">";
@@ -330,13 +352,7 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
         b += Escape(ev.kind == RecordChangeKind::kAdded ? fc.new_value : fc.old_value);
       b += "</td></tr>";
     }
-    b += "</table>";
-    if (ev.kind != RecordChangeKind::kRemoved)
-      b += "<a class=\"intable\" href=\"" +
-           Escape(TableHref(ev.info.number, path) + "?f." + EncodeQueryValue(key) + "=" +
-                  EncodeQueryValue("=" + id)) +
-           "\">in the table</a>";
-    b += "</td></tr>\n";
+    b += "</table></td></tr>\n";
   }
   b += "</table>\n";
   SetHtml(res, 200, Page("History of " + table + " " + id, b), kNoStore);
@@ -448,11 +464,14 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
         p.rows = c->second.rows;
         p.by = c->second.by;
       } else {
-        auto doc = index->Document((*f)->oid);
-        if (!doc && doc.error().code != Code::kInvalidArgument)
-          return GenError(res, p.gen, doc.error());
+        // Read and parsed here, not through the document cache: a trend
+        // visits every version once, and keeping them all parsed would
+        // cost far more memory than parsing them again.
+        auto data = index->store().ReadBlob((*f)->oid);
+        if (!data) return GenError(res, p.gen, data.error());
+        auto doc = sdn::Parse(*data);
         if (!doc) ++unreadable;
-        const sdn::Table* t = doc ? (*doc)->Find(table) : nullptr;
+        const sdn::Table* t = doc ? doc->Find(table) : nullptr;
         if (t) {
           p.present = true;
           p.rows = t->rows.size();

@@ -21,6 +21,7 @@
 #include "tools/serve/limited_server.h"
 #include "tools/serve/request_path.h"
 #include "tools/serve/serve.h"
+#include "txdir/history.h"
 #include "txdir/repository.h"
 
 namespace txdir::serve {
@@ -68,6 +69,9 @@ struct Server::Impl {
   // column): versions are immutable, so a trend over many generations
   // parses each version once.
   std::map<std::string, TrendPoint> trend_cache;
+  // A record's history (head commit, file, table, id): valid until the
+  // head moves, when the key changes.
+  std::map<std::string, std::vector<RecordEvent>> record_cache;
 
   void Install();
   void Route(const httplib::Request& req, httplib::Response& res, const RequestPath& p);

@@ -1,0 +1,161 @@
+// txdir-serve-bench: how long the web view's pages take over a long
+// history, as a browser gets them (HTTP over loopback, server in this
+// process).
+//
+//   txdir-serve-bench [--generations 1000] [--runs 10] [--rows 265] [--quick]
+//
+// Builds a repository of N generations of the 11-table sample dashboard
+// (every table changes in every generation, so every version of a table must
+// be read), then for each page: "cold" is the first request to a freshly
+// started server (the history index, trees and parsed tables built by that
+// request), "warm" the median of the next R requests. docs/performance.md
+// ("Web view") states the goal: 200 ms for the history page and a trends
+// page over 1,000 generations. --quick (the CI smoke test): 20 generations,
+// one run, every page checked for its content, nothing timed.
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/bench/bench_util.h"
+#include "tools/cmdline/cmdline.h"
+#include "tools/sample_dashboard/sample_data.h"
+#include "tools/serve/serve.h"
+#include "txdir/repository.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Page {
+  const char* name;
+  std::string path;
+  std::string must_contain;  // checked on every answer
+};
+
+struct Running {
+  std::unique_ptr<txdir::serve::Server> server;
+  std::thread thread;
+  std::unique_ptr<httplib::Client> client;
+  ~Running() {
+    if (server) server->Stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+std::unique_ptr<Running> Start(const std::string& root) {
+  auto r = std::make_unique<Running>();
+  auto server = txdir::serve::Server::Open(root, {.host = "127.0.0.1", .port = 0});
+  if (!server) {
+    (void)std::fprintf(stderr, "cannot open the server: %s\n", server.error().ToString().c_str());
+    std::exit(1);
+  }
+  r->server = std::move(*server);
+  auto port = r->server->Bind();
+  if (!port) {
+    (void)std::fprintf(stderr, "cannot bind: %s\n", port.error().ToString().c_str());
+    std::exit(1);
+  }
+  r->thread = std::thread([s = r->server.get()] { (void)s->Run(); });
+  r->client = std::make_unique<httplib::Client>("127.0.0.1", *port);
+  r->client->set_read_timeout(120, 0);
+  return r;
+}
+
+// One GET; exits when the answer is not a 200 with the expected content.
+double Fetch(httplib::Client& c, const Page& p, size_t* bytes) {
+  const auto t0 = Clock::now();
+  auto res = c.Get(p.path.c_str());
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  if (!res || res->status != 200 || res->body.find(p.must_contain) == std::string::npos) {
+    (void)std::fprintf(stderr, "%s: GET %s gave %d without \"%s\"\n", p.name, p.path.c_str(),
+                       res ? res->status : -1, p.must_contain.c_str());
+    std::exit(1);
+  }
+  *bytes = res->body.size();
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  txdir::cmdline::Program program;
+  program.name = "txdir-serve-bench";
+  txdir::cmdline::Command& app = program.globals;
+  app.help = "Render times of the web view's pages over a long history";
+  int generations = 1000, runs = 10, rows = static_cast<int>(txdir::sample::kDefaultRows);
+  bool quick = false;
+  app.Add("--generations", &generations, "Generations published").Range(2, 100000);
+  app.Add("--runs", &runs, "Warm requests per page").Range(1, 10000);
+  app.Add("--rows", &rows, "Rows scale of the sample dashboard").Range(1, 100000);
+  app.Flag("--quick", &quick, "20 generations, content checks only, no timing");
+  if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
+  if (quick) {
+    generations = 20;
+    runs = 1;
+  }
+
+  char tmpl[] = "/tmp/txdir-serve-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) return 1;
+  const std::string dir = tmpl, root = dir + "/repo";
+  auto repo = txdir::Repository::Init(root);
+  if (!repo) {
+    (void)std::fprintf(stderr, "init: %s\n", repo.error().ToString().c_str());
+    return 1;
+  }
+  const auto build0 = Clock::now();
+  for (int g = 1; g <= generations; ++g) {
+    const std::string src = dir + "/src";
+    std::string error;
+    if (!txdir::sample::WriteDashboard(
+            src, {.seed = 7, .run = static_cast<uint64_t>(g), .rows = static_cast<size_t>(rows)},
+            &error)) {
+      (void)std::fprintf(stderr, "sample: %s\n", error.c_str());
+      return 1;
+    }
+    auto gen = (*repo)->Publish(src, {.message = "dashboard run " + std::to_string(g)});
+    if (!gen) {
+      (void)std::fprintf(stderr, "publish %d: %s\n", g, gen.error().ToString().c_str());
+      return 1;
+    }
+  }
+  const double build_s = std::chrono::duration<double>(Clock::now() - build0).count();
+  const std::string live = std::to_string(generations);
+  std::printf(
+      "repository: %d generations of the 11-table sample dashboard (rows %d), built in "
+      "%.1f s; file system %s\n",
+      generations, rows, build_s, txdir::bench::FsName(dir).c_str());
+
+  const std::vector<Page> pages = {
+      {"history", "/history", "<tr class=\"gen\" data-gen=\"1\">"},
+      {"trend todos by status", "/trends/todos.sdn?table=todos&by=status",
+       "<rect class=\"hit\" data-gen=\"1\""},
+      {"trend coverage rows", "/trends/coverage.sdn?table=coverage",
+       "<rect class=\"hit\" data-gen=\"" + live + "\""},
+      {"generation page", "/gen/" + live, "<tr class=\"tablecount\""},
+      {"table page (todos)", "/table/" + live + "/todos.sdn", "<table class=\"sdn browse\""},
+      {"record history", "/record/todos.sdn?table=todos&id=12", "<tr class=\"event added\""},
+      {"file versions", "/versions/todos.sdn", "<tr class=\"version added\" data-gen=\"1\">"},
+      {"diff with parent", "/diff/" + std::to_string(generations - 1) + "/" + live,
+       "unchanged records"},
+  };
+  std::printf("%-24s %10s %10s %10s %10s\n", "page", "cold ms", "warm ms", "warm p90", "bytes");
+  for (const Page& p : pages) {
+    auto running = Start(root);
+    size_t bytes = 0;
+    const double cold = Fetch(*running->client, p, &bytes);
+    std::vector<double> warm;
+    for (int i = 0; i < runs; ++i) warm.push_back(Fetch(*running->client, p, &bytes));
+    if (quick) {
+      std::printf("%-24s %10s %10s %10s %10zu\n", p.name, "ok", "ok", "ok", bytes);
+      continue;
+    }
+    std::printf("%-24s %10.1f %10.1f %10.1f %10zu\n", p.name, cold,
+                txdir::bench::Quantile(warm, 0.5), txdir::bench::Quantile(warm, 0.9), bytes);
+  }
+  txdir::bench::RemoveTree(dir);
+  return 0;
+}
