@@ -4,15 +4,21 @@
 //   int port = *(*s)->Bind();     // port 0: the kernel picks a free one
 //   (*s)->Run();                  // blocks until Stop() (from another thread)
 //
-// Routes (docs/cli.md, "Web view"):
+// Routes (docs/cli.md, "Web view", where each page is described):
 //   /                 302 to /g/<live>/ (Cache-Control: no-store)
 //   /g/<gen>/<path>   a file of any retained generation, read from the store;
 //                     immutable cache headers, ETag = blob id; a directory
-//                     serves its index.html or a listing; ?view=table renders
-//                     an .sdn file as HTML tables
-//   /table/<gen>/<path>  the same table view
-//   /history          every retained generation with links
-//   /diff/<a>/<b>     changed files; SDN records added/changed/removed
+//                     serves its index.html or a listing; ?view=table is the
+//                     table page
+//   /history          every retained generation, and a compare form
+//   /gen/<gen>        a generation: metadata, neighbours, changes, row counts
+//   /table/<gen>/<path>  an .sdn file's tables, to sort, filter and search
+//   /record/<path>?table=T&id=K  one record's history
+//   /versions/<path>  the generations in which a file changed
+//   /trends, /trends/<path>?table=T&by=C  row counts over the generations
+//   /compare?a=&b=    302 to /diff/<a>/<b>
+//   /diff/<a>/<b>     changed files; SDN records added/changed/removed; text
+//                     diffs of other files
 // Only GET and HEAD (405 otherwise). Request targets are validated by
 // ParseRequestTarget (request_path.h): traversal in any encoding is 400.
 // Stored symlinks are served only when their target resolves, lexically,
