@@ -37,9 +37,9 @@ TEST_F(LogCliTest, TextShowsChangesAndSizesAndEscapesControlCharacters) {
   CliResult r = RunCli({"log", f_.root});
   ASSERT_EQ(r.exit, 0) << r;
   EXPECT_TRUE(HasLine(r.out, "generation 2 (live)")) << r;
-  EXPECT_TRUE(HasLine(r.out, "  changes: 1 added, 1 modified, 1 removed; 15 bytes changed")) << r;
+  EXPECT_TRUE(HasLine(r.out, "  changes: 1 added, 1 modified, 1 removed; +15 -11 bytes")) << r;
   EXPECT_TRUE(HasLine(r.out, "  size:   2 files, 15 bytes")) << r;
-  EXPECT_TRUE(HasLine(r.out, "  changes: 2 added, 0 modified, 0 removed; 11 bytes changed")) << r;
+  EXPECT_TRUE(HasLine(r.out, "  changes: 2 added, 0 modified, 0 removed; +11 -0 bytes")) << r;
   EXPECT_TRUE(HasLine(r.out, "  size:   2 files, 11 bytes")) << r;
   EXPECT_TRUE(HasLine(r.out, "    two\\x1b[31m red")) << r;
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r;
@@ -114,7 +114,9 @@ TEST_F(LogCliTest, JsonCarriesTheChanges) {
                                    {"removed", 1},
                                    {"files", 2},
                                    {"bytes", 15},
-                                   {"bytes_changed", 15}}));
+                                   {"bytes_added", 15},
+                                   {"bytes_removed", 11},
+                                   {"bytes_changed", 26}}));
   EXPECT_EQ(j[1]["changes"]["added"], 2);
   EXPECT_EQ(j[1]["changes"]["bytes"], 11);
 }

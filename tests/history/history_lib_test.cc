@@ -46,6 +46,9 @@ TEST_F(HistoryTest, CountsAndSizesPerGeneration) {
   EXPECT_EQ(g1.removed, 0u);
   EXPECT_EQ(g1.files, 2u);
   EXPECT_EQ(g1.bytes, 11u);
+  // Bytes as a line diff counts them: every byte of an added file.
+  EXPECT_EQ(g1.bytes_added, 11u);
+  EXPECT_EQ(g1.bytes_removed, 0u);
   EXPECT_EQ(g1.bytes_changed, 11u);
 
   EXPECT_EQ(g2.added, 1u);
@@ -53,7 +56,11 @@ TEST_F(HistoryTest, CountsAndSizesPerGeneration) {
   EXPECT_EQ(g2.removed, 1u);
   EXPECT_EQ(g2.files, 2u);
   EXPECT_EQ(g2.bytes, 15u);
-  EXPECT_EQ(g2.bytes_changed, 15u);
+  // a.txt "hello\n" -> "hello world\n" is one line out (6) and one in (12);
+  // c/d.txt adds 3; b.txt removes 5.
+  EXPECT_EQ(g2.bytes_added, 15u);
+  EXPECT_EQ(g2.bytes_removed, 11u);
+  EXPECT_EQ(g2.bytes_changed, 26u);
 
   // The rollback restores gen 1's files: b.txt back, a.txt back, c/d.txt gone.
   EXPECT_EQ(g3.added, 1u);
@@ -61,7 +68,9 @@ TEST_F(HistoryTest, CountsAndSizesPerGeneration) {
   EXPECT_EQ(g3.removed, 1u);
   EXPECT_EQ(g3.files, 2u);
   EXPECT_EQ(g3.bytes, 11u);
-  EXPECT_EQ(g3.bytes_changed, 11u);
+  EXPECT_EQ(g3.bytes_added, 11u);
+  EXPECT_EQ(g3.bytes_removed, 15u);
+  EXPECT_EQ(g3.bytes_changed, 26u);
 }
 
 std::vector<uint64_t> Numbers(const Result<std::vector<HistoryEntry>>& h) {

@@ -370,6 +370,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
       HistoryOptions opts;
       opts.limit = *n;
       opts.path = *path;
+      opts.changed_bytes = !*oneline || *as_json;  // --oneline does not show them
       if (!since->empty()) {
         auto when = ParseSince(*since, store::NowMs());
         if (!when) return UsageError("--since: " + when.error().message);
@@ -386,10 +387,14 @@ void AddCoreCommands(Commands* out, Globals& g) {
         for (const auto& e : *log) {
           json j = GenJson(e.info);
           j["live"] = live_gen == e.info.number;
-          j["changes"] = {
-              {"added", e.changes.added},     {"modified", e.changes.modified},
-              {"removed", e.changes.removed}, {"files", e.changes.files},
-              {"bytes", e.changes.bytes},     {"bytes_changed", e.changes.bytes_changed}};
+          j["changes"] = {{"added", e.changes.added},
+                          {"modified", e.changes.modified},
+                          {"removed", e.changes.removed},
+                          {"files", e.changes.files},
+                          {"bytes", e.changes.bytes},
+                          {"bytes_added", e.changes.bytes_added},
+                          {"bytes_removed", e.changes.bytes_removed},
+                          {"bytes_changed", e.changes.bytes_changed}};
           if (*stat) {
             auto files = StatLines(**repo, e);
             if (!files) return Fail(files.error());
@@ -442,8 +447,8 @@ void AddCoreCommands(Commands* out, Globals& g) {
           if (gi.history_pruned && !gi.parent)
             Out(g, "  changes: unknown: " + counts);
           else
-            Out(g, "  changes: " + counts + "; " + std::to_string(e.changes.bytes_changed) +
-                       " bytes changed");
+            Out(g, "  changes: " + counts + "; +" + std::to_string(e.changes.bytes_added) + " -" +
+                       std::to_string(e.changes.bytes_removed) + " bytes");
           Out(g, "  size:   " + std::to_string(e.changes.files) + " files, " +
                      std::to_string(e.changes.bytes) + " bytes");
           std::istringstream msg(gi.message);

@@ -118,6 +118,32 @@ Status CheckSelector(const std::string& selector) {
 
 }  // namespace
 
+namespace {
+
+// The bytes of the lines `diff` adds and removes (its text content, without
+// context, headers or "no newline" markers); a binary file counts whole, its
+// old contents removed and its new contents added.
+Status CountChangedBytes(git_diff* diff, ChangeSummary* out) {
+  auto binary = [](const git_diff_delta* d, const git_diff_binary*, void* payload) -> int {
+    auto* s = static_cast<ChangeSummary*>(payload);
+    s->bytes_removed += d->old_file.size;
+    s->bytes_added += d->new_file.size;
+    return 0;
+  };
+  auto line = [](const git_diff_delta*, const git_diff_hunk*, const git_diff_line* l,
+                 void* payload) -> int {
+    auto* s = static_cast<ChangeSummary*>(payload);
+    if (l->origin == GIT_DIFF_LINE_ADDITION) s->bytes_added += l->content_len;
+    if (l->origin == GIT_DIFF_LINE_DELETION) s->bytes_removed += l->content_len;
+    return 0;
+  };
+  if (int rc = git_diff_foreach(diff, nullptr, binary, nullptr, line, out); rc < 0)
+    return store::GitError(rc, "cannot compute the diff");
+  return Ok();
+}
+
+}  // namespace
+
 Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options) {
   Repository::Impl& r = *repo.impl();
   const std::string selector = internal::NormalizeSelector(options.path);
@@ -149,6 +175,7 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
     if (parent || !e.info.history_pruned) {
       internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, parent_tree.get(), tree.get()));
       changes = TXDIR_TRY(internal::ChangesOf(r, diff.get(), ""));
+      if (options.changed_bytes) TXDIR_CHECK(CountChangedBytes(diff.get(), &e.changes));
     }
     e.changes.files = files;
     e.changes.bytes = bytes;
@@ -158,13 +185,11 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
       switch (c.kind) {
         case ChangeKind::kAdded:
           ++e.changes.added;
-          e.changes.bytes_changed += c.new_size;
           --files;
           bytes -= c.new_size;
           break;
         case ChangeKind::kModified:
           ++e.changes.modified;
-          e.changes.bytes_changed += c.new_size;
           bytes = bytes - c.new_size + c.old_size;
           break;
         case ChangeKind::kRemoved:
@@ -174,6 +199,7 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
           break;
       }
     }
+    e.changes.bytes_changed = e.changes.bytes_added + e.changes.bytes_removed;
     e.changes.changed = std::move(changes);
     bool recent = !options.since_ms || e.info.time_ms >= *options.since_ms;
     if (touches && recent) out.push_back(std::move(e));

@@ -28,9 +28,14 @@ namespace txdir {
 
 struct ChangeSummary {
   size_t added = 0, modified = 0, removed = 0;
-  uint64_t files = 0;          // files in the generation
-  uint64_t bytes = 0;          // total size of the generation's files
-  uint64_t bytes_changed = 0;  // size of the added and modified files' new contents
+  uint64_t files = 0;  // files in the generation
+  uint64_t bytes = 0;  // total size of the generation's files
+  // What the change is in bytes, as a line diff counts it: the bytes of the
+  // lines added and of the lines removed (without context), a binary file
+  // counting whole (its old contents removed, its new contents added); an
+  // added file counts all its bytes as added, a removed one as removed.
+  uint64_t bytes_added = 0, bytes_removed = 0;
+  uint64_t bytes_changed = 0;  // bytes_added + bytes_removed
   // The files that differ from the parent generation, by path (all of them
   // for the first generation). Empty, with the counts 0, for the oldest
   // generation a gc --prune-history kept: what it changed is not known.
@@ -48,6 +53,10 @@ struct HistoryOptions {
   // Only generations that changed this path: a file, or a directory and
   // everything under it. Empty: every generation. A trailing '/' is ignored.
   std::string path;
+  // Fill ChangeSummary's bytes_added/removed/changed, which costs a line
+  // diff of every changed file (reading both versions); the rest of the
+  // summary needs only the trees. false: they stay 0.
+  bool changed_bytes = true;
 };
 
 // Generations newest first with what each changed, filtered by `options`.
