@@ -378,11 +378,11 @@ void AddCoreCommands(Commands* out, Globals& g) {
       }
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
-      auto log = History(**repo, opts);
-      if (!log) return Fail(log.error());
       auto st = (*repo)->Status();
       uint64_t live_gen = st && st->live ? *st->live : 0;
       if (*as_json) {
+        auto log = History(**repo, opts);
+        if (!log) return Fail(log.error());
         json arr = json::array();
         for (const auto& e : *log) {
           json j = GenJson(e.info);
@@ -410,8 +410,11 @@ void AddCoreCommands(Commands* out, Globals& g) {
         return static_cast<int>(kExitOk);
       }
       // Text output escapes control characters in what users wrote
-      // (messages, names); file names cannot contain any.
-      for (const auto& e : *log) {
+      // (messages, names); file names cannot contain any. Each generation
+      // is printed as the walk reaches it, so the newest show at once
+      // (through the pager too) however long the history.
+      std::optional<int> failed;
+      auto walked = ForEachHistoryEntry(**repo, opts, [&](const HistoryEntry& e) {
         const GenerationInfo& gi = e.info;
         const std::string counts =
             gi.history_pruned && !gi.parent
@@ -456,13 +459,20 @@ void AddCoreCommands(Commands* out, Globals& g) {
         }
         if (*stat) {
           auto files = StatLines(**repo, e);
-          if (!files) return Fail(files.error());
+          if (!files) {
+            failed = Fail(files.error());
+            return false;
+          }
           for (const auto& [change, records] : *files)
             Out(g, std::string("    ") + static_cast<char>(change.kind) + " " +
                        PrintablePath(change.path) + (records.empty() ? "" : "  " + records));
         }
         if (!*oneline) Out(g, "");
-      }
+        std::cout.flush();  // one write per generation: the reader sees it now
+        return true;
+      });
+      if (failed) return *failed;
+      if (!walked) return Fail(walked.error());
       return static_cast<int>(kExitOk);
     };
     out->push_back(std::move(c));

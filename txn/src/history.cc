@@ -145,12 +145,22 @@ Status CountChangedBytes(git_diff* diff, ChangeSummary* out) {
 }  // namespace
 
 Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options) {
+  std::vector<HistoryEntry> out;
+  TXDIR_CHECK(ForEachHistoryEntry(repo, options, [&](const HistoryEntry& e) {
+    out.push_back(e);
+    return true;
+  }));
+  return out;
+}
+
+Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
+                           const std::function<bool(const HistoryEntry&)>& fn) {
   Repository::Impl& r = *repo.impl();
   const std::string selector = internal::NormalizeSelector(options.path);
   TXDIR_CHECK(CheckSelector(selector));
-  std::vector<HistoryEntry> out;
+  size_t given = 0;
   auto cur = TXDIR_TRY(r.store->Head());
-  if (!cur) return out;
+  if (!cur) return Ok();
 
   // Totals of the head by listing it once; each older generation's totals
   // follow from its child's by undoing the child's changes.
@@ -160,7 +170,7 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
     bytes += TXDIR_TRY(r.store->ObjectSize(f.oid));
   }
   while (cur) {
-    if (options.limit != 0 && out.size() >= options.limit) break;
+    if (options.limit != 0 && given >= options.limit) break;
     HistoryEntry e;
     e.info = TXDIR_TRY(internal::DescribeCommit(r, *cur));
     auto parent = TXDIR_TRY(r.store->CommitParent(*cur));
@@ -202,10 +212,13 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
     e.changes.bytes_changed = e.changes.bytes_added + e.changes.bytes_removed;
     e.changes.changed = std::move(changes);
     bool recent = !options.since_ms || e.info.time_ms >= *options.since_ms;
-    if (touches && recent) out.push_back(std::move(e));
+    if (touches && recent) {
+      ++given;
+      if (!fn(e)) break;
+    }
     cur = parent;
   }
-  return out;
+  return Ok();
 }
 
 Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from, uint64_t to,

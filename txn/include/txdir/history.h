@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,12 @@ struct HistoryOptions {
 // Generations newest first with what each changed, filtered by `options`.
 // Errors: Corruption (damaged store), InvalidArgument (bad path).
 Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions& options = {});
+
+// The same entries, handed to `fn` one at a time as the walk reaches them
+// (newest first), so a caller can show the newest before the oldest is
+// read. `fn` returns false to stop the walk. Errors as History.
+Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
+                           const std::function<bool(const HistoryEntry&)>& fn);
 
 // The files that differ between generations `from` and `to` (either order;
 // `from` is the old side), sorted by path. `from` 0 is the empty set of
