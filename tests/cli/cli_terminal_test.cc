@@ -166,5 +166,54 @@ TEST_F(CliTerminalTest, PublishShowsOneProgressLineOnATerminalOnly) {
   EXPECT_FALSE(Has(r.err, "reading files")) << "stderr is not a terminal: " << r;
 }
 
+// The progress line of every long operation: one line per stage, each
+// ending ", done." with its final count, on stderr when it is a terminal.
+TEST_F(CliTerminalTest, CheckoutClonePushPullGcAndFsckShowTheirStagesOnATerminal) {
+  const std::map<std::string, std::string> now = {{"TXDIR_PROGRESS_DELAY_MS", "0"}};
+  auto run = [&](const std::vector<std::string>& args) {
+    CliResult r = RunCliOnTerminal(args, now);
+    EXPECT_EQ(r.exit, 0) << r;
+    return r;
+  };
+  const std::string store = f_.root + "/.txdir/store.git";
+  const std::string out = f_.tmp / "out", clone = f_.tmp / "clone";
+
+  CliResult r = run({"checkout", f_.root, "2", "--to", out});
+  EXPECT_TRUE(Has(r.out, "checkout: writing files: 100% (2/2), 0.0 MiB, done.\x1b[K\n")) << r;
+
+  r = run({"clone", store, clone});
+  EXPECT_TRUE(Has(r.out, "clone: receiving objects: 100% (")) << r;
+  EXPECT_TRUE(Has(r.out, "cloned ")) << r;
+
+  ASSERT_EQ(f_.Publish({{"a.txt", "three\n"}, {"t.sdn", "todos |id, s|\n    1, done\n"}}).exit, 0);
+  r = run({"pull", clone});
+  EXPECT_TRUE(Has(r.out, "pull: receiving objects: 100% (")) << r;
+
+  const std::string bare = f_.tmp / "bare.git";
+  ASSERT_EQ(RunCli({"remote", clone, "add", "mirror", bare}).exit, 0);
+  ASSERT_EQ(::system(("git init -q --bare " + bare).c_str()), 0);
+  r = run({"push", clone, "mirror"});
+  // A local remote: objects, and no byte count (it would measure nothing).
+  EXPECT_TRUE(Has(r.out, "push: writing objects: 100% (")) << r;
+  EXPECT_FALSE(Has(r.out, "MiB")) << r;
+
+  r = run({"gc", f_.root, "--keep", "1", "--prune-history"});
+  EXPECT_TRUE(Has(r.out, "gc: removing generations: 100% (2/2), done.")) << r;
+  EXPECT_TRUE(Has(r.out, "gc: rewriting history: 100% (1/1), done.")) << r;
+  EXPECT_TRUE(Has(r.out, "gc: writing objects: 100% (")) << r;
+  EXPECT_TRUE(Has(r.out, "removed: 1 2 (")) << r;
+
+  r = run({"fsck", f_.root});
+  EXPECT_TRUE(Has(r.out, "fsck: checking objects: (3), done.")) << r;
+  EXPECT_TRUE(Has(r.out, "fsck: checking generations: 100% (1/1), done.")) << r;
+
+  // Not a terminal: nothing of it.
+  ::setenv("TXDIR_PROGRESS_DELAY_MS", "0", 1);
+  r = RunCli({"fsck", f_.root});
+  ::unsetenv("TXDIR_PROGRESS_DELAY_MS");
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_FALSE(Has(r.err, "checking")) << r;
+}
+
 }  // namespace
 }  // namespace txdir::testing

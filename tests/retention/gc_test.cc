@@ -126,6 +126,9 @@ TEST(GcCli, PrintsWhatItRemovedAndJson) {
   auto r = RunCli({"gc", f.root, "--keep", "3", "--dry-run"});
   ASSERT_EQ(r.exit, 0) << r;
   EXPECT_NE(r.out.find("would remove: 1 ("), std::string::npos) << r;
+  EXPECT_NE(r.out.find("kept:    2-4\n"), std::string::npos) << r;  // a run, as first-last
+  r = RunCli({"gc", f.root, "--keep", "2", "--dry-run"});
+  EXPECT_NE(r.out.find("would remove: 1 2 ("), std::string::npos) << r;  // two: both named
   EXPECT_EQ(f.Materialized(), Seq(1, 4));
   r = RunCli({"gc", f.root, "--keep", "2", "--json"});
   ASSERT_EQ(r.exit, 0) << r;

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -69,8 +70,19 @@ int GenFail(const Error& e) {
 
 std::string GenerationList(const std::vector<uint64_t>& gens) {
   if (gens.empty()) return "none";
+  std::vector<uint64_t> sorted = gens;
+  std::sort(sorted.begin(), sorted.end());
   std::string s;
-  for (uint64_t g : gens) s += (s.empty() ? "" : " ") + std::to_string(g);
+  // Runs of consecutive numbers as "first-last": a gc that removed 996
+  // generations is one line.
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1) ++j;
+    if (!s.empty()) s += ' ';
+    s += std::to_string(sorted[i]);
+    if (j > i) s += (j == i + 1 ? " " : "-") + std::to_string(sorted[j]);
+    i = j + 1;
+  }
   return s;
 }
 

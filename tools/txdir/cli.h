@@ -50,6 +50,8 @@ int Fail(const Error& e);
 // After it, names what gc.auto removed (unless -q).
 int CommittedExit(const GenerationInfo& gi, const Globals& g);
 // "3 4 7", or "none".
+// "1-5 8 10 11": generation numbers in order, runs of three or more as
+// first-last; "none" when empty.
 std::string GenerationList(const std::vector<uint64_t>& gens);
 // "1234567 bytes (1.2 MiB)".
 std::string ByteCount(uint64_t bytes);

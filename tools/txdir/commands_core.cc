@@ -255,10 +255,8 @@ void AddCoreCommands(Commands* out, Globals& g) {
         Out(g, "would publish: " + ChangeCounts(*changes) + " (dry run: nothing published)");
         return static_cast<int>(kExitOk);
       }
-      ProgressLine progress("publish: reading files", g.quiet);
-      o.progress = [&progress](const PublishProgress& p) {
-        progress.Update(p.files_done, p.files_total, p.bytes_done);
-      };
+      StagedProgress progress("publish", g.quiet);
+      o.progress = progress.Fn();
       auto gen = (*repo)->Publish(a->from, o);
       // Only a publish that worked gets ", done."; an error gets its own line.
       if (!gen) {

@@ -11,6 +11,7 @@
 
 #include "tools/txdir/cli.h"
 #include "tools/txdir/pager.h"
+#include "tools/txdir/progress.h"
 #include "txdir/history.h"
 #include "txdir/sdn.h"
 
@@ -154,7 +155,12 @@ void AddHistoryCommands(Commands* out, Globals& g) {
       if (!repo) return Fail(repo.error());
       auto n = ResolveGen(**repo, *gen);
       if (!n) return GenFail(n.error());
-      if (auto s = ExportGeneration(**repo, *n, *to); !s) return Fail(s.error());
+      StagedProgress progress("checkout", g.quiet);
+      if (auto s = ExportGeneration(**repo, *n, *to, progress.Fn()); !s) {
+        progress.Abort();
+        return Fail(s.error());
+      }
+      progress.Done();
       Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
       return static_cast<int>(kExitOk);
     };

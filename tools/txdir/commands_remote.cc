@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "tools/txdir/cli.h"
+#include "tools/txdir/progress.h"
 #include "txdir/replication.h"
 
 namespace txdir::cli {
@@ -120,8 +121,13 @@ void AddRemoteCommands(Commands* out, Globals& g) {
     c.run = [=, &g] {
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
-      auto p = Push(**repo, *remote);
-      if (!p) return Fail(p.error());
+      StagedProgress progress("push", g.quiet);
+      auto p = Push(**repo, *remote, progress.Fn());
+      if (!p) {
+        progress.Abort();
+        return Fail(p.error());
+      }
+      progress.Done();
       if (p->up_to_date) {
         Out(g, "remote '" + *remote + "' is up to date: " + GenText(p->head));
       } else {
@@ -165,9 +171,15 @@ void AddRemoteCommands(Commands* out, Globals& g) {
       }
       auto repo = OpenRepo(a->dir, g);
       if (!repo) return Fail(repo.error());
-      if (!a->watch) {
+      if (!a->watch) {  // (a watch prints one line per pull that changed something)
+        StagedProgress progress("pull", g.quiet);
+        o.progress = progress.Fn();
         auto p = Pull(**repo, a->remote, o);
-        if (!p) return Fail(p.error());
+        if (!p) {
+          progress.Abort();
+          return Fail(p.error());
+        }
+        progress.Done();
         return ReportPull(g, a->remote, *p);
       }
       // Watch: pull, sleep, repeat. Transient failures (network, lock
@@ -216,11 +228,17 @@ void AddRemoteCommands(Commands* out, Globals& g) {
           "accept them (as publish --symlinks)")
         .OneOf({"inside", "keep"});
     c.run = [=, &g] {
+      StagedProgress progress("clone", g.quiet);
       auto cl = Clone(*url, *dir,
                       CloneOptions{.live_path = *live,
                                    .symlinks = *symlinks == "keep" ? SymlinkPolicy::kKeepAll
-                                                                   : SymlinkPolicy::kInsideOnly});
-      if (!cl) return Fail(cl.error());
+                                                                   : SymlinkPolicy::kInsideOnly,
+                                   .progress = progress.Fn()});
+      if (!cl) {
+        progress.Abort();
+        return Fail(cl.error());
+      }
+      progress.Done();
       Out(g, "cloned " + *url + " into " + cl->repo->root());
       return ReportPull(g, "origin", cl->pull);
     };

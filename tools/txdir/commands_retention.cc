@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/txdir/cli.h"
+#include "tools/txdir/progress.h"
 #include "txdir/fsck.h"
 #include "txdir/retention.h"
 
@@ -32,8 +33,14 @@ int RunGc(const GcArgs& a, const Globals& g) {
   o.prune_history = a.prune_history;
   auto repo = OpenRepo(a.dir, g);
   if (!repo) return Fail(repo.error());
+  StagedProgress progress("gc", g.quiet);
+  o.progress = progress.Fn();
   auto rep = CollectGarbage(**repo, o);
-  if (!rep) return Fail(rep.error());
+  if (!rep) {
+    progress.Abort();
+    return Fail(rep.error());
+  }
+  progress.Done();
   if (a.as_json) {
     json j = {{"dry_run", rep->dry_run}, {"keep", rep->keep},
               {"removed", rep->removed}, {"kept", rep->kept},
@@ -115,8 +122,13 @@ int RunConfig(const std::string& dir, const std::string& key,
 int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g) {
   auto repo = OpenRepo(dir, g);
   if (!repo) return Fail(repo.error());
-  auto rep = Fsck(**repo, FsckOptions{.repair = repair});
-  if (!rep) return Fail(rep.error());
+  StagedProgress progress("fsck", g.quiet);
+  auto rep = Fsck(**repo, FsckOptions{.repair = repair, .progress = progress.Fn()});
+  if (!rep) {
+    progress.Abort();
+    return Fail(rep.error());
+  }
+  progress.Done();
   if (as_json) {
     json problems = json::array();
     for (const auto& p : rep->problems) {

@@ -8,11 +8,9 @@
 
 namespace txdir::cli {
 
-ProgressLine::ProgressLine(std::string title, bool quiet)
-    : title_(std::move(title)),
-      on_(!quiet && ::isatty(2) == 1),
-      start_(std::chrono::steady_clock::now()),
-      last_(start_) {
+ProgressLine::ProgressLine(std::string title, bool quiet,
+                           std::chrono::steady_clock::time_point start)
+    : title_(std::move(title)), on_(!quiet && ::isatty(2) == 1), start_(start), last_(start_) {
   if (const char* d = std::getenv("TXDIR_PROGRESS_DELAY_MS"); d != nullptr && *d != '\0') {
     char* end = nullptr;
     const long ms = std::strtol(d, &end, 10);
@@ -30,11 +28,14 @@ void ProgressLine::Abort() {
 
 std::string ProgressLine::Text(uint64_t done, uint64_t total, uint64_t bytes) const {
   std::string s = title_ + ": ";
-  if (total > 0) s += std::to_string(done * 100 / total) + "% ";
-  s += "(" + std::to_string(done) + "/" + std::to_string(total) + ")";
+  if (total > 0)
+    s += std::to_string(done * 100 / total) + "% (" + std::to_string(done) + "/" +
+         std::to_string(total) + ")";
+  else
+    s += "(" + std::to_string(done) + ")";
   char buf[32];
   const double mib = static_cast<double>(bytes) / (1 << 20);
-  if (std::snprintf(buf, sizeof buf, ", %.1f MiB", mib) > 0) s += buf;
+  if (bytes > 0 && std::snprintf(buf, sizeof buf, ", %.1f MiB", mib) > 0) s += buf;
   return s;
 }
 
@@ -57,6 +58,28 @@ void ProgressLine::Done() {
   if (!shown_) return;
   (void)std::fprintf(stderr, "\r%s, done.\x1b[K\n", Text(done_, total_, bytes_).c_str());
   (void)std::fflush(stderr);
+}
+
+StagedProgress::StagedProgress(std::string command, bool quiet)
+    : command_(std::move(command)), quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
+
+ProgressFn StagedProgress::Fn() {
+  return [this](const Progress& p) {
+    if (!line_ || p.stage != stage_) {
+      if (line_) line_->Done();
+      stage_ = std::string(p.stage);
+      line_ = std::make_unique<ProgressLine>(command_ + ": " + stage_, quiet_, start_);
+    }
+    line_->Update(p.done, p.total, p.bytes);
+  };
+}
+
+void StagedProgress::Done() {
+  if (line_) line_->Done();
+}
+
+void StagedProgress::Abort() {
+  if (line_) line_->Abort();
 }
 
 }  // namespace txdir::cli

@@ -30,8 +30,13 @@ class Checker {
  public:
   // `holding_lock`: this process holds the writer lock (repair), so no
   // other writer can be using tmp/.
-  Checker(Repository& repo, FsckReport* report, bool holding_lock = false)
-      : repo_(repo), r_(*repo.impl()), rep_(report), holding_lock_(holding_lock) {}
+  Checker(Repository& repo, FsckReport* report, const ProgressFn& progress,
+          bool holding_lock = false)
+      : repo_(repo),
+        r_(*repo.impl()),
+        rep_(report),
+        progress_(progress),
+        holding_lock_(holding_lock) {}
 
   void Run() {
     CheckRefs();
@@ -122,6 +127,7 @@ class Checker {
       }
       if (!seen_.insert(*id).second) continue;
       ++rep_->objects_checked;
+      if (progress_) progress_(Progress{"checking objects", rep_->objects_checked, 0, 0});
       // Every blob is hashed as it is read, in pieces: one read of the
       // object whatever its size, and checking a 2 GB file takes no 2 GB of
       // memory. (Reading it through libgit2 checks its hash too, but whole.)
@@ -154,6 +160,7 @@ class Checker {
         return;
       }
       git_odb_object_free(obj);
+      if (progress_) progress_(Progress{"checking objects", rep_->objects_checked, 0, 0});
       auto meta = r_.store->ReadMeta(*cur);
       if (!meta) {
         Problem("store", std::nullopt, "commit " + store::OidHex(*cur),
@@ -204,7 +211,9 @@ class Checker {
       numbers.push_back(*n);
     }
     std::sort(numbers.begin(), numbers.end());
+    uint64_t checked = 0;
     for (uint64_t n : numbers) {
+      if (progress_) progress_(Progress{"checking generations", ++checked, numbers.size(), 0});
       if (rep_->head && n > *rep_->head) {
         Problem("generation", n, "",
                 "directory above the committed head (a publish that never "
@@ -357,6 +366,7 @@ class Checker {
   Repository& repo_;
   Repository::Impl& r_;
   FsckReport* rep_;
+  const ProgressFn& progress_;
   bool holding_lock_ = false;
   std::set<git_oid, OidLess> seen_;
   std::set<uint64_t> history_;
@@ -405,7 +415,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
   Repository::Impl& r = *repo.impl();
   if (!options.repair) {
     FsckReport report;
-    Checker(repo, &report).Run();
+    Checker(repo, &report, options.progress).Run();
     return report;
   }
   TXDIR_CHECK(internal::CheckWriteTrust(r.env, r.layout, "repair"));
@@ -414,7 +424,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
   std::vector<std::string> repaired = recovered.actions;
   {
     FsckReport first;
-    Checker checker(repo, &first, /*holding_lock=*/true);
+    Checker checker(repo, &first, options.progress, /*holding_lock=*/true);
     checker.Run();
     for (uint64_t gen : checker.damaged()) {
       auto line = Repair(r, gen);
@@ -423,7 +433,7 @@ Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
     }
   }
   FsckReport report;
-  Checker(repo, &report, /*holding_lock=*/true).Run();
+  Checker(repo, &report, options.progress, /*holding_lock=*/true).Run();
   report.repaired = std::move(repaired);
   return report;
 }

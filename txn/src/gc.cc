@@ -173,10 +173,12 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
     }
     TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
     TXDIR_FAILPOINT("gc.renames_synced");
+    uint64_t removed = 0;
     for (const Victim& v : victims) {
       // We hold its exclusive lock: no reader is inside.
       TXDIR_CHECK(fs::RemoveTree(env, gens.get(), v.trash));
       TXDIR_FAILPOINT("gc.removed");
+      if (o.progress) o.progress(Progress{"removing generations", ++removed, victims.size(), 0});
     }
     TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
   }
@@ -187,7 +189,7 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
     // look it up (`txdir show`), and the next gc drops both together.
     std::set<uint64_t> retain = keep;
     retain.insert(report.pinned.begin(), report.pinned.end());
-    TXDIR_CHECK(PruneHistoryLocked(r, lock, retain, o.dry_run, &report));
+    TXDIR_CHECK(PruneHistoryLocked(r, lock, retain, o.dry_run, o.progress, &report));
   }
   TXDIR_FAILPOINT("gc.done");
   return report;

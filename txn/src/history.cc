@@ -249,14 +249,20 @@ Status MakeParents(Env* env, int dir, const std::string& path, std::set<std::str
   return Ok();
 }
 
-Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFile>& files) {
+Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFile>& files,
+                   const ProgressFn& progress) {
   Env* env = r.env;
   std::set<std::string> made;
+  uint64_t done = 0, bytes = 0;
+  auto report = [&] {
+    if (progress) progress(Progress{"writing files", ++done, files.size(), bytes});
+  };
   for (const auto& f : files) {
     TXDIR_CHECK(internal::CheckRelativePath(f.path));
     TXDIR_CHECK(MakeParents(env, dir, f.path, &made));
     if (f.mode == 0120000) {
       TXDIR_CHECK(env->SymlinkAt(TXDIR_TRY(r.store->ReadBlob(f.oid)), dir, f.path));
+      report();
       continue;
     }
     // 0644 / 0755; the process umask applies, as for any new file.
@@ -264,8 +270,10 @@ Status WriteExport(Repository::Impl& r, int dir, const std::vector<store::TreeFi
     Fd fd = TXDIR_TRY(env->OpenAt(dir, f.path, O_WRONLY | O_CREAT | O_EXCL, mode));
     // Streamed: exporting a large file takes a piece of memory, not its size.
     TXDIR_CHECK(r.store->ReadBlobStream(f.oid, [&](std::string_view piece) {
+      bytes += piece.size();
       return env->Write(fd.get(), piece.data(), piece.size());
     }));
+    report();
   }
   // One barrier for the whole copy before it appears under its name.
   return env->Syncfs(dir);
@@ -294,7 +302,8 @@ Result<bool> IsAtOrBelow(Env* env, int dir, const struct stat& target) {
 
 }  // namespace
 
-Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_arg) {
+Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_arg,
+                        const ProgressFn& progress) {
   Repository::Impl& r = *repo.impl();
   Env* env = r.env;
   if (out_arg.empty()) return MakeError(Code::kInvalidArgument, "empty output path");
@@ -328,7 +337,7 @@ Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_a
   TXDIR_CHECK(env->MkdirAt(pdir.get(), tmp, 0755));
   Status done = [&]() -> Status {
     Fd tdir = TXDIR_TRY(fs::OpenDir(env, pdir.get(), tmp));
-    TXDIR_CHECK(WriteExport(r, tdir.get(), files));
+    TXDIR_CHECK(WriteExport(r, tdir.get(), files, progress));
     // rename(2) replaces an empty directory; a non-empty one (filled since
     // the check above) fails with ENOTEMPTY/EEXIST -> kExists.
     if (auto rn = env->RenameAt(pdir.get(), tmp, pdir.get(), name); !rn) {

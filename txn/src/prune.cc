@@ -96,13 +96,32 @@ Result<StoreState> Survey(Env* env, const std::string& objects) {
 // libgit2's indexer fsyncs the pack, its index and the directory (its
 // fsync option is on: store::EnsureLibgit2); the directory is fsynced again
 // through the Env so the step is visible to the crash tests' recorder.
-Result<std::string> WritePack(Repository::Impl& r, const git_oid& head) {
+// libgit2's callbacks for a pack being built and written, as Progress.
+// (Its "adding objects" stage counts walk steps, not objects: not shown.)
+int PackBuildProgress(int stage, uint32_t current, uint32_t total, void* payload) {
+  const auto& progress = *static_cast<const ProgressFn*>(payload);
+  if (stage == GIT_PACKBUILDER_DELTAFICATION)
+    progress(Progress{"compressing objects", current, total, 0});
+  return 0;
+}
+
+int PackWriteProgress(const git_indexer_progress* stats, void* payload) {
+  const auto& progress = *static_cast<const ProgressFn*>(payload);
+  progress(Progress{"writing objects", stats->indexed_objects, stats->total_objects,
+                    stats->received_bytes});
+  return 0;
+}
+
+Result<std::string> WritePack(Repository::Impl& r, const git_oid& head,
+                              const ProgressFn& progress) {
   git_repository* repo = r.store->repo();
   git_packbuilder* pb_raw = nullptr;
   if (int rc = git_packbuilder_new(&pb_raw, repo); rc < 0)
     return store::GitError(rc, "cannot start a pack", Code::kInternal);
   PackPtr pb(pb_raw);
   git_packbuilder_set_threads(pb.get(), 1);
+  if (progress)
+    git_packbuilder_set_callbacks(pb.get(), PackBuildProgress, const_cast<ProgressFn*>(&progress));
   git_revwalk* walk_raw = nullptr;
   if (int rc = git_revwalk_new(&walk_raw, repo); rc < 0)
     return store::GitError(rc, "cannot walk the history", Code::kInternal);
@@ -131,7 +150,10 @@ Result<std::string> WritePack(Repository::Impl& r, const git_oid& head) {
     return store::GitError(rc, "cannot collect the reachable objects");
   const std::string pack_dir = r.layout.store + "/objects/pack";
   TXDIR_CHECK(fs::EnsureDir(r.env, Env::kCwd, pack_dir, 0755));
-  if (int rc = git_packbuilder_write(pb.get(), pack_dir.c_str(), 0444, nullptr, nullptr); rc < 0)
+  if (int rc = git_packbuilder_write(pb.get(), pack_dir.c_str(), 0444,
+                                     progress ? PackWriteProgress : nullptr,
+                                     const_cast<ProgressFn*>(&progress));
+      rc < 0)
     return store::GitError(rc, "cannot write the pack", Code::kIo);
   std::string name = std::string("pack-") + git_packbuilder_name(pb.get());
   TXDIR_CHECK(fs::FsyncPath(r.env, pack_dir));
@@ -162,7 +184,8 @@ Result<Fd> HoldObjectWriters(Repository::Impl& r) {
 }  // namespace
 
 Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
-                          const std::set<uint64_t>& retain, bool dry_run, GcReport* report) {
+                          const std::set<uint64_t>& retain, bool dry_run,
+                          const ProgressFn& progress, GcReport* report) {
   Env* env = r.env;
   const std::string objects = r.layout.store + "/objects";
   report->store_bytes_before = TreeBytes(env, objects);
@@ -193,7 +216,11 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
     // 1. The retained history, rewritten: same trees and metadata, the
     // oldest retained generation becomes the root.
     std::optional<git_oid> parent;
-    for (const git_oid& c : kept) parent = TXDIR_TRY(RewriteCommit(r.store->repo(), c, parent));
+    uint64_t rewritten = 0;
+    for (const git_oid& c : kept) {
+      parent = TXDIR_TRY(RewriteCommit(r.store->repo(), c, parent));
+      if (progress) progress(Progress{"rewriting history", ++rewritten, kept.size(), 0});
+    }
     new_head = *parent;
     if (!batched) TXDIR_CHECK(r.store->SyncObjects());
     TXDIR_FAILPOINT("gc.prune.commits_written");
@@ -204,7 +231,7 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
     return Ok();  // already one pack of exactly the history
 
   // 2. One pack of everything reachable from the new head, durable.
-  const std::string pack = TXDIR_TRY(WritePack(r, new_head));
+  const std::string pack = TXDIR_TRY(WritePack(r, new_head, progress));
   TXDIR_FAILPOINT("gc.prune.pack_written");
 
   // 3. THE COMMIT POINT: the head ref moves to the rewritten history

@@ -12,7 +12,9 @@ namespace txdir::internal {
 // Fetches the remote's refs/heads/main into refs/remotes/<name>/main.
 // libgit2 writes the pack and the ref itself (with its fsync on), not
 // through the Env. Requires the writer lock.
-Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name);
+// `progress`: stages "receiving objects" and "resolving deltas".
+Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name,
+                                const ProgressFn& progress);
 
 // A remote URL that names a local path: absolute, relative, or file://
 // (not scheme://host/..., nor scp-like host:path).

@@ -227,7 +227,7 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
   Repository::Impl& r = *repo.impl();
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   PullResult result;
-  result.transfer = TXDIR_TRY(internal::FetchMain(r, remote_name));
+  result.transfer = TXDIR_TRY(internal::FetchMain(r, remote_name, options.progress));
   TXDIR_FAILPOINT("pull.fetched");
 
   auto head = TXDIR_TRY(internal::ReadHead(r));
@@ -337,7 +337,9 @@ Result<CloneResult> Clone(const std::string& url, const std::string& root,
   out.repo = TXDIR_TRY(Repository::Init(root, InitOptions{.live_path = options.live_path}));
   Status fetched = [&]() -> Status {
     TXDIR_CHECK(AddRemote(*out.repo, "origin", url));
-    out.pull = TXDIR_TRY(Pull(*out.repo, "origin", PullOptions{.symlinks = options.symlinks}));
+    out.pull =
+        TXDIR_TRY(Pull(*out.repo, "origin",
+                       PullOptions{.symlinks = options.symlinks, .progress = options.progress}));
     return Ok();
   }();
   if (fetched) return out;

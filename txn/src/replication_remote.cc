@@ -39,20 +39,42 @@ tl::unexpected<Error> TransferError(int rc, const std::string& what) {
   return e;
 }
 
+struct FetchState {
+  git_indexer_progress last{};
+  const ProgressFn* progress = nullptr;
+  bool received_all = false;
+};
+
+// Reports "receiving objects" up to and including the last object, then
+// "resolving deltas" (libgit2 goes on calling with every object received).
 int FetchProgress(const git_indexer_progress* stats, void* payload) {
-  *static_cast<git_indexer_progress*>(payload) = *stats;
+  auto* st = static_cast<FetchState*>(payload);
+  st->last = *stats;
+  if (!*st->progress) return 0;
+  if (!st->received_all) {
+    (*st->progress)(Progress{"receiving objects", stats->received_objects, stats->total_objects,
+                             stats->received_bytes});
+    st->received_all = stats->received_objects == stats->total_objects;
+  } else if (stats->total_deltas > 0) {
+    (*st->progress)(Progress{"resolving deltas", stats->indexed_deltas, stats->total_deltas, 0});
+  }
   return 0;
 }
 
 struct PushState {
   TransferStats stats;
+  const ProgressFn* progress = nullptr;
+  bool local = false;    // the remote is a path on this machine
   std::string rejected;  // the server's reason, if it refused the update
 };
 
-int PushProgress(unsigned int current, unsigned int /*total*/, size_t bytes, void* payload) {
+int PushProgress(unsigned int current, unsigned int total, size_t bytes, void* payload) {
   auto* st = static_cast<PushState*>(payload);
   st->stats.objects = current;
   st->stats.bytes = bytes;
+  // A local remote's byte count measures nothing (see Push): not shown.
+  if (*st->progress)
+    (*st->progress)(Progress{"writing objects", current, total, st->local ? 0 : bytes});
   return 0;
 }
 
@@ -121,13 +143,15 @@ bool IsLocalPath(const std::string& url) {
   return colon == std::string::npos || (slash != std::string::npos && slash < colon);
 }
 
-Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name) {
+Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name,
+                                const ProgressFn& progress) {
   RemotePtr remote = TXDIR_TRY(LookupRemote(r, name));
   TXDIR_CHECK(store::LoadTlsCertificates());  // the remote may be HTTPS
-  git_indexer_progress progress{};
+  FetchState state;
+  state.progress = &progress;
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.callbacks.transfer_progress = FetchProgress;
-  opts.callbacks.payload = &progress;
+  opts.callbacks.payload = &state;
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   opts.update_fetchhead = 0;
   opts.prune = GIT_FETCH_NO_PRUNE;
@@ -139,14 +163,14 @@ Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name) {
     return TransferError(rc, "cannot fetch from remote '" + name + "'");
   const git_indexer_progress* st = git_remote_stats(remote.get());
   TransferStats out;
-  out.bytes = st ? st->received_bytes : progress.received_bytes;
-  out.objects = st ? st->received_objects : progress.received_objects;
+  out.bytes = st ? st->received_bytes : state.last.received_bytes;
+  out.objects = st ? st->received_objects : state.last.received_objects;
   return out;
 }
 
 }  // namespace internal
 
-Result<PushResult> Push(Repository& repo, const std::string& name) {
+Result<PushResult> Push(Repository& repo, const std::string& name, const ProgressFn& progress) {
   Repository::Impl& r = *repo.impl();
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   auto head = TXDIR_TRY(internal::ReadHead(r));
@@ -188,6 +212,9 @@ Result<PushResult> Push(Repository& repo, const std::string& name) {
   TXDIR_FAILPOINT("push.checked");
 
   PushState state;
+  state.progress = &progress;
+  if (const char* url = git_remote_url(remote.get()); url != nullptr)
+    state.local = internal::IsLocalPath(url);
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
   opts.callbacks.push_transfer_progress = PushProgress;
   opts.callbacks.push_update_reference = PushUpdateReference;

@@ -285,7 +285,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   internal::ScanProgress progress;
   if (options.progress)
     progress = [&options](uint64_t files, uint64_t total, uint64_t bytes) {
-      options.progress(PublishProgress{files, total, bytes});
+      options.progress(Progress{"reading files", files, total, bytes});
     };
   auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), source, options.symlinks,
                                               r.layout.meta, &scan_cache, false, progress));

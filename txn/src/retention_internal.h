@@ -23,9 +23,11 @@ void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock, GenerationInf
 
 // Drops every generation not in `retain` from the store and repacks
 // (docs/commit_protocol.md, "GC"). Requires the writer lock. Fills the
-// history_* and store_bytes_* fields of `report`.
+// history_* and store_bytes_* fields of `report`; `progress` as
+// GcOptions::progress.
 Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& lock,
-                          const std::set<uint64_t>& retain, bool dry_run, GcReport* report);
+                          const std::set<uint64_t>& retain, bool dry_run,
+                          const ProgressFn& progress, GcReport* report);
 
 // Recovery's part for an interrupted repack: removes temp pack files, pack
 // lock files, and a .pack without its .idx (or the reverse) in

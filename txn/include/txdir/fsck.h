@@ -31,12 +31,18 @@
 #include <vector>
 
 #include "txdir/error.h"
+#include "txdir/progress.h"
 #include "txdir/repository.h"
 
 namespace txdir {
 
 struct FsckOptions {
   bool repair = false;
+  // Stages "checking objects" (objects hashed so far, along the history
+  // from the head; total not known) and "checking generations" (generation
+  // directories compared with their trees). With repair the check runs
+  // twice (before and after repairing), and reports both times.
+  ProgressFn progress;
 };
 
 struct FsckProblem {

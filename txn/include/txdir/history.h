@@ -22,6 +22,7 @@
 
 #include "txdir/env.h"
 #include "txdir/error.h"
+#include "txdir/progress.h"
 #include "txdir/repository.h"
 #include "txdir/snapshot.h"
 
@@ -206,8 +207,10 @@ Result<std::vector<BlameLine>> Blame(Repository& repo, uint64_t gen, const std::
 // links. `out` must not exist or be an empty directory; its parent must
 // exist. Atomic: everything is written into a sibling `out.tmp-*`, made
 // durable with one syncfs, then renamed to `out`; on error nothing is left.
-// Errors: Exists (out not empty), NotFound (no such generation), Io.
-Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out);
+// `progress`: stage "writing files" (files written of the generation's,
+// bytes). Errors: Exists (out not empty), NotFound (no such generation), Io.
+Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out,
+                        const ProgressFn& progress = {});
 
 // --- Change notification
 

@@ -69,7 +69,9 @@ struct PushResult {
 // the remote is unchanged; pull, then push again.
 // Errors: NotFound (no such remote, or nothing to push), Conflict, Io
 // (network, server refusal).
-Result<PushResult> Push(Repository& repo, const std::string& remote = "origin");
+// `progress`: stage "writing objects" (objects and bytes sent).
+Result<PushResult> Push(Repository& repo, const std::string& remote = "origin",
+                        const ProgressFn& progress = {});
 
 enum class PullOutcome {
   kRemoteEmpty,   // the remote has no refs/heads/main yet
@@ -92,6 +94,9 @@ struct PullOptions {
   // that is absolute or leaves the generation, as publish does by default;
   // kKeepAll accepts them (generations published with --symlinks=keep).
   SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;
+  // Stages "receiving objects" (objects and bytes received of the objects
+  // the remote sends) and "resolving deltas".
+  ProgressFn progress;
 };
 
 struct PullResult {
@@ -125,6 +130,7 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote = "origin",
 struct CloneOptions {
   std::string live_path;                                // as InitOptions::live_path
   SymlinkPolicy symlinks = SymlinkPolicy::kInsideOnly;  // as PullOptions::symlinks
+  ProgressFn progress;                                  // as PullOptions::progress
 };
 
 struct CloneResult {

@@ -24,6 +24,7 @@
 
 #include "txdir/env.h"
 #include "txdir/error.h"
+#include "txdir/progress.h"
 #include "txdir/snapshot.h"
 
 namespace txdir {
@@ -151,11 +152,6 @@ enum class SymlinkPolicy {
 
 // How far a publish has read its source: files read (or reused from the
 // stat cache) of the files to read, and their bytes.
-struct PublishProgress {
-  uint64_t files_done = 0, files_total = 0;
-  uint64_t bytes_done = 0;
-};
-
 struct PublishOptions {
   std::string message;
   std::string author;  // empty: $TXDIR_AUTHOR, else the user name
@@ -166,9 +162,9 @@ struct PublishOptions {
   // generation's files would remain (every one removed or renamed).
   bool allow_empty = false;
   bool allow_remove_all = false;
-  // Called as the source is read (after each file), on the calling thread;
-  // for a progress display. Must not call back into the repository.
-  std::function<void(const PublishProgress&)> progress;
+  // Stage "reading files" as the source is read (after each file: files
+  // done of the files found, bytes read).
+  ProgressFn progress;
 };
 
 class Repository {

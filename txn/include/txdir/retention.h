@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "txdir/error.h"
+#include "txdir/progress.h"
 #include "txdir/repository.h"
 
 namespace txdir {
@@ -42,6 +43,11 @@ struct GcOptions {
   // objects repacked into one pack, and unreachable objects and old packs
   // deleted. Pruned generations then give NotFound everywhere.
   bool prune_history = false;
+  // Stages "removing generations" (directories removed of those to
+  // remove), and with prune_history "rewriting history" (generations),
+  // "counting objects", "compressing objects" and "writing objects" (the
+  // new pack, with its bytes).
+  ProgressFn progress;
 };
 
 struct GcReport {
