@@ -71,6 +71,24 @@ TEST_F(CliMistakesTest, FailedCloneLeavesNothingBehindAndNamesAMissingPath) {
   EXPECT_EQ(RunCli({"cat", dest, "a.txt"}).out, "one\n");
 }
 
+TEST_F(CliMistakesTest, CloneOfARepositoryFolderFetchesItsStoreAndRemembersItAbsolute) {
+  const std::string dest = f_.tmp / "copy";
+  // Both paths relative, as a user types them: the remote is stored as the
+  // absolute path of the repository's store, so a pull from anywhere finds it.
+  const auto cwd = stdfs::current_path();
+  stdfs::current_path(f_.tmp.path());
+  CliResult r = RunCli({"clone", "repo", "copy"});
+  stdfs::current_path(cwd);
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(RunCli({"cat", dest, "a.txt"}).out, "one\n");
+  r = RunCli({"remote", dest, "list"});
+  EXPECT_TRUE(Has(r.out, f_.root + "/.txdir/store.git")) << r;
+  ASSERT_EQ(f_.Publish({{"a.txt", "two\n"}}).exit, 0);
+  r = RunCli({"pull", dest});
+  EXPECT_EQ(r.exit, 0) << r;
+  EXPECT_EQ(RunCli({"cat", dest, "a.txt"}).out, "two\n");
+}
+
 TEST_F(CliMistakesTest, MisspeltConfigKeyGetsASuggestion) {
   CliResult r = RunCli({"config", f_.root, "gc.kep", "3"});
   EXPECT_EQ(r.exit, 8) << r;

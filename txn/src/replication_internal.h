@@ -12,6 +12,13 @@ namespace txdir::internal {
 // Fetches the remote's refs/heads/main into refs/remotes/<name>/main.
 // libgit2 writes the pack and the ref itself (with its fsync on), not
 // through the Env. Requires the writer lock.
+// The URL a remote is stored with: a local path that exists becomes
+// absolute (a relative one would be resolved against whatever folder a
+// later pull runs in), and a txdir repository's folder its store
+// (DIR/.txdir/store.git), so `clone DIR copy` works as `git clone` does.
+// Anything else (a file:// URL too) is kept as given.
+std::string NormalizeRemoteUrl(Env* env, const std::string& url);
+
 // `progress`: stages "receiving objects" and "resolving deltas".
 Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name,
                                 const ProgressFn& progress);

@@ -1,10 +1,12 @@
 // Remotes, fetch and push: the network half of replication, all through
 // libgit2's remote API. docs/replication.md.
 #include <git2.h>
+#include <sys/stat.h>
 
 #include <memory>
 
 #include "store/failpoint.h"
+#include "store/fs_util.h"
 #include "store/tls_certificates.h"
 #include "txn/src/replication_internal.h"
 
@@ -86,9 +88,10 @@ int PushUpdateReference(const char* refname, const char* status, void* payload) 
 
 }  // namespace
 
-Status AddRemote(Repository& repo, const std::string& name, const std::string& url) {
+Status AddRemote(Repository& repo, const std::string& name, const std::string& url_arg) {
   Repository::Impl& r = *repo.impl();
-  if (url.empty()) return MakeError(Code::kInvalidArgument, "empty remote URL");
+  if (url_arg.empty()) return MakeError(Code::kInvalidArgument, "empty remote URL");
+  const std::string url = internal::NormalizeRemoteUrl(r.env, url_arg);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   int valid = 0;
   if (git_remote_name_is_valid(&valid, name.c_str()) < 0 || !valid)
@@ -135,6 +138,17 @@ Result<std::vector<RemoteInfo>> ListRemotes(Repository& repo) {
 }
 
 namespace internal {
+
+std::string NormalizeRemoteUrl(Env* env, const std::string& url) {
+  // A file:// URL is absolute already, and kept as the user wrote it.
+  if (!IsLocalPath(url) || url.rfind("file://", 0) == 0) return url;
+  if (!env->StatAt(Env::kCwd, url, /*follow=*/true)) return url;  // reported when used
+  const std::string abs = fs::AbsolutePath(url);
+  const std::string store = abs + "/.txdir/store.git";
+  if (auto st = env->StatAt(Env::kCwd, store, /*follow=*/true); st && S_ISDIR(st->st_mode))
+    return store;
+  return abs;
+}
 
 bool IsLocalPath(const std::string& url) {
   if (url.rfind("file://", 0) == 0) return true;

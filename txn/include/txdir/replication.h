@@ -41,8 +41,9 @@ struct RemoteInfo {
 };
 
 // Stored in the store's git config (remote.NAME.url and a fetch refspec
-// for refs/heads/main only). Exists if NAME is taken; InvalidArgument for
-// an invalid name or URL.
+// for refs/heads/main only). A local path that exists is stored absolute,
+// and a txdir repository's folder as its store (DIR/.txdir/store.git).
+// Exists if NAME is taken; InvalidArgument for an invalid name or URL.
 Status AddRemote(Repository& repo, const std::string& name, const std::string& url);
 // NotFound if there is no such remote.
 Status RemoveRemote(Repository& repo, const std::string& name);
