@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,18 +47,20 @@ struct Running {
   }
 };
 
+// A server on a free loopback port, and a client; null (said why) when it
+// cannot start.
 std::unique_ptr<Running> Start(const std::string& root) {
   auto r = std::make_unique<Running>();
   auto server = txdir::serve::Server::Open(root, {.host = "127.0.0.1", .port = 0});
   if (!server) {
     (void)std::fprintf(stderr, "cannot open the server: %s\n", server.error().ToString().c_str());
-    std::exit(1);
+    return nullptr;
   }
   r->server = std::move(*server);
   auto port = r->server->Bind();
   if (!port) {
     (void)std::fprintf(stderr, "cannot bind: %s\n", port.error().ToString().c_str());
-    std::exit(1);
+    return nullptr;
   }
   r->thread = std::thread([s = r->server.get()] { (void)s->Run(); });
   r->client = std::make_unique<httplib::Client>("127.0.0.1", *port);
@@ -65,15 +68,16 @@ std::unique_ptr<Running> Start(const std::string& root) {
   return r;
 }
 
-// One GET; exits when the answer is not a 200 with the expected content.
-double Fetch(httplib::Client& c, const Page& p, size_t* bytes) {
+// One GET: its time in ms; nullopt (said why) when the answer is not a 200
+// with the expected content.
+std::optional<double> Fetch(httplib::Client& c, const Page& p, size_t* bytes) {
   const auto t0 = Clock::now();
-  auto res = c.Get(p.path.c_str());
+  auto res = c.Get(p.path);
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (!res || res->status != 200 || res->body.find(p.must_contain) == std::string::npos) {
     (void)std::fprintf(stderr, "%s: GET %s gave %d without \"%s\"\n", p.name, p.path.c_str(),
                        res ? res->status : -1, p.must_contain.c_str());
-    std::exit(1);
+    return std::nullopt;
   }
   *bytes = res->body.size();
   return ms;
@@ -145,15 +149,22 @@ int main(int argc, char** argv) {
   std::printf("%-24s %10s %10s %10s %10s\n", "page", "cold ms", "warm ms", "warm p90", "bytes");
   for (const Page& p : pages) {
     auto running = Start(root);
+    if (!running) return 1;
     size_t bytes = 0;
-    const double cold = Fetch(*running->client, p, &bytes);
+    const auto cold = Fetch(*running->client, p, &bytes);
+    if (!cold) return 1;
     std::vector<double> warm;
-    for (int i = 0; i < runs; ++i) warm.push_back(Fetch(*running->client, p, &bytes));
+    warm.reserve(static_cast<size_t>(runs));
+    for (int i = 0; i < runs; ++i) {
+      const auto ms = Fetch(*running->client, p, &bytes);
+      if (!ms) return 1;
+      warm.push_back(*ms);
+    }
     if (quick) {
       std::printf("%-24s %10s %10s %10s %10zu\n", p.name, "ok", "ok", "ok", bytes);
       continue;
     }
-    std::printf("%-24s %10.1f %10.1f %10.1f %10zu\n", p.name, cold,
+    std::printf("%-24s %10.1f %10.1f %10.1f %10zu\n", p.name, *cold,
                 txdir::bench::Quantile(warm, 0.5), txdir::bench::Quantile(warm, 0.9), bytes);
   }
   txdir::bench::RemoveTree(dir);

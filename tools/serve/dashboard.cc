@@ -103,8 +103,8 @@ constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", 
 
 std::string Fixed(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
+  const int n = std::snprintf(buf, sizeof buf, "%.1f", v);
+  return n > 0 && static_cast<size_t>(n) < sizeof buf ? std::string(buf) : std::string("0");
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ std::string Server::Impl::GenerationOptions(const std::vector<GenEntry>& all, ui
     std::string label = n + " · " + store::FormatTime(e.info.time_ms);
     if (!e.info.message.empty()) {
       std::string msg = e.info.message.substr(0, e.info.message.find('\n'));
-      if (msg.size() > 48) msg = msg.substr(0, 45) + "...";
+      if (msg.size() > 48) msg.replace(45, std::string::npos, "...");
       label += " · " + msg;
     }
     h += "<option value=\"" + n + "\"" + (e.info.number == selected ? " selected" : "") + ">" +

@@ -16,7 +16,7 @@ namespace txdir::serve {
 
 constexpr int kMaxLinkHops = 8;
 // The most of one file's text diff a diff page shows.
-constexpr size_t kMaxPatchBytes = 256 * 1024;
+constexpr size_t kMaxPatchBytes = size_t{256} * 1024;
 
 std::optional<uint64_t> ParseGen(const std::string& s) {
   if (s.empty() || s.size() > 19 || s[0] == '0') return std::nullopt;

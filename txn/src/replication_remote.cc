@@ -143,8 +143,8 @@ std::string NormalizeRemoteUrl(Env* env, const std::string& url) {
   // A file:// URL is absolute already, and kept as the user wrote it.
   if (!IsLocalPath(url) || url.rfind("file://", 0) == 0) return url;
   if (!env->StatAt(Env::kCwd, url, /*follow=*/true)) return url;  // reported when used
-  const std::string abs = fs::AbsolutePath(url);
-  const std::string store = abs + "/.txdir/store.git";
+  std::string abs = fs::AbsolutePath(url);
+  std::string store = abs + "/.txdir/store.git";
   if (auto st = env->StatAt(Env::kCwd, store, /*follow=*/true); st && S_ISDIR(st->st_mode))
     return store;
   return abs;
