@@ -58,6 +58,22 @@ TEST(RequestPathTest, RefusesEveryTraversalSpelling) {
   EXPECT_FALSE(ParseRequestTarget("/g/1/a\nb"));
 }
 
+TEST(RequestPathTest, QueriesMayNotCarryControlCharacters) {
+  for (std::string t : {"/record/t.sdn?table=t&id=%00", "/record/t.sdn?id=a%0Ab",
+                        "/trends/t.sdn?by=%1f", "/history?x=%7F"}) {
+    auto p = ParseRequestTarget(t);
+    ASSERT_FALSE(p) << t;
+    EXPECT_NE(p.error().message.find("in query"), std::string::npos) << t;
+  }
+  std::string raw = "/history?x=a";
+  raw.push_back('\x01');
+  EXPECT_FALSE(ParseRequestTarget(raw));
+  // An encoded '%', a space or any other byte is a value like any other.
+  auto p = ParseRequestTarget("/record/t.sdn?table=t&id=100%25+done%C3%A9");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(QueryValue(p->query, "id"), "100% doneé");
+}
+
 TEST(RequestPathTest, LinkTargetsResolveOnlyInsideTheTree) {
   EXPECT_EQ(*ResolveLinkTarget("", "a.txt"), "a.txt");
   EXPECT_EQ(*ResolveLinkTarget("sub", "../a.txt"), "a.txt");

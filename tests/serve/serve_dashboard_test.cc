@@ -65,6 +65,20 @@ TEST_F(ServeHttpTest, GenerationPageShowsMetadataNeighboursChangesAndRowCounts) 
   EXPECT_FALSE(Has(later->body, "<span class=\"live\">live</span>"));
 }
 
+TEST_F(ServeHttpTest, GenerationPageListsAtMost500ChangedFilesAndCountsTheRest) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 510; ++i) files["many/f" + std::to_string(1000 + i)] = std::to_string(i);
+  files["a.txt"] = "two";  // kept: the other 14 files of generation 2 are removed
+  PublishTree(files, "many files");
+  auto r = Get("/gen/3");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(Count(r->body, "<tr class=\"file "), 500u);
+  EXPECT_TRUE(Has(r->body, "… and 24 more files: see the <a href=\"/diff/2/3\">full diff</a>."))
+      << r->body.substr(r->body.size() - 2000);
+  EXPECT_TRUE(Has(r->body, ": 524 files</h2>")) << "the heading counts them all";
+}
+
 TEST_F(ServeHttpTest, TablePageLinksEachRecordOtherVersionsAndTheTrend) {
   auto r = Get("/table/2/tables/features.sdn");
   ASSERT_TRUE(r);
@@ -226,6 +240,8 @@ TEST(ServeDashboardTest, TrendChartGroupsRareValuesAndBreaksWhereTheTableIsMissi
   EXPECT_TRUE(Has(svg, "<title>generation 2: no such table</title>"));
   EXPECT_TRUE(Has(svg, "<title>generation 3: rows 5, k = a 3, k = b 1, k = (other) 1</title>"));
   EXPECT_TRUE(Has(svg, "k = (other): 0</li>"));
+  const std::string empty = serve::RenderTrendChart({{1, true, 2, {{"", 1}, {"x", 1}}}}, "k", 8);
+  EXPECT_TRUE(Has(empty, "data-series=\"k = (empty)\"")) << empty;
   EXPECT_EQ(Count(svg, "<rect class=\"hit\""), 4u);
   EXPECT_TRUE(Has(serve::RenderTrendChart({}, "", 8), "No generations"));
 }

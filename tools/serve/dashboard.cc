@@ -194,7 +194,8 @@ std::string RenderTrendChart(const std::vector<TrendPoint>& points, const std::s
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     for (size_t i = 0; i < ranked.size() && i < max_series; ++i) values.push_back(ranked[i].first);
     const bool other = ranked.size() > max_series;
-    for (const auto& value : values) series.push_back({by + " = " + value, {}});
+    for (const auto& value : values)
+      series.push_back({by + " = " + (value.empty() ? std::string("(empty)") : value), {}});
     if (other) series.push_back({by + " = (other)", {}});
   }
   size_t top = 1;

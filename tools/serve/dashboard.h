@@ -51,8 +51,8 @@ struct TrendPoint {
 // The trend chart over `points` (oldest first): one line for the row count
 // and, when `by` is not empty, one per value of that column (the
 // `max_series` values with the most rows at any point; the rest summed as
-// "(other)"). Each generation is a hit area linked to /gen/N whose tooltip
-// lists its counts; a legend gives each line's latest value.
+// "(other)"; an empty value is called "(empty)"). Each generation is a hit area linked to /gen/N
+// whose tooltip lists its counts; a legend gives each line's latest value.
 std::string RenderTrendChart(const std::vector<TrendPoint>& points, const std::string& by,
                              size_t max_series);
 

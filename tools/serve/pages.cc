@@ -19,6 +19,9 @@ namespace {
 constexpr size_t kMaxTrendSeries = 8;
 // Bound on the trend cache (one entry per version of a table and column).
 constexpr size_t kMaxTrendCache = 100'000;
+// The most changed files a generation page lists (each table among them is
+// read and compared); the rest are counted, and the diff page has them all.
+constexpr size_t kMaxChangeRows = 500;
 // Bound on the record history cache (one entry per record looked at).
 constexpr size_t kMaxRecordCache = 1'000;
 
@@ -161,7 +164,8 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
       for (const auto& [path, f] : before->files)
         if (!(*tree)->files.count(path)) rows.push_back({path, ChangeKind::kRemoved, ""});
     std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.path < y.path; });
-    for (Row& r : rows) {
+    for (size_t i = 0; i < rows.size() && i < kMaxChangeRows; ++i) {
+      Row& r = rows[i];
       if (!sdn::IsTablesPath(r.path)) continue;
       auto text = [&](const TreeIndex* t) -> Result<std::string> {
         if (!t) return std::string();
@@ -195,7 +199,8 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
          ": " + Plural(rows.size(), "file") + "</h2>\n";
     b +=
         "<table class=\"changes\"><tr><th>file</th><th>change</th><th>records</th><th></th></tr>\n";
-    for (const Row& r : rows) {
+    for (size_t i = 0; i < rows.size() && i < kMaxChangeRows; ++i) {
+      const Row& r = rows[i];
       const char* word = KindWord(r.kind);
       b += "<tr class=\"file " + std::string(word) + "\"><td>" + Escape(r.path) +
            "</td><td class=\"status-" + word + "\">" + word + "</td><td>" + Escape(r.records) +
@@ -208,6 +213,12 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
       b += "<a href=\"/versions/" + Escape(EncodePath(r.path)) + "\">versions</a></td></tr>\n";
     }
     b += "</table>\n";
+    if (rows.size() > kMaxChangeRows)
+      b += "<p class=\"muted\">… and " + Plural(rows.size() - kMaxChangeRows, "more file") +
+           (e->parent ? ": see the <a href=\"/diff/" + std::to_string(*e->parent) + "/" + n +
+                            "\">full diff</a>"
+                      : std::string()) +
+           ".</p>\n";
   }
 
   // Row counts of every table the generation holds.
@@ -476,6 +487,7 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
           p.present = true;
           p.rows = t->rows.size();
           if (!by.empty()) {
+            // A version without that column counts its rows as empty.
             const int col = t->ColumnIndex(by);
             std::map<std::string, size_t> counts;
             for (const auto& row : t->rows)

@@ -28,6 +28,19 @@ Result<RequestPath> ParseRequestTarget(std::string_view target) {
   if (size_t q = raw.find('?'); q != std::string_view::npos) {
     out.query = std::string(raw.substr(q + 1));
     raw = raw.substr(0, q);
+    // Query values name tables, columns, records and generations, and end
+    // up in pages and messages: no control character or NUL, raw or
+    // encoded (QueryValue decodes them).
+    const std::string_view query = out.query;
+    for (size_t i = 0; i < query.size(); ++i) {
+      if (IsControl(static_cast<unsigned char>(query[i])))
+        return Refuse("control character in query");
+      if (query[i] == '%' && i + 2 < query.size()) {
+        const int hi = HexValue(query[i + 1]), lo = HexValue(query[i + 2]);
+        if (hi >= 0 && lo >= 0 && IsControl(static_cast<unsigned char>(hi * 16 + lo)))
+          return Refuse("encoded control character or NUL in query");
+      }
+    }
   }
   if (size_t h = raw.find('#'); h != std::string_view::npos) raw = raw.substr(0, h);
   if (raw.empty() || raw[0] != '/') return Refuse("the path must start with '/'");
@@ -87,15 +100,6 @@ std::string EncodePath(std::string_view path) {
   return out;
 }
 
-namespace {
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
 std::string QueryValue(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -110,9 +114,9 @@ std::string QueryValue(std::string_view query, std::string_view key) {
       for (size_t i = 0; i < raw.size(); ++i) {
         if (raw[i] == '+') {
           out.push_back(' ');
-        } else if (raw[i] == '%' && i + 2 < raw.size() && HexDigit(raw[i + 1]) >= 0 &&
-                   HexDigit(raw[i + 2]) >= 0) {
-          out.push_back(static_cast<char>(HexDigit(raw[i + 1]) * 16 + HexDigit(raw[i + 2])));
+        } else if (raw[i] == '%' && i + 2 < raw.size() && HexValue(raw[i + 1]) >= 0 &&
+                   HexValue(raw[i + 2]) >= 0) {
+          out.push_back(static_cast<char>(HexValue(raw[i + 1]) * 16 + HexValue(raw[i + 2])));
           i += 2;
         } else {
           out.push_back(raw[i]);

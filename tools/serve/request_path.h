@@ -28,7 +28,8 @@ struct RequestPath {
 // Parses the raw request target (as sent on the request line). Errors
 // (kInvalidArgument, message for the 400 page): not starting with '/', a
 // malformed or forbidden escape (%2f %5c %25 %00, any control byte), a raw
-// '\' or control byte, an empty segment ("//"), a "." or ".." segment.
+// '\' or control byte, an empty segment ("//"), a "." or ".." segment; in
+// the query, a control byte or NUL, raw or percent-encoded.
 Result<RequestPath> ParseRequestTarget(std::string_view target);
 
 // Percent-encodes a path for use in an href: every byte but unreserved
