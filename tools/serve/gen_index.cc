@@ -29,6 +29,30 @@ std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string&
   return {out.begin(), out.end()};
 }
 
+std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex& after) {
+  static const std::map<std::string, store::TreeFile> kNone;
+  const auto& a = before ? before->files : kNone;
+  const auto& b = after.files;
+  std::vector<TreeChange> out;
+  auto ia = a.begin();
+  auto ib = b.begin();
+  while (ia != a.end() || ib != b.end()) {
+    if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
+      out.push_back({ia->first, ChangeKind::kRemoved});
+      ++ia;
+    } else if (ia == a.end() || ib->first < ia->first) {
+      out.push_back({ib->first, ChangeKind::kAdded});
+      ++ib;
+    } else {
+      if (!store::OidEqual(ia->second.oid, ib->second.oid) || ia->second.mode != ib->second.mode)
+        out.push_back({ib->first, ChangeKind::kModified});
+      ++ia;
+      ++ib;
+    }
+  }
+  return out;
+}
+
 store::GitStore& GenIndex::store() { return *repo_->impl()->store; }
 
 Status GenIndex::Refresh() {
@@ -125,21 +149,9 @@ Result<size_t> GenIndex::ChangedCount(uint64_t number) {
   const GenEntry e = TXDIR_TRY(Find(number));
   if (e.changed) return *e.changed;
   auto now = TXDIR_TRY(Tree(e));
-  size_t changed = 0;
-  if (!e.parent) {
-    changed = now->files.size();
-  } else {
-    const GenEntry p = TXDIR_TRY(Find(*e.parent));
-    auto before = TXDIR_TRY(Tree(p));
-    for (const auto& [path, f] : now->files) {
-      auto it = before->files.find(path);
-      if (it == before->files.end() || !store::OidEqual(it->second.oid, f.oid) ||
-          it->second.mode != f.mode)
-        ++changed;
-    }
-    for (const auto& [path, f] : before->files)
-      if (!now->files.count(path)) ++changed;
-  }
+  std::shared_ptr<const TreeIndex> before;
+  if (e.parent) before = TXDIR_TRY(Tree(TXDIR_TRY(Find(*e.parent))));
+  const size_t changed = DiffTreeIndexes(before.get(), *now).size();
   // Kept for next time, unless the index was rebuilt meanwhile.
   if (auto it = entries_.find(number);
       it != entries_.end() && store::OidEqual(it->second.commit, e.commit))

@@ -39,6 +39,16 @@ struct TreeIndex {
   std::vector<std::pair<std::string, bool>> Children(const std::string& dir) const;
 };
 
+// A file added, changed (content or mode) or removed between two trees.
+struct TreeChange {
+  std::string path;
+  ChangeKind kind;
+};
+
+// What changed from `before` (null: no files) to `after`, sorted by path:
+// one walk over both sorted file maps.
+std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex& after);
+
 class GenIndex {
  public:
   explicit GenIndex(Repository* repo) : repo_(repo) {}

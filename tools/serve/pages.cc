@@ -151,19 +151,8 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
   };
   std::vector<Row> rows;
   if (before || !g.history_pruned) {
-    for (const auto& [path, f] : (*tree)->files) {
-      const store::TreeFile* old = nullptr;
-      if (before) {
-        auto it = before->files.find(path);
-        if (it != before->files.end()) old = &it->second;
-      }
-      if (old && store::OidEqual(old->oid, f.oid) && old->mode == f.mode) continue;
-      rows.push_back({path, old ? ChangeKind::kModified : ChangeKind::kAdded, ""});
-    }
-    if (before)
-      for (const auto& [path, f] : before->files)
-        if (!(*tree)->files.count(path)) rows.push_back({path, ChangeKind::kRemoved, ""});
-    std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.path < y.path; });
+    for (TreeChange& c : DiffTreeIndexes(before.get(), **tree))
+      rows.push_back({std::move(c.path), c.kind, ""});
     for (size_t i = 0; i < rows.size() && i < kMaxChangeRows; ++i) {
       Row& r = rows[i];
       if (!sdn::IsTablesPath(r.path)) continue;

@@ -361,17 +361,10 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
     std::string path, status;  // added | removed | changed
   };
   std::vector<Change> changes;
-  for (const auto& [path, f] : (*tb)->files) {
-    auto it = (*ta)->files.find(path);
-    if (it == (*ta)->files.end())
-      changes.push_back({path, "added"});
-    else if (!store::OidEqual(it->second.oid, f.oid) || it->second.mode != f.mode)
-      changes.push_back({path, "changed"});
-  }
-  for (const auto& [path, f] : (*ta)->files)
-    if (!(*tb)->files.count(path)) changes.push_back({path, "removed"});
-  std::sort(changes.begin(), changes.end(),
-            [](const Change& x, const Change& y) { return x.path < y.path; });
+  for (const TreeChange& c : DiffTreeIndexes(ta->get(), **tb))
+    changes.push_back({c.path, c.kind == ChangeKind::kAdded     ? "added"
+                               : c.kind == ChangeKind::kRemoved ? "removed"
+                                                                : "changed"});
 
   std::string body = "<p>From generation <a href=\"/g/" + sa + "/\">" + sa +
                      "</a> to generation <a href=\"/g/" + sb + "/\">" + sb +
