@@ -187,6 +187,58 @@ TEST_F(ServeHttpTest, TrendCountsRowsByAColumnInEveryGeneration) {
   }
 }
 
+// Generations 3..22: more versions than the server reads in parallel, each
+// counted right whatever thread read it; a repeated version, a version that
+// is not SDN, one without the file, and one whose table comes twice (the
+// first, which has no rows, is the one counted).
+TEST_F(ServeHttpTest, TrendCountsEveryVersionOfALongHistory) {
+  std::map<uint64_t, std::string> rows;  // generation -> data-rows
+  rows[1] = "3";
+  rows[2] = "3";
+  for (uint64_t g = 3; g <= 22; ++g) {
+    std::string text = "features |id, name, status|\n";
+    for (uint64_t r = 0; r < g; ++r)
+      text += "    " + std::to_string(r) + ", f" + std::to_string(r) + ", " +
+              (r % 3 == 0 ? "done" : "planned") + "\n";
+    rows[g] = std::to_string(g);
+    std::map<std::string, std::string> files = {{"a.txt", std::to_string(g)}};
+    if (g == 9) {
+      text = "this is | not, SDN\n";
+      rows[g] = "-";
+    } else if (g == 10) {
+      text.clear();
+      rows[g] = "-";
+    } else if (g == 11) {
+      text = "features |id, name, status|\nfeatures |id, name, status|\n    1, x, done\n";
+      rows[g] = "0";
+    } else if (g == 12) {
+      text =
+          "features |id, name, status|\n    1, x, done\n    2, y, planned\n"
+          "    3, z, planned\n";  // the version of generation 3, again
+      rows[g] = "3";
+    }
+    if (!text.empty()) files["tables/features.sdn"] = text;
+    PublishTree(files, "gen " + std::to_string(g));
+  }
+  for (const char* by : {"status", ""}) {
+    SCOPED_TRACE(by);
+    auto r = Get(std::string("/trends/tables/features.sdn?table=features&by=") + by);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (const auto& [g, n] : rows)
+      EXPECT_TRUE(Has(r->body, "data-gen=\"" + std::to_string(g) + "\" data-rows=\"" + n + "\""))
+          << "generation " << g << " rows " << n;
+    EXPECT_TRUE(Has(r->body, "1 version of the file are not SDN"));
+  }
+  auto r = Get("/trends/tables/features.sdn?table=features&by=status");
+  // 22 rows: r = 0, 3, .., 21 are done (8), the other 14 planned.
+  EXPECT_TRUE(Has(r->body, "<title>generation 22: rows 22, status = planned 14, status = done 8"))
+      << r->body;
+  EXPECT_TRUE(Has(r->body, "<title>generation 10: no such table</title>"));
+  EXPECT_TRUE(Has(r->body, "<title>generation 11: rows 0, status = planned 0, status = done 0"));
+  EXPECT_TRUE(Has(r->body, "<title>generation 3: rows 3, status = planned 2, status = done 1"));
+}
+
 TEST_F(ServeHttpTest, CompareRedirectsToTheDiffOfTheTwoGenerationsPicked) {
   for (const auto& [target, location] :
        std::vector<std::pair<std::string, std::string>>{{"/compare?a=1&b=2", "/diff/1/2"},

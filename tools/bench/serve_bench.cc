@@ -3,15 +3,20 @@
 // process).
 //
 //   txdir-serve-bench [--generations 1000] [--runs 10] [--rows 265] [--quick]
+//                     [--keep DIR | --repo DIR] [--page NAME]
 //
 // Builds a repository of N generations of the 11-table sample dashboard
 // (every table changes in every generation, so every version of a table must
-// be read), then for each page: "cold" is the first request to a freshly
-// started server (the history index, trees and parsed tables built by that
-// request), "warm" the median of the next R requests. docs/performance.md
+// be read), then for each page: "start" is the server's start-up (it indexes
+// the history), "cold" the first request to the freshly started server (the
+// trees and parsed tables it needs read by that request), "warm" the median
+// of the next R requests. docs/performance.md
 // ("Web view") states the goal: 200 ms for the history page and a trends
 // page over 1,000 generations. --quick (the CI smoke test): 20 generations,
-// one run, every page checked for its content, nothing timed.
+// one run, every page checked for its content, nothing timed. --keep leaves
+// the built repository in DIR; --repo times the pages of an existing
+// repository built that way instead of building one (so a profiler sees only
+// the pages); --page times only the pages whose name contains NAME.
 #include <httplib.h>
 
 #include <chrono>
@@ -49,14 +54,16 @@ struct Running {
 
 // A server on a free loopback port, and a client; null (said why) when it
 // cannot start.
-std::unique_ptr<Running> Start(const std::string& root) {
+std::unique_ptr<Running> Start(const std::string& root, double* start_ms) {
   auto r = std::make_unique<Running>();
+  const auto t0 = Clock::now();
   auto server = txdir::serve::Server::Open(root, {.host = "127.0.0.1", .port = 0});
   if (!server) {
     (void)std::fprintf(stderr, "cannot open the server: %s\n", server.error().ToString().c_str());
     return nullptr;
   }
   r->server = std::move(*server);
+  *start_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   auto port = r->server->Bind();
   if (!port) {
     (void)std::fprintf(stderr, "cannot bind: %s\n", port.error().ToString().c_str());
@@ -83,6 +90,33 @@ std::optional<double> Fetch(httplib::Client& c, const Page& p, size_t* bytes) {
   return ms;
 }
 
+// Publishes `generations` runs of the sample dashboard into a new
+// repository at `root`, writing each source under `dir`. False (said why)
+// on any error.
+bool Build(const std::string& dir, const std::string& root, int generations, int rows) {
+  auto repo = txdir::Repository::Init(root);
+  if (!repo) {
+    (void)std::fprintf(stderr, "init: %s\n", repo.error().ToString().c_str());
+    return false;
+  }
+  for (int g = 1; g <= generations; ++g) {
+    const std::string src = dir + "/src";
+    std::string error;
+    if (!txdir::sample::WriteDashboard(
+            src, {.seed = 7, .run = static_cast<uint64_t>(g), .rows = static_cast<size_t>(rows)},
+            &error)) {
+      (void)std::fprintf(stderr, "sample: %s\n", error.c_str());
+      return false;
+    }
+    auto gen = (*repo)->Publish(src, {.message = "dashboard run " + std::to_string(g)});
+    if (!gen) {
+      (void)std::fprintf(stderr, "publish %d: %s\n", g, gen.error().ToString().c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,46 +126,54 @@ int main(int argc, char** argv) {
   app.help = "Render times of the web view's pages over a long history";
   int generations = 1000, runs = 10, rows = static_cast<int>(txdir::sample::kDefaultRows);
   bool quick = false;
+  std::string keep, existing, only;
   app.Add("--generations", &generations, "Generations published").Range(2, 100000);
   app.Add("--runs", &runs, "Warm requests per page").Range(1, 10000);
   app.Add("--rows", &rows, "Rows scale of the sample dashboard").Range(1, 100000);
   app.Flag("--quick", &quick, "20 generations, content checks only, no timing");
+  app.Add("--keep", &keep, "Build the repository in DIR and leave it there");
+  app.Add("--repo", &existing, "Time the pages of DIR, a repository --keep built");
+  app.Add("--page", &only, "Time only the pages whose name contains NAME");
   if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
   if (quick) {
     generations = 20;
     runs = 1;
   }
 
-  char tmpl[] = "/tmp/txdir-serve-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) return 1;
-  const std::string dir = tmpl, root = dir + "/repo";
-  auto repo = txdir::Repository::Init(root);
-  if (!repo) {
-    (void)std::fprintf(stderr, "init: %s\n", repo.error().ToString().c_str());
-    return 1;
-  }
-  const auto build0 = Clock::now();
-  for (int g = 1; g <= generations; ++g) {
-    const std::string src = dir + "/src";
-    std::string error;
-    if (!txdir::sample::WriteDashboard(
-            src, {.seed = 7, .run = static_cast<uint64_t>(g), .rows = static_cast<size_t>(rows)},
-            &error)) {
-      (void)std::fprintf(stderr, "sample: %s\n", error.c_str());
+  std::string dir, root;
+  if (!existing.empty()) {
+    root = existing;
+    auto repo = txdir::Repository::Open(root);
+    if (!repo) {
+      (void)std::fprintf(stderr, "%s\n", repo.error().ToString().c_str());
       return 1;
     }
-    auto gen = (*repo)->Publish(src, {.message = "dashboard run " + std::to_string(g)});
-    if (!gen) {
-      (void)std::fprintf(stderr, "publish %d: %s\n", g, gen.error().ToString().c_str());
+    auto log = (*repo)->Log(1);
+    if (!log || log->empty()) {
+      (void)std::fprintf(stderr, "%s: %s\n", root.c_str(),
+                         log ? "nothing published" : log.error().ToString().c_str());
       return 1;
     }
+    generations = static_cast<int>(log->front().number);
+    std::printf("repository: %s, %d generations\n", root.c_str(), generations);
+  } else {
+    if (!keep.empty()) {
+      dir = keep;
+    } else {
+      char tmpl[] = "/tmp/txdir-serve-bench-XXXXXX";
+      if (!::mkdtemp(tmpl)) return 1;
+      dir = tmpl;
+    }
+    root = dir + "/repo";
+    const auto build0 = Clock::now();
+    if (!Build(dir, root, generations, rows)) return 1;
+    const double build_s = std::chrono::duration<double>(Clock::now() - build0).count();
+    std::printf(
+        "repository: %d generations of the 11-table sample dashboard (rows %d), built in "
+        "%.1f s; file system %s\n",
+        generations, rows, build_s, txdir::bench::FsName(dir).c_str());
   }
-  const double build_s = std::chrono::duration<double>(Clock::now() - build0).count();
   const std::string live = std::to_string(generations);
-  std::printf(
-      "repository: %d generations of the 11-table sample dashboard (rows %d), built in "
-      "%.1f s; file system %s\n",
-      generations, rows, build_s, txdir::bench::FsName(dir).c_str());
 
   const std::vector<Page> pages = {
       {"history", "/history", "<tr class=\"gen\" data-gen=\"1\">"},
@@ -146,9 +188,12 @@ int main(int argc, char** argv) {
       {"diff with parent", "/diff/" + std::to_string(generations - 1) + "/" + live,
        "unchanged records"},
   };
-  std::printf("%-24s %10s %10s %10s %10s\n", "page", "cold ms", "warm ms", "warm p90", "bytes");
+  std::printf("%-24s %9s %9s %9s %9s %9s\n", "page", "start ms", "cold ms", "warm ms", "warm p90",
+              "bytes");
   for (const Page& p : pages) {
-    auto running = Start(root);
+    if (!only.empty() && std::string(p.name).find(only) == std::string::npos) continue;
+    double start_ms = 0;
+    auto running = Start(root, &start_ms);
     if (!running) return 1;
     size_t bytes = 0;
     const auto cold = Fetch(*running->client, p, &bytes);
@@ -161,12 +206,12 @@ int main(int argc, char** argv) {
       warm.push_back(*ms);
     }
     if (quick) {
-      std::printf("%-24s %10s %10s %10s %10zu\n", p.name, "ok", "ok", "ok", bytes);
+      std::printf("%-24s %9s %9s %9s %9s %9zu\n", p.name, "ok", "ok", "ok", "ok", bytes);
       continue;
     }
-    std::printf("%-24s %10.1f %10.1f %10.1f %10zu\n", p.name, *cold,
+    std::printf("%-24s %9.1f %9.1f %9.1f %9.1f %9zu\n", p.name, start_ms, *cold,
                 txdir::bench::Quantile(warm, 0.5), txdir::bench::Quantile(warm, 0.9), bytes);
   }
-  txdir::bench::RemoveTree(dir);
+  if (existing.empty() && keep.empty()) txdir::bench::RemoveTree(dir);
   return 0;
 }

@@ -1,5 +1,9 @@
 #include "tools/serve/gen_index.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "txn/src/repo_impl.h"
 
 namespace txdir::serve {
@@ -11,6 +15,8 @@ constexpr size_t kMaxCachedTrees = 64;
 constexpr size_t kMaxCachedFiles = 200'000;
 // A parsed table takes several times its text; pages need only a few.
 constexpr size_t kMaxCachedDocuments = 64;
+// Threads that look files up in many trees at once (at most the cores).
+constexpr size_t kLookupThreads = 8;
 }  // namespace
 
 std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string& dir) const {
@@ -54,6 +60,38 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
 }
 
 store::GitStore& GenIndex::store() { return *repo_->impl()->store; }
+
+Status GenIndex::ParallelRead(size_t n, size_t max_threads,
+                              const std::function<Status(const store::GitStore&, size_t)>& work) {
+  const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  const size_t threads = std::min({n, max_threads, cores});
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) TXDIR_CHECK(work(store(), i));
+    return Ok();
+  }
+  while (workers_.size() < threads) {
+    const store::GitStore& main = store();
+    workers_.push_back(TXDIR_TRY(store::GitStore::Open(main.env(), main.git_dir())));
+  }
+  // Items are handed out one at a time from a shared counter, so a slow
+  // item (a big version) does not leave the other threads idle.
+  std::atomic<size_t> next{0};
+  std::vector<Status> results(threads, Ok());
+  auto run = [&](size_t t) {
+    for (size_t i = next++; i < n; i = next++) {
+      Status s = work(*workers_[t], i);
+      if (!s && results[t]) results[t] = std::move(s);
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
+  run(0);
+  for (std::thread& th : pool) th.join();
+  for (Status& s : results)
+    if (!s) return s;
+  return Ok();
+}
 
 Status GenIndex::Refresh() {
   auto head = TXDIR_TRY(store().Head());
@@ -186,6 +224,35 @@ Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
   if (files_.size() >= kMaxCachedFiles) files_.clear();
   files_.emplace(std::move(key), found);
   return found;
+}
+
+Result<std::vector<std::optional<store::TreeFile>>> GenIndex::FilesAt(
+    const std::vector<GenEntry>& entries, const std::string& path) {
+  std::vector<std::optional<store::TreeFile>> out(entries.size());
+  std::vector<std::string> keys(entries.size());
+  std::vector<size_t> todo;  // entries whose lookup is not cached
+  for (size_t i = 0; i < entries.size(); ++i) {
+    keys[i] = store::OidHex(entries[i].tree) + '\0' + path;
+    if (auto it = files_.find(keys[i]); it != files_.end())
+      out[i] = it->second;
+    else
+      todo.push_back(i);
+  }
+  TXDIR_CHECK(
+      ParallelRead(todo.size(), kLookupThreads, [&](const store::GitStore& st, size_t k) -> Status {
+        auto f = st.FindFile(entries[todo[k]].tree, path);
+        if (f) {
+          out[todo[k]] = std::move(*f);
+          return Ok();
+        }
+        if (f.error().code == Code::kNotFound) return Ok();
+        return tl::make_unexpected(f.error());
+      }));
+  for (size_t i : todo) {
+    if (files_.size() >= kMaxCachedFiles) files_.clear();
+    files_.emplace(std::move(keys[i]), out[i]);
+  }
+  return out;
 }
 
 Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const git_oid& blob) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,11 +78,27 @@ class GenIndex {
   // directory). Cached by tree id and path, so a trend over many
   // generations costs one tree lookup per generation once.
   Result<std::optional<store::TreeFile>> FileAt(const GenEntry& e, const std::string& path);
+  // FileAt for every entry of `entries`, in their order; the lookups not
+  // cached yet run in parallel (ParallelRead).
+  Result<std::vector<std::optional<store::TreeFile>>> FilesAt(const std::vector<GenEntry>& entries,
+                                                              const std::string& path);
   // A blob parsed as SDN, cached by blob id; a blob that is not SDN gives
   // its parse error (InvalidArgument), also cached.
   Result<std::shared_ptr<const sdn::Document>> Document(const git_oid& blob);
 
   store::GitStore& store();
+
+  // Runs work(store, i) for every i in [0, n) on up to `max_threads`
+  // threads (never more than the machine's cores), each with a store of
+  // its own, since libgit2 objects are not shared between threads: for the
+  // pages that read a version of a file from every generation, where
+  // inflating and parsing them one after another would dominate. `work`
+  // may touch only its own slot i of what it fills and no cache of the
+  // index. Returns the first error of any call (the rest still run to
+  // completion or their own error); the worker stores are kept for the
+  // next call.
+  Status ParallelRead(size_t n, size_t max_threads,
+                      const std::function<Status(const store::GitStore&, size_t)>& work);
 
  private:
   Repository* repo_;
@@ -92,6 +109,7 @@ class GenIndex {
   std::map<std::string, std::optional<store::TreeFile>> files_;    // by tree id + '\0' + path
   // by blob id: the document, or why it is not SDN
   std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> docs_;
+  std::vector<std::unique_ptr<store::GitStore>> workers_;  // ParallelRead's stores
 };
 
 }  // namespace txdir::serve

@@ -17,8 +17,41 @@ namespace {
 
 // The most series a trend plots besides the row count.
 constexpr size_t kMaxTrendSeries = 8;
+// Threads that read and count a trend's versions (at most the cores).
+constexpr size_t kTrendThreads = 8;
 // Bound on the trend cache (one entry per version of a table and column).
 constexpr size_t kMaxTrendCache = 100'000;
+
+// One version's point (gen not set): whether the SDN text `data` holds
+// `table` (the first of that name), its rows, and with `by` its rows counted
+// by that column's value (a version without the column counts its rows as
+// empty). nullopt when `data` is not SDN. Scanned, not parsed: a trend reads
+// every version once and needs one column of one table.
+std::optional<TrendPoint> CountVersion(std::string_view data, const std::string& table,
+                                       const std::string& by) {
+  TrendPoint p;
+  std::optional<size_t> which;
+  int col = -1;
+  std::map<std::string, size_t> counts;
+  auto doc = sdn::ScanRows(data, [&](size_t ti, const sdn::Table& t, const sdn::RowCells& row) {
+    if (which ? *which != ti : t.name != table) return;
+    if (!which) {
+      which = ti;
+      col = by.empty() ? -1 : t.ColumnIndex(by);
+    }
+    ++p.rows;
+    if (!by.empty()) ++counts[col >= 0 ? row.Value(static_cast<size_t>(col)) : std::string()];
+  });
+  if (!doc) return std::nullopt;
+  const sdn::Table* first = doc->Find(table);
+  p.present = first != nullptr;
+  if (which && &doc->tables[*which] != first) {  // the first of that name had no rows
+    p.rows = 0;
+    return p;
+  }
+  p.by.assign(counts.begin(), counts.end());
+  return p;
+}
 // The most changed files a generation page lists (each table among them is
 // read and compared); the rest are counted, and the diff page has them all.
 constexpr size_t kMaxChangeRows = 500;
@@ -449,50 +482,54 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
   const std::string by = QueryValue(query, "by");
   const sdn::Table* shape = newest->Find(table);
 
-  std::vector<TrendPoint> points;
-  points.reserve(all->size());
+  // The points, oldest first. A version already counted comes from the
+  // cache; the others are read and counted in parallel (ParallelRead), each
+  // distinct version once, and then remembered.
+  std::vector<TrendPoint> points(all->size());
+  std::vector<std::string> keys(all->size());  // empty: the file is not there
+  std::map<std::string, size_t> missing;       // uncounted version -> its slot in `todo`
+  std::vector<git_oid> todo;
+  auto files = index->FilesAt(*all, path);  // newest first, as `all`
+  if (!files) return InternalError(res, "cannot read the versions of " + path, files.error());
+  for (size_t i = 0; i < all->size(); ++i) {
+    const size_t newest_first = all->size() - 1 - i;
+    points[i].gen = (*all)[newest_first].info.number;
+    const auto& f = (*files)[newest_first];
+    if (!f || f->mode == kLinkMode) continue;
+    keys[i] = store::OidHex(f->oid) + '\0' + table + '\0' + by;
+    if (trend_cache.count(keys[i]) == 0 && missing.emplace(keys[i], todo.size()).second)
+      todo.push_back(f->oid);
+  }
+  // Read and scanned here, not through the document cache: a trend visits
+  // every version once, and keeping them all parsed would cost far more
+  // memory than reading them again.
+  std::vector<std::optional<TrendPoint>> counted(todo.size());  // nullopt: not SDN
+  Status read = index->ParallelRead(
+      todo.size(), kTrendThreads, [&](const store::GitStore& st, size_t i) -> Status {
+        counted[i] = CountVersion(TXDIR_TRY(st.ReadBlob(todo[i])), table, by);
+        return Ok();
+      });
+  if (!read) return InternalError(res, "cannot read the versions of " + path, read.error());
   size_t unreadable = 0;
-  for (auto it = all->rbegin(); it != all->rend(); ++it) {
-    TrendPoint p;
-    p.gen = it->info.number;
-    auto f = index->FileAt(*it, path);
-    if (!f) return GenError(res, p.gen, f.error());
-    if (*f && (*f)->mode != kLinkMode) {
-      std::string key = store::OidHex((*f)->oid) + '\0' + table + '\0' + by;
-      if (auto c = trend_cache.find(key); c != trend_cache.end()) {
-        p.present = c->second.present;
-        p.rows = c->second.rows;
-        p.by = c->second.by;
-      } else {
-        // Read and parsed here, not through the document cache: a trend
-        // visits every version once, and keeping them all parsed would
-        // cost far more memory than parsing them again.
-        auto data = index->store().ReadBlob((*f)->oid);
-        if (!data) return GenError(res, p.gen, data.error());
-        auto doc = sdn::Parse(*data);
-        if (!doc) ++unreadable;
-        const sdn::Table* t = doc ? doc->Find(table) : nullptr;
-        if (t) {
-          p.present = true;
-          p.rows = t->rows.size();
-          if (!by.empty()) {
-            // A version without that column counts its rows as empty.
-            const int col = t->ColumnIndex(by);
-            std::map<std::string, size_t> counts;
-            for (const auto& row : t->rows)
-              ++counts[col >= 0 && static_cast<size_t>(col) < row.size()
-                           ? row[static_cast<size_t>(col)]
-                           : ""];
-            p.by.assign(counts.begin(), counts.end());
-          }
-        }
-        if (doc) {  // an unreadable version is counted again each time; it is rare
-          if (trend_cache.size() >= kMaxTrendCache) trend_cache.clear();
-          trend_cache.emplace(std::move(key), p);
-        }
-      }
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (keys[i].empty()) continue;
+    const TrendPoint* p = nullptr;
+    if (auto c = trend_cache.find(keys[i]); c != trend_cache.end()) {
+      p = &c->second;
+    } else if (const auto& fresh = counted[missing.at(keys[i])]) {
+      p = &*fresh;
+    } else {
+      ++unreadable;  // counted again each time: an unreadable version is rare
+      continue;
     }
-    points.push_back(std::move(p));
+    points[i].present = p->present;
+    points[i].rows = p->rows;
+    points[i].by = p->by;
+  }
+  for (const auto& [key, slot] : missing) {
+    if (!counted[slot]) continue;
+    if (trend_cache.size() >= kMaxTrendCache) trend_cache.clear();
+    trend_cache.emplace(key, std::move(*counted[slot]));
   }
 
   std::string b = "<form class=\"trend\" action=\"/trends/" + Escape(EncodePath(path)) +

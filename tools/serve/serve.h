@@ -67,8 +67,8 @@ bool IsLoopbackHost(const std::string& host);
 
 class Server {
  public:
-  // Opens the repository at `root` (read-only use). NotFound when it is not
-  // a txdir repository.
+  // Opens the repository at `root` (read-only use) and indexes its
+  // generations. NotFound when it is not a txdir repository.
   static Result<std::unique_ptr<Server>> Open(const std::string& root, const ServeOptions& options);
   ~Server();
 

@@ -16,15 +16,20 @@ using internal::IsSpace;
 using internal::RowSpan;
 using internal::TableSpan;
 
+// One grammar, two outputs: without a visitor the parser keeps every row
+// and where it sits (the lossless model); with one it hands each row to the
+// visitor and keeps neither, nor a copy of the text.
 class Parser {
  public:
   explicit Parser(std::string_view text) : source_(std::make_shared<internal::Source>()) {
     source_->text = std::string(text);
     text_ = source_->text;
   }
+  Parser(std::string_view text, const RowVisitor& visit) : text_(text), visit_(&visit) {}
 
   Result<Document> Run() {
-    source_->sealed = text_.substr(0, internal::kSealPrefix.size()) == internal::kSealPrefix;
+    if (source_)
+      source_->sealed = text_.substr(0, internal::kSealPrefix.size()) == internal::kSealPrefix;
     // A byte-order mark is not part of the first line's content.
     if (text_.substr(0, internal::kByteOrderMark.size()) == internal::kByteOrderMark)
       pos_ = internal::kByteOrderMark.size();
@@ -160,14 +165,16 @@ class Parser {
     TableSpan span{table.name, table.columns, begin, ++i, false, {}};
     const size_t rest = SkipBlanks(i);
     doc_.tables.push_back(std::move(table));
-    source_->tables.push_back(std::move(span));
+    if (source_) source_->tables.push_back(std::move(span));
     context_ = Context::kTable;
     if (AtLineEnd(rest) || text_[rest] == '#') {
-      source_->tables.back().header_end = pos_ = NextLine(rest);
+      pos_ = NextLine(rest);
+      if (source_) source_->tables.back().header_end = pos_;
       return true;
     }
-    source_->tables.back().inline_row = true;  // `point |x, y| 10, 20`
-    TXDIR_CHECK(Row(i, rest));
+    TXDIR_CHECK(Row(i, rest));  // `point |x, y| 10, 20`
+    if (!source_) return true;
+    source_->tables.back().inline_row = true;
     RowSpan& row = source_->tables.back().rows.back();
     while (row.end > row.begin && (text_[row.end - 1] == '\n' || text_[row.end - 1] == '\r'))
       --row.end;  // the line end belongs to the header's line
@@ -275,7 +282,8 @@ class Parser {
     if (!AtLineEnd(rest) && text_[rest] != '#')
       return Fail(rest, "expected end of line after a typed table's types, found " + Found(rest));
     pos_ = NextLine(rest);
-    source_->tables.push_back(TableSpan{table.name, table.columns, begin, pos_, false, {}});
+    if (source_)
+      source_->tables.push_back(TableSpan{table.name, table.columns, begin, pos_, false, {}});
     doc_.tables.push_back(std::move(table));
     context_ = Context::kTable;
     return true;
@@ -289,17 +297,22 @@ class Parser {
                              table.name + "' has " + std::to_string(table.columns.size()) +
                              " columns");
     }
+    pos_ = scan.end;
+    if (visit_) {
+      (*visit_)(doc_.tables.size() - 1, table, RowCells(text_, scan.cells));
+      return Ok();
+    }
     std::vector<std::string> values;
     values.reserve(scan.cells.size());
     for (const CellSpan& cell : scan.cells) values.push_back(internal::CellValue(text_, cell));
     table.rows.push_back(std::move(values));
     source_->tables.back().rows.push_back(RowSpan{begin, scan.end, std::move(scan.cells)});
-    pos_ = scan.end;
     return Ok();
   }
 
-  std::shared_ptr<internal::Source> source_;
+  std::shared_ptr<internal::Source> source_;  // null with a visitor
   std::string_view text_;
+  const RowVisitor* visit_ = nullptr;
   Document doc_;
   Context context_ = Context::kNone;
   size_t pos_ = 0;
@@ -308,6 +321,14 @@ class Parser {
 }  // namespace
 
 Result<Document> Parse(std::string_view text) { return Parser(text).Run(); }
+
+Result<Document> ScanRows(std::string_view text, const RowVisitor& visit) {
+  return Parser(text, visit).Run();
+}
+
+size_t RowCells::size() const { return cells_->size(); }
+
+std::string RowCells::Value(size_t i) const { return internal::CellValue(text_, (*cells_)[i]); }
 
 int Table::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i)

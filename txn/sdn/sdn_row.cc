@@ -91,8 +91,9 @@ CellSpan ScanCell(std::string_view text, size_t begin, bool toggle_quotes, size_
   return ScanBare(text, begin, toggle_quotes, pos);
 }
 
-RowScan ScanWith(std::string_view text, size_t pos, bool toggle_quotes) {
+RowScan ScanWith(std::string_view text, size_t pos, bool toggle_quotes, size_t expected_cells) {
   RowScan row;
+  row.cells.reserve(expected_cells);  // one allocation for a row of the header's width
   while (true) {
     pos = SkipBlanks(text, pos);
     if (IsRowEnd(text, pos) || text[pos] == ',') {
@@ -113,17 +114,17 @@ RowScan ScanWith(std::string_view text, size_t pos, bool toggle_quotes) {
 }  // namespace
 
 RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells) {
-  RowScan row = ScanWith(text, pos, /*toggle_quotes=*/true);
+  RowScan row = ScanWith(text, pos, /*toggle_quotes=*/true, expected_cells);
   if (row.cells.size() == expected_cells) return row;
   // A lone '"' inside unquoted text (`5" screen`) makes the library's split
   // swallow the rest of the line; splitting on every comma outside tokens
   // reads such a row when that gives the header's count.
-  RowScan plain = ScanWith(text, pos, /*toggle_quotes=*/false);
+  RowScan plain = ScanWith(text, pos, /*toggle_quotes=*/false, expected_cells);
   return plain.cells.size() == expected_cells ? plain : row;
 }
 
 bool SplitsInto(std::string_view row, const std::vector<std::string>& values) {
-  RowScan scan = ScanWith(row, 0, /*toggle_quotes=*/true);
+  RowScan scan = ScanWith(row, 0, /*toggle_quotes=*/true, values.size());
   if (scan.cells.size() != values.size()) return false;
   for (size_t c = 0; c < values.size(); ++c)
     if (CellValue(row, scan.cells[c]) != values[c]) return false;

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,7 +32,8 @@
 namespace txdir::sdn {
 
 namespace internal {
-struct Source;  // the parsed text and where each table, row and cell sits in it
+struct Source;    // the parsed text and where each table, row and cell sits in it
+struct CellSpan;  // where one cell sits in a row's text
 }  // namespace internal
 
 // One named table. Invariant (checked by Validate, guaranteed by Parse):
@@ -82,6 +84,31 @@ inline bool IsTablesPath(std::string_view path) {
 // Errors: kInvalidArgument when the text is not SDN; the message starts with
 // "line L, column C: " (1-based; columns count UTF-8 characters).
 Result<Document> Parse(std::string_view text);
+
+// One row as ScanRows reads it: its cells, each value built only when asked.
+// Valid only during the visitor's call.
+class RowCells {
+ public:
+  RowCells(std::string_view text, const std::vector<internal::CellSpan>& cells)
+      : text_(text), cells_(&cells) {}
+  size_t size() const;                // the table's column count
+  std::string Value(size_t i) const;  // as Parse reads it. REQUIRES: i < size()
+
+ private:
+  std::string_view text_;
+  const std::vector<internal::CellSpan>* cells_;
+};
+// Called for each row in file order with its table: its index in the
+// returned Document and the table itself (name and columns; no rows).
+using RowVisitor = std::function<void(size_t table_index, const Table& table, const RowCells& row)>;
+
+// Reads `text` with Parse's grammar and errors, but hands each row to `visit`
+// instead of keeping it, and keeps no copy of the text. Returns the tables
+// with their names and columns and no rows; the result has no source, so
+// Write renders it as new. For readers that only count or pick cells, over
+// many versions (the web view's trends): it allocates nothing per row but
+// what `visit` asks for.
+Result<Document> ScanRows(std::string_view text, const RowVisitor& visit);
 
 // Checks the invariants Write relies on: table and column names match
 // NAME (see docs/sdn.md), each table has at least one column, column names are

@@ -1,0 +1,112 @@
+// ScanRows reads what Parse reads: the same tables, the same rows in the
+// same order with the same values, and the same errors, on the grammar's
+// corner cases, the project's fixtures and the Simple tooling's real files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "txdir/sdn.h"
+
+namespace txdir::sdn {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Scans `text` and checks the result against Parse's; true when it parsed.
+bool ExpectScanMatchesParse(std::string_view text) {
+  auto parsed = Parse(text);
+  std::vector<Table> seen;  // the scanned tables, rows filled from the visitor
+  auto scanned = ScanRows(text, [&](size_t ti, const Table& t, const RowCells& row) {
+    while (seen.size() <= ti) seen.emplace_back();
+    seen[ti].name = t.name;
+    seen[ti].columns = t.columns;
+    EXPECT_EQ(row.size(), t.columns.size());
+    std::vector<std::string> values;
+    for (size_t c = 0; c < row.size(); ++c) values.push_back(row.Value(c));
+    seen[ti].rows.push_back(std::move(values));
+  });
+  EXPECT_EQ(scanned.has_value(), parsed.has_value())
+      << (parsed ? scanned.error().message : parsed.error().message);
+  if (scanned.has_value() != parsed.has_value()) return parsed.has_value();
+  if (!parsed) {
+    EXPECT_EQ(scanned.error().message, parsed.error().message);
+    EXPECT_EQ(scanned.error().code, Code::kInvalidArgument);
+    return false;
+  }
+  EXPECT_EQ(scanned->source, nullptr);
+  EXPECT_EQ(scanned->tables.size(), parsed->tables.size());
+  if (scanned->tables.size() != parsed->tables.size()) return true;
+  seen.resize(parsed->tables.size());
+  for (size_t t = 0; t < parsed->tables.size(); ++t) {
+    SCOPED_TRACE(parsed->tables[t].name);
+    EXPECT_EQ(scanned->tables[t].name, parsed->tables[t].name);
+    EXPECT_EQ(scanned->tables[t].columns, parsed->tables[t].columns);
+    EXPECT_TRUE(scanned->tables[t].rows.empty());
+    EXPECT_EQ(seen[t].rows, parsed->tables[t].rows);
+  }
+  return true;
+}
+
+TEST(SdnScan, HandsEveryRowToTheVisitorInFileOrderWithItsTableIndex) {
+  std::vector<std::pair<size_t, std::string>> got;
+  auto doc = ScanRows("a |id, v|\n    1, x\n    2, \"y, z\"\nb |k|\n    7\na |id, v|\n    3, w\n",
+                      [&](size_t ti, const Table& t, const RowCells& row) {
+                        got.emplace_back(
+                            ti, t.name + ":" + row.Value(0) + "=" + row.Value(row.size() - 1));
+                      });
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(got, (std::vector<std::pair<size_t, std::string>>{
+                     {0, "a:1=x"}, {0, "a:2=y, z"}, {1, "b:7=7"}, {2, "a:3=w"}}));
+  ASSERT_EQ(doc->tables.size(), 3u);
+  EXPECT_TRUE(doc->tables[0].rows.empty());
+}
+
+TEST(SdnScan, ReadsTheGrammarsCornerCasesAsParseDoes) {
+  int refused = 0;
+  for (const char* text : {
+           "", "# only a comment\n",
+           "todos |id, keyword, area|\n    0, TODO, parser\n    1, FIXME, \"two words\"\n",
+           "t |a, b|\r\n\t1, \"x\"\"y\"\r\n\t2, \"multi\nline\"\r\n",
+           "point |x, y| 10, 20\nnext |k|\n    v\n",
+           "pairs: table{i64, text}\n    1, one\n    2, two\n",
+           "t |a, b|\n1, unindented\n    2, {\"k\": [1, 2]}\n",
+           "config:\n    key: value\nt |a|\n    [1, 2, 3]\n", "\xEF\xBB\xBFt |a|\n    bom\n",
+           "t |a, b|\n    5\" screen, x\n",
+           "t |a, b|\n    1, 2, 3\n",       // too many cells
+           "t |a, a|\n",                    // duplicate column
+           "cfg {\n  x 1\nt |a|\n    1\n",  // unclosed brace before a table
+           "    1, 2\n",                    // a row outside a table
+           "pairs: table{i64\n    1\n",     // unclosed types
+       }) {
+    SCOPED_TRACE(text);
+    refused += ExpectScanMatchesParse(text) ? 0 : 1;
+  }
+  EXPECT_EQ(refused, 5);  // the last five: each error compared with Parse's
+}
+
+TEST(SdnScan, ReadsEveryFixtureAsParseDoes) {
+  int files = 0;
+  for (const fs::path dir :
+       {fs::path(TXDIR_SDN_FIXTURES), fs::path(TXDIR_SHARED_DIR) / "fixtures" / "simple-sdn"}) {
+    if (!fs::is_directory(dir)) continue;  // the shared folder lives beside the checkout
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".sdn") continue;
+      ++files;
+      SCOPED_TRACE(entry.path().string());
+      EXPECT_TRUE(ExpectScanMatchesParse(ReadFile(entry.path())));
+    }
+  }
+  EXPECT_GE(files, 20);  // the project's own fixtures alone are 20
+}
+
+}  // namespace
+}  // namespace txdir::sdn
