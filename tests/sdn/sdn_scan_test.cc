@@ -95,7 +95,7 @@ TEST(SdnScan, ReadsTheGrammarsCornerCasesAsParseDoes) {
 
 TEST(SdnScan, ReadsEveryFixtureAsParseDoes) {
   int files = 0;
-  for (const fs::path dir :
+  for (const fs::path& dir :
        {fs::path(TXDIR_SDN_FIXTURES), fs::path(TXDIR_SHARED_DIR) / "fixtures" / "simple-sdn"}) {
     if (!fs::is_directory(dir)) continue;  // the shared folder lives beside the checkout
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
