@@ -101,59 +101,82 @@ bool HeadIs(Repository::Impl& r, const git_oid& commit) {
 
 }  // namespace
 
-Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
-                                        CommitPlan plan) {
-  auto head = TXDIR_TRY(ReadHead(r));
-  const bool head_matches = head.has_value() == plan.expected_head.has_value() &&
-                            (!head || store::OidEqual(head->commit, *plan.expected_head));
-  if (!head_matches)
-    return MakeError(Code::kConflict, "another writer published since this operation began");
+namespace {
 
-  store::GenMeta& meta = plan.meta;
-  meta.number = head ? head->meta.number + 1 : 1;
-  meta.host = HostName();
-  meta.pid = ::getpid();
-  meta.time_ms = store::NowMs();
-  if (plan.author.empty()) plan.author = DefaultAuthor();
+// The order of the commit protocol's steps as this process runs them:
+// always the documented one (docs/commit_protocol.md), except in the power-
+// loss suite's self-test, which sets TXDIR_BROKEN to deliberately broken
+// variants and must see each one caught. Read once per commit, here, so the
+// protocol below has no test branches of its own beyond these flags.
+struct ProtocolOrder {
+  bool sync_objects = true;  // fsync mode: objects durable before the rest
+  bool barrier = true;       // syncfs mode: one barrier before the commit point
+  bool ref_first = false;    // the commit point before the generation's directory
+  bool live_first = false;   // the live link before the commit point
+};
 
-  // 1. The commit object; then every object of this generation is durable.
-  git_oid commit = TXDIR_TRY(r.store->WriteCommit(
-      plan.tree, head ? std::optional<git_oid>(head->commit) : std::nullopt, meta, plan.author));
-  TXDIR_FAILPOINT("commit.objects_written");
+ProtocolOrder OrderUnderTest() {
+  ProtocolOrder o;
+  o.sync_objects = !TXDIR_BROKEN("no-objects-sync");
+  o.barrier = !TXDIR_BROKEN("no-syncfs-barrier");
+  o.ref_first = TXDIR_BROKEN("ref-before-materialize");
+  o.live_first = TXDIR_BROKEN("swap-before-commit");
+  return o;
+}
+
+// What differs between a new generation and an adopted commit; the rest of
+// the tail is one.
+struct Tail {
+  git_oid commit;
+  git_oid tree;
+  store::GenMeta meta;
+  std::string author;
+  std::optional<git_oid> expected;  // the head the commit was made against
+  std::vector<uint64_t> donors;
+  bool swap_live = true;
+  bool run_hook = true;  // the pre-publish hook (never for an adopted commit)
+  bool auto_gc = true;   // gc.auto after the write
+  // Failpoint names of the four steps ("commit.*" or "adopt.*"): the crash
+  // suites name them.
+  const char* objects_synced;
+  const char* materialized;
+  const char* head_updated;
+  const char* live_swapped;
+};
+
+// The generation's objects durable, its directory materialized (and
+// checked by the hook), THE COMMIT POINT (head ref CAS), the live link
+// moved; then gc.auto. Requires the writer lock and the head at
+// `t.expected` (checked by the caller, again by the CAS).
+Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, const Tail& t) {
+  const ProtocolOrder order = OrderUnderTest();
   // In batched mode (config sync = "syncfs") nothing is fsynced here: one
   // syncfs before the commit point makes the objects, the generation's
-  // directory and the ref's new content durable together.
+  // directory and the ref's new content durable together. In fsync mode
+  // objects are fsynced as written (a fetch's packs by libgit2), and their
+  // directories here.
   const bool batched = BatchedSync(r);
-  // Deliberately broken variant for the power-loss self-test: no barrier.
-  if (!batched && !TXDIR_BROKEN("no-objects-sync")) TXDIR_CHECK(r.store->SyncObjects());
-  TXDIR_FAILPOINT("commit.objects_synced");
+  if (!batched && order.sync_objects) TXDIR_CHECK(r.store->SyncObjects());
+  TXDIR_FAILPOINT(t.objects_synced);
 
-  const std::optional<git_oid> expected =
-      head ? std::optional<git_oid>(head->commit) : std::nullopt;
-  // Deliberately broken variant for the power-loss self-test: the commit
-  // point before the generation directory exists.
   std::function<Status()> barrier;
   if (batched) {
-    barrier = [&r]() -> Status {
-      if (TXDIR_BROKEN("no-syncfs-barrier")) return Ok();  // (self-test variant)
-      return SyncBarrier(r);
-    };
+    barrier = [&r, &order]() -> Status { return order.barrier ? SyncBarrier(r) : Ok(); };
   }
-  const bool ref_first = TXDIR_BROKEN("ref-before-materialize");
-  if (ref_first) TXDIR_CHECK(r.store->SetHead(commit, expected, barrier));
+  if (order.ref_first) TXDIR_CHECK(r.store->SetHead(t.commit, t.expected, barrier));
 
-  // 2. The generation's directory, complete and durable, not yet live.
-  auto files = TXDIR_TRY(r.store->ListTree(plan.tree));
-  TXDIR_CHECK(Materialize(r, meta.number, files, plan.donors, /*sync=*/!batched));
-  TXDIR_FAILPOINT("commit.materialized");
+  // The generation's directory, complete and durable, not yet live.
+  auto files = TXDIR_TRY(r.store->ListTree(t.tree));
+  TXDIR_CHECK(Materialize(r, t.meta.number, files, t.donors, /*sync=*/!batched));
+  TXDIR_FAILPOINT(t.materialized);
 
   // The pre-publish hook validates the staged generation; a rejection
   // publishes nothing (the directory is an orphan above the head until
   // removed here, or by recovery if we die first).
-  if (!r.config.pre_publish_hook.empty() && meta.kind != "adopt") {
-    if (auto s = RunPrePublishHook(r, meta.number); !s) {
+  if (t.run_hook && !r.config.pre_publish_hook.empty()) {
+    if (auto s = RunPrePublishHook(r, t.meta.number); !s) {
       if (auto gens = internal::OpenMetaDir(r.env, r.layout, "gens")) {
-        (void)fs::RemoveTree(r.env, gens->get(), std::to_string(meta.number));
+        (void)fs::RemoveTree(r.env, gens->get(), std::to_string(t.meta.number));
         (void)fs::FsyncDir(r.env, gens->get());
       }
       return tl::unexpected(s.error());
@@ -161,88 +184,102 @@ Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& l
     TXDIR_FAILPOINT("commit.hook_passed");
   }
 
-  // Deliberately broken variant for the power-loss self-test: live first.
-  const bool swapped = TXDIR_BROKEN("swap-before-commit") && plan.swap_live;
-  if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, meta.number));
+  const bool swapped = order.live_first && t.swap_live;
+  if (swapped) TXDIR_CHECK(SwapLive(r.env, r.layout, t.meta.number));
 
-  // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
-  if (!ref_first) {
-    if (auto set = r.store->SetHead(commit, expected, barrier); !set) {
-      if (!HeadIs(r, commit)) return tl::unexpected(set.error());
+  // THE COMMIT POINT: the head ref moves, compare-and-swap.
+  if (!order.ref_first) {
+    if (auto set = r.store->SetHead(t.commit, t.expected, barrier); !set) {
+      if (!HeadIs(r, t.commit)) return tl::unexpected(set.error());
       // The ref was renamed (every reader and writer now sees the new
       // head) but making it durable failed: the commit point has passed,
       // so this is no failure. The link stays behind for recovery, which
       // the taint makes the next writer run.
       lock.Taint();
-      return Committed(r, commit, plan.tree, meta, plan.author, set.error());
+      return Committed(r, t.commit, t.tree, t.meta, t.author, set.error());
     }
   }
-  TXDIR_FAILPOINT("commit.head_updated");
+  TXDIR_FAILPOINT(t.head_updated);
 
-  // 4. The live link follows. A crash before this completes leaves the
-  // link one generation behind; recovery moves it forward.
-  // The generation is committed and durable whatever happens now, so a
-  // failure to move the link is not a failure of the operation: report
-  // success with live_pending and leave the link to recovery.
+  // The live link follows. The generation is committed and durable
+  // whatever happens now, so a failure to move the link is not a failure
+  // of the operation: success with live_pending, the link left to the next
+  // writer's recovery (a crash here leaves it one generation behind, which
+  // recovery moves forward too).
   std::optional<Error> live_error;
-  if (plan.swap_live && !swapped) {
-    if (auto s = SwapLive(r.env, r.layout, meta.number); !s) live_error = s.error();
+  if (t.swap_live && !swapped) {
+    if (auto s = SwapLive(r.env, r.layout, t.meta.number); !s) live_error = s.error();
   }
-  TXDIR_FAILPOINT("commit.live_swapped");
-  GenerationInfo info = Committed(r, commit, plan.tree, meta, plan.author, live_error);
-  const bool live_pending = info.live_pending;
+  TXDIR_FAILPOINT(t.live_swapped);
+  GenerationInfo info = Committed(r, t.commit, t.tree, t.meta, t.author, live_error);
+  if (info.live_pending) {
+    lock.Taint();
+    return info;
+  }
   // Automatic gc (config gc.auto), still under the writer lock; it never
   // fails the write.
-  if (r.config.gc_auto && plan.swap_live && !live_pending) AutoGcAfterWrite(r, lock, &info);
-  // A link still behind must be moved by the next writer's recovery.
-  if (live_pending) lock.Taint();
+  if (t.auto_gc && r.config.gc_auto && t.swap_live) AutoGcAfterWrite(r, lock, &info);
   return info;
+}
+
+// Conflict unless the head is `expected` (nullopt: no head yet).
+Result<std::optional<Head>> HeadAt(Repository::Impl& r, const std::optional<git_oid>& expected) {
+  auto head = TXDIR_TRY(ReadHead(r));
+  const bool matches = head.has_value() == expected.has_value() &&
+                       (!head || store::OidEqual(head->commit, *expected));
+  if (!matches)
+    return MakeError(Code::kConflict, "another writer published since this operation began");
+  return head;
+}
+
+}  // namespace
+
+Result<GenerationInfo> CommitGeneration(Repository::Impl& r, const WriterLock& lock,
+                                        CommitPlan plan) {
+  auto head = TXDIR_TRY(HeadAt(r, plan.expected_head));
+  Tail t{.objects_synced = "commit.objects_synced",
+         .materialized = "commit.materialized",
+         .head_updated = "commit.head_updated",
+         .live_swapped = "commit.live_swapped"};
+  t.meta = std::move(plan.meta);
+  t.meta.number = head ? head->meta.number + 1 : 1;
+  t.meta.host = HostName();
+  t.meta.pid = ::getpid();
+  t.meta.time_ms = store::NowMs();
+  t.author = plan.author.empty() ? DefaultAuthor() : std::move(plan.author);
+  t.tree = plan.tree;
+  t.expected = plan.expected_head;
+  t.donors = std::move(plan.donors);
+  t.swap_live = plan.swap_live;
+  t.run_hook = t.meta.kind != "adopt";
+  t.commit = TXDIR_TRY(r.store->WriteCommit(
+      t.tree, head ? std::optional<git_oid>(head->commit) : std::nullopt, t.meta, t.author));
+  TXDIR_FAILPOINT("commit.objects_written");
+  return CommitTail(r, lock, t);
 }
 
 Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
                                    const git_oid& commit, const std::optional<git_oid>& expected,
                                    const std::vector<uint64_t>& donors) {
-  auto head = TXDIR_TRY(ReadHead(r));
-  const bool head_matches = head.has_value() == expected.has_value() &&
-                            (!head || store::OidEqual(head->commit, *expected));
-  if (!head_matches)
-    return MakeError(Code::kConflict, "another writer published since this operation began");
-  const store::GenMeta meta = TXDIR_TRY(r.store->ReadMeta(commit));
-  if (head && meta.number <= head->meta.number)
+  auto head = TXDIR_TRY(HeadAt(r, expected));
+  Tail t{.objects_synced = "adopt.objects_synced",
+         .materialized = "adopt.materialized",
+         .head_updated = "adopt.head_updated",
+         .live_swapped = "adopt.live_swapped"};
+  t.commit = commit;
+  t.meta = TXDIR_TRY(r.store->ReadMeta(commit));
+  if (head && t.meta.number <= head->meta.number)
     return MakeError(Code::kCorruption, "commit " + store::OidHex(commit) + " has generation " +
-                                            std::to_string(meta.number) +
+                                            std::to_string(t.meta.number) +
                                             ", not above the head's " +
                                             std::to_string(head->meta.number));
-  const git_oid tree = TXDIR_TRY(r.store->CommitTree(commit));
-
-  // 1. Objects: fetched packs were fsynced by libgit2 as it wrote them
-  // (GIT_OPT_ENABLE_FSYNC_GITDIR); objects written by us (a merge commit)
-  // become durable here, or at the barrier in batched mode.
-  const bool batched = BatchedSync(r);
-  if (!batched) TXDIR_CHECK(r.store->SyncObjects());
-  TXDIR_FAILPOINT("adopt.objects_synced");
-
-  // 2. The generation's directory, complete and durable, not yet live.
-  auto files = TXDIR_TRY(r.store->ListTree(tree));
-  TXDIR_CHECK(Materialize(r, meta.number, files, donors, /*sync=*/!batched));
-  TXDIR_FAILPOINT("adopt.materialized");
-
-  // 3. THE COMMIT POINT: the head ref moves, compare-and-swap.
-  std::function<Status()> barrier;
-  if (batched) barrier = [&r]() -> Status { return SyncBarrier(r); };
-  if (auto set = r.store->SetHead(commit, expected, barrier); !set) {
-    if (!HeadIs(r, commit)) return tl::unexpected(set.error());
-    lock.Taint();  // as in CommitGeneration: committed, not yet durable
-    return Committed(r, commit, tree, meta, "", set.error());
-  }
-  TXDIR_FAILPOINT("adopt.head_updated");
-
-  // 4. The live link follows; as in CommitGeneration, a failure here leaves
-  // a committed generation with live_pending for recovery.
-  std::optional<Error> live_error;
-  if (auto s = SwapLive(r.env, r.layout, meta.number); !s) live_error = s.error();
-  TXDIR_FAILPOINT("adopt.live_swapped");
-  return Committed(r, commit, tree, meta, "", live_error);
+  t.tree = TXDIR_TRY(r.store->CommitTree(commit));
+  t.expected = expected;
+  t.donors = donors;
+  // A pulled generation is someone else's publish: their hook ran there.
+  t.run_hook = false;
+  t.auto_gc = false;
+  return CommitTail(r, lock, t);
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) { return LockForWrite(r, r.lock_timeout); }
