@@ -83,16 +83,18 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   return RecoverLocked(r, lock, /*thorough=*/false);
 }
 
-Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock, bool thorough) {
-  Env* env = r.env;
-  const Layout& l = r.layout;
-  RecoveryReport report;
-  TXDIR_FAILPOINT("recover.begin");
+namespace {
 
-  // Everything below removes through directory fds opened without following
-  // a link (OpenMetaDir), so a link planted at .txdir, tmp or gens cannot
-  // lead a removal outside the repository, even after Open checked them.
-  // 1. Staging directories and temp files.
+// The steps of recovery, in order (docs/commit_protocol.md, "Recovery").
+// Each reads what it needs, removes only what no committed state refers to
+// or moves the live link towards the head, and records what it did. Every
+// removal goes through directory fds opened without following a link
+// (OpenMetaDir), so a link planted at .txdir, tmp or gens cannot lead a
+// removal outside the repository, even after Open checked them.
+
+// 1. Staging directories and temp files in tmp/, temp config files, and
+// half-built metadata folders of an init that died before its rename.
+Status RemoveStagingLeftovers(Env* env, const Layout& l, RecoveryReport& report) {
   {
     Fd tmp = TXDIR_TRY(OpenMetaDir(env, l, "tmp"));
     // Three kinds of entries are created without the writer lock: object
@@ -129,82 +131,85 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     }
     if (removed) TXDIR_CHECK(fs::FsyncDir(env, tmp.get()));
   }
-  {
-    Fd meta = TXDIR_TRY(OpenMetaDir(env, l, ""));
-    for (const auto& e : TXDIR_TRY(env->ListDir(meta.get()))) {
-      if (e.name.rfind(".config.json.tmp-", 0) == 0) {
-        TXDIR_CHECK(env->UnlinkAt(meta.get(), e.name, 0));
-        report.actions.push_back("removed temp file " + e.name);
-      }
+  Fd meta = TXDIR_TRY(OpenMetaDir(env, l, ""));
+  for (const auto& e : TXDIR_TRY(env->ListDir(meta.get()))) {
+    if (e.name.rfind(".config.json.tmp-", 0) == 0) {
+      TXDIR_CHECK(env->UnlinkAt(meta.get(), e.name, 0));
+      report.actions.push_back("removed temp file " + e.name);
     }
   }
-  {
-    // Half-built metadata folders of an init that died before its rename.
-    Fd root = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.root));
-    for (const auto& e : TXDIR_TRY(env->ListDir(root.get()))) {
-      if (e.name.rfind(".txdir.init-", 0) != 0) continue;
-      TXDIR_CHECK(fs::RemoveTree(env, root.get(), e.name));
-      report.actions.push_back("removed half-built metadata folder " + e.name);
-    }
+  Fd root = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, l.root));
+  for (const auto& e : TXDIR_TRY(env->ListDir(root.get()))) {
+    if (e.name.rfind(".txdir.init-", 0) != 0) continue;
+    TXDIR_CHECK(fs::RemoveTree(env, root.get(), e.name));
+    report.actions.push_back("removed half-built metadata folder " + e.name);
   }
-  TXDIR_FAILPOINT("recover.tmp_cleaned");
+  return Ok();
+}
 
-  // 2. Stale git lock files and half-written objects.
-  {
-    Fd git = TXDIR_TRY(OpenMetaDir(env, l, "store.git"));
-    TXDIR_CHECK(RemoveGitLocks(env, git.get(), "", &report));
-    // txdir writes object temp files in tmp/ (step 1); only an explicit
-    // recover also scans the fan-out directories, for temp files of other
-    // writers (libgit2, older versions), keeping every write O(changes).
-    if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, git.get(), &report));
-    // An interrupted repack (gc --prune-history) leaves pack temp files.
-    TXDIR_CHECK(RecoverPackDir(env, l.store, &report));
-  }
+// 2. Stale git lock files, half-written objects and pack temp files.
+Status RemoveStoreLeftovers(Env* env, const Layout& l, bool thorough, RecoveryReport& report) {
+  Fd git = TXDIR_TRY(OpenMetaDir(env, l, "store.git"));
+  TXDIR_CHECK(RemoveGitLocks(env, git.get(), "", &report));
+  // txdir writes object temp files in tmp/ (step 1); only an explicit
+  // recover also scans the fan-out directories, for temp files of other
+  // writers (libgit2, older versions), keeping every write O(changes).
+  if (thorough) TXDIR_CHECK(RemoveObjectTemps(env, git.get(), &report));
+  // An interrupted repack (gc --prune-history) leaves pack temp files.
+  TXDIR_CHECK(RecoverPackDir(env, l.store, &report));
+  return Ok();
+}
 
-  // 3. Generation directories beyond the committed head were never
-  // published: their publish died before the commit point.
-  auto head = TXDIR_TRY(ReadHead(r));
-  uint64_t committed = head ? head->meta.number : 0;
-  {
-    Fd gens = TXDIR_TRY(OpenMetaDir(env, l, "gens"));
-    bool removed = false;
-    for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
-      auto n = ParseGenName(e.name);
-      if (n && *n <= committed) continue;
-      if (!n && e.name.rfind(".trash-", 0) != 0) continue;  // not ours: leave it
-      if (!n) {
-        // A retired or collected generation: a reader pinned inside before
-        // it was renamed keeps it until the reader is done.
-        if (!TXDIR_TRY(fs::RemoveTreeUnlessPinned(env, gens.get(), e.name))) {
-          report.actions.push_back("kept gens/" + e.name + ": a reader still has it pinned");
-          continue;
-        }
-        report.actions.push_back("removed gens/" + e.name);
-        removed = true;
+// 3. Generation directories beyond the committed head (their publish died
+// before the commit point), and retired or collected ones no reader pins.
+Status RemoveUncommittedGenerations(Env* env, const Layout& l, uint64_t committed,
+                                    RecoveryReport& report) {
+  Fd gens = TXDIR_TRY(OpenMetaDir(env, l, "gens"));
+  bool removed = false;
+  for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
+    auto n = ParseGenName(e.name);
+    if (n && *n <= committed) continue;
+    if (!n && e.name.rfind(".trash-", 0) != 0) continue;  // not ours: leave it
+    if (!n) {
+      // A retired or collected generation: a reader pinned inside before
+      // it was renamed keeps it until the reader is done.
+      if (!TXDIR_TRY(fs::RemoveTreeUnlessPinned(env, gens.get(), e.name))) {
+        report.actions.push_back("kept gens/" + e.name + ": a reader still has it pinned");
         continue;
       }
-      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), e.name));
-      report.actions.push_back("removed uncommitted generation directory gens/" + e.name);
+      report.actions.push_back("removed gens/" + e.name);
       removed = true;
+      continue;
     }
-    if (removed) TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+    TXDIR_CHECK(fs::RemoveTree(env, gens.get(), e.name));
+    report.actions.push_back("removed uncommitted generation directory gens/" + e.name);
+    removed = true;
   }
-  TXDIR_FAILPOINT("recover.orphans_removed");
+  if (removed) TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+  return Ok();
+}
 
-  // 4. Leftover temporary live links beside the live path — or, after an
-  // adoption's exchange, the adopted directory under that temporary name
-  // (its files are generation 1).
-  {
-    Fd live_dir = TXDIR_TRY(OpenLiveDir(env, l));
-    const std::string prefix = "." + fs::Basename(l.live) + ".txdir-tmp-";
-    for (const auto& e : TXDIR_TRY(env->ListDir(live_dir.get()))) {
-      if (e.name.rfind(prefix, 0) != 0) continue;
-      TXDIR_CHECK(fs::RemoveTree(env, live_dir.get(), e.name));
-      report.actions.push_back("removed temporary live link " + e.name);
-    }
+// 4. Leftover temporary live links beside the live path — or, after an
+// adoption's exchange, the adopted directory under that temporary name
+// (its files are generation 1).
+Status RemoveTempLiveLinks(Env* env, const Layout& l, RecoveryReport& report) {
+  Fd live_dir = TXDIR_TRY(OpenLiveDir(env, l));
+  const std::string prefix = "." + fs::Basename(l.live) + ".txdir-tmp-";
+  for (const auto& e : TXDIR_TRY(env->ListDir(live_dir.get()))) {
+    if (e.name.rfind(prefix, 0) != 0) continue;
+    TXDIR_CHECK(fs::RemoveTree(env, live_dir.get(), e.name));
+    report.actions.push_back("removed temporary live link " + e.name);
   }
+  return Ok();
+}
 
-  // 5. An interrupted adoption (init with an existing live directory).
+// 5. An interrupted adoption (init with an existing live directory):
+// committed now if it died before its commit point, the directory replaced
+// by the live link if after. Updates `head`.
+Status FinishAdoption(Repository::Impl& r, const WriterLock& lock, std::optional<Head>& head,
+                      RecoveryReport& report) {
+  Env* env = r.env;
+  const Layout& l = r.layout;
   if (!head) {
     // Nothing committed yet and the live path is a directory: only an init
     // adopting it that died before its commit point leaves this, and
@@ -214,9 +219,8 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     if (st && S_ISDIR(st->st_mode)) {
       TXDIR_CHECK(CommitAdoption(r, lock));
       head = TXDIR_TRY(ReadHead(r));
-      committed = head ? head->meta.number : 0;
       report.actions.push_back("committed the interrupted adoption of " + l.live +
-                               " as generation " + std::to_string(committed));
+                               " as generation " + std::to_string(head ? head->meta.number : 0));
     }
   }
   if (head && head->meta.kind == "adopt") {
@@ -228,12 +232,21 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
       report.actions.push_back("replaced the adopted directory " + l.live + " by the live link");
     }
   }
+  return Ok();
+}
 
-  // 6. The live link must show the committed head.
-  if (committed > 0) {
+// 6. The live link must show the committed head: seal gens/<head> if a
+// writer died before its chmod, re-materialize it if missing, swap the link.
+Status BringLiveToHead(Repository::Impl& r, const std::optional<Head>& head,
+                       RecoveryReport& report) {
+  Env* env = r.env;
+  const Layout& l = r.layout;
+  if (!head) return Ok();
+  const uint64_t committed = head->meta.number;
+  {
     auto live = ReadLiveGeneration(env, l);
-    std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
     if (!live && live.error().code != Code::kCorruption) return tl::unexpected(live.error());
+    const std::optional<uint64_t> live_gen = live.value_or(std::nullopt);
     auto placed = env->StatAt(Env::kCwd, l.GenDir(committed), false);
     if (placed && S_ISDIR(placed->st_mode) && (placed->st_mode & 0222) != 0) {
       // Named but not yet sealed: a writer died between the rename into
@@ -263,12 +276,27 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
     }
     report.live = committed;
   }
+  return Ok();
+}
 
+}  // namespace
+
+Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock, bool thorough) {
+  RecoveryReport report;
+  TXDIR_FAILPOINT("recover.begin");
+  TXDIR_CHECK(RemoveStagingLeftovers(r.env, r.layout, report));
+  TXDIR_FAILPOINT("recover.tmp_cleaned");
+  TXDIR_CHECK(RemoveStoreLeftovers(r.env, r.layout, thorough, report));
+  auto head = TXDIR_TRY(ReadHead(r));
+  TXDIR_CHECK(RemoveUncommittedGenerations(r.env, r.layout, head ? head->meta.number : 0, report));
+  TXDIR_FAILPOINT("recover.orphans_removed");
+  TXDIR_CHECK(RemoveTempLiveLinks(r.env, r.layout, report));
+  TXDIR_CHECK(FinishAdoption(r, lock, head, report));
+  TXDIR_CHECK(BringLiveToHead(r, head, report));
   // 7. A pull that resolved a divergence and died after its commit point:
   // the replaced local generations' directories must not answer to numbers
   // the head's chain gives to other commits (replication_pull.cc).
   TXDIR_CHECK(RetireReplacedGenerations(r, &report));
-
   // 8. Group commit: a holder that died with queued transactions claimed.
   // The head says whether their generation was committed: answered if so,
   // queued again if not (group_commit.h).
