@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -490,6 +491,16 @@ Result<git_oid> HashBlobStream(uint64_t size,
                                const std::function<Result<size_t>(char*, size_t)>& read) {
   OdbPtr odb = TXDIR_TRY(NullOdb());
   return StreamBlob(odb.get(), size, read);
+}
+
+Result<git_oid> HashBlob(std::string_view data) {
+  size_t at = 0;
+  return HashBlobStream(data.size(), [&](char* buf, size_t n) -> Result<size_t> {
+    const size_t k = std::min(n, data.size() - at);
+    std::memcpy(buf, data.data() + at, k);
+    at += k;
+    return k;
+  });
 }
 
 Result<git_oid> GitStore::HashStoredBlob(const git_oid& oid) const {

@@ -58,6 +58,8 @@ inline constexpr size_t kStreamPiece = 1 << 20;
 // WriteBlobStream), without storing anything and holding one piece at most.
 Result<git_oid> HashBlobStream(uint64_t size,
                                const std::function<Result<size_t>(char*, size_t)>& read);
+// The git blob id of `data`, without storing anything.
+Result<git_oid> HashBlob(std::string_view data);
 
 struct StoreOptions {
   // Directory (same file system as the store) where object temp files are

@@ -134,6 +134,21 @@ TEST_F(GroupCommitTest, QueuedTransactionsLandInTheHoldersGeneration) {
     EXPECT_NE(mine->generation.message.find("set " + std::to_string(i)), std::string::npos);
   EXPECT_EQ(QueueFiles(root, ""), 0u) << "the queue must be empty afterwards";
   ExpectClean(2);
+  // Each merge's output fed the next in memory: the only blobs the
+  // generation does not hold are the writers' own versions of the table,
+  // not one per intermediate merge. git checks the store.
+  std::string out;
+  ASSERT_EQ(testing::RunShell("git --git-dir=" + root +
+                                  "/.txdir/store.git fsck --full --strict --unreachable "
+                                  "--no-reflogs",
+                              &out),
+            0)
+      << out;
+  size_t unreachable = 0;
+  for (size_t at = out.find("unreachable blob"); at != std::string::npos;
+       at = out.find("unreachable blob", at + 1))
+    ++unreachable;
+  EXPECT_LE(unreachable, static_cast<size_t>(kWriters)) << out;
 }
 
 TEST_F(GroupCommitTest, AConflictFailsOnlyItsOwnTransaction) {

@@ -142,7 +142,7 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
     before = *t;
   }
   auto live = index->Live();
-  const std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
+  const std::optional<uint64_t> live_gen = live.value_or(std::nullopt);
   const std::optional<uint64_t> next = index->Next(gen);
   const GenerationInfo& g = e->info;
   const std::string n = std::to_string(gen);

@@ -245,7 +245,7 @@ void Server::Impl::ServeHistory(httplib::Response& res) {
   auto all = index->All();
   if (!all) return InternalError(res, "cannot read the history", all.error());
   auto live = index->Live();
-  const std::optional<uint64_t> live_gen = live ? *live : std::nullopt;
+  const std::optional<uint64_t> live_gen = live.value_or(std::nullopt);
   std::string b = "<p>Repository <code>" + Escape(root) +
                   "</code>: " + std::to_string(all->size()) + " retained generation" +
                   (all->size() == 1 ? "" : "s") + ".</p>\n";

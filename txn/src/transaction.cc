@@ -161,10 +161,12 @@ using internal::PendingTx;
 // before it in this group changed (`group_moved`: they changed something).
 // On success `acc` becomes the merged file set. `base_files`, when given,
 // are the files of tx's base commit (the caller's own transaction has
-// them already).
+// them already). Merged tables stay in `cache` until the group's
+// generation is written.
 Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>& head,
                                   const PendingTx& tx, const FileMap* base_files, FileMap* acc,
-                                  bool group_moved, int64_t acc_time_ms) {
+                                  bool group_moved, int64_t acc_time_ms,
+                                  internal::MergeCache* cache) {
   const bool head_moved = head.has_value() != tx.base_commit.has_value() ||
                           (head && !store::OidEqual(head->commit, *tx.base_commit));
   const bool moved = head_moved || group_moved;
@@ -226,8 +228,8 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
                                             changed);
   }
   // Not moved: `acc` is the base itself, so every change applies as it is.
-  auto tm = TXDIR_TRY(
-      internal::MergeTrees(*r.store, tx.strategy, *base_files, tx.changes, *acc, acc_time_ms));
+  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, tx.strategy, *base_files, tx.changes, *acc,
+                                           acc_time_ms, cache));
   if (tm.conflicted()) {
     std::string msg = "conflict: " + since + "; nothing was published";
     if (!tm.conflicts.empty()) {
@@ -261,6 +263,7 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
   FileMap acc = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
   int64_t acc_time = head ? head->meta.time_ms : 0;
   bool group_moved = false;
+  internal::MergeCache cache;
   struct Slot {
     std::string id;  // empty: the caller's own
     const PendingTx* tx;
@@ -273,7 +276,7 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     std::vector<std::optional<store::TreeFile>> before;
     before.reserve(tx.changes.size());
     for (const auto& [path, c] : tx.changes) before.push_back(Lookup(acc, path));
-    auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time);
+    auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time, &cache);
     bool changed = false;
     size_t i = 0;
     for (const auto& [path, c] : tx.changes)
@@ -303,7 +306,10 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     std::vector<store::TreeFile> list;
     list.reserve(acc.size());
     for (auto& [path, f] : acc) list.push_back(f);
-    auto tree = r.store->WriteTree(list);
+    // The merged tables the generation holds, written now: once each.
+    auto flushed = cache.Flush(*r.store, acc);
+    Result<git_oid> tree =
+        flushed ? r.store->WriteTree(list) : Result<git_oid>(tl::unexpected(flushed.error()));
     if (!tree) {
       publish_error = tree.error();
     } else if (head && store::OidEqual(*tree, head->tree)) {

@@ -17,6 +17,42 @@ Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree) {
   return m;
 }
 
+Result<std::string> MergeCache::Read(const store::GitStore& store, const git_oid& blob) {
+  if (auto it = pending_.find(store::OidHex(blob)); it != pending_.end()) return it->second;
+  return store.ReadBlob(blob);
+}
+
+Result<std::shared_ptr<const sdn::Document>> MergeCache::Parse(const store::GitStore& store,
+                                                               const git_oid& blob) {
+  const std::string key = store::OidHex(blob);
+  if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+  const std::string text = TXDIR_TRY(Read(store, blob));
+  Result<std::shared_ptr<const sdn::Document>> doc = sdn::Parse(text).map(
+      [](sdn::Document d) { return std::make_shared<const sdn::Document>(std::move(d)); });
+  parsed_.emplace(key, doc);
+  return doc;
+}
+
+Result<git_oid> MergeCache::Put(std::string text) {
+  const git_oid oid = TXDIR_TRY(store::HashBlob(text));
+  pending_.emplace(store::OidHex(oid), std::move(text));
+  return oid;
+}
+
+Status MergeCache::Flush(store::GitStore& store,
+                         const std::map<std::string, store::TreeFile>& files) {
+  for (const auto& [path, f] : files) {
+    auto it = pending_.find(store::OidHex(f.oid));
+    if (it == pending_.end()) continue;
+    const git_oid written = TXDIR_TRY(store.WriteBlob(it->second));
+    if (!store::OidEqual(written, f.oid))
+      return MakeError(Code::kInternal, "merged blob of " + path + " hashed differently");
+    pending_.erase(it);  // once, even if several paths hold it
+  }
+  pending_.clear();
+  return Ok();
+}
+
 namespace {
 
 std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path) {
@@ -32,6 +68,7 @@ struct Resolver {
   Strategy strategy;
   int64_t theirs_time_ms;
   TreeMerge* out;
+  MergeCache* cache;  // may be null
 
   Result<std::optional<store::TreeFile>> Resolve(const std::string& path,
                                                  const std::optional<store::TreeFile>& base,
@@ -67,10 +104,20 @@ struct Resolver {
     return MakeError(Code::kInternal, "unknown strategy");
   }
 
-  Result<sdn::Document> ParseSide(const std::string& path, const std::string& bytes,
-                                  const char* side) {
-    auto doc = sdn::Parse(bytes);
-    if (!doc)
+  // One side parsed; with a cache, shared by every merge of the group.
+  Result<std::shared_ptr<const sdn::Document>> ParseSide(const std::string& path,
+                                                         const std::optional<git_oid>& blob,
+                                                         const char* side) {
+    Result<std::shared_ptr<const sdn::Document>> doc =
+        std::make_shared<const sdn::Document>();  // no base: the empty document
+    if (blob && cache) {
+      doc = cache->Parse(store, *blob);
+    } else if (blob) {
+      doc = sdn::Parse(TXDIR_TRY(store.ReadBlob(*blob))).map([](sdn::Document d) {
+        return std::make_shared<const sdn::Document>(std::move(d));
+      });
+    }
+    if (!doc && doc.error().code == Code::kInvalidArgument)
       return MakeError(Code::kInvalidArgument,
                        std::string("cannot merge: ") + side +
                            " version is not valid SDN: " + doc.error().message,
@@ -82,11 +129,11 @@ struct Resolver {
                                                   const std::optional<store::TreeFile>& base,
                                                   const store::TreeFile& ours,
                                                   const store::TreeFile& theirs) {
-    std::string base_bytes = base ? TXDIR_TRY(store.ReadBlob(base->oid)) : std::string();
-    auto b = TXDIR_TRY(ParseSide(path, base_bytes, "the base"));
-    auto o = TXDIR_TRY(ParseSide(path, TXDIR_TRY(store.ReadBlob(ours.oid)), "this transaction's"));
-    auto t = TXDIR_TRY(ParseSide(path, TXDIR_TRY(store.ReadBlob(theirs.oid)), "the published"));
-    auto merged = MergeDocument(b, o, t, MergeOptions{.strategy = strategy});
+    auto b = TXDIR_TRY(
+        ParseSide(path, base ? std::optional<git_oid>(base->oid) : std::nullopt, "the base"));
+    auto o = TXDIR_TRY(ParseSide(path, ours.oid, "this transaction's"));
+    auto t = TXDIR_TRY(ParseSide(path, theirs.oid, "the published"));
+    auto merged = MergeDocument(*b, *o, *t, MergeOptions{.strategy = strategy});
     if (!merged) {
       Error e = merged.error();
       e.path = path;
@@ -101,7 +148,8 @@ struct Resolver {
     }
     for (auto& rn : merged->renumbered) out->renumbered.push_back(rn);
     out->merged.push_back(path);
-    git_oid oid = TXDIR_TRY(store.WriteBlob(sdn::Write(merged->document)));
+    git_oid oid = cache ? TXDIR_TRY(cache->Put(sdn::Write(merged->document)))
+                        : TXDIR_TRY(store.WriteBlob(sdn::Write(merged->document)));
     return std::optional<store::TreeFile>(store::TreeFile{path, oid, ours.mode});
   }
 };
@@ -110,10 +158,10 @@ struct Resolver {
 
 Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const FileMap& base,
                              const std::map<std::string, OurChange>& ours, const FileMap& theirs,
-                             int64_t theirs_time_ms) {
+                             int64_t theirs_time_ms, MergeCache* cache) {
   TreeMerge out;
   out.files = theirs;
-  Resolver rs{store, strategy, theirs_time_ms, &out};
+  Resolver rs{store, strategy, theirs_time_ms, &out, cache};
   for (const auto& [path, change] : ours) {
     auto b = Lookup(base, path);
     if (SameFile(change.file, b)) continue;  // no net change of ours

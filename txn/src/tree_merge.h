@@ -7,12 +7,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "store/git_store.h"
 #include "txdir/record_merge.h"
+#include "txdir/sdn.h"
 #include "txdir/strategy.h"
 
 namespace txdir::internal {
@@ -36,16 +38,41 @@ struct TreeMerge {
   bool conflicted() const { return !conflicts.empty() || !record_conflicts.empty(); }
 };
 
+// What the merges of one group commit share (CommitAsHolder): each merge's
+// output is the next one's "theirs", and most transactions of a group began
+// from the same base. Without it every merge wrote its output to the store
+// and the next read it back and parsed it again, and parsed the base again.
+// With it a merged table is kept in memory (its text, under the blob id it
+// will have) and written once, if the group's final file set still has it;
+// a blob is parsed once per group.
+class MergeCache {
+ public:
+  // The bytes of `blob`: a merged text not yet written, or from the store.
+  Result<std::string> Read(const store::GitStore& store, const git_oid& blob);
+  // `blob` parsed (see Read); the parse error as it is otherwise.
+  Result<std::shared_ptr<const sdn::Document>> Parse(const store::GitStore& store,
+                                                     const git_oid& blob);
+  // Keeps `text` under its blob id, unwritten.
+  Result<git_oid> Put(std::string text);
+  // Writes every kept text that `files` refers to; the rest are dropped.
+  Status Flush(store::GitStore& store, const std::map<std::string, store::TreeFile>& files);
+
+ private:
+  std::map<std::string, std::string> pending_;  // blob id (hex) -> text
+  std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> parsed_;
+};
+
 // Applies `ours` (changes relative to `base`) on top of `theirs`. A path
 // ours changed and theirs left as in base takes ours; a path changed on
 // both sides to different content is resolved by `strategy` (see
-// transaction.h). Writes merged SDN blobs to `store`.
+// transaction.h). Writes merged SDN blobs to `store`, or with `cache` keeps
+// them there for the caller's MergeCache::Flush.
 // Errors: InvalidArgument (an SDN side that does not parse under a merging
 // strategy), Io, Corruption. Conflicts are reported in the result, not as
 // an error: the caller words the message.
 Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const FileMap& base,
                              const std::map<std::string, OurChange>& ours, const FileMap& theirs,
-                             int64_t theirs_time_ms);
+                             int64_t theirs_time_ms, MergeCache* cache = nullptr);
 
 // Every file of `tree`, by path.
 Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree);

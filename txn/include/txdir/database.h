@@ -100,8 +100,9 @@ class Database {
   explicit Database(Options options) : options_(std::move(options)) {}
   Status AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells);
   std::vector<std::string> OutputColumns() const;
-  std::vector<std::string> OutputCells(const Entry& e,
-                                       const std::vector<std::string>& columns) const;
+  // `known[i]`: columns[i] is a field of T or a bookkeeping column.
+  std::vector<std::string> OutputCells(const Entry& e, const std::vector<std::string>& columns,
+                                       const std::vector<bool>& known) const;
   void Reindex();
   std::string Now() const {
     return FormatUtc(options_.clock ? options_.clock() : std::chrono::system_clock::now());

@@ -104,11 +104,31 @@ Row RecordCells(const T& record) {
 
 template <Record T>
 std::vector<std::string> Database<T>::OutputCells(const Entry& e,
-                                                  const std::vector<std::string>& columns) const {
-  const Row now = RecordCells(e.record);
-  const Row before = e.loaded ? RecordCells(*e.loaded) : Row();
+                                                  const std::vector<std::string>& columns,
+                                                  const std::vector<bool>& known) const {
   std::vector<std::string> cells;
   cells.reserve(columns.size());
+  // A record as loaded is written back with the file's cell texts; without
+  // building its values, which for a table of many records where one
+  // changed is most of the cost of a save. A column the loaded row lacks
+  // (added for another record) needs the value: the general path below.
+  if (e.loaded && *e.loaded == e.record) {
+    bool complete = true;
+    for (size_t i = 0; i < columns.size() && complete; ++i) {
+      if (!known[i]) {
+        auto extra = e.extras.find(columns[i]);
+        cells.push_back(extra != e.extras.end() ? extra->second : std::string());
+      } else if (auto cell = e.cells.find(columns[i]); cell != e.cells.end()) {
+        cells.push_back(cell->second);
+      } else {
+        complete = false;
+      }
+    }
+    if (complete) return cells;
+    cells.clear();
+  }
+  const Row now = RecordCells(e.record);
+  const Row before = e.loaded ? RecordCells(*e.loaded) : Row();
   for (const std::string& column : columns) {
     auto known = now.find(column);
     auto old_cell = e.cells.find(column);
@@ -132,7 +152,11 @@ sdn::Document Database<T>::ToDocument() const {
   sdn::Table table;
   table.name = std::string(Traits::kTable);
   table.columns = OutputColumns();
-  for (const Entry& e : entries_) table.rows.push_back(OutputCells(e, table.columns));
+  std::vector<bool> known;
+  known.reserve(table.columns.size());
+  for (const std::string& c : table.columns) known.push_back(IsKnown(c));
+  table.rows.reserve(entries_.size());
+  for (const Entry& e : entries_) table.rows.push_back(OutputCells(e, table.columns, known));
   if (table_index_ < doc.tables.size()) {
     doc.tables[table_index_] = std::move(table);
   } else {
