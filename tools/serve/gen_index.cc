@@ -15,8 +15,8 @@ constexpr size_t kMaxCachedTrees = 64;
 constexpr size_t kMaxCachedFiles = 200'000;
 // A parsed table takes several times its text; pages need only a few.
 constexpr size_t kMaxCachedDocuments = 64;
-// Threads that look files up in many trees at once (at most the cores).
-constexpr size_t kLookupThreads = 8;
+// Most threads of a ParallelRead (at most the cores).
+constexpr size_t kMaxReadThreads = 8;
 }  // namespace
 
 std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string& dir) const {
@@ -61,10 +61,10 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
 
 store::GitStore& GenIndex::store() { return *repo_->impl()->store; }
 
-Status GenIndex::ParallelRead(size_t n, size_t max_threads,
+Status GenIndex::ParallelRead(size_t n,
                               const std::function<Status(const store::GitStore&, size_t)>& work) {
   const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
-  const size_t threads = std::min({n, max_threads, cores});
+  const size_t threads = std::min({n, kMaxReadThreads, cores});
   if (threads <= 1) {
     for (size_t i = 0; i < n; ++i) TXDIR_CHECK(work(store(), i));
     return Ok();
@@ -209,11 +209,21 @@ std::optional<uint64_t> GenIndex::Next(uint64_t number) const {
   return it->first;
 }
 
-Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
-                                                        const std::string& path) {
-  std::string key = store::OidHex(e.tree);
+std::string GenIndex::FileKey(const git_oid& tree, const std::string& path) {
+  std::string key = store::OidHex(tree);
   key += '\0';
   key += path;
+  return key;
+}
+
+void GenIndex::RememberFile(std::string key, const std::optional<store::TreeFile>& found) {
+  if (files_.size() >= kMaxCachedFiles) files_.clear();
+  files_.emplace(std::move(key), found);
+}
+
+Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
+                                                        const std::string& path) {
+  std::string key = FileKey(e.tree, path);
   if (auto it = files_.find(key); it != files_.end()) return it->second;
   std::optional<store::TreeFile> found;
   if (auto f = store().FindFile(e.tree, path)) {
@@ -221,8 +231,7 @@ Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
   } else if (f.error().code != Code::kNotFound) {
     return tl::make_unexpected(f.error());
   }
-  if (files_.size() >= kMaxCachedFiles) files_.clear();
-  files_.emplace(std::move(key), found);
+  RememberFile(std::move(key), found);
   return found;
 }
 
@@ -232,26 +241,22 @@ Result<std::vector<std::optional<store::TreeFile>>> GenIndex::FilesAt(
   std::vector<std::string> keys(entries.size());
   std::vector<size_t> todo;  // entries whose lookup is not cached
   for (size_t i = 0; i < entries.size(); ++i) {
-    keys[i] = store::OidHex(entries[i].tree) + '\0' + path;
+    keys[i] = FileKey(entries[i].tree, path);
     if (auto it = files_.find(keys[i]); it != files_.end())
       out[i] = it->second;
     else
       todo.push_back(i);
   }
-  TXDIR_CHECK(
-      ParallelRead(todo.size(), kLookupThreads, [&](const store::GitStore& st, size_t k) -> Status {
-        auto f = st.FindFile(entries[todo[k]].tree, path);
-        if (f) {
-          out[todo[k]] = std::move(*f);
-          return Ok();
-        }
-        if (f.error().code == Code::kNotFound) return Ok();
-        return tl::make_unexpected(f.error());
-      }));
-  for (size_t i : todo) {
-    if (files_.size() >= kMaxCachedFiles) files_.clear();
-    files_.emplace(std::move(keys[i]), out[i]);
-  }
+  TXDIR_CHECK(ParallelRead(todo.size(), [&](const store::GitStore& st, size_t k) -> Status {
+    auto f = st.FindFile(entries[todo[k]].tree, path);
+    if (f) {
+      out[todo[k]] = std::move(*f);
+      return Ok();
+    }
+    if (f.error().code == Code::kNotFound) return Ok();
+    return tl::make_unexpected(f.error());
+  }));
+  for (size_t i : todo) RememberFile(std::move(keys[i]), out[i]);
   return out;
 }
 

@@ -88,17 +88,15 @@ class GenIndex {
 
   store::GitStore& store();
 
-  // Runs work(store, i) for every i in [0, n) on up to `max_threads`
-  // threads (never more than the machine's cores), each with a store of
-  // its own, since libgit2 objects are not shared between threads: for the
-  // pages that read a version of a file from every generation, where
-  // inflating and parsing them one after another would dominate. `work`
-  // may touch only its own slot i of what it fills and no cache of the
-  // index. Returns the first error of any call (the rest still run to
-  // completion or their own error); the worker stores are kept for the
-  // next call.
-  Status ParallelRead(size_t n, size_t max_threads,
-                      const std::function<Status(const store::GitStore&, size_t)>& work);
+  // Runs work(store, i) for every i in [0, n) on up to 8 threads (never
+  // more than the machine's cores), each with a store of its own, since
+  // libgit2 objects are not shared between threads: for the pages that read
+  // a version of a file from every generation, where inflating and parsing
+  // them one after another would dominate. `work` may touch only its own
+  // slot i of what it fills and no cache of the index. Returns the first
+  // error of any call (the rest still run to completion or their own
+  // error); the worker stores are kept for the next call.
+  Status ParallelRead(size_t n, const std::function<Status(const store::GitStore&, size_t)>& work);
 
  private:
   Repository* repo_;
@@ -110,6 +108,9 @@ class GenIndex {
   // by blob id: the document, or why it is not SDN
   std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> docs_;
   std::vector<std::unique_ptr<store::GitStore>> workers_;  // ParallelRead's stores
+  // The key of files_ for `path` in `tree`.
+  static std::string FileKey(const git_oid& tree, const std::string& path);
+  void RememberFile(std::string key, const std::optional<store::TreeFile>& found);
 };
 
 }  // namespace txdir::serve

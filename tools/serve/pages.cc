@@ -17,8 +17,6 @@ namespace {
 
 // The most series a trend plots besides the row count.
 constexpr size_t kMaxTrendSeries = 8;
-// Threads that read and count a trend's versions (at most the cores).
-constexpr size_t kTrendThreads = 8;
 // Bound on the trend cache (one entry per version of a table and column).
 constexpr size_t kMaxTrendCache = 100'000;
 
@@ -504,8 +502,8 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
   // every version once, and keeping them all parsed would cost far more
   // memory than reading them again.
   std::vector<std::optional<TrendPoint>> counted(todo.size());  // nullopt: not SDN
-  Status read = index->ParallelRead(
-      todo.size(), kTrendThreads, [&](const store::GitStore& st, size_t i) -> Status {
+  Status read =
+      index->ParallelRead(todo.size(), [&](const store::GitStore& st, size_t i) -> Status {
         counted[i] = CountVersion(TXDIR_TRY(st.ReadBlob(todo[i])), table, by);
         return Ok();
       });
