@@ -68,7 +68,7 @@ struct Resolver {
   Strategy strategy;
   int64_t theirs_time_ms;
   TreeMerge* out;
-  MergeCache* cache;  // may be null
+  MergeCache* cache;
 
   Result<std::optional<store::TreeFile>> Resolve(const std::string& path,
                                                  const std::optional<store::TreeFile>& base,
@@ -104,19 +104,12 @@ struct Resolver {
     return MakeError(Code::kInternal, "unknown strategy");
   }
 
-  // One side parsed; with a cache, shared by every merge of the group.
+  // One side parsed (no blob: the empty document), through the cache.
   Result<std::shared_ptr<const sdn::Document>> ParseSide(const std::string& path,
                                                          const std::optional<git_oid>& blob,
                                                          const char* side) {
-    Result<std::shared_ptr<const sdn::Document>> doc =
-        std::make_shared<const sdn::Document>();  // no base: the empty document
-    if (blob && cache) {
-      doc = cache->Parse(store, *blob);
-    } else if (blob) {
-      doc = sdn::Parse(TXDIR_TRY(store.ReadBlob(*blob))).map([](sdn::Document d) {
-        return std::make_shared<const sdn::Document>(std::move(d));
-      });
-    }
+    if (!blob) return std::make_shared<const sdn::Document>();
+    auto doc = cache->Parse(store, *blob);
     if (!doc && doc.error().code == Code::kInvalidArgument)
       return MakeError(Code::kInvalidArgument,
                        std::string("cannot merge: ") + side +
@@ -148,8 +141,7 @@ struct Resolver {
     }
     for (auto& rn : merged->renumbered) out->renumbered.push_back(rn);
     out->merged.push_back(path);
-    git_oid oid = cache ? TXDIR_TRY(cache->Put(sdn::Write(merged->document)))
-                        : TXDIR_TRY(store.WriteBlob(sdn::Write(merged->document)));
+    git_oid oid = TXDIR_TRY(cache->Put(sdn::Write(merged->document)));
     return std::optional<store::TreeFile>(store::TreeFile{path, oid, ours.mode});
   }
 };
@@ -161,7 +153,8 @@ Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const Fi
                              int64_t theirs_time_ms, MergeCache* cache) {
   TreeMerge out;
   out.files = theirs;
-  Resolver rs{store, strategy, theirs_time_ms, &out, cache};
+  MergeCache own;  // without the caller's: this merge's alone, flushed below
+  Resolver rs{store, strategy, theirs_time_ms, &out, cache ? cache : &own};
   for (const auto& [path, change] : ours) {
     auto b = Lookup(base, path);
     if (SameFile(change.file, b)) continue;  // no net change of ours
@@ -176,6 +169,7 @@ Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const Fi
       out.files.erase(path);
     }
   }
+  if (!cache) TXDIR_CHECK(own.Flush(store, out.files));
   return out;
 }
 

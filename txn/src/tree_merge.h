@@ -65,8 +65,8 @@ class MergeCache {
 // Applies `ours` (changes relative to `base`) on top of `theirs`. A path
 // ours changed and theirs left as in base takes ours; a path changed on
 // both sides to different content is resolved by `strategy` (see
-// transaction.h). Writes merged SDN blobs to `store`, or with `cache` keeps
-// them there for the caller's MergeCache::Flush.
+// transaction.h). Merged SDN blobs are written to `store` before it
+// returns, or with `cache` kept there for the caller's MergeCache::Flush.
 // Errors: InvalidArgument (an SDN side that does not parse under a merging
 // strategy), Io, Corruption. Conflicts are reported in the result, not as
 // an error: the caller words the message.
