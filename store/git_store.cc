@@ -10,6 +10,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/git_handles.h"
 #include "store/odb_backend.h"
 #include "store/pack_reader.h"
 #include "store/tls_certificates.h"
@@ -17,19 +18,6 @@
 namespace txdir::store {
 
 namespace {
-
-template <typename T, void (*F)(T*)>
-struct GitDeleter {
-  void operator()(T* p) const { F(p); }
-};
-using TreePtr = std::unique_ptr<git_tree, GitDeleter<git_tree, git_tree_free>>;
-using CommitPtr = std::unique_ptr<git_commit, GitDeleter<git_commit, git_commit_free>>;
-using BlobPtr = std::unique_ptr<git_blob, GitDeleter<git_blob, git_blob_free>>;
-using BuilderPtr =
-    std::unique_ptr<git_treebuilder, GitDeleter<git_treebuilder, git_treebuilder_free>>;
-using SigPtr = std::unique_ptr<git_signature, GitDeleter<git_signature, git_signature_free>>;
-using OdbPtr = std::unique_ptr<git_odb, GitDeleter<git_odb, git_odb_free>>;
-using EntryPtr = std::unique_ptr<git_tree_entry, GitDeleter<git_tree_entry, git_tree_entry_free>>;
 
 // A directory of the tree being built: its files and subdirectories.
 struct DirNode {
@@ -111,6 +99,16 @@ Result<git_oid> OidFromHex(const std::string& hex) {
 
 bool OidEqual(const git_oid& a, const git_oid& b) { return git_oid_equal(&a, &b) != 0; }
 
+bool OidLess::operator()(const git_oid& a, const git_oid& b) const {
+  return git_oid_cmp(&a, &b) < 0;
+}
+
+git_oid OidFromRaw(const unsigned char* raw) {
+  git_oid oid;
+  git_oid_fromraw(&oid, raw);
+  return oid;
+}
+
 tl::unexpected<Error> NamedObjectError(int rc, const std::string& what) {
   auto e = GitError(rc, what);
   if (e.value().code == Code::kNotFound) e.value().code = Code::kCorruption;
@@ -168,7 +166,6 @@ Result<git_oid> GitStore::WriteBlob(std::string_view data) {
 
 namespace {
 
-using StreamPtr = std::unique_ptr<git_odb_stream, GitDeleter<git_odb_stream, git_odb_stream_free>>;
 
 // A blob of `size` bytes on its way into a write stream of an odb, pushed
 // piece by piece: libgit2 hashes the bytes as they pass to the backend, and
@@ -181,7 +178,7 @@ class BlobStream {
     git_odb_stream* raw = nullptr;
     if (int rc = git_odb_open_wstream(&raw, odb, size, GIT_OBJECT_BLOB); rc < 0)
       return GitError(rc, "cannot start " + what, Code::kIo);
-    return BlobStream(StreamPtr(raw), what);
+    return BlobStream(OdbStreamPtr(raw), what);
   }
   Status Write(std::string_view piece) {
     if (int rc = git_odb_stream_write(stream_.get(), piece.data(), piece.size()); rc < 0)
@@ -197,9 +194,9 @@ class BlobStream {
   }
 
  private:
-  BlobStream(StreamPtr stream, std::string what)
+  BlobStream(OdbStreamPtr stream, std::string what)
       : stream_(std::move(stream)), what_(std::move(what)) {}
-  StreamPtr stream_;
+  OdbStreamPtr stream_;
   std::string what_;
 };
 
@@ -253,7 +250,7 @@ Result<git_oid> WriteDir(git_repository* repo, const DirNode& node) {
   git_treebuilder* raw = nullptr;
   if (int rc = git_treebuilder_new(&raw, repo, nullptr); rc < 0)
     return GitError(rc, "cannot build tree", Code::kInternal);
-  BuilderPtr tb(raw);
+  TreeBuilderPtr tb(raw);
   for (const auto& [name, f] : node.files) {
     if (int rc = git_treebuilder_insert(nullptr, tb.get(), name.c_str(), &f->oid,
                                         static_cast<git_filemode_t>(f->mode));
@@ -375,6 +372,17 @@ Result<std::optional<git_oid>> GitStore::CommitParent(const git_oid& commit) con
   CommitPtr owner(c);
   if (git_commit_parentcount(c) == 0) return std::optional<git_oid>();
   return std::optional<git_oid>(*git_commit_parent_id(c, 0));
+}
+
+Result<std::vector<git_oid>> GitStore::CommitParents(const git_oid& commit) const {
+  git_commit* c = nullptr;
+  if (int rc = git_commit_lookup(&c, repo_, &commit); rc < 0)
+    return GitError(rc, "commit not found " + OidHex(commit));
+  CommitPtr owner(c);
+  std::vector<git_oid> parents;
+  for (unsigned i = 0, n = git_commit_parentcount(c); i < n; ++i)
+    parents.push_back(*git_commit_parent_id(c, i));
+  return parents;
 }
 
 Result<std::string> GitStore::CommitAuthor(const git_oid& commit) const {
@@ -553,6 +561,95 @@ Result<uint64_t> GitStore::ObjectSize(const git_oid& oid) const {
   if (int rc = git_odb_read_header(&len, &type, odb, &oid); rc < 0)
     return GitError(rc, "cannot read the header of object " + OidHex(oid));
   return static_cast<uint64_t>(len);
+}
+
+Result<ObjectType> GitStore::TypeOf(const git_oid& oid) const {
+  git_odb* odb = nullptr;
+  if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
+  OdbPtr owner(odb);
+  size_t len = 0;
+  git_object_t type;
+  if (int rc = git_odb_read_header(&len, &type, odb, &oid); rc < 0)
+    return GitError(rc, "cannot read object " + OidHex(oid));
+  switch (type) {
+    case GIT_OBJECT_BLOB:
+      return ObjectType::kBlob;
+    case GIT_OBJECT_TREE:
+      return ObjectType::kTree;
+    case GIT_OBJECT_COMMIT:
+      return ObjectType::kCommit;
+    case GIT_OBJECT_TAG:
+      return ObjectType::kTag;
+    default:
+      return ObjectType::kOther;
+  }
+}
+
+Result<std::vector<TreeEntry>> GitStore::ReadTreeEntries(const git_oid& tree_id) const {
+  git_tree* raw = nullptr;
+  if (int rc = git_tree_lookup(&raw, repo_, &tree_id); rc < 0)
+    return GitError(rc, "cannot read tree " + OidHex(tree_id));
+  TreePtr tree(raw);
+  std::vector<TreeEntry> entries;
+  entries.reserve(git_tree_entrycount(raw));
+  for (size_t i = 0, n = git_tree_entrycount(raw); i < n; ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(raw, i);
+    // The raw mode: git_tree_entry_filemode() maps 100664 to 100644.
+    entries.push_back(
+        TreeEntry{git_tree_entry_name(e), *git_tree_entry_id(e), git_tree_entry_filemode_raw(e)});
+  }
+  return entries;
+}
+
+Status GitStore::VerifyObject(const git_oid& oid) const {
+  git_odb* odb = nullptr;
+  if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
+  OdbPtr owner(odb);
+  git_odb_object* raw = nullptr;
+  if (int rc = git_odb_read(&raw, odb, &oid); rc < 0)
+    return GitError(rc, "cannot read object " + OidHex(oid));
+  OdbObjectPtr obj(raw);
+  git_oid actual;
+  if (int rc = git_odb_hash(&actual, git_odb_object_data(raw), git_odb_object_size(raw),
+                            git_odb_object_type(raw));
+      rc < 0)
+    return GitError(rc, "cannot hash object " + OidHex(oid));
+  if (!OidEqual(actual, oid))
+    return MakeError(Code::kCorruption,
+                     "object " + OidHex(oid) + " is damaged: its content hashes to " +
+                         OidHex(actual));
+  return Ok();
+}
+
+Result<std::vector<RefTarget>> GitStore::ListRefs() const {
+  git_reference_iterator* raw_it = nullptr;
+  if (int rc = git_reference_iterator_new(&raw_it, repo_); rc < 0)
+    return GitError(rc, "cannot list refs");
+  RefIterPtr it(raw_it);
+  std::vector<RefTarget> refs;
+  git_reference* raw_ref = nullptr;
+  int rc = 0;
+  while ((rc = git_reference_next(&raw_ref, raw_it)) == 0) {
+    RefPtr ref(raw_ref);
+    RefTarget t{git_reference_name(raw_ref), std::nullopt};
+    git_reference* resolved = nullptr;
+    if (git_reference_resolve(&resolved, raw_ref) == 0) {
+      RefPtr owner(resolved);
+      if (const git_oid* target = git_reference_target(resolved); target != nullptr)
+        t.target = *target;
+    }
+    refs.push_back(std::move(t));
+  }
+  if (rc != GIT_ITEROVER) return GitError(rc, "cannot list refs");
+  return refs;
+}
+
+Result<std::optional<git_oid>> GitStore::ResolveRef(const std::string& name) const {
+  git_oid oid;
+  int rc = git_reference_name_to_id(&oid, repo_, name.c_str());
+  if (rc == GIT_ENOTFOUND) return std::optional<git_oid>();
+  if (rc < 0) return GitError(rc, "cannot read " + name);
+  return std::optional<git_oid>(oid);
 }
 
 Result<std::optional<git_oid>> GitStore::Head() const {

@@ -39,7 +39,37 @@ tl::unexpected<Error> NamedObjectError(int rc, const std::string& what);
 
 std::string OidHex(const git_oid& oid);
 Result<git_oid> OidFromHex(const std::string& hex);
+// The id whose 20 raw bytes start at `raw`.
+git_oid OidFromRaw(const unsigned char* raw);
 bool OidEqual(const git_oid& a, const git_oid& b);
+// Byte order of ids, for ordered containers.
+struct OidLess {
+  bool operator()(const git_oid& a, const git_oid& b) const;
+};
+
+// Modes of tree entries, as git writes them.
+inline constexpr uint32_t kModeTree = 0040000;
+inline constexpr uint32_t kModeFile = 0100644;
+inline constexpr uint32_t kModeExecutable = 0100755;
+inline constexpr uint32_t kModeLink = 0120000;
+inline constexpr uint32_t kModeSubmodule = 0160000;
+
+enum class ObjectType { kBlob, kTree, kCommit, kTag, kOther };
+
+// One entry of one tree, as stored: the raw mode, not normalized (a
+// 100664 that git fsck reports stays 100664, so a check can refuse it).
+struct TreeEntry {
+  std::string name;
+  git_oid oid;
+  uint32_t mode;
+};
+
+// A reference of the store and the object it resolves to; nullopt when it
+// does not resolve (a symbolic ref to nothing, an unreadable ref).
+struct RefTarget {
+  std::string name;
+  std::optional<git_oid> target;
+};
 
 // A file of a tree, by full path ("dir/sub/file").
 struct TreeFile {
@@ -128,6 +158,8 @@ class GitStore {
   Result<GenMeta> ReadMeta(const git_oid& commit) const;
   Result<git_oid> CommitTree(const git_oid& commit) const;
   Result<std::optional<git_oid>> CommitParent(const git_oid& commit) const;
+  // Every parent, first parent first.
+  Result<std::vector<git_oid>> CommitParents(const git_oid& commit) const;
   Result<std::string> CommitAuthor(const git_oid& commit) const;
   // Every file of the tree, recursively, sorted by path.
   Result<std::vector<TreeFile>> ListTree(const git_oid& tree) const;
@@ -151,6 +183,21 @@ class GitStore {
   Result<bool> HasObject(const git_oid& oid) const;
   // Size of an object without reading it whole.
   Result<uint64_t> ObjectSize(const git_oid& oid) const;
+  // Type of an object without reading it whole.
+  Result<ObjectType> TypeOf(const git_oid& oid) const;
+  // The entries of one tree (not recursive), in stored order.
+  Result<std::vector<TreeEntry>> ReadTreeEntries(const git_oid& tree) const;
+  // Reads object `oid` whole and checks that its content hashes to `oid`
+  // (libgit2's own check on read is off, see EnsureLibgit2): Corruption
+  // "content hashes to <id>" when damaged, the read's error when missing or
+  // unreadable. For commits and trees; blobs stream (HashStoredBlob).
+  Status VerifyObject(const git_oid& oid) const;
+  // Every reference of the store (refs/heads/main, remote-tracking refs,
+  // ...), with what it resolves to.
+  Result<std::vector<RefTarget>> ListRefs() const;
+  // The object that reference `name` resolves to; nullopt when there is no
+  // such reference.
+  Result<std::optional<git_oid>> ResolveRef(const std::string& name) const;
 
   // --- the head ref
   // The commit refs/heads/main points at; nullopt before the first commit.
@@ -168,6 +215,7 @@ class GitStore {
                  const std::function<Status()>& barrier = nullptr);
 
  private:
+  friend struct StoreAccess;  // store/git_store_access.h
   GitStore(Env* env, std::string git_dir, git_repository* repo, OdbBackend* backend);
 
   Env* env_;
