@@ -166,7 +166,6 @@ Result<git_oid> GitStore::WriteBlob(std::string_view data) {
 
 namespace {
 
-
 // A blob of `size` bytes on its way into a write stream of an odb, pushed
 // piece by piece: libgit2 hashes the bytes as they pass to the backend, and
 // Finish checks the length and returns the id. The one place that drives a
@@ -615,9 +614,8 @@ Status GitStore::VerifyObject(const git_oid& oid) const {
       rc < 0)
     return GitError(rc, "cannot hash object " + OidHex(oid));
   if (!OidEqual(actual, oid))
-    return MakeError(Code::kCorruption,
-                     "object " + OidHex(oid) + " is damaged: its content hashes to " +
-                         OidHex(actual));
+    return MakeError(Code::kCorruption, "object " + OidHex(oid) +
+                                            " is damaged: its content hashes to " + OidHex(actual));
   return Ok();
 }
 

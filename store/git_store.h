@@ -37,6 +37,9 @@ tl::unexpected<Error> GitError(int rc, const std::string& what, Code code = Code
 // kNotFound of something the caller asked for that does not exist.
 tl::unexpected<Error> NamedObjectError(int rc, const std::string& what);
 
+// Length of an id in raw bytes.
+inline constexpr size_t kOidRawSize = 20;
+
 std::string OidHex(const git_oid& oid);
 Result<git_oid> OidFromHex(const std::string& hex);
 // The id whose 20 raw bytes start at `raw`.
@@ -111,7 +114,8 @@ class GitStore {
   ~GitStore();
 
   git_repository* repo() const { return repo_; }
-  const std::string& git_dir() const { return git_dir_; }
+  // The repository directory (".txdir/store" or wherever it was opened).
+  const std::string& dir() const { return git_dir_; }
   Env* env() const { return env_; }
 
   // --- objects. Written objects are durable only after SyncObjects().

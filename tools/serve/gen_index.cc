@@ -71,7 +71,7 @@ Status GenIndex::ParallelRead(size_t n,
   }
   while (workers_.size() < threads) {
     const store::GitStore& main = store();
-    workers_.push_back(TXDIR_TRY(store::GitStore::Open(main.env(), main.git_dir())));
+    workers_.push_back(TXDIR_TRY(store::GitStore::Open(main.env(), main.dir())));
   }
   // Items are handed out one at a time from a shared counter, so a slow
   // item (a big version) does not leave the other threads idle.

@@ -13,20 +13,6 @@ namespace txdir {
 
 namespace {
 
-struct GitBuf {
-  git_buf b = GIT_BUF_INIT;
-  ~GitBuf() { git_buf_dispose(&b); }
-};
-
-bool SelectedDelta(const git_diff_delta* d, const std::string& selector) {
-  const char* path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
-  return internal::PathSelected(path, selector);
-}
-
-std::string DeltaPath(const git_diff_delta* d) {
-  return d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
-}
-
 std::string Plural(size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -38,13 +24,13 @@ Result<std::string> FormatDiff(Repository& repo, uint64_t from, uint64_t to, Dif
   Repository::Impl& r = *repo.impl();
   const std::string selector = internal::NormalizeSelector(path);
   if (!selector.empty()) TXDIR_CHECK(internal::CheckRelativePath(selector));
-  internal::GitTree a = TXDIR_TRY(internal::GenerationTree(r, from));
-  internal::GitTree b = TXDIR_TRY(internal::GenerationTree(r, to));
-  internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, a.get(), b.get()));
+  const store::TreeDiff diff =
+      TXDIR_TRY(store::TreeDiff::Compare(*r.store, TXDIR_TRY(internal::GenerationTree(r, from)),
+                                         TXDIR_TRY(internal::GenerationTree(r, to))));
 
   std::string out;
   if (format == DiffFormat::kNameStatus) {
-    for (const auto& c : TXDIR_TRY(internal::ChangesOf(r, diff.get(), selector)))
+    for (const auto& c : TXDIR_TRY(internal::ChangesOf(r, diff, selector)))
       out += std::string(1, static_cast<char>(c.kind)) + "\t" + PrintablePath(c.path) + "\n";
     return out;
   }
@@ -56,38 +42,23 @@ Result<std::string> FormatDiff(Repository& repo, uint64_t from, uint64_t to, Dif
     uint64_t old_size = 0, new_size = 0;
   };
   std::vector<Stat> stats;
-  const size_t n = git_diff_num_deltas(diff.get());
-  for (size_t i = 0; i < n; ++i) {
-    if (!SelectedDelta(git_diff_get_delta(diff.get(), i), selector)) continue;
-    git_patch* p = nullptr;
-    if (int rc = git_patch_from_diff(&p, diff.get(), i); rc < 0)
-      return store::GitError(rc, "cannot compute the diff");
-    internal::GitPatch patch(p);
-    // The delta's flags are final once the patch has loaded both sides.
-    const git_diff_delta* d = git_patch_get_delta(patch.get());
-    const bool binary = (d->flags & GIT_DIFF_FLAG_BINARY) != 0;
-    const std::string file = DeltaPath(d);
+  for (size_t i = 0; i < diff.changes().size(); ++i) {
+    const store::TreeChange& c = diff.changes()[i];
+    if (!internal::PathSelected(c.path, selector)) continue;
+    const store::FilePatch p = TXDIR_TRY(diff.Patch(i, format == DiffFormat::kPatch));
     if (format == DiffFormat::kPatch) {
-      if (binary) {
-        out += "diff --git a/" + file + " b/" + file + "\n";
-        if (d->status == GIT_DELTA_ADDED) out += "new file\n";
-        if (d->status == GIT_DELTA_DELETED) out += "deleted file\n";
+      if (p.binary) {
+        out += "diff --git a/" + c.path + " b/" + c.path + "\n";
+        if (c.kind == store::TreeChange::Kind::kAdded) out += "new file\n";
+        if (c.kind == store::TreeChange::Kind::kRemoved) out += "deleted file\n";
         out += "binary files differ\n";
         continue;
       }
-      GitBuf buf;
-      if (int rc = git_patch_to_buf(&buf.b, patch.get()); rc < 0)
-        return store::GitError(rc, "cannot format the diff");
-      out.append(buf.b.ptr, buf.b.size);
+      out += p.text;
       continue;
     }
-    Stat s{PrintablePath(file), binary, 0, 0, d->old_file.size, d->new_file.size};
-    if (!binary) {
-      size_t context = 0;
-      if (int rc = git_patch_line_stats(&context, &s.adds, &s.dels, patch.get()); rc < 0)
-        return store::GitError(rc, "cannot count the diff's lines");
-    }
-    stats.push_back(std::move(s));
+    stats.push_back(Stat{PrintablePath(c.path), p.binary, p.lines_added, p.lines_removed,
+                         p.old_size, p.new_size});
   }
   if (format == DiffFormat::kPatch || stats.empty()) return out;
 

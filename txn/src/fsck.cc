@@ -3,7 +3,6 @@
 #include "txdir/fsck.h"
 
 #include <fcntl.h>
-#include <git2.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -21,10 +20,6 @@
 namespace txdir {
 
 namespace {
-
-struct OidLess {
-  bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
-};
 
 class Checker {
  public:
@@ -57,90 +52,55 @@ class Checker {
   }
 
   void CheckRefs() {
-    git_repository* repo = r_.store->repo();
-    git_reference_iterator* it = nullptr;
-    if (git_reference_iterator_new(&it, repo) < 0) {
+    auto refs = r_.store->ListRefs();
+    if (!refs) {
       Problem("store", std::nullopt, "refs", "cannot list refs");
       return;
     }
-    git_reference* ref = nullptr;
-    while (git_reference_next(&ref, it) == 0) {
-      std::string name = git_reference_name(ref);
-      git_reference* resolved = nullptr;
-      if (git_reference_resolve(&resolved, ref) < 0) {
-        Problem("store", std::nullopt, name, "ref does not resolve");
-      } else {
-        git_odb* odb = nullptr;
-        if (git_repository_odb(&odb, repo) == 0) {
-          if (!git_odb_exists(odb, git_reference_target(resolved)))
-            Problem(
-                "store", std::nullopt, name,
-                "ref points at a missing object " + store::OidHex(*git_reference_target(resolved)));
-          git_odb_free(odb);
-        }
-        git_reference_free(resolved);
+    for (const auto& ref : *refs) {
+      if (!ref.target) {
+        Problem("store", std::nullopt, ref.name, "ref does not resolve");
+        continue;
       }
-      git_reference_free(ref);
+      auto present = r_.store->HasObject(*ref.target);
+      if (present && !*present)
+        Problem("store", std::nullopt, ref.name,
+                "ref points at a missing object " + store::OidHex(*ref.target));
     }
-    git_reference_iterator_free(it);
-  }
-
-  // Reads an object whole and checks that its content hashes to its id
-  // (libgit2's own check on read is off, see EnsureLibgit2). False when it
-  // is missing, unreadable or damaged.
-  bool ReadObject(const git_oid& oid, git_odb_object** out) {
-    git_odb* odb = nullptr;
-    if (git_repository_odb(&odb, r_.store->repo()) < 0) return false;
-    int rc = git_odb_read(out, odb, &oid);
-    git_odb_free(odb);
-    if (rc != 0) return false;
-    git_oid actual;
-    if (git_odb_hash(&actual, git_odb_object_data(*out), git_odb_object_size(*out),
-                     git_odb_object_type(*out)) != 0 ||
-        !store::OidEqual(actual, oid)) {
-      git_odb_object_free(*out);
-      *out = nullptr;
-      git_error_set_str(GIT_ERROR_ODB, ("content hashes to " + store::OidHex(actual)).c_str());
-      return false;
-    }
-    return true;
   }
 
   void CheckTree(const git_oid& tree_oid, const std::string& where, uint64_t gen) {
     if (!seen_.insert(tree_oid).second) return;
     ++rep_->objects_checked;
-    git_tree* tree = nullptr;
-    git_odb_object* raw = nullptr;
-    if (!ReadObject(tree_oid, &raw) || git_tree_lookup(&tree, r_.store->repo(), &tree_oid) < 0) {
-      if (raw != nullptr) git_odb_object_free(raw);
+    Status intact = r_.store->VerifyObject(tree_oid);
+    auto entries = intact ? r_.store->ReadTreeEntries(tree_oid)
+                          : Result<std::vector<store::TreeEntry>>(tl::unexpected(intact.error()));
+    if (!entries) {
       Problem("store", gen, where, "tree " + store::OidHex(tree_oid) + " is missing or damaged");
       return;
     }
-    git_odb_object_free(raw);
-    for (size_t i = 0, n = git_tree_entrycount(tree); i < n; ++i) {
-      const git_tree_entry* e = git_tree_entry_byindex(tree, i);
-      const std::string path = where + git_tree_entry_name(e);
-      const git_oid* id = git_tree_entry_id(e);
-      if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-        CheckTree(*id, path + "/", gen);
+    for (const auto& e : *entries) {
+      const std::string path = where + e.name;
+      // A folder by its mode, as git and libgit2 tell one.
+      if ((e.mode & 0170000) == store::kModeTree) {
+        CheckTree(e.oid, path + "/", gen);
         continue;
       }
-      if (!seen_.insert(*id).second) continue;
+      if (!seen_.insert(e.oid).second) continue;
       ++rep_->objects_checked;
       if (progress_) progress_(Progress{"checking objects", rep_->objects_checked, 0, 0});
       // Every blob is hashed as it is read, in pieces: one read of the
       // object whatever its size, and checking a 2 GB file takes no 2 GB of
-      // memory. (Reading it through libgit2 checks its hash too, but whole.)
-      auto got = r_.store->HashStoredBlob(*id);
+      // memory. (VerifyObject checks the hash too, but reads whole.)
+      auto got = r_.store->HashStoredBlob(e.oid);
       if (!got)
         Problem("store", gen, path,
-                "blob " + store::OidHex(*id) + " is missing or damaged: " + got.error().message);
-      else if (!store::OidEqual(*got, *id))
+                "blob " + store::OidHex(e.oid) + " is missing or damaged: " + got.error().message);
+      else if (!store::OidEqual(*got, e.oid))
         Problem("store", gen, path,
-                "blob " + store::OidHex(*id) + " is damaged: its content hashes to " +
+                "blob " + store::OidHex(e.oid) + " is damaged: its content hashes to " +
                     store::OidHex(*got));
     }
-    git_tree_free(tree);
   }
 
   void CheckHistory() {
@@ -154,12 +114,10 @@ class Checker {
     std::optional<uint64_t> prev;
     while (cur) {
       ++rep_->commits_checked;
-      git_odb_object* obj = nullptr;
-      if (!ReadObject(*cur, &obj)) {
+      if (!r_.store->VerifyObject(*cur)) {
         Problem("store", std::nullopt, "commit " + store::OidHex(*cur), "missing or damaged");
         return;
       }
-      git_odb_object_free(obj);
       if (progress_) progress_(Progress{"checking objects", rep_->objects_checked, 0, 0});
       auto meta = r_.store->ReadMeta(*cur);
       if (!meta) {
@@ -368,7 +326,7 @@ class Checker {
   FsckReport* rep_;
   const ProgressFn& progress_;
   bool holding_lock_ = false;
-  std::set<git_oid, OidLess> seen_;
+  std::set<git_oid, store::OidLess> seen_;
   std::set<uint64_t> history_;
   std::set<uint64_t> damaged_;
   std::map<std::pair<dev_t, ino_t>, std::vector<std::string>> inodes_;

@@ -34,71 +34,45 @@ bool PathSelected(const std::string& path, const std::string& selector) {
          path[selector.size()] == '/';
 }
 
-Result<GitTree> LookupTree(Repository::Impl& r, const git_oid& tree) {
-  git_tree* t = nullptr;
-  if (int rc = git_tree_lookup(&t, r.store->repo(), &tree); rc < 0)
-    return store::NamedObjectError(rc, "cannot read tree " + store::OidHex(tree));
-  return GitTree(t);
-}
-
-Result<GitTree> GenerationTree(Repository::Impl& r, uint64_t gen) {
-  if (gen == 0) return GitTree();  // what precedes the first generation: no files
+Result<std::optional<git_oid>> GenerationTree(Repository::Impl& r, uint64_t gen) {
+  if (gen == 0) return std::optional<git_oid>();  // what precedes the first generation
   git_oid commit = TXDIR_TRY(FindGeneration(r, gen));
-  return LookupTree(r, TXDIR_TRY(r.store->CommitTree(commit)));
+  return std::optional<git_oid>(TXDIR_TRY(r.store->CommitTree(commit)));
 }
 
-Result<GitDiff> DiffTrees(Repository::Impl& r, git_tree* from, git_tree* to) {
-  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-  opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
-  git_diff* d = nullptr;
-  if (int rc = git_diff_tree_to_tree(&d, r.store->repo(), from, to, &opts); rc < 0)
-    return store::GitError(rc, "cannot compare trees");
-  return GitDiff(d);
-}
-
-Result<std::vector<FileChange>> ChangesOf(Repository::Impl& r, git_diff* diff,
+Result<std::vector<FileChange>> ChangesOf(Repository::Impl& r, const store::TreeDiff& diff,
                                           const std::string& selector) {
-  git_odb* odb_raw = nullptr;
-  if (int rc = git_repository_odb(&odb_raw, r.store->repo()); rc < 0)
-    return store::GitError(rc, "no object database");
-  GitOdb odb(odb_raw);
   auto size_of = [&](const git_oid& oid) -> Result<uint64_t> {
-    size_t len = 0;
-    git_object_t type;
-    if (int rc = git_odb_read_header(&len, &type, odb.get(), &oid); rc < 0)
-      return store::NamedObjectError(rc, "cannot read object " + store::OidHex(oid));
-    return static_cast<uint64_t>(len);
+    auto size = r.store->ObjectSize(oid);
+    // A blob a tree names that cannot be found: the store is damaged.
+    if (!size && size.error().code == Code::kNotFound) size.error().code = Code::kCorruption;
+    return size;
   };
   std::vector<FileChange> out;
-  const size_t n = git_diff_num_deltas(diff);
-  for (size_t i = 0; i < n; ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff, i);
+  for (const store::TreeChange& d : diff.changes()) {
+    if (!PathSelected(d.path, selector)) continue;
     FileChange c;
-    switch (d->status) {
-      case GIT_DELTA_ADDED:
+    switch (d.kind) {
+      case store::TreeChange::Kind::kAdded:
         c.kind = ChangeKind::kAdded;
         break;
-      case GIT_DELTA_DELETED:
+      case store::TreeChange::Kind::kRemoved:
         c.kind = ChangeKind::kRemoved;
         break;
-      case GIT_DELTA_MODIFIED:
-      case GIT_DELTA_TYPECHANGE:
+      case store::TreeChange::Kind::kModified:
         c.kind = ChangeKind::kModified;
         break;
-      default:
-        continue;  // unmodified, ignored, ...: not produced by a tree-to-tree diff
     }
-    c.path = c.kind == ChangeKind::kRemoved ? d->old_file.path : d->new_file.path;
-    if (!PathSelected(c.path, selector)) continue;
+    c.path = d.path;
     if (c.kind != ChangeKind::kAdded) {
-      c.old_mode = d->old_file.mode;
-      c.old_blob = store::OidHex(d->old_file.id);
-      c.old_size = TXDIR_TRY(size_of(d->old_file.id));
+      c.old_mode = d.old_mode;
+      c.old_blob = store::OidHex(d.old_blob);
+      c.old_size = TXDIR_TRY(size_of(d.old_blob));
     }
     if (c.kind != ChangeKind::kRemoved) {
-      c.new_mode = d->new_file.mode;
-      c.new_blob = store::OidHex(d->new_file.id);
-      c.new_size = TXDIR_TRY(size_of(d->new_file.id));
+      c.new_mode = d.new_mode;
+      c.new_blob = store::OidHex(d.new_blob);
+      c.new_size = TXDIR_TRY(size_of(d.new_blob));
     }
     out.push_back(std::move(c));
   }
@@ -114,32 +88,6 @@ namespace {
 Status CheckSelector(const std::string& selector) {
   if (selector.empty()) return Ok();
   return internal::CheckRelativePath(selector);
-}
-
-}  // namespace
-
-namespace {
-
-// The bytes of the lines `diff` adds and removes (its text content, without
-// context, headers or "no newline" markers); a binary file counts whole, its
-// old contents removed and its new contents added.
-Status CountChangedBytes(git_diff* diff, ChangeSummary* out) {
-  auto binary = [](const git_diff_delta* d, const git_diff_binary*, void* payload) -> int {
-    auto* s = static_cast<ChangeSummary*>(payload);
-    s->bytes_removed += d->old_file.size;
-    s->bytes_added += d->new_file.size;
-    return 0;
-  };
-  auto line = [](const git_diff_delta*, const git_diff_hunk*, const git_diff_line* l,
-                 void* payload) -> int {
-    auto* s = static_cast<ChangeSummary*>(payload);
-    if (l->origin == GIT_DIFF_LINE_ADDITION) s->bytes_added += l->content_len;
-    if (l->origin == GIT_DIFF_LINE_DELETION) s->bytes_removed += l->content_len;
-    return 0;
-  };
-  if (int rc = git_diff_foreach(diff, nullptr, binary, nullptr, line, out); rc < 0)
-    return store::GitError(rc, "cannot compute the diff");
-  return Ok();
 }
 
 }  // namespace
@@ -174,18 +122,17 @@ Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
     HistoryEntry e;
     e.info = TXDIR_TRY(internal::DescribeCommit(r, *cur));
     auto parent = TXDIR_TRY(r.store->CommitParent(*cur));
-    internal::GitTree tree =
-        TXDIR_TRY(internal::LookupTree(r, TXDIR_TRY(r.store->CommitTree(*cur))));
-    internal::GitTree parent_tree;
-    if (parent)
-      parent_tree = TXDIR_TRY(internal::LookupTree(r, TXDIR_TRY(r.store->CommitTree(*parent))));
+    const git_oid tree = TXDIR_TRY(r.store->CommitTree(*cur));
+    std::optional<git_oid> parent_tree;
+    if (parent) parent_tree = TXDIR_TRY(r.store->CommitTree(*parent));
     // Without a parent, the first generation added every file; the oldest
     // one a prune kept changed something unknown, so nothing is counted.
     std::vector<FileChange> changes;
     if (parent || !e.info.history_pruned) {
-      internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, parent_tree.get(), tree.get()));
-      changes = TXDIR_TRY(internal::ChangesOf(r, diff.get(), ""));
-      if (options.changed_bytes) TXDIR_CHECK(CountChangedBytes(diff.get(), &e.changes));
+      const store::TreeDiff diff = TXDIR_TRY(store::TreeDiff::Compare(*r.store, parent_tree, tree));
+      changes = TXDIR_TRY(internal::ChangesOf(r, diff, ""));
+      if (options.changed_bytes)
+        TXDIR_CHECK(diff.CountChangedBytes(&e.changes.bytes_added, &e.changes.bytes_removed));
     }
     e.changes.files = files;
     e.changes.bytes = bytes;
@@ -226,10 +173,10 @@ Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from,
   Repository::Impl& r = *repo.impl();
   const std::string selector = internal::NormalizeSelector(path);
   TXDIR_CHECK(CheckSelector(selector));
-  internal::GitTree a = TXDIR_TRY(internal::GenerationTree(r, from));
-  internal::GitTree b = TXDIR_TRY(internal::GenerationTree(r, to));
-  internal::GitDiff diff = TXDIR_TRY(internal::DiffTrees(r, a.get(), b.get()));
-  return internal::ChangesOf(r, diff.get(), selector);
+  const store::TreeDiff diff =
+      TXDIR_TRY(store::TreeDiff::Compare(*r.store, TXDIR_TRY(internal::GenerationTree(r, from)),
+                                         TXDIR_TRY(internal::GenerationTree(r, to))));
+  return internal::ChangesOf(r, diff, selector);
 }
 
 // --- export

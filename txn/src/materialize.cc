@@ -65,7 +65,7 @@ class Donors {
   };
 
   static std::string Key(const git_oid& oid, uint32_t mode) {
-    std::string k(reinterpret_cast<const char*>(oid.id), GIT_OID_RAWSZ);
+    std::string k(reinterpret_cast<const char*>(oid.id), store::kOidRawSize);
     k.append(reinterpret_cast<const char*>(&mode), sizeof mode);
     return k;
   }

@@ -47,7 +47,7 @@ class Walk {
   // stepped back from (the child).
   bool Changed() const {
     if (!prev_.blob || !cur_.blob) return prev_.blob.has_value() != cur_.blob.has_value();
-    return !git_oid_equal(&*prev_.blob, &*cur_.blob);
+    return !store::OidEqual(*prev_.blob, *cur_.blob);
   }
   Result<const sdn::Table*> Table(Version* v, const git_oid& at, const std::string& name) {
     if (!v->blob) return static_cast<const sdn::Table*>(nullptr);

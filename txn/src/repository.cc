@@ -2,7 +2,6 @@
 #include "txdir/repository.h"
 
 #include <fcntl.h>
-#include <git2.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -224,7 +223,7 @@ Result<std::vector<FileChange>> Repository::PreviewPublish(const std::string& so
     if (it == old.end()) {
       c.kind = ChangeKind::kAdded;
     } else {
-      if (git_oid_equal(&it->second.oid, &f.oid) && it->second.mode == f.mode) {
+      if (store::OidEqual(it->second.oid, f.oid) && it->second.mode == f.mode) {
         old.erase(it);
         continue;
       }

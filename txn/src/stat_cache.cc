@@ -55,9 +55,8 @@ struct Reader {
 };
 
 git_oid Checksum(const char* data, size_t len) {
-  git_oid oid{};
-  (void)git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB);
-  return oid;
+  // Hashing memory cannot fail; a zero id would only make the check fail.
+  return store::HashBlob(std::string_view(data, len)).value_or(git_oid{});
 }
 
 }  // namespace
@@ -75,11 +74,12 @@ StatCache StatCache::Load(Env* env, const std::string& dir_path, const std::stri
   auto data = env->ReadAll(fd->get());
   if (!data) return fail(data.error().ToString());
   const std::string& d = *data;
-  if (d.size() < kMagicLen + GIT_OID_RAWSZ || d.compare(0, kMagicLen, kMagic) != 0)
+  if (d.size() < kMagicLen + store::kOidRawSize || d.compare(0, kMagicLen, kMagic) != 0)
     return fail("not a stat cache of this version");
-  const size_t body = d.size() - GIT_OID_RAWSZ;
+  const size_t body = d.size() - store::kOidRawSize;
   git_oid sum = Checksum(d.data(), body);
-  if (std::memcmp(sum.id, d.data() + body, GIT_OID_RAWSZ) != 0) return fail("checksum mismatch");
+  if (std::memcmp(sum.id, d.data() + body, store::kOidRawSize) != 0)
+    return fail("checksum mismatch");
   Reader r{d, kMagicLen};
   c.limit_ns_ = r.Get<int64_t>();
   c.source_dev_ = r.Get<uint64_t>();
@@ -99,9 +99,9 @@ StatCache StatCache::Load(Env* env, const std::string& dir_path, const std::stri
     e.ino = r.Get<uint64_t>();
     e.dev = r.Get<uint64_t>();
     e.mode = r.Get<uint32_t>();
-    std::string raw = r.Bytes(GIT_OID_RAWSZ);
+    std::string raw = r.Bytes(store::kOidRawSize);
     if (!r.ok) break;
-    git_oid_fromraw(&e.oid, reinterpret_cast<const unsigned char*>(raw.data()));
+    e.oid = store::OidFromRaw(reinterpret_cast<const unsigned char*>(raw.data()));
     // Entries are recorded only below the limit; anything else is not ours.
     if (e.mtime_ns >= c.limit_ns_ || e.ctime_ns >= c.limit_ns_) return fail("racy entry");
     c.entries_.emplace(std::move(path), e);
@@ -162,10 +162,10 @@ Status StatCache::Save(Env* env, const std::string& dir, const std::string& name
     Put<uint64_t>(&out, e.ino);
     Put<uint64_t>(&out, e.dev);
     Put<uint32_t>(&out, e.mode);
-    out.append(reinterpret_cast<const char*>(e.oid.id), GIT_OID_RAWSZ);
+    out.append(reinterpret_cast<const char*>(e.oid.id), store::kOidRawSize);
   }
   git_oid sum = Checksum(out.data(), out.size());
-  out.append(reinterpret_cast<const char*>(sum.id), GIT_OID_RAWSZ);
+  out.append(reinterpret_cast<const char*>(sum.id), store::kOidRawSize);
 
   // Rewritten in place, not replaced by a new file: creating a file (an
   // inode) is the costliest step of a small publish on ext4. A write cut

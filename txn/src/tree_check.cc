@@ -24,50 +24,49 @@ Status Refuse(const std::string& why, const std::string& path) {
   return MakeError(Code::kInvalidArgument, why, Printable(path));
 }
 
+// A store error with the path it was met at.
+tl::unexpected<Error> Within(Error e, const std::string& path) {
+  if (!path.empty()) e.message += " (at '" + Printable(path) + "')";
+  return tl::unexpected<Error>(std::move(e));
+}
+
 }  // namespace
 
 Status TreeChecker::Walk(const git_oid& tree_id, const std::string& prefix, size_t depth) {
   if (!seen_.emplace(std::make_pair(store::OidHex(tree_id), depth * 100000 + prefix.size()), true)
            .second)
     return Ok();
-  git_tree* raw = nullptr;
-  if (int rc = git_tree_lookup(&raw, store_.repo(), &tree_id); rc < 0)
-    return store::GitError(rc, "cannot read tree " + store::OidHex(tree_id) +
-                                   (prefix.empty() ? "" : " of '" + Printable(prefix) + "'"));
-  std::unique_ptr<git_tree, void (*)(git_tree*)> tree(raw, git_tree_free);
-  git_odb* odb = nullptr;
-  if (int rc = git_repository_odb(&odb, store_.repo()); rc < 0)
-    return store::GitError(rc, "no object database");
-  std::unique_ptr<git_odb, void (*)(git_odb*)> odb_owner(odb, git_odb_free);
+  auto entries = store_.ReadTreeEntries(tree_id);
+  if (!entries) return Within(entries.error(), prefix);
   std::set<std::string> names;
   std::string prev_name;
   bool prev_dir = false;
-  for (size_t i = 0, n = git_tree_entrycount(tree.get()); i < n; ++i) {
-    const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
-    const std::string name = git_tree_entry_name(e);
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const store::TreeEntry& e = (*entries)[i];
+    const std::string& name = e.name;
     const std::string path = prefix + name;
     TXDIR_CHECK(CheckName(name, path));
     TXDIR_CHECK(CheckRelativePath(path));
-    // The raw mode: git_tree_entry_filemode() maps 100664 to 100644 and
-    // the like, which git fsck reports and we never write.
-    const uint32_t mode = git_tree_entry_filemode_raw(e);
-    const bool dir = mode == GIT_FILEMODE_TREE;
+    // The raw mode: libgit2 would map 100664 to 100644 and the like,
+    // which git fsck reports and we never write.
+    const uint32_t mode = e.mode;
+    const bool dir = mode == store::kModeTree;
     if (!names.insert(name).second) return Refuse("the same name twice in one folder", path);
     if (i > 0 && GitOrder(prev_name, prev_dir, name, dir) >= 0)
       return Refuse("folder entries not in git's order", path);
     prev_name = name;
     prev_dir = dir;
-    git_object_t want;
+    store::ObjectType want;
     switch (mode) {
-      case GIT_FILEMODE_BLOB:
-      case GIT_FILEMODE_BLOB_EXECUTABLE:
-      case GIT_FILEMODE_LINK:
-        want = GIT_OBJECT_BLOB;
+      case store::kModeFile:
+      case store::kModeExecutable:
+      case store::kModeLink:
+        want = store::ObjectType::kBlob;
         break;
-      case GIT_FILEMODE_TREE:
-        want = GIT_OBJECT_TREE;
+      case store::kModeTree:
+        want = store::ObjectType::kTree;
         break;
-      case GIT_FILEMODE_COMMIT:
+      case store::kModeSubmodule:
         return Refuse("a submodule (mode 160000), not a file, link or folder", path);
       default: {
         char octal[16];
@@ -75,18 +74,16 @@ Status TreeChecker::Walk(const git_oid& tree_id, const std::string& prefix, size
         return Refuse(std::string("mode ") + octal + ", not a file, link or folder", path);
       }
     }
-    const git_oid* id = git_tree_entry_id(e);
+    const git_oid* id = &e.oid;
     if (dir) {
       TXDIR_CHECK(Walk(*id, path + "/", depth + 1));
       continue;
     }
-    size_t size = 0;
-    git_object_t type = GIT_OBJECT_INVALID;
-    if (int rc = git_odb_read_header(&size, &type, odb_owner.get(), id); rc < 0)
-      return store::GitError(
-          rc, "cannot read object " + store::OidHex(*id) + " of '" + Printable(path) + "'");
-    if (type != want) return Refuse("a file or link whose object is not a blob", path);
-    if (mode == GIT_FILEMODE_LINK) {
+    auto type = store_.TypeOf(*id);
+    if (!type) return Within(type.error(), path);
+    if (*type != want) return Refuse("a file or link whose object is not a blob", path);
+    if (mode == store::kModeLink) {
+      const uint64_t size = TXDIR_TRY(store_.ObjectSize(*id));
       // Read only when small: a target is at most kMaxPathLength bytes.
       if (size > kMaxPathLength)
         return Refuse(
@@ -100,12 +97,8 @@ Status TreeChecker::Walk(const git_oid& tree_id, const std::string& prefix, size
 }
 
 Status CheckParentNumbers(const store::GitStore& store, const git_oid& commit, uint64_t number) {
-  git_commit* raw = nullptr;
-  if (int rc = git_commit_lookup(&raw, store.repo(), &commit); rc < 0)
-    return store::GitError(rc, "cannot read commit " + store::OidHex(commit));
-  std::unique_ptr<git_commit, void (*)(git_commit*)> c(raw, git_commit_free);
-  for (unsigned i = 0, n = git_commit_parentcount(c.get()); i < n; ++i) {
-    const git_oid parent = *git_commit_parent_id(c.get(), i);
+  const std::vector<git_oid> parents = TXDIR_TRY(store.CommitParents(commit));
+  for (const git_oid& parent : parents) {
     auto meta = store.ReadMeta(parent);
     if (!meta)
       return MakeError(Code::kCorruption,

@@ -4,8 +4,6 @@
 // writes. One walk, the same rules as publish (path_check.h).
 #pragma once
 
-#include <git2.h>
-
 #include <map>
 #include <string>
 #include <utility>

@@ -73,8 +73,7 @@ struct Walker {
         report->issues.push_back({path, "is not a regular file or symlink"});
         continue;
       }
-      git_oid got;
-      git_odb_hash(&got, data.data(), data.size(), GIT_OBJECT_BLOB);
+      const git_oid got = TXDIR_TRY(store::HashBlob(data));
       if (!store::OidEqual(got, want.oid)) report->issues.push_back({path, kContentMismatch});
     }
     return Ok();
