@@ -30,7 +30,7 @@ if command -v ccache >/dev/null 2>&1; then CXX="ccache $CXX"; fi
 
 mkdir -p "$out/obj" "$out/corpus"
 base="-std=gnu++20 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined"
-base="$base -fno-sanitize-recover=undefined -I$root -I$root/txn/include -I$root/txn/sdn"
+base="$base -fno-sanitize-recover=undefined -I$root -I$root/include -I$root/txn/sdn"
 extra_flags=""
 link=""
 seeds=""
