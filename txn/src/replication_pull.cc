@@ -1,7 +1,6 @@
 // Pull: adopt the remote head as the live generation (fast-forward), or
 // resolve a divergence per strategy; and clone. docs/replication.md.
 #include <fcntl.h>
-#include <git2.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/host_info.h"
 #include "txn/src/path_check.h"
 #include "txn/src/replication_internal.h"
@@ -38,28 +38,15 @@ const char* PullOutcomeName(PullOutcome outcome) {
 
 namespace {
 
-struct RevwalkDeleter {
-  void operator()(git_revwalk* w) const { git_revwalk_free(w); }
-};
-
 // Generation numbers of the commits reachable from `from` but not from
 // `hide`, with their ids.
 Result<std::vector<std::pair<uint64_t, git_oid>>> OnlyIn(Repository::Impl& r, const git_oid& from,
                                                          const git_oid& hide) {
-  git_revwalk* raw = nullptr;
-  if (int rc = git_revwalk_new(&raw, r.store->repo()); rc < 0)
-    return store::GitError(rc, "cannot walk history", Code::kInternal);
-  std::unique_ptr<git_revwalk, RevwalkDeleter> walk(raw);
-  if (int rc = git_revwalk_push(walk.get(), &from); rc < 0)
-    return store::GitError(rc, "cannot walk from " + store::OidHex(from));
-  if (int rc = git_revwalk_hide(walk.get(), &hide); rc < 0)
-    return store::GitError(rc, "cannot walk from " + store::OidHex(hide));
   std::vector<std::pair<uint64_t, git_oid>> out;
-  git_oid oid;
-  int rc;
-  while ((rc = git_revwalk_next(&oid, walk.get())) == 0)
+  TXDIR_CHECK(store::ForEachCommitOnlyIn(*r.store, from, hide, [&](const git_oid& oid) -> Status {
     out.emplace_back(TXDIR_TRY(r.store->ReadMeta(oid)).number, oid);
-  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
+    return Ok();
+  }));
   return out;
 }
 
@@ -74,20 +61,8 @@ Result<std::vector<std::pair<uint64_t, git_oid>>> OnlyIn(Repository::Impl& r, co
 Status CheckIncoming(Repository::Impl& r, const git_oid& remote,
                      const std::optional<git_oid>& local, const std::string& remote_name,
                      SymlinkPolicy symlinks) {
-  git_revwalk* raw = nullptr;
-  if (int rc = git_revwalk_new(&raw, r.store->repo()); rc < 0)
-    return store::GitError(rc, "cannot walk history", Code::kInternal);
-  std::unique_ptr<git_revwalk, RevwalkDeleter> walk(raw);
-  if (int rc = git_revwalk_push(walk.get(), &remote); rc < 0)
-    return store::GitError(rc, "cannot walk from " + store::OidHex(remote));
-  if (local) {
-    if (int rc = git_revwalk_hide(walk.get(), &*local); rc < 0)
-      return store::GitError(rc, "cannot walk from " + store::OidHex(*local));
-  }
   internal::TreeChecker trees(*r.store, symlinks == SymlinkPolicy::kKeepAll);
-  git_oid oid;
-  int rc;
-  while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
+  return store::ForEachCommitOnlyIn(*r.store, remote, local, [&](const git_oid& oid) -> Status {
     auto refuse = [&](Error e, const std::string& what) -> Status {
       e.message = "remote '" + remote_name + "' commit " + store::OidHex(oid).substr(0, 12) + " " +
                   what + "; nothing was pulled: " + e.message;
@@ -101,9 +76,8 @@ Status CheckIncoming(Repository::Impl& r, const git_oid& remote,
     if (auto st = trees.Check(TXDIR_TRY(r.store->CommitTree(oid))); !st)
       return refuse(st.error(),
                     "(generation " + std::to_string(meta->number) + ") holds a tree txdir refuses");
-  }
-  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot walk history");
-  return Ok();
+    return Ok();
+  });
 }
 
 std::string Short(const git_oid& oid) { return store::OidHex(oid).substr(0, 12); }
@@ -211,13 +185,9 @@ Status RetireGenerations(Repository::Impl& r, const git_oid& local_head, const g
 Status RetireReplacedGenerations(Repository::Impl& r, RecoveryReport* report) {
   auto head = TXDIR_TRY(ReadHead(r));
   if (!head || head->meta.kind != "pull") return Ok();
-  git_commit* raw = nullptr;
-  if (int rc = git_commit_lookup(&raw, r.store->repo(), &head->commit); rc < 0)
-    return store::GitError(rc, "commit not found " + store::OidHex(head->commit));
-  std::unique_ptr<git_commit, void (*)(git_commit*)> c(raw, git_commit_free);
-  if (git_commit_parentcount(c.get()) != 2) return Ok();
-  return RetireGenerations(r, *git_commit_parent_id(c.get(), 1), *git_commit_parent_id(c.get(), 0),
-                           /*remove=*/true, report);
+  const std::vector<git_oid> parents = TXDIR_TRY(r.store->CommitParents(head->commit));
+  if (parents.size() != 2) return Ok();
+  return RetireGenerations(r, parents[1], parents[0], /*remove=*/true, report);
 }
 
 }  // namespace internal
@@ -235,13 +205,13 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
     result.local_head = store::OidHex(head->commit);
     result.generation = TXDIR_TRY(internal::DescribeCommit(r, head->commit));
   }
-  git_oid remote;
   const std::string tracking = "refs/remotes/" + remote_name + "/main";
-  if (int rc = git_reference_name_to_id(&remote, r.store->repo(), tracking.c_str()); rc < 0) {
-    if (rc != GIT_ENOTFOUND) return store::GitError(rc, "cannot read " + tracking);
+  const std::optional<git_oid> fetched = TXDIR_TRY(r.store->ResolveRef(tracking));
+  if (!fetched) {
     result.outcome = PullOutcome::kRemoteEmpty;
     return result;
   }
+  const git_oid remote = *fetched;
   result.remote_head = store::OidHex(remote);
   if (head && store::OidEqual(head->commit, remote)) {
     result.outcome = PullOutcome::kUpToDate;
@@ -257,13 +227,7 @@ Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
 
   std::optional<git_oid> base;
   if (head) {
-    git_oid b;
-    int rc = git_merge_base(&b, r.store->repo(), &head->commit, &remote);
-    if (rc == 0) {
-      base = b;
-    } else if (rc != GIT_ENOTFOUND) {
-      return store::GitError(rc, "cannot find the merge base");
-    }
+    base = TXDIR_TRY(store::MergeBase(*r.store, head->commit, remote));
     if (base && store::OidEqual(*base, remote)) {
       result.outcome = PullOutcome::kRemoteBehind;
       return result;

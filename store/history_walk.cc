@@ -1,0 +1,48 @@
+// Walks of the store's history through libgit2. history_walk.h.
+#include "store/history_walk.h"
+
+#include <git2.h>
+
+#include "store/git_handles.h"
+#include "store/git_store_access.h"
+
+namespace txdir::store {
+
+Status ForEachCommitOnlyIn(const GitStore& store, const git_oid& from,
+                           const std::optional<git_oid>& hide,
+                           const std::function<Status(const git_oid&)>& visit) {
+  git_revwalk* raw = nullptr;
+  if (int rc = git_revwalk_new(&raw, StoreAccess::Repo(store)); rc < 0)
+    return GitError(rc, "cannot walk history", Code::kInternal);
+  RevwalkPtr walk(raw);
+  if (int rc = git_revwalk_push(walk.get(), &from); rc < 0)
+    return GitError(rc, "cannot walk from " + OidHex(from));
+  if (hide) {
+    if (int rc = git_revwalk_hide(walk.get(), &*hide); rc < 0)
+      return GitError(rc, "cannot walk from " + OidHex(*hide));
+  }
+  git_oid oid;
+  int rc = 0;
+  while ((rc = git_revwalk_next(&oid, walk.get())) == 0) TXDIR_CHECK(visit(oid));
+  if (rc != GIT_ITEROVER) return GitError(rc, "cannot walk history");
+  return Ok();
+}
+
+Result<std::optional<git_oid>> MergeBase(const GitStore& store, const git_oid& a,
+                                         const git_oid& b) {
+  git_oid base;
+  int rc = git_merge_base(&base, StoreAccess::Repo(store), &a, &b);
+  if (rc == GIT_ENOTFOUND) return std::optional<git_oid>();
+  if (rc < 0) return GitError(rc, "cannot find the merge base");
+  return std::optional<git_oid>(base);
+}
+
+Result<bool> IsDescendantOf(const GitStore& store, const git_oid& commit, const git_oid& ancestor) {
+  int rc = git_graph_descendant_of(StoreAccess::Repo(store), &commit, &ancestor);
+  if (rc < 0)
+    return GitError(rc,
+                    "cannot tell whether " + OidHex(commit) + " descends from " + OidHex(ancestor));
+  return rc == 1;
+}
+
+}  // namespace txdir::store
