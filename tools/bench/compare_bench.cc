@@ -25,7 +25,6 @@
 // reads equal, commits present) and never times; the CI smoke test.
 // Only ratios measured in the same run mean anything: the machine is shared.
 #include <fcntl.h>
-#include <git2.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -52,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "store/bench/libgit2_publish.h"
 #include "tools/bench/bench_util.h"
 #include "tools/cmdline/cmdline.h"
 #include "tools/sample_dashboard/sample_data.h"
@@ -226,65 +226,30 @@ std::string GetFile(const std::string& path) {
 using Dashboard = std::vector<sample::File>;
 
 // --- libgit2 and SQLite baselines (also run alone in a child under strace) ---
-void Git2Check(int rc, const char* what) {
-  if (rc < 0) {
-    const git_error* e = git_error_last();
-    Die(std::string(what) + ": " + (e ? e->message : "libgit2 error"));
-  }
-}
-
 // Commits each dashboard in turn to a fresh bare repository; returns ms each.
+// The libgit2 calls are store/bench/libgit2_publish.h (store/ is the only
+// code that calls libgit2); what is timed is one Publish: blobs, tree,
+// commit.
 std::vector<double> RunLibgit2(const std::string& dir, const std::vector<Dashboard>& runs,
                                bool verify) {
-  Git2Check(git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1), "fsync option");
-  git_repository* repo = nullptr;
-  Git2Check(git_repository_init(&repo, dir.c_str(), 1), "git_repository_init");
-  git_signature* sig = nullptr;
-  Git2Check(git_signature_now(&sig, "bench", "bench@example.invalid"), "signature");
+  namespace baseline = txdir::store::bench;
+  auto publisher = baseline::Libgit2Publisher::Create(dir);
+  if (!publisher) Die(publisher.error().ToString());
   std::vector<double> ms;
-  git_oid parent{};
-  bool have_parent = false;
-  for (size_t i = 0; i < runs.size(); ++i) {
+  std::vector<baseline::BaselineFile> files;
+  for (const auto& run : runs) {
+    files.clear();  // views of `run`, built before the clock starts
+    for (const auto& f : run) files.push_back({f.name.c_str(), f.content});
     auto t0 = Clock::now();
-    git_treebuilder* tb = nullptr;
-    Git2Check(git_treebuilder_new(&tb, repo, nullptr), "treebuilder");
-    for (const auto& f : runs[i]) {
-      git_oid blob;
-      Git2Check(git_blob_create_from_buffer(&blob, repo, f.content.data(), f.content.size()),
-                "blob");
-      Git2Check(git_treebuilder_insert(nullptr, tb, f.name.c_str(), &blob, GIT_FILEMODE_BLOB),
-                "insert");
-    }
-    git_oid tree_id, commit_id;
-    Git2Check(git_treebuilder_write(&tree_id, tb), "tree");
-    git_treebuilder_free(tb);
-    git_tree* tree = nullptr;
-    Git2Check(git_tree_lookup(&tree, repo, &tree_id), "tree lookup");
-    git_commit* pc = nullptr;
-    if (have_parent) Git2Check(git_commit_lookup(&pc, repo, &parent), "parent");
-    const git_commit* parents[] = {pc};
-    Git2Check(git_commit_create(&commit_id, repo, "HEAD", sig, sig, nullptr, "run", tree,
-                                have_parent ? 1 : 0, parents),
-              "commit");
-    git_commit_free(pc);
-    git_tree_free(tree);
+    auto published = (*publisher)->Publish(files);
     ms.push_back(Ms(t0, Clock::now()));
-    parent = commit_id;
-    have_parent = true;
+    if (!published) Die(published.error().ToString());
     if (verify) {
-      git_object* obj = nullptr;
-      std::string spec = "HEAD:" + runs[i][0].name;
-      Git2Check(git_revparse_single(&obj, repo, spec.c_str()), "revparse");
-      const git_blob* b = reinterpret_cast<const git_blob*>(obj);
-      std::string got(static_cast<const char*>(git_blob_rawcontent(b)),
-                      size_t(git_blob_rawsize(b)));
-      if (got != runs[i][0].content) Fail("libgit2 baseline: HEAD content differs");
-      git_object_free(obj);
+      auto got = (*publisher)->ReadHeadFile(run[0].name);
+      if (!got) Die(got.error().ToString());
+      if (*got != run[0].content) Fail("libgit2 baseline: HEAD content differs");
     }
   }
-  git_signature_free(sig);
-  git_repository_free(repo);
-  git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
   return ms;
 }
 
@@ -449,10 +414,9 @@ int BaselineChild(const std::string& which, const std::string& dir, size_t iters
   std::vector<Dashboard> runs;
   for (size_t r = 0; r < iters; ++r)
     runs.push_back(sample::RenderDashboard({.seed = 1, .run = 100 + r, .rows = rows}));
-  git_libgit2_init();
+  const txdir::store::bench::Libgit2Scope libgit2;
   if (which == "libgit2") RunLibgit2(dir, runs, false);
   if (which == "sqlite") RunSqlite(dir, runs, false);
-  git_libgit2_shutdown();
   return 0;
 }
 
@@ -589,7 +553,8 @@ int main(int argc, char** argv) {
   Check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp " + tmpl);
   const std::string work = tmpl;
   const std::string self = SelfExe();
-  git_libgit2_init();
+  // Shut down when main returns, after everything declared below (`repo`).
+  const txdir::store::bench::Libgit2Scope libgit2;
 
   // The dashboard runs: run 1 is the base; runs 2.. are the measured ones.
   const size_t n_runs = o.iters + 1;
@@ -969,7 +934,6 @@ int main(int argc, char** argv) {
     out << j.dump(2) << "\n";
     if (!out) Die("cannot write " + o.json_file);
   }
-  git_libgit2_shutdown();
   if (o.keep)
     std::printf("\nkept %s\n", work.c_str());
   else

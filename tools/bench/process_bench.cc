@@ -177,13 +177,15 @@ void RunStartAndPublish(const Options& o, const std::string& work, const std::st
   for (int i = 0; i < o.runs; ++i) {
     // Start-up: the two program pairs, alternating which goes first.
     auto version = [&] { c.txdir_version.Add(Must({o.txdir, "--version"})); };
-    auto git_version = [&] { c.git_version.Add(Must({"git", "--version"})); };
+    auto gitcli_version = [&] { c.git_version.Add(Must({"git", "--version"})); };
     auto status = [&] { c.txdir_status.Add(Must({o.txdir, "status", repo})); };
-    auto git_status = [&] { c.git_status.Add(Must({"git", "-C", wt, "status", "--porcelain"})); };
+    auto gitcli_status = [&] {
+      c.git_status.Add(Must({"git", "-C", wt, "status", "--porcelain"}));
+    };
     if (i % 2) {
-      version(), git_version(), status(), git_status();
+      version(), gitcli_version(), status(), gitcli_status();
     } else {
-      git_version(), version(), git_status(), status();
+      gitcli_version(), version(), gitcli_status(), status();
     }
 
     // Publish: the same one-table change in each source, then each tool.

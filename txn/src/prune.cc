@@ -1,16 +1,18 @@
 // Pruning history: dropping generations from the store and reclaiming their
 // space. libgit2 has no gc and cannot delete objects, so this is ours:
 // rewrite the retained history, move the head to it (the commit point),
-// repack what is reachable into one pack, delete the rest.
+// repack what is reachable into one pack, delete the rest. The two libgit2
+// steps (rewriting a commit, building the pack) are store/history_rewrite.h;
+// the order of the steps, the commit point and the deletions are here.
 // docs/commit_protocol.md ("GC") gives each crash window.
 #include <fcntl.h>
-#include <git2.h>
 
 #include <algorithm>
 #include <thread>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_rewrite.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/trust.h"
 
@@ -18,55 +20,9 @@ namespace txdir::internal {
 
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct GitDeleter {
-  void operator()(T* p) const { F(p); }
-};
-using CommitPtr = std::unique_ptr<git_commit, GitDeleter<git_commit, git_commit_free>>;
-using TreePtr = std::unique_ptr<git_tree, GitDeleter<git_tree, git_tree_free>>;
-using PackPtr = std::unique_ptr<git_packbuilder, GitDeleter<git_packbuilder, git_packbuilder_free>>;
-using WalkPtr = std::unique_ptr<git_revwalk, GitDeleter<git_revwalk, git_revwalk_free>>;
-
 bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool EndsWith(const std::string& s, const std::string& x) {
   return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
-}
-
-// The same commit with another first parent: tree, author, committer (with
-// their times), encoding, message and any further parents (a pull's merge)
-// byte for byte. Deterministic, so a gc interrupted before its commit point
-// rewrites to the same ids next time.
-Result<git_oid> RewriteCommit(git_repository* repo, const git_oid& id,
-                              const std::optional<git_oid>& parent) {
-  git_commit* raw = nullptr;
-  if (int rc = git_commit_lookup(&raw, repo, &id); rc < 0)
-    return store::GitError(rc, "commit not found " + store::OidHex(id));
-  CommitPtr c(raw);
-  git_tree* tree_raw = nullptr;
-  if (int rc = git_commit_tree(&tree_raw, c.get()); rc < 0)
-    return store::GitError(rc, "tree of commit " + store::OidHex(id) + " missing");
-  TreePtr tree(tree_raw);
-  std::vector<CommitPtr> owners;
-  std::vector<const git_commit*> parents;
-  auto add = [&](const git_oid& oid) -> Status {
-    git_commit* p = nullptr;
-    if (int rc = git_commit_lookup(&p, repo, &oid); rc < 0)
-      return store::GitError(rc, "parent commit missing " + store::OidHex(oid));
-    owners.emplace_back(p);
-    parents.push_back(p);
-    return Ok();
-  };
-  if (parent) TXDIR_CHECK(add(*parent));
-  for (unsigned i = 1, n = git_commit_parentcount(c.get()); i < n; ++i)
-    TXDIR_CHECK(add(*git_commit_parent_id(c.get(), i)));
-  git_oid out;
-  if (int rc = git_commit_create(
-          &out, repo, nullptr, git_commit_author(c.get()), git_commit_committer(c.get()),
-          git_commit_message_encoding(c.get()), git_commit_message_raw(c.get()), tree.get(),
-          parents.size(), parents.data());
-      rc < 0)
-    return store::GitError(rc, "cannot write rewritten commit", Code::kIo);
-  return out;
 }
 
 struct StoreState {
@@ -90,75 +46,6 @@ Result<StoreState> Survey(Env* env, const std::string& objects) {
   }
   std::sort(s.packs.begin(), s.packs.end());
   return s;
-}
-
-// Every object reachable from `head` into one new pack under objects/pack.
-// libgit2's indexer fsyncs the pack, its index and the directory (its
-// fsync option is on: store::EnsureLibgit2); the directory is fsynced again
-// through the Env so the step is visible to the crash tests' recorder.
-// libgit2's callbacks for a pack being built and written, as Progress.
-// (Its "adding objects" stage counts walk steps, not objects: not shown.)
-int PackBuildProgress(int stage, uint32_t current, uint32_t total, void* payload) {
-  const auto& progress = *static_cast<const ProgressFn*>(payload);
-  if (stage == GIT_PACKBUILDER_DELTAFICATION)
-    progress(Progress{"compressing objects", current, total, 0});
-  return 0;
-}
-
-int PackWriteProgress(const git_indexer_progress* stats, void* payload) {
-  const auto& progress = *static_cast<const ProgressFn*>(payload);
-  progress(Progress{"writing objects", stats->indexed_objects, stats->total_objects,
-                    stats->received_bytes});
-  return 0;
-}
-
-Result<std::string> WritePack(Repository::Impl& r, const git_oid& head,
-                              const ProgressFn& progress) {
-  git_repository* repo = r.store->repo();
-  git_packbuilder* pb_raw = nullptr;
-  if (int rc = git_packbuilder_new(&pb_raw, repo); rc < 0)
-    return store::GitError(rc, "cannot start a pack", Code::kInternal);
-  PackPtr pb(pb_raw);
-  git_packbuilder_set_threads(pb.get(), 1);
-  if (progress)
-    git_packbuilder_set_callbacks(pb.get(), PackBuildProgress, const_cast<ProgressFn*>(&progress));
-  git_revwalk* walk_raw = nullptr;
-  if (int rc = git_revwalk_new(&walk_raw, repo); rc < 0)
-    return store::GitError(rc, "cannot walk the history", Code::kInternal);
-  WalkPtr walk(walk_raw);
-  if (int rc = git_revwalk_push(walk.get(), &head); rc < 0)
-    return store::GitError(rc, "cannot walk from the head");
-  // Every other ref (a pull's remote-tracking refs) keeps what it reaches.
-  git_reference_iterator* it = nullptr;
-  if (int rc = git_reference_iterator_new(&it, repo); rc < 0)
-    return store::GitError(rc, "cannot list refs");
-  const char* ref_name = nullptr;
-  int rc = 0;
-  while ((rc = git_reference_next_name(&ref_name, it)) == 0) {
-    if (std::string(ref_name) == store::kHeadRef) continue;
-    if (git_revwalk_push_ref(walk.get(), ref_name) == 0) continue;
-    git_oid target;  // not a commit: the object and whatever it references
-    if (git_reference_name_to_id(&target, repo, ref_name) == 0 &&
-        git_packbuilder_insert_recur(pb.get(), &target, nullptr) < 0) {
-      git_reference_iterator_free(it);
-      return store::GitError(-1, std::string("cannot pack the objects of ") + ref_name);
-    }
-  }
-  git_reference_iterator_free(it);
-  if (rc != GIT_ITEROVER) return store::GitError(rc, "cannot list refs");
-  if (int rc = git_packbuilder_insert_walk(pb.get(), walk.get()); rc < 0)
-    return store::GitError(rc, "cannot collect the reachable objects");
-  const std::string pack_dir = r.layout.store + "/objects/pack";
-  TXDIR_CHECK(fs::EnsureDir(r.env, Env::kCwd, pack_dir, 0755));
-  if (int rc = git_packbuilder_write(pb.get(), pack_dir.c_str(), 0444,
-                                     progress ? PackWriteProgress : nullptr,
-                                     const_cast<ProgressFn*>(&progress));
-      rc < 0)
-    return store::GitError(rc, "cannot write the pack", Code::kIo);
-  std::string name = std::string("pack-") + git_packbuilder_name(pb.get());
-  TXDIR_CHECK(fs::FsyncPath(r.env, pack_dir));
-  TXDIR_CHECK(fs::FsyncPath(r.env, r.layout.store + "/objects"));
-  return name;
 }
 
 // Waits (up to the lock timeout) for exclusive use of tmp/: transactions
@@ -218,7 +105,7 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
     std::optional<git_oid> parent;
     uint64_t rewritten = 0;
     for (const git_oid& c : kept) {
-      parent = TXDIR_TRY(RewriteCommit(r.store->repo(), c, parent));
+      parent = TXDIR_TRY(store::RewriteCommit(*r.store, c, parent));
       if (progress) progress(Progress{"rewriting history", ++rewritten, kept.size(), 0});
     }
     new_head = *parent;
@@ -230,8 +117,9 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
   if (report->history_pruned.empty() && before.loose == 0 && before.packs.size() <= 1)
     return Ok();  // already one pack of exactly the history
 
-  // 2. One pack of everything reachable from the new head, durable.
-  const std::string pack = TXDIR_TRY(WritePack(r, new_head, progress));
+  // 2. One pack of everything reachable from the new head (and the other
+  // refs), durable.
+  const std::string pack = TXDIR_TRY(store::RepackReachable(*r.store, new_head, progress));
   TXDIR_FAILPOINT("gc.prune.pack_written");
 
   // 3. THE COMMIT POINT: the head ref moves to the rewritten history
