@@ -113,7 +113,6 @@ class GitStore {
                                                 const StoreOptions& options = {});
   ~GitStore();
 
-  git_repository* repo() const { return repo_; }
   // The repository directory (".txdir/store" or wherever it was opened).
   const std::string& dir() const { return git_dir_; }
   Env* env() const { return env_; }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -227,14 +228,12 @@ TEST_F(DamagedObjectTest, ADamagedTreeOrCommitIsACorruptionError) {
   // The subtree "dir": FindFile passes through it.
   auto files = store_->ListTree(*tree);
   ASSERT_TRUE(files);
-  std::string sub_hex;
-  {
-    git_tree* t = nullptr;
-    ASSERT_EQ(git_tree_lookup(&t, store_->repo(), &tree_id), 0);
-    sub_hex = store::OidHex(*git_tree_entry_id(git_tree_entry_byname(t, "dir")));
-    git_tree_free(t);
-  }
-  const git_oid sub_id = *store::OidFromHex(sub_hex);
+  auto entries = store_->ReadTreeEntries(tree_id);
+  ASSERT_TRUE(entries) << entries.error().ToString();
+  auto dir = std::find_if(entries->begin(), entries->end(),
+                          [](const store::TreeEntry& e) { return e.name == "dir"; });
+  ASSERT_NE(dir, entries->end());
+  const git_oid sub_id = dir->oid;
   for (const git_oid& victim : {sub_id, commit_id}) {
     const std::string path = LoosePath(victim);
     const std::string good = ReadFile(path);
