@@ -13,6 +13,7 @@
 #include "crash_tests/common/invariants.h"
 #include "crash_tests/common/queued_writers.h"
 #include "txdir/repository.h"
+#include "txdir/simple_records.h"
 
 namespace txdir::crash {
 namespace {

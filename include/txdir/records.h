@@ -1,6 +1,6 @@
-// The record types of the Simple tooling's databases (todo_db.sdn,
-// feature_db.sdn, task_db.sdn) and the traits that let Database<T> store any
-// of them. Field names and order are those of ../shared/docs/sdn_format.md.
+// Record types: the traits that let Database<T> store a struct as the rows
+// of one SDN table, and the cell conversions they share. The Simple
+// tooling's types are a module of their own (simple_records.h).
 //
 // To add a record type: a struct with `std::string id`, `int64_t version`,
 // `std::string last_modified` and its other fields (std::string, int64_t or
@@ -30,57 +30,6 @@ using Row = std::map<std::string, std::string, std::less<>>;
 inline constexpr std::string_view kVersionColumn = "version";
 inline constexpr std::string_view kLastModifiedColumn = "last_modified";
 
-// One entry of todo_db.sdn's `todos` table.
-struct Todo {
-  std::string id;                // numeric text; new ids are max + 1, the first is 0
-  std::string keyword = "TODO";  // TODO or FIXME
-  std::string area;
-  std::string priority = "P2";  // P0..P3
-  std::string description;
-  std::string file;
-  int64_t line = 0;
-  std::string issue;            // "" = none
-  std::string blocked;          // comma-joined ids
-  std::string status = "open";  // open, blocked, stale, done
-  bool valid = true;            // false: not seen in the last scan, record kept
-  int64_t version = 0;          // 0: never changed with versioning on
-  std::string last_modified;    // ISO-8601 UTC, "" when unknown
-  bool operator==(const Todo&) const = default;
-};
-
-// One entry of feature_db.sdn's `features` table.
-struct Feature {
-  std::string id;  // e.g. "100" or "1.2"
-  std::string category;
-  std::string name;
-  std::string description;
-  std::string spec;
-  std::string mode_interpreter;  // supported / not_supported
-  std::string mode_jit;
-  std::string mode_smf_cranelift;
-  std::string mode_smf_llvm;
-  std::string platforms;
-  std::string status = "planned";  // planned, in_progress, complete, failed, ignored
-  bool valid = true;
-  int64_t version = 0;
-  std::string last_modified;
-  bool operator==(const Feature&) const = default;
-};
-
-// One entry of task_db.sdn's `tasks` table.
-struct Task {
-  std::string id;
-  std::string category;
-  std::string name;
-  std::string description;
-  std::string priority = "medium";  // high, medium, low
-  std::string status = "planned";   // planned, in_progress, complete
-  bool valid = true;
-  int64_t version = 0;
-  std::string last_modified;
-  bool operator==(const Task&) const = default;
-};
-
 // A field of record type T: its column name and where it lives.
 template <class T>
 struct Field {
@@ -93,22 +42,6 @@ struct Field {
 // the versioning columns).
 template <class T>
 struct RecordTraits;
-
-template <>
-struct RecordTraits<Todo> {
-  static constexpr std::string_view kTable = "todos";
-  static std::span<const Field<Todo>> Fields();
-};
-template <>
-struct RecordTraits<Feature> {
-  static constexpr std::string_view kTable = "features";
-  static std::span<const Field<Feature>> Fields();
-};
-template <>
-struct RecordTraits<Task> {
-  static constexpr std::string_view kTable = "tasks";
-  static std::span<const Field<Task>> Fields();
-};
 
 template <class T>
 concept Record = std::regular<T> && requires(T t) {

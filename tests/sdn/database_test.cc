@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "txdir/simple_records.h"
+
 namespace txdir {
 namespace {
 

@@ -8,6 +8,7 @@
 
 #include "txdir/database.h"
 #include "txdir/sdn.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

@@ -8,6 +8,7 @@
 #include "tests/cli/cli_runner.h"
 #include "tests/txn/txn_test_util.h"
 #include "txdir/sdn.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

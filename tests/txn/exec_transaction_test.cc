@@ -5,6 +5,7 @@
 
 #include "tests/txn/txn_test_util.h"
 #include "txdir/exec.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

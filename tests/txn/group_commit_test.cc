@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/txn/txn_test_util.h"
+#include "txdir/simple_records.h"
 #include "txdir/transaction.h"
 
 namespace txdir {

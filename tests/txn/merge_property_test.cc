@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tests/txn/txn_test_util.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "tests/txn/txn_test_util.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

@@ -25,6 +25,7 @@
 #include <cstdio>
 
 #include "tests/txn/txn_test_util.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "tests/txn/txn_test_util.h"
 #include "txdir/database.h"
+#include "txdir/simple_records.h"
 
 namespace txdir {
 namespace {

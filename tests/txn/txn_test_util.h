@@ -18,6 +18,7 @@
 #include "tests/core/test_util.h"
 #include "txdir/database.h"
 #include "txdir/repository.h"
+#include "txdir/simple_records.h"
 #include "txdir/transaction.h"
 
 namespace txdir::testing {

@@ -50,6 +50,7 @@
 #include "tools/cmdline/cmdline.h"
 #include "txdir/database.h"
 #include "txdir/repository.h"
+#include "txdir/simple_records.h"
 #include "txdir/transaction.h"
 
 #ifndef TXDIR_BUILD_TYPE
