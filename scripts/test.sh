@@ -54,8 +54,8 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:suppres
 # consistency test (a TSan-built `txdir serve` answering concurrent requests
 # while a writer process publishes) and the stop test (a TSan-built `txdir
 # serve` signalled with requests in flight).
-# The other multi-process tests (lock, snapshot, Scenarios A/B/C) run one
-# thread per process: TSan would add nothing to what ASan already runs.
+# The other multi-process tests (lock, snapshot, multi-file readers,
+# rewrite under readers, concurrent updates) run one thread per process: TSan would add nothing to what ASan already runs.
 TSAN_TARGETS=(txdir_cli txdir_history_tests txdir_serve_tests txdir_serve_writer
   txdir_serve_consistency_test txdir_serve_stop_test)
 TSAN_TESTS='^(history\.Modes/WaitTest\.|serve\.ServeHttpTest\.|serve\.ServeLimitsTest\.|serve\.ServeConsistencyTest\.|serve\.Signals/ServeStopTest\.)'

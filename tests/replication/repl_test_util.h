@@ -1,6 +1,6 @@
 // Helpers of the replication tests: a bare repository made by git itself,
 // a `git daemon` on 127.0.0.1 started and stopped by the test, and the
-// round-numbered file sets of Scenario B.
+// round-numbered file sets of the multi-file readers test (tests/core).
 #pragma once
 
 #include <arpa/inet.h>
@@ -151,7 +151,7 @@ class GitDaemon {
   pid_t pid_ = -1;
 };
 
-// --- Scenario B's self-checking file sets: every file of round n starts
+// --- The self-checking file sets of the multi-file readers test: every file of round n starts
 // with "seq=<n> manifest=<hash of all bodies of round n>".
 constexpr int kRoundFiles = 11;
 

@@ -1,4 +1,4 @@
-// Scenario B of the seed, multi-process: one writer publishes 11 files per
+// Multi-process: one writer publishes 11 files per
 // generation while readers read all 11 files in a loop.
 //
 // Every file starts with "seq=<n> manifest=<hash>" where <hash> is computed
@@ -181,7 +181,7 @@ uint64_t Rounds() {
   return 500;
 }
 
-// Where to run. Scenario B checks what readers see, not durability, so it
+// Where to run. This test checks what readers see, not durability, so it
 // prefers a tmpfs (/dev/shm): on a disk, the fsyncs of 500 publishes take
 // minutes. TXDIR_SCENARIO_B_DIR overrides; otherwise $TMPDIR or /tmp.
 std::string BaseDir() {
@@ -190,7 +190,7 @@ std::string BaseDir() {
   return "";
 }
 
-TEST(ScenarioBTest, SnapshotReadersNeverSeeMixedGenerations) {
+TEST(MultiFileReaders, SnapshotReadersNeverSeeMixedGenerations) {
   testing::TempDir tmp(BaseDir());
   std::printf("SCENARIO_B directory %s\n", tmp.path().c_str());
   const std::string root = tmp / "dash", src = tmp / "src";
@@ -259,7 +259,7 @@ TEST(ScenarioBTest, SnapshotReadersNeverSeeMixedGenerations) {
 }
 
 // The checker itself: a set of files from two rounds is detected.
-TEST(ScenarioBTest, CheckerDetectsAMix) {
+TEST(MultiFileReaders, CheckerDetectsAMix) {
   std::vector<Parsed> files;
   for (int i = 0; i < kFiles; ++i) {
     std::vector<std::string> bodies;

@@ -1,4 +1,4 @@
-// Scenario C of the seed, multi-process: several processes load
+// Multi-process: several processes load
 // todo_db.sdn, change a record, and save — the lost-update problem.
 //
 // Every update is a read-modify-write of one record: it increments the
@@ -206,7 +206,7 @@ Outcome RunScenario(const Config& c, const char* label) {
   return out;
 }
 
-TEST(ScenarioC, MergeLosesNoUpdate) {
+TEST(ConcurrentUpdates, MergeLosesNoUpdate) {
   Config c;
   c.strategy = Strategy::kMerge;
   Outcome o = RunScenario(c, "free-running");
@@ -218,7 +218,7 @@ TEST(ScenarioC, MergeLosesNoUpdate) {
   EXPECT_LE(o.generations, 1601u);
 }
 
-TEST(ScenarioC, ErrorReportsConflictsAndRetriedEveryUpdateLands) {
+TEST(ConcurrentUpdates, ErrorReportsConflictsAndRetriedEveryUpdateLands) {
   Config c;
   c.strategy = Strategy::kError;
   c.updates_per_process = 25;
@@ -231,7 +231,7 @@ TEST(ScenarioC, ErrorReportsConflictsAndRetriedEveryUpdateLands) {
   // Conflicts depend on the schedule; the lock-step test below pins them.
 }
 
-TEST(ScenarioC, LockStepLastWriteWinsDropsTheOtherProcessesUpdates) {
+TEST(ConcurrentUpdates, LockStepLastWriteWinsDropsTheOtherProcessesUpdates) {
   Config c;
   c.strategy = Strategy::kLastWriteWins;
   c.updates_per_process = 5;
@@ -244,7 +244,7 @@ TEST(ScenarioC, LockStepLastWriteWinsDropsTheOtherProcessesUpdates) {
   EXPECT_LE(o.generations, 1 + o.updates);  // the same with group commit
 }
 
-TEST(ScenarioC, LockStepMergeLosesNothing) {
+TEST(ConcurrentUpdates, LockStepMergeLosesNothing) {
   Config c;
   c.strategy = Strategy::kMerge;
   c.updates_per_process = 5;
@@ -254,7 +254,7 @@ TEST(ScenarioC, LockStepMergeLosesNothing) {
   EXPECT_EQ(o.merged, static_cast<uint64_t>((kProcesses - 1) * c.updates_per_process));
 }
 
-TEST(ScenarioC, LockStepErrorFailsAllButOneCommitPerRound) {
+TEST(ConcurrentUpdates, LockStepErrorFailsAllButOneCommitPerRound) {
   Config c;
   c.strategy = Strategy::kError;
   c.updates_per_process = 5;
@@ -265,7 +265,7 @@ TEST(ScenarioC, LockStepErrorFailsAllButOneCommitPerRound) {
   EXPECT_EQ(o.generations, 1u + c.updates_per_process);  // ...and publishes nothing
 }
 
-TEST(ScenarioC, FreeRunningLastWriteWinsLosesUpdates) {
+TEST(ConcurrentUpdates, FreeRunningLastWriteWinsLosesUpdates) {
   // Not asserted beyond consistency: how many are lost depends on the
   // schedule. Printed for docs/transactions.md.
   Config c;

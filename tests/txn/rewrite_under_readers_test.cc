@@ -1,4 +1,4 @@
-// Scenario A of the seed, multi-process: a scanner rewrites todo_db.sdn in a
+// Multi-process: a scanner rewrites todo_db.sdn in a
 // loop (each rewrite one transaction) while doc-generator processes read it.
 // Every read must parse and be complete: the expected number of records, all
 // from one rewrite (every record's `line` holds the round number).
@@ -145,7 +145,7 @@ int DocGenerator(const std::string& root, Shared* sh) {
 }
 
 // The check itself must be able to fail: a cut-off file is caught.
-TEST(ScenarioA, TheCheckRejectsPartialFiles) {
+TEST(RewriteUnderReaders, TheCheckRejectsPartialFiles) {
   const std::string full = RoundFile(7);
   int64_t round = 0;
   EXPECT_EQ(Check(full, &round), "");
@@ -160,7 +160,7 @@ TEST(ScenarioA, TheCheckRejectsPartialFiles) {
   EXPECT_NE(Check(full.substr(0, mid) + other.substr(mid), &round), "");
 }
 
-TEST(ScenarioA, ReadersNeverSeeAPartialOrUnparsableFile) {
+TEST(RewriteUnderReaders, ReadersNeverSeeAPartialOrUnparsableFile) {
   testing::TempDir tmp(testing::FastTmpBase());
   const std::string root = tmp / "repo";
   {
