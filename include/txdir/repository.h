@@ -31,6 +31,9 @@ namespace txdir {
 
 class Transaction;
 struct BeginOptions;
+namespace internal {
+struct RepoAccess;  // txn/src/repo_impl.h: the library's own way to the Impl
+}  // namespace internal
 
 struct GenerationInfo {
   uint64_t number = 0;
@@ -240,10 +243,11 @@ class Repository {
   const std::string& root() const;
   const std::string& live_path() const;
 
+  // The state behind the handle (txn/src/repo_impl.h); opaque here.
   struct Impl;
-  Impl* impl() const { return impl_.get(); }
 
  private:
+  friend struct internal::RepoAccess;
   explicit Repository(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -59,7 +59,7 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
   return out;
 }
 
-store::GitStore& GenIndex::store() { return *repo_->impl()->store; }
+store::GitStore& GenIndex::store() { return *internal::ImplOf(*repo_).store; }
 
 Status GenIndex::ParallelRead(size_t n,
                               const std::function<Status(const store::GitStore&, size_t)>& work) {
@@ -117,7 +117,7 @@ Status GenIndex::Refresh() {
         break;
       }
       GenEntry e;
-      e.info = TXDIR_TRY(internal::DescribeCommit(*repo_->impl(), *cur));
+      e.info = TXDIR_TRY(internal::DescribeCommit(internal::ImplOf(*repo_), *cur));
       e.commit = *cur;
       e.tree = TXDIR_TRY(store().CommitTree(*cur));
       if (entries_.count(e.info.number)) {  // same number, another commit: history rewritten
@@ -276,7 +276,7 @@ Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const git_oid& b
 }
 
 Result<std::optional<uint64_t>> GenIndex::Live() {
-  const auto* impl = repo_->impl();
+  const auto* impl = &internal::ImplOf(*repo_);
   return internal::ReadLiveGeneration(impl->env, impl->layout);
 }
 

@@ -21,7 +21,7 @@ std::string Plural(size_t n, const char* one, const char* many) {
 
 Result<std::string> FormatDiff(Repository& repo, uint64_t from, uint64_t to, DiffFormat format,
                                const std::string& path) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   const std::string selector = internal::NormalizeSelector(path);
   if (!selector.empty()) TXDIR_CHECK(internal::CheckRelativePath(selector));
   const store::TreeDiff diff =
@@ -196,7 +196,7 @@ std::vector<TableDiff> DiffTables(std::string_view old_text, std::string_view ne
 
 Result<std::vector<FileRecordDiff>> DiffRecords(Repository& repo, uint64_t from, uint64_t to,
                                                 const std::string& path) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   std::vector<FileRecordDiff> out;
   for (const auto& c : TXDIR_TRY(DiffGenerations(repo, from, to, path))) {
     if (!sdn::IsTablesPath(c.path)) continue;

@@ -66,7 +66,7 @@ Result<ExecResult> ExecTransaction(Repository& repo, const std::vector<std::stri
                                    const CommitOptions& options) {
   if (argv.empty() || argv[0].empty())
     return MakeError(Code::kInvalidArgument, "no program to run");
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   auto tx = TXDIR_TRY(repo.Begin());
   const std::string name = fs::UniqueName("exec-");
   const std::string stage = r.layout.tmp + "/" + name;

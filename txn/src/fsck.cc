@@ -28,7 +28,7 @@ class Checker {
   Checker(Repository& repo, FsckReport* report, const ProgressFn& progress,
           bool holding_lock = false)
       : repo_(repo),
-        r_(*repo.impl()),
+        r_(internal::ImplOf(repo)),
         rep_(report),
         progress_(progress),
         holding_lock_(holding_lock) {}
@@ -370,7 +370,7 @@ Result<std::string> Repair(Repository::Impl& r, uint64_t gen) {
 }  // namespace
 
 Result<FsckReport> Fsck(Repository& repo, const FsckOptions& options) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   if (!options.repair) {
     FsckReport report;
     Checker(repo, &report, options.progress).Run();

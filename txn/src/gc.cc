@@ -211,7 +211,7 @@ void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock, GenerationInf
 }  // namespace internal
 
 Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   return internal::CollectGarbageLocked(r, lock, options);
 }

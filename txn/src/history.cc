@@ -103,7 +103,7 @@ Result<std::vector<HistoryEntry>> History(Repository& repo, const HistoryOptions
 
 Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
                            const std::function<bool(const HistoryEntry&)>& fn) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   const std::string selector = internal::NormalizeSelector(options.path);
   TXDIR_CHECK(CheckSelector(selector));
   size_t given = 0;
@@ -170,7 +170,7 @@ Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
 
 Result<std::vector<FileChange>> DiffGenerations(Repository& repo, uint64_t from, uint64_t to,
                                                 const std::string& path) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   const std::string selector = internal::NormalizeSelector(path);
   TXDIR_CHECK(CheckSelector(selector));
   const store::TreeDiff diff =
@@ -251,7 +251,7 @@ Result<bool> IsAtOrBelow(Env* env, int dir, const struct stat& target) {
 
 Status ExportGeneration(Repository& repo, uint64_t gen, const std::string& out_arg,
                         const ProgressFn& progress) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   Env* env = r.env;
   if (out_arg.empty()) return MakeError(Code::kInvalidArgument, "empty output path");
   const std::string out = fs::AbsolutePath(out_arg);
@@ -386,7 +386,7 @@ Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text) {
     base = *st.live;
   }
   if (ref.back == 0) return base;
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   git_oid cur = TXDIR_TRY(internal::FindGeneration(r, base));
   uint64_t number = base;
   for (uint64_t step = 0; step < ref.back; ++step) {

@@ -148,7 +148,7 @@ Result<std::vector<RecordEvent>> RecordHistory(Repository& repo, const std::stri
                                                const std::string& table, const std::string& id,
                                                size_t limit) {
   TXDIR_CHECK(CheckArgs(path, table));
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   std::vector<RecordEvent> out;
   auto head = TXDIR_TRY(r.store->Head());
   if (!head) return out;
@@ -180,7 +180,7 @@ Result<std::vector<BlameLine>> Blame(Repository& repo, uint64_t gen, const std::
                                      const std::string& table, const std::optional<std::string>& id,
                                      bool fields) {
   TXDIR_CHECK(CheckArgs(path, table));
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   const git_oid start = TXDIR_TRY(internal::FindGeneration(r, gen));
   Walk walk(r, path);
   TXDIR_CHECK(walk.Start(start));

@@ -194,7 +194,7 @@ Status RetireReplacedGenerations(Repository::Impl& r, RecoveryReport* report) {
 
 Result<PullResult> Pull(Repository& repo, const std::string& remote_name,
                         const PullOptions& options) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   PullResult result;
   result.transfer = TXDIR_TRY(internal::FetchMain(r, remote_name, options.progress));

@@ -26,7 +26,7 @@ Result<store::RemoteConfig> LookupRemote(Repository::Impl& r, const std::string&
 }  // namespace
 
 Status AddRemote(Repository& repo, const std::string& name, const std::string& url_arg) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   if (url_arg.empty()) return MakeError(Code::kInvalidArgument, "empty remote URL");
   const std::string url = internal::NormalizeRemoteUrl(r.env, url_arg);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
@@ -35,7 +35,7 @@ Status AddRemote(Repository& repo, const std::string& name, const std::string& u
 }
 
 Status RemoveRemote(Repository& repo, const std::string& name) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   TXDIR_CHECK(LookupRemote(r, name));
   // Also deletes refs/remotes/<name>/*.
@@ -43,7 +43,7 @@ Status RemoveRemote(Repository& repo, const std::string& name) {
 }
 
 Result<std::vector<RemoteInfo>> ListRemotes(Repository& repo) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   const std::vector<std::string> names = TXDIR_TRY(store::RemoteNames(*r.store));
   std::vector<RemoteInfo> out;
   for (const std::string& name : names) {
@@ -101,7 +101,7 @@ Result<TransferStats> FetchMain(Repository::Impl& r, const std::string& name,
 }  // namespace internal
 
 Result<PushResult> Push(Repository& repo, const std::string& name, const ProgressFn& progress) {
-  Repository::Impl& r = *repo.impl();
+  Repository::Impl& r = internal::ImplOf(repo);
   auto lock = TXDIR_TRY(internal::LockForWrite(r));
   auto head = TXDIR_TRY(internal::ReadHead(r));
   if (!head) return MakeError(Code::kNotFound, "nothing to push: no generation yet");

@@ -30,6 +30,13 @@ struct Repository::Impl {
 
 namespace internal {
 
+// The Impl of a Repository, for the library's own code (the public header
+// has no accessor).
+struct RepoAccess {
+  static Repository::Impl& Of(const Repository& repo) { return *repo.impl_; }
+};
+inline Repository::Impl& ImplOf(const Repository& repo) { return RepoAccess::Of(repo); }
+
 // The committed head: its commit and metadata. nullopt before the first
 // generation.
 struct Head {

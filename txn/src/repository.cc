@@ -130,7 +130,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& root_arg
     return tl::unexpected(built.error());
   }
   auto repo = TXDIR_TRY(Open(l.root, OpenOptions{.env = env}));
-  if (adopt) TXDIR_CHECK(Adopt(*repo->impl()));
+  if (adopt) TXDIR_CHECK(Adopt(internal::ImplOf(*repo)));
   return repo;
 }
 
