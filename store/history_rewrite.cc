@@ -111,7 +111,7 @@ Result<std::string> RepackReachable(GitStore& store, const git_oid& head,
   if (int rc = git_packbuilder_insert_walk(pb.get(), walk.get()); rc < 0)
     return GitError(rc, "cannot collect the reachable objects");
   Env* env = store.env();
-  const std::string objects = store.git_dir() + "/objects";
+  const std::string objects = store.dir() + "/objects";
   const std::string pack_dir = objects + "/pack";
   TXDIR_CHECK(fs::EnsureDir(env, Env::kCwd, pack_dir, 0755));
   if (int rc = git_packbuilder_write(pb.get(), pack_dir.c_str(), 0444,
