@@ -1,4 +1,4 @@
-// Walks of the store's history through libgit2. history_walk.h.
+// Walks of the store's history. history_walk.h.
 #include "store/history_walk.h"
 
 #include <git2.h>
@@ -7,6 +7,34 @@
 #include "store/git_store_access.h"
 
 namespace txdir::store {
+
+// The generation walk reads through GitStore's own calls, so its reads and
+// errors are exactly a hand-written loop's.
+GenerationWalk::GenerationWalk(const GitStore& store, const std::optional<git_oid>& from)
+    : store_(&store), from_(from) {}
+
+Result<bool> GenerationWalk::Next() {
+  std::optional<git_oid> next;
+  if (!started_)
+    next = from_;
+  else if (commit_)
+    next = TXDIR_TRY(Parent());  // on error: still on the current generation
+  started_ = true;
+  commit_ = next;
+  meta_.reset();
+  parent_.reset();
+  return commit_.has_value();
+}
+
+Result<GenMeta> GenerationWalk::Meta() {
+  if (!meta_) meta_.emplace(TXDIR_TRY(store_->ReadMeta(*commit_)));
+  return *meta_;
+}
+
+Result<std::optional<git_oid>> GenerationWalk::Parent() {
+  if (!parent_) parent_.emplace(TXDIR_TRY(store_->CommitParent(*commit_)));
+  return *parent_;
+}
 
 Status ForEachCommitOnlyIn(const GitStore& store, const git_oid& from,
                            const std::optional<git_oid>& hide,

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "store/history_walk.h"
 #include "txn/src/repo_impl.h"
 
 namespace txdir::serve {
@@ -106,26 +107,24 @@ Status GenIndex::Refresh() {
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool rewritten = false;
-    std::optional<git_oid> cur = head;
+    store::GenerationWalk walk(store(), head);
     std::vector<GenEntry> fresh;
     std::optional<uint64_t> stop_at;
-    while (cur) {
-      std::string hex = store::OidHex(*cur);
-      if (known_commits_.count(hex)) {
-        auto meta = TXDIR_TRY(store().ReadMeta(*cur));
-        stop_at = meta.number;
+    while (TXDIR_TRY(walk.Next())) {
+      const git_oid& cur = walk.commit();
+      if (known_commits_.count(store::OidHex(cur))) {
+        stop_at = TXDIR_TRY(walk.Meta()).number;
         break;
       }
       GenEntry e;
-      e.info = TXDIR_TRY(internal::DescribeCommit(internal::ImplOf(*repo_), *cur));
-      e.commit = *cur;
-      e.tree = TXDIR_TRY(store().CommitTree(*cur));
+      e.info = TXDIR_TRY(internal::DescribeCommit(internal::ImplOf(*repo_), cur));
+      e.commit = cur;
+      e.tree = TXDIR_TRY(store().CommitTree(cur));
       if (entries_.count(e.info.number)) {  // same number, another commit: history rewritten
         rewritten = true;
         break;
       }
       fresh.push_back(std::move(e));
-      cur = TXDIR_TRY(store().CommitParent(*cur));
     }
     if (rewritten) {
       entries_.clear();

@@ -4,6 +4,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
@@ -22,14 +23,12 @@ Result<std::optional<Head>> ReadHead(Repository::Impl& r) {
 }
 
 Result<git_oid> FindGeneration(Repository::Impl& r, uint64_t number) {
-  auto head = TXDIR_TRY(r.store->Head());
-  std::optional<git_oid> cur = head;
-  while (cur) {
-    auto meta = TXDIR_TRY(r.store->ReadMeta(*cur));
-    if (meta.number == number) return *cur;
+  store::GenerationWalk walk(*r.store, TXDIR_TRY(r.store->Head()));
+  while (TXDIR_TRY(walk.Next())) {
+    const store::GenMeta meta = TXDIR_TRY(walk.Meta());
+    if (meta.number == number) return walk.commit();
     // Numbers decrease strictly along the chain: stop early.
     if (meta.number < number) break;
-    cur = TXDIR_TRY(r.store->CommitParent(*cur));
   }
   return MakeError(Code::kNotFound, "no generation " + std::to_string(number));
 }

@@ -11,6 +11,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txdir/sdn.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
@@ -110,39 +111,41 @@ class Checker {
       return;
     }
     if (!*head) return;  // nothing published yet
-    std::optional<git_oid> cur = **head;
-    std::optional<uint64_t> prev;
-    while (cur) {
+    store::GenerationWalk walk(*r_.store, **head);
+    std::optional<uint64_t> prev;  // the number of the generation checked last
+    for (;;) {
+      // Reads the first parent of generation `prev`; on an error the walk
+      // stays on it.
+      auto more = walk.Next();
+      if (!more) {
+        Problem("store", prev, "commit " + store::OidHex(walk.commit()), more.error().message);
+        return;
+      }
+      if (!*more) return;
+      const std::string where = "commit " + store::OidHex(walk.commit());
       ++rep_->commits_checked;
-      if (!r_.store->VerifyObject(*cur)) {
-        Problem("store", std::nullopt, "commit " + store::OidHex(*cur), "missing or damaged");
+      if (!r_.store->VerifyObject(walk.commit())) {
+        Problem("store", std::nullopt, where, "missing or damaged");
         return;
       }
       if (progress_) progress_(Progress{"checking objects", rep_->objects_checked, 0, 0});
-      auto meta = r_.store->ReadMeta(*cur);
+      auto meta = walk.Meta();
       if (!meta) {
-        Problem("store", std::nullopt, "commit " + store::OidHex(*cur),
-                "trailers do not parse: " + meta.error().message);
+        Problem("store", std::nullopt, where, "trailers do not parse: " + meta.error().message);
         return;
       }
       if (!rep_->head) rep_->head = meta->number;
       if (prev && meta->number >= *prev)
-        Problem("store", meta->number, "commit " + store::OidHex(*cur),
+        Problem("store", meta->number, where,
                 "generation numbers do not decrease along the history (" +
                     std::to_string(meta->number) + " after " + std::to_string(*prev) + ")");
       prev = meta->number;
       history_.insert(meta->number);
-      auto tree = r_.store->CommitTree(*cur);
+      auto tree = r_.store->CommitTree(walk.commit());
       if (!tree)
-        Problem("store", meta->number, "commit " + store::OidHex(*cur), tree.error().message);
+        Problem("store", meta->number, where, tree.error().message);
       else
         CheckTree(*tree, "", meta->number);
-      auto parent = r_.store->CommitParent(*cur);
-      if (!parent) {
-        Problem("store", meta->number, "commit " + store::OidHex(*cur), parent.error().message);
-        return;
-      }
-      cur = *parent;
     }
   }
 

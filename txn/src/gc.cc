@@ -8,6 +8,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/trust.h"
 
@@ -108,12 +109,11 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
   std::set<uint64_t> keep;
   {
     const int64_t now = store::NowMs();
-    std::optional<git_oid> cur = head->commit;
-    for (uint64_t i = 0; cur; ++i) {
-      auto meta = TXDIR_TRY(r.store->ReadMeta(*cur));
+    store::GenerationWalk walk(*r.store, head->commit);
+    for (uint64_t i = 0; TXDIR_TRY(walk.Next()); ++i) {
+      const store::GenMeta meta = TXDIR_TRY(walk.Meta());
       bool young = report.keep_within_ms && meta.time_ms >= now - *report.keep_within_ms;
       if (i < report.keep || young) keep.insert(meta.number);
-      cur = TXDIR_TRY(r.store->CommitParent(*cur));
     }
   }
   keep.insert(committed);

@@ -14,6 +14,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/path_check.h"
 #include "txn/src/trust.h"
 
@@ -265,13 +266,12 @@ std::optional<std::string> IdOf(const std::string& name, std::string_view suffix
 // took request `id` in; looks at most `limit` commits back.
 Result<std::optional<git_oid>> LandedIn(Repository::Impl& r, const std::string& id,
                                         const std::optional<git_oid>& base, int limit = 64) {
-  auto head = TXDIR_TRY(r.store->Head());
-  std::optional<git_oid> c = head;
-  for (int i = 0; c && i < limit; ++i) {
-    if (base && store::OidEqual(*c, *base)) break;
-    auto meta = TXDIR_TRY(r.store->ReadMeta(*c));
-    if (std::find(meta.queued.begin(), meta.queued.end(), id) != meta.queued.end()) return c;
-    c = TXDIR_TRY(r.store->CommitParent(*c));
+  store::GenerationWalk walk(*r.store, TXDIR_TRY(r.store->Head()));
+  for (int i = 0; TXDIR_TRY(walk.Next()) && i < limit; ++i) {
+    if (base && store::OidEqual(walk.commit(), *base)) break;
+    const store::GenMeta meta = TXDIR_TRY(walk.Meta());
+    if (std::find(meta.queued.begin(), meta.queued.end(), id) != meta.queued.end())
+      return std::optional<git_oid>(walk.commit());
   }
   return std::optional<git_oid>();
 }

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/config.h"
 #include "txn/src/history_util.h"
 #include "txn/src/path_check.h"
@@ -107,22 +108,23 @@ Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
   const std::string selector = internal::NormalizeSelector(options.path);
   TXDIR_CHECK(CheckSelector(selector));
   size_t given = 0;
-  auto cur = TXDIR_TRY(r.store->Head());
-  if (!cur) return Ok();
+  const auto head = TXDIR_TRY(r.store->Head());
+  if (!head) return Ok();
 
   // Totals of the head by listing it once; each older generation's totals
   // follow from its child's by undoing the child's changes.
   uint64_t files = 0, bytes = 0;
-  for (const auto& f : TXDIR_TRY(r.store->ListTree(TXDIR_TRY(r.store->CommitTree(*cur))))) {
+  for (const auto& f : TXDIR_TRY(r.store->ListTree(TXDIR_TRY(r.store->CommitTree(*head))))) {
     ++files;
     bytes += TXDIR_TRY(r.store->ObjectSize(f.oid));
   }
-  while (cur) {
+  store::GenerationWalk walk(*r.store, *head);
+  while (TXDIR_TRY(walk.Next())) {
     if (options.limit != 0 && given >= options.limit) break;
     HistoryEntry e;
-    e.info = TXDIR_TRY(internal::DescribeCommit(r, *cur));
-    auto parent = TXDIR_TRY(r.store->CommitParent(*cur));
-    const git_oid tree = TXDIR_TRY(r.store->CommitTree(*cur));
+    e.info = TXDIR_TRY(internal::DescribeCommit(r, walk.commit()));
+    const auto parent = TXDIR_TRY(walk.Parent());  // kept: Next() moves there
+    const git_oid tree = TXDIR_TRY(r.store->CommitTree(walk.commit()));
     std::optional<git_oid> parent_tree;
     if (parent) parent_tree = TXDIR_TRY(r.store->CommitTree(*parent));
     // Without a parent, the first generation added every file; the oldest
@@ -163,7 +165,6 @@ Status ForEachHistoryEntry(Repository& repo, const HistoryOptions& options,
       ++given;
       if (!fn(e)) break;
     }
-    cur = parent;
   }
   return Ok();
 }
@@ -387,17 +388,16 @@ Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text) {
   }
   if (ref.back == 0) return base;
   Repository::Impl& r = internal::ImplOf(repo);
-  git_oid cur = TXDIR_TRY(internal::FindGeneration(r, base));
+  store::GenerationWalk walk(*r.store, TXDIR_TRY(internal::FindGeneration(r, base)));
+  TXDIR_CHECK(walk.Next());  // onto generation `base` itself: reads nothing
   uint64_t number = base;
   for (uint64_t step = 0; step < ref.back; ++step) {
-    auto parent = TXDIR_TRY(r.store->CommitParent(cur));
-    if (!parent)
+    if (!TXDIR_TRY(walk.Next()))
       return MakeError(Code::kNotFound, "'" + PrintablePath(text) + "' goes back past generation " +
                                             std::to_string(number) +
                                             ", the oldest in the history (" + std::to_string(step) +
                                             " of " + std::to_string(ref.back) + " steps back)");
-    cur = *parent;
-    number = TXDIR_TRY(r.store->ReadMeta(cur)).number;
+    number = TXDIR_TRY(walk.Meta()).number;
   }
   return number;
 }

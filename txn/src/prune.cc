@@ -13,6 +13,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/history_rewrite.h"
+#include "store/history_walk.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/trust.h"
 
@@ -82,10 +83,8 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
 
   // The chain, newest first.
   std::vector<std::pair<git_oid, uint64_t>> chain;
-  for (std::optional<git_oid> cur = head->commit; cur;
-       cur = TXDIR_TRY(r.store->CommitParent(*cur))) {
-    chain.emplace_back(*cur, TXDIR_TRY(r.store->ReadMeta(*cur)).number);
-  }
+  for (store::GenerationWalk walk(*r.store, head->commit); TXDIR_TRY(walk.Next());)
+    chain.emplace_back(walk.commit(), TXDIR_TRY(walk.Meta()).number);
   std::vector<git_oid> kept;  // oldest first
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     if (retain.count(it->second) || it->second == head->meta.number)

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "store/history_walk.h"
 #include "txdir/history.h"
 #include "txdir/sdn.h"
 #include "txn/src/history_util.h"
@@ -28,19 +29,21 @@ class Walk {
   Walk(Repository::Impl& r, const std::string& path) : r_(r), path_(path) {}
 
   Status Start(const git_oid& commit) {
+    gens_.emplace(*r_.store, commit);
+    TXDIR_CHECK(gens_->Next());  // onto `commit` itself: reads nothing
     commit_ = commit;
     return Load(commit, &cur_);
   }
   // Moves to the parent; false at the oldest retained generation.
   Result<bool> Step() {
-    auto parent = TXDIR_TRY(r_.store->CommitParent(commit_));
-    if (!parent) return false;
+    if (!TXDIR_TRY(gens_->Next())) return false;
+    const git_oid parent = gens_->commit();
     Version older;
-    TXDIR_CHECK(Load(*parent, &older));
+    TXDIR_CHECK(Load(parent, &older));
     prev_ = std::move(cur_);
     cur_ = std::move(older);
     child_ = commit_;
-    commit_ = *parent;
+    commit_ = parent;
     return true;
   }
   // Whether the file differs between the current generation and the one
@@ -88,6 +91,7 @@ class Walk {
 
   Repository::Impl& r_;
   std::string path_;
+  std::optional<store::GenerationWalk> gens_;  // back from Start's commit
   git_oid commit_{}, child_{};
   Version cur_, prev_;
 };

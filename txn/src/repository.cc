@@ -12,6 +12,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/git_store.h"
+#include "store/history_walk.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
@@ -401,11 +402,9 @@ Result<RepoStatus> Repository::Status() {
 Result<std::vector<GenerationInfo>> Repository::Log(size_t limit) {
   Impl& r = *impl_;
   std::vector<GenerationInfo> out;
-  auto cur = TXDIR_TRY(r.store->Head());
-  while (cur && (limit == 0 || out.size() < limit)) {
-    out.push_back(TXDIR_TRY(internal::DescribeCommit(r, *cur)));
-    cur = TXDIR_TRY(r.store->CommitParent(*cur));
-  }
+  store::GenerationWalk walk(*r.store, TXDIR_TRY(r.store->Head()));
+  while (TXDIR_TRY(walk.Next()) && (limit == 0 || out.size() < limit))
+    out.push_back(TXDIR_TRY(internal::DescribeCommit(r, walk.commit())));
   return out;
 }
 
