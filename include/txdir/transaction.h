@@ -11,12 +11,15 @@
 // changed on both sides (to different content) is resolved by the strategy:
 //   kError            Conflict error listing the paths; nothing published.
 //   kLastWriteWins    this transaction's version wins.
-//   kLastModifiedWins SDN tables (*.sdn): per record, the newer last_modified
-//                     wins; other files: the later write wins (this
-//                     transaction's Write time against the publish time of
-//                     the generation that changed the file).
-//   kMerge            SDN tables: record-level three-way merge
-//                     (record_merge.h); other files: a Conflict, as kError.
+//   kLastModifiedWins a file a merge driver handles (merge_driver.h; built
+//                     in: SDN tables, *.sdn, per record the newer
+//                     last_modified wins) is merged by it; other files: the
+//                     later write wins (this transaction's Write time
+//                     against the publish time of the generation that
+//                     changed the file).
+//   kMerge            a file a merge driver handles is merged by it (SDN
+//                     tables: record-level three-way merge, record_merge.h);
+//                     other files: a Conflict, as kError.
 // Commit then publishes one generation through the same commit protocol as
 // Repository::Publish (docs/commit_protocol.md). A commit whose result equals
 // the head publishes nothing (CommitResult::published = false).
@@ -71,7 +74,7 @@ struct CommitResult {
   GenerationInfo generation;             // the new generation (or the head if !published)
   std::vector<std::string> merged;       // paths changed on both sides and resolved
   std::vector<std::string> theirs_kept;  // paths where the other side's version won
-  std::vector<Renumbered> renumbered;    // records renumbered by the SDN merge
+  std::vector<Renumbered> renumbered;    // records renumbered by a merge driver
 };
 
 class Transaction {
@@ -96,9 +99,9 @@ class Transaction {
 
   // Publishes the staged changes (see the header comment). The transaction
   // is finished afterwards, whatever the outcome.
-  // Errors: Conflict (lists the paths, or records for SDN merges), Locked,
-  // Io, Corruption, InvalidArgument (e.g. an SDN file that does not parse
-  // under kMerge).
+  // Errors: Conflict (lists the paths, or records for record merges),
+  // Locked, Io, Corruption, InvalidArgument (e.g. an SDN file that does not
+  // parse under kMerge), or a merge driver's error.
   Result<CommitResult> Commit(const CommitOptions& options = {});
 
   struct State;

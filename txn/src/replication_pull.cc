@@ -112,8 +112,8 @@ Result<git_oid> WriteResolvingCommit(Repository::Impl& r, const internal::Head& 
     if (o != our_files.end()) of = o->second;
     if (!internal::SameFile(bf, of)) ours[p] = internal::OurChange{of, local.meta.time_ms};
   }
-  auto m = TXDIR_TRY(internal::MergeTrees(*r.store, *options.strategy, base_files, ours,
-                                          their_files, remote_meta.time_ms));
+  auto m = TXDIR_TRY(internal::MergeTrees(*r.store, internal::MergeDriversOf(r), *options.strategy,
+                                          base_files, ours, their_files, remote_meta.time_ms));
   if (m.conflicted()) {
     std::string msg = "cannot resolve the divergence with strategy " +
                       std::string(StrategyName(*options.strategy)) + "; nothing was published";

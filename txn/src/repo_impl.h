@@ -16,6 +16,8 @@
 
 namespace txdir {
 
+class MergeDriver;
+
 struct Repository::Impl {
   Env* env = nullptr;
   internal::Layout layout;
@@ -26,6 +28,9 @@ struct Repository::Impl {
   // every LockForWrite recovers: after a power loss the lock's holder record
   // (writer_lock.h) may be gone with the rest of what was not synced.
   std::atomic<bool> recovered{false};
+  // Added by AddMergeDriver, in order; merges consult them before the
+  // built-in ones (merge_drivers.h).
+  std::vector<std::shared_ptr<const MergeDriver>> merge_drivers;
 };
 
 namespace internal {

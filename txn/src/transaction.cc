@@ -12,7 +12,6 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
-#include "txdir/sdn.h"
 #include "txn/src/group_commit.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
@@ -228,8 +227,8 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
                                             changed);
   }
   // Not moved: `acc` is the base itself, so every change applies as it is.
-  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, tx.strategy, *base_files, tx.changes, *acc,
-                                           acc_time_ms, cache));
+  auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, internal::MergeDriversOf(r), tx.strategy,
+                                           *base_files, tx.changes, *acc, acc_time_ms, cache));
   if (tm.conflicted()) {
     std::string msg = "conflict: " + since + "; nothing was published";
     if (!tm.conflicts.empty()) {

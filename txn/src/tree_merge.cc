@@ -2,8 +2,6 @@
 // tree_merge.h).
 #include "txn/src/tree_merge.h"
 
-#include "txdir/sdn.h"
-
 namespace txdir::internal {
 
 bool SameFile(const std::optional<store::TreeFile>& a, const std::optional<store::TreeFile>& b) {
@@ -20,17 +18,6 @@ Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree) {
 Result<std::string> MergeCache::Read(const store::GitStore& store, const git_oid& blob) {
   if (auto it = pending_.find(store::OidHex(blob)); it != pending_.end()) return it->second;
   return store.ReadBlob(blob);
-}
-
-Result<std::shared_ptr<const sdn::Document>> MergeCache::Parse(const store::GitStore& store,
-                                                               const git_oid& blob) {
-  const std::string key = store::OidHex(blob);
-  if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
-  const std::string text = TXDIR_TRY(Read(store, blob));
-  Result<std::shared_ptr<const sdn::Document>> doc = sdn::Parse(text).map(
-      [](sdn::Document d) { return std::make_shared<const sdn::Document>(std::move(d)); });
-  parsed_.emplace(key, doc);
-  return doc;
 }
 
 Result<git_oid> MergeCache::Put(std::string text) {
@@ -53,6 +40,12 @@ Status MergeCache::Flush(store::GitStore& store,
   return Ok();
 }
 
+MergeDriver::Cache* MergeCache::DriverCache(const MergeDriver& driver) {
+  auto it = driver_caches_.find(&driver);
+  if (it == driver_caches_.end()) it = driver_caches_.emplace(&driver, driver.NewCache()).first;
+  return it->second.get();
+}
+
 namespace {
 
 std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path) {
@@ -65,6 +58,7 @@ std::optional<store::TreeFile> Lookup(const FileMap& m, const std::string& path)
 // (nullopt: removed), or adds to the conflicts of `out`.
 struct Resolver {
   store::GitStore& store;
+  const MergeDrivers& drivers;
   Strategy strategy;
   int64_t theirs_time_ms;
   TreeMerge* out;
@@ -75,9 +69,9 @@ struct Resolver {
                                                  const std::optional<store::TreeFile>& ours,
                                                  int64_t ours_time,
                                                  const std::optional<store::TreeFile>& theirs) {
-    const bool sdn_merge =
-        sdn::IsTablesPath(path) && ours && theirs &&
-        (strategy == Strategy::kMerge || strategy == Strategy::kLastModifiedWins);
+    const MergeDriver* driver = nullptr;
+    if (ours && theirs && (strategy == Strategy::kMerge || strategy == Strategy::kLastModifiedWins))
+      driver = DriverFor(path);
     switch (strategy) {
       case Strategy::kError:
         out->conflicts.push_back(path);
@@ -87,12 +81,12 @@ struct Resolver {
         return ours;
       case Strategy::kLastModifiedWins:
       case Strategy::kMerge:
-        if (sdn_merge) return MergeSdn(path, base, *ours, *theirs);
+        if (driver) return MergeWith(*driver, path, base, *ours, *theirs);
         if (strategy == Strategy::kMerge) {
           out->conflicts.push_back(path);
           return ours;
         }
-        // Not a table: the later write wins. Theirs was written no later
+        // No driver: the later write wins. Theirs was written no later
         // than theirs_time_ms.
         if (ours_time >= theirs_time_ms) {
           out->merged.push_back(path);
@@ -104,57 +98,56 @@ struct Resolver {
     return MakeError(Code::kInternal, "unknown strategy");
   }
 
-  // One side parsed (no blob: the empty document), through the cache.
-  Result<std::shared_ptr<const sdn::Document>> ParseSide(const std::string& path,
-                                                         const std::optional<git_oid>& blob,
-                                                         const char* side) {
-    if (!blob) return std::make_shared<const sdn::Document>();
-    auto doc = cache->Parse(store, *blob);
-    if (!doc && doc.error().code == Code::kInvalidArgument)
-      return MakeError(Code::kInvalidArgument,
-                       std::string("cannot merge: ") + side +
-                           " version is not valid SDN: " + doc.error().message,
-                       path);
-    return doc;
+  // The first driver that handles `path`; nullptr when none does.
+  const MergeDriver* DriverFor(const std::string& path) const {
+    for (const auto& d : drivers)
+      if (d->Handles(path)) return d.get();
+    return nullptr;
   }
 
-  Result<std::optional<store::TreeFile>> MergeSdn(const std::string& path,
-                                                  const std::optional<store::TreeFile>& base,
-                                                  const store::TreeFile& ours,
-                                                  const store::TreeFile& theirs) {
-    auto b = TXDIR_TRY(
-        ParseSide(path, base ? std::optional<git_oid>(base->oid) : std::nullopt, "the base"));
-    auto o = TXDIR_TRY(ParseSide(path, ours.oid, "this transaction's"));
-    auto t = TXDIR_TRY(ParseSide(path, theirs.oid, "the published"));
-    auto merged = MergeDocument(*b, *o, *t, MergeOptions{.strategy = strategy});
-    if (!merged) {
-      Error e = merged.error();
-      e.path = path;
-      return tl::unexpected(e);
-    }
-    if (!merged->conflicts.empty()) {
-      for (auto c : merged->conflicts) {
+  // `f` for a driver; its bytes come through the cache, since a group's
+  // earlier merge may have made them and not written them yet.
+  MergeSide Side(const store::TreeFile& f) const {
+    return MergeSide(store::OidHex(f.oid), [this, oid = f.oid] { return cache->Read(store, oid); });
+  }
+
+  // The file `driver` merges from the three sides (it keeps ours's mode),
+  // or ours with its conflicts added to `out`.
+  Result<std::optional<store::TreeFile>> MergeWith(const MergeDriver& driver,
+                                                   const std::string& path,
+                                                   const std::optional<store::TreeFile>& base,
+                                                   const store::TreeFile& ours,
+                                                   const store::TreeFile& theirs) {
+    MergeInput in{.path = path,
+                  .strategy = strategy,
+                  .base = base ? std::optional<MergeSide>(Side(*base)) : std::nullopt,
+                  .ours = Side(ours),
+                  .theirs = Side(theirs)};
+    MergeOutput merged = TXDIR_TRY(driver.Merge(in, cache->DriverCache(driver)));
+    if (merged.conflicted()) {
+      if (merged.conflict) out->conflicts.push_back(path);
+      for (auto c : merged.record_conflicts) {
         c.table = path + ":" + c.table;
         out->record_conflicts.push_back(std::move(c));
       }
       return std::optional<store::TreeFile>(ours);
     }
-    for (auto& rn : merged->renumbered) out->renumbered.push_back(rn);
+    for (auto& rn : merged.renumbered) out->renumbered.push_back(std::move(rn));
     out->merged.push_back(path);
-    git_oid oid = TXDIR_TRY(cache->Put(sdn::Write(merged->document)));
+    git_oid oid = TXDIR_TRY(cache->Put(std::move(merged.bytes)));
     return std::optional<store::TreeFile>(store::TreeFile{path, oid, ours.mode});
   }
 };
 
 }  // namespace
 
-Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const FileMap& base,
-                             const std::map<std::string, OurChange>& ours, const FileMap& theirs,
-                             int64_t theirs_time_ms, MergeCache* cache) {
+Result<TreeMerge> MergeTrees(store::GitStore& store, const MergeDrivers& drivers, Strategy strategy,
+                             const FileMap& base, const std::map<std::string, OurChange>& ours,
+                             const FileMap& theirs, int64_t theirs_time_ms, MergeCache* cache) {
   TreeMerge out;
   out.files = theirs;
   MergeCache own;  // without the caller's: this merge's alone, flushed below
-  Resolver rs{store, strategy, theirs_time_ms, &out, cache ? cache : &own};
+  Resolver rs{store, drivers, strategy, theirs_time_ms, &out, cache ? cache : &own};
   for (const auto& [path, change] : ours) {
     auto b = Lookup(base, path);
     if (SameFile(change.file, b)) continue;  // no net change of ours

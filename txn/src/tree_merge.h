@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "store/git_store.h"
+#include "txdir/merge_driver.h"
 #include "txdir/record_merge.h"
-#include "txdir/sdn.h"
 #include "txdir/strategy.h"
+#include "txn/src/merge_drivers.h"
 
 namespace txdir::internal {
 
@@ -32,9 +33,9 @@ struct TreeMerge {
   FileMap files;                                 // the merged file set
   std::vector<std::string> merged;               // changed on both sides, resolved
   std::vector<std::string> theirs_kept;          // changed on both sides, theirs won
-  std::vector<Renumbered> renumbered;            // SDN records renumbered
+  std::vector<Renumbered> renumbered;            // records renumbered by a driver
   std::vector<std::string> conflicts;            // paths the strategy could not resolve
-  std::vector<RecordConflict> record_conflicts;  // SDN records likewise
+  std::vector<RecordConflict> record_conflicts;  // records a driver could not resolve
   bool conflicted() const { return !conflicts.empty() || !record_conflicts.empty(); }
 };
 
@@ -42,37 +43,39 @@ struct TreeMerge {
 // output is the next one's "theirs", and most transactions of a group began
 // from the same base. Without it every merge wrote its output to the store
 // and the next read it back and parsed it again, and parsed the base again.
-// With it a merged table is kept in memory (its text, under the blob id it
+// With it a merged file is kept in memory (its text, under the blob id it
 // will have) and written once, if the group's final file set still has it;
-// a blob is parsed once per group.
+// and each merge driver's Cache lives as long as it, so the SDN table
+// driver parses a blob once per group.
 class MergeCache {
  public:
   // The bytes of `blob`: a merged text not yet written, or from the store.
   Result<std::string> Read(const store::GitStore& store, const git_oid& blob);
-  // `blob` parsed (see Read); the parse error as it is otherwise.
-  Result<std::shared_ptr<const sdn::Document>> Parse(const store::GitStore& store,
-                                                     const git_oid& blob);
   // Keeps `text` under its blob id, unwritten.
   Result<git_oid> Put(std::string text);
   // Writes every kept text that `files` refers to; the rest are dropped.
   Status Flush(store::GitStore& store, const std::map<std::string, store::TreeFile>& files);
+  // `driver`'s Cache (MergeDriver::NewCache, made at the first call).
+  MergeDriver::Cache* DriverCache(const MergeDriver& driver);
 
  private:
   std::map<std::string, std::string> pending_;  // blob id (hex) -> text
-  std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> parsed_;
+  std::map<const MergeDriver*, std::unique_ptr<MergeDriver::Cache>> driver_caches_;
 };
 
 // Applies `ours` (changes relative to `base`) on top of `theirs`. A path
 // ours changed and theirs left as in base takes ours; a path changed on
 // both sides to different content is resolved by `strategy` (see
-// transaction.h). Merged SDN blobs are written to `store` before it
+// transaction.h), through the first of `drivers` that handles it
+// (merge_driver.h). Merged blobs are written to `store` before it
 // returns, or with `cache` kept there for the caller's MergeCache::Flush.
-// Errors: InvalidArgument (an SDN side that does not parse under a merging
-// strategy), Io, Corruption. Conflicts are reported in the result, not as
-// an error: the caller words the message.
-Result<TreeMerge> MergeTrees(store::GitStore& store, Strategy strategy, const FileMap& base,
-                             const std::map<std::string, OurChange>& ours, const FileMap& theirs,
-                             int64_t theirs_time_ms, MergeCache* cache = nullptr);
+// Errors: a driver's (InvalidArgument for an SDN side that does not parse
+// under a merging strategy), Io, Corruption. Conflicts are reported in the
+// result, not as an error: the caller words the message.
+Result<TreeMerge> MergeTrees(store::GitStore& store, const MergeDrivers& drivers, Strategy strategy,
+                             const FileMap& base, const std::map<std::string, OurChange>& ours,
+                             const FileMap& theirs, int64_t theirs_time_ms,
+                             MergeCache* cache = nullptr);
 
 // Every file of `tree`, by path.
 Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree);
