@@ -21,7 +21,7 @@ Result<std::string_view> MergeSide::bytes() const {
 
 Status AddMergeDriver(Repository& repo, std::shared_ptr<const MergeDriver> driver) {
   if (!driver) return MakeError(Code::kInvalidArgument, "no merge driver given");
-  repo.impl()->merge_drivers.push_back(std::move(driver));
+  internal::ImplOf(repo).merge_drivers.push_back(std::move(driver));
   return Ok();
 }
 
