@@ -18,9 +18,11 @@ using BlobPtr = std::unique_ptr<git_blob, GitDeleter<git_blob, git_blob_free>>;
 using CommitPtr = std::unique_ptr<git_commit, GitDeleter<git_commit, git_commit_free>>;
 using DiffPtr = std::unique_ptr<git_diff, GitDeleter<git_diff, git_diff_free>>;
 using EntryPtr = std::unique_ptr<git_tree_entry, GitDeleter<git_tree_entry, git_tree_entry_free>>;
-using OdbObjectPtr = std::unique_ptr<git_odb_object, GitDeleter<git_odb_object, git_odb_object_free>>;
+using OdbObjectPtr =
+    std::unique_ptr<git_odb_object, GitDeleter<git_odb_object, git_odb_object_free>>;
 using OdbPtr = std::unique_ptr<git_odb, GitDeleter<git_odb, git_odb_free>>;
-using OdbStreamPtr = std::unique_ptr<git_odb_stream, GitDeleter<git_odb_stream, git_odb_stream_free>>;
+using OdbStreamPtr =
+    std::unique_ptr<git_odb_stream, GitDeleter<git_odb_stream, git_odb_stream_free>>;
 using PackBuilderPtr =
     std::unique_ptr<git_packbuilder, GitDeleter<git_packbuilder, git_packbuilder_free>>;
 using PatchPtr = std::unique_ptr<git_patch, GitDeleter<git_patch, git_patch_free>>;
