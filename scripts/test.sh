@@ -135,11 +135,14 @@ stage_package() {
   local prefix out pc_flags rc=0
   prefix=$(mktemp -d) && out=$(mktemp -d) || return 1
   {
-    cmake --build build-crash -j "$jobs" --target txdir_header_check &&
+    # The header check and every library the install exports (the crash
+    # build builds only what its scenarios run).
+    cmake --build build-crash -j "$jobs" --target txdir_header_check txdir_simple &&
       cmake --install build-crash --prefix "$prefix" >/dev/null &&
       cmake -S tests/package -B "$out/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
       cmake --build "$out/cmake" &&
       "$out/cmake/txdir_package_user" && "$out/cmake/txdir_package_sdn_user" &&
+      "$out/cmake/txdir_package_simple_user" &&
       pc_flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs txdir) &&
       g++ -std=c++20 tests/package/main.cc -o "$out/pc_user" $pc_flags &&
       "$out/pc_user" &&
