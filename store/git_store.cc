@@ -551,26 +551,34 @@ Result<bool> GitStore::HasObject(const git_oid& oid) const {
   return git_odb_exists(odb, &oid) != 0;
 }
 
-Result<uint64_t> GitStore::ObjectSize(const git_oid& oid) const {
+namespace {
+
+struct ObjectHeader {
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+};
+
+// An object's size and type without reading it whole; `what` opens the
+// error's message.
+Result<ObjectHeader> ReadHeader(git_repository* repo, const git_oid& oid, const std::string& what) {
   git_odb* odb = nullptr;
-  if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
+  if (int rc = git_repository_odb(&odb, repo); rc < 0) return GitError(rc, "no object database");
   OdbPtr owner(odb);
-  size_t len = 0;
-  git_object_t type;
-  if (int rc = git_odb_read_header(&len, &type, odb, &oid); rc < 0)
-    return GitError(rc, "cannot read the header of object " + OidHex(oid));
-  return static_cast<uint64_t>(len);
+  ObjectHeader h;
+  if (int rc = git_odb_read_header(&h.size, &h.type, odb, &oid); rc < 0)
+    return GitError(rc, what + OidHex(oid));
+  return h;
+}
+
+}  // namespace
+
+Result<uint64_t> GitStore::ObjectSize(const git_oid& oid) const {
+  return static_cast<uint64_t>(
+      TXDIR_TRY(ReadHeader(repo_, oid, "cannot read the header of object ")).size);
 }
 
 Result<ObjectType> GitStore::TypeOf(const git_oid& oid) const {
-  git_odb* odb = nullptr;
-  if (int rc = git_repository_odb(&odb, repo_); rc < 0) return GitError(rc, "no object database");
-  OdbPtr owner(odb);
-  size_t len = 0;
-  git_object_t type;
-  if (int rc = git_odb_read_header(&len, &type, odb, &oid); rc < 0)
-    return GitError(rc, "cannot read object " + OidHex(oid));
-  switch (type) {
+  switch (TXDIR_TRY(ReadHeader(repo_, oid, "cannot read object ")).type) {
     case GIT_OBJECT_BLOB:
       return ObjectType::kBlob;
     case GIT_OBJECT_TREE:

@@ -31,6 +31,13 @@ Result<RemotePtr> OpenRemote(const GitStore& store, const std::string& name) {
   return RemotePtr(raw);
 }
 
+// OpenRemote, with the CA certificates loaded: the remote may be HTTPS.
+Result<RemotePtr> OpenRemoteToConnect(const GitStore& store, const std::string& name) {
+  RemotePtr remote = TXDIR_TRY(OpenRemote(store, name));
+  TXDIR_CHECK(LoadTlsCertificates());
+  return remote;
+}
+
 struct FetchState {
   git_indexer_progress last{};
   const std::function<void(const FetchProgress&)>* progress = nullptr;
@@ -111,8 +118,7 @@ Status DeleteRemote(GitStore& store, const std::string& name) {
 
 Result<TransferCount> FetchRemote(GitStore& store, const std::string& name,
                                   const std::string& refspec, const FetchOptions& options) {
-  RemotePtr remote = TXDIR_TRY(OpenRemote(store, name));
-  TXDIR_CHECK(LoadTlsCertificates());  // the remote may be HTTPS
+  RemotePtr remote = TXDIR_TRY(OpenRemoteToConnect(store, name));
   FetchState state;
   state.progress = &options.progress;
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
@@ -138,8 +144,7 @@ Result<TransferCount> FetchRemote(GitStore& store, const std::string& name,
 
 Result<std::vector<RemoteRef>> ListRemoteRefs(GitStore& store, const std::string& name,
                                               RemoteDirection direction) {
-  RemotePtr remote = TXDIR_TRY(OpenRemote(store, name));
-  TXDIR_CHECK(LoadTlsCertificates());  // the remote may be HTTPS
+  RemotePtr remote = TXDIR_TRY(OpenRemoteToConnect(store, name));
   git_remote_callbacks cbs = GIT_REMOTE_CALLBACKS_INIT;
   const git_direction dir =
       direction == RemoteDirection::kPush ? GIT_DIRECTION_PUSH : GIT_DIRECTION_FETCH;
@@ -158,8 +163,7 @@ Result<std::vector<RemoteRef>> ListRemoteRefs(GitStore& store, const std::string
 
 Result<PushOutcome> PushToRemote(GitStore& store, const std::string& name,
                                  const std::string& refspec, const PushOptions& options) {
-  RemotePtr remote = TXDIR_TRY(OpenRemote(store, name));
-  TXDIR_CHECK(LoadTlsCertificates());  // the remote may be HTTPS
+  RemotePtr remote = TXDIR_TRY(OpenRemoteToConnect(store, name));
   PushState state;
   state.progress = &options.progress;
   git_push_options opts = GIT_PUSH_OPTIONS_INIT;
