@@ -60,6 +60,14 @@ void Common(const std::string& dir, Expectation* e) {
   e->next_contents = TreeNext();
 }
 
+// Generations 1, 2 and 3 (TreeA, TreeB, TreeC) published in dir/repo.
+void ThreeGenerationsIn(const std::string& dir) {
+  InitRepo(dir + "/repo");
+  PublishTree(dir + "/repo", dir + "/src", TreeA());
+  PublishTree(dir + "/repo", dir + "/src", TreeB());
+  PublishTree(dir + "/repo", dir + "/src", TreeC());
+}
+
 std::optional<uint64_t> CommittedHead(const std::string& root) {
   auto repo = Repository::Open(root);
   if (!repo) return std::nullopt;
@@ -238,6 +246,167 @@ TEST(IoFaults, TransactionCommitWithMerge) {
                return MakeError(Code::kInternal, "the commit did not merge todo.sdn");
              return c.generation;
            }});
+}
+
+// ---- gc --prune-history: a rewrite of the history, not a new generation.
+
+struct PruneTally {
+  size_t points = 0, errors = 0, tolerated = 0, errors_after_head_moved = 0, head_not_durable = 0,
+         not_reached = 0;
+  std::vector<std::string> violations;
+};
+
+// The newest generation's commit id (hex), or "" when it cannot be read.
+std::string HeadCommit(const std::string& root) {
+  auto repo = Repository::Open(root);
+  if (!repo) return "";
+  auto log = (*repo)->Log(1);
+  return log && !log->empty() ? log->front().commit : "";
+}
+
+// `git rev-list --objects COMMIT` through git itself: every object the
+// history from COMMIT reaches is present and readable.
+bool HistoryIsWhole(const std::string& root, const std::string& commit) {
+  RunResult r = RunCommand(
+      {"/usr/bin/git", "--git-dir=" + root + "/.txdir/store.git", "rev-list", "--objects", commit});
+  return r.exit_code == 0;
+}
+
+// Three generations, then `gc --keep 1 --prune-history` with the n-th call
+// failing as `kind`. `tmpl` holds the three-generation repository, copied
+// to `dir` (the same path each time) before the run.
+void RunPruneOne(const std::string& tmpl, const std::string& dir, FaultKind kind, long n,
+                 PruneTally* t) {
+  const std::string where =
+      std::string("prune ") + FaultKindName(kind) + " #" + std::to_string(n) + ": ";
+  const std::string root = dir + "/repo";
+  RemoveAll(dir);
+  RunResult cp = RunCommand({"/usr/bin/cp", "-a", tmpl, dir});
+  if (cp.exit_code != 0) {
+    t->violations.push_back(where + "copying the repository: " + cp.Describe());
+    return;
+  }
+  const std::string old_head = HeadCommit(root);
+  FaultEnv env;
+  env.Arm(kind, n);
+  Result<GcReport> result = MakeError(Code::kInternal, "not run");
+  {
+    auto repo = Repository::Open(root, OpenOptions{.env = &env});
+    if (!repo) {
+      t->violations.push_back(where + "open failed: " + repo.error().ToString());
+      return;
+    }
+    result = CollectGarbage(**repo, GcOptions{.keep = 1, .prune_history = true});
+  }
+  const std::string call = env.failed_call() + " " + env.failed_path();
+  if (!env.fired()) {
+    ++t->not_reached;
+    if (!result)
+      t->violations.push_back(where + "failed without a fault: " + result.error().ToString());
+    return;
+  }
+  ++t->points;
+  const std::string head = HeadCommit(root);
+  if (head.empty()) t->violations.push_back(where + "the head cannot be read [" + call + "]");
+  if (result) {
+    ++t->tolerated;
+    if (head == old_head)
+      t->violations.push_back(where + "succeeded but did not rewrite the history [" + call + "]");
+  } else {
+    ++t->errors;
+    const std::string msg = result.error().ToString();
+    if (msg.find(env.failed_path()) == std::string::npos)
+      t->violations.push_back(where + "error does not name the failing call's path (" + call +
+                              "): " + msg);
+    // After the commit point, a failure to delete what the old history
+    // alone needs is an error and harmless. But a head that moved without
+    // becoming durable ("commit outcome unknown") could come back as the
+    // old one after a power loss: the old history must still be whole.
+    if (head != old_head) {
+      ++t->errors_after_head_moved;
+      if (msg.find("commit outcome unknown") != std::string::npos) {
+        ++t->head_not_durable;
+        if (!HistoryIsWhole(root, old_head))
+          t->violations.push_back(where +
+                                  "the head may not be durable, yet objects of the old "
+                                  "history were deleted [" +
+                                  call + ": " + msg + "]");
+      }
+    }
+  }
+  // Whatever happened: generation 3 stays live with its files, recovery
+  // and the next publish work (CheckInvariants), and the next prune leaves
+  // one pack, no loose objects, and a store git fsck accepts.
+  Expectation e;
+  Common(dir, &e);
+  e.acknowledged = {3};
+  e.acceptable = {3};
+  e.contents = {{3, TreeC()}};
+  for (const auto& v : CheckInvariants(root, e))
+    t->violations.push_back(where + v + " [" + call + "]");
+  auto repo = Repository::Open(root);
+  auto again = repo ? CollectGarbage(**repo, GcOptions{.keep = 1, .prune_history = true})
+                    : Result<GcReport>(tl::unexpected(repo.error()));
+  if (!again) {
+    t->violations.push_back(where + "the next prune failed: " + again.error().ToString());
+    return;
+  }
+  size_t packs = 0, loose = 0;
+  for (const auto& f :
+       std::filesystem::recursive_directory_iterator(root + "/.txdir/store.git/objects")) {
+    if (f.path().extension() == ".pack") ++packs;
+    if (f.is_regular_file() && f.path().parent_path().filename().string().size() == 2) ++loose;
+  }
+  if (packs != 1 || loose != 0)
+    t->violations.push_back(where + "after the next prune: " + std::to_string(packs) +
+                            " packs and " + std::to_string(loose) + " loose objects");
+  RunResult git = RunCommand({"/usr/bin/git", "--git-dir=" + root + "/.txdir/store.git", "fsck",
+                              "--full", "--no-dangling"});
+  if (git.exit_code != 0) t->violations.push_back(where + "git fsck: " + git.Describe());
+}
+
+// The prune's commit point is the one every write passes (MoveHead): the
+// faults before it must leave the old history standing, those after it the
+// new one, and a failed durability of the head must keep what the old
+// history needs. EIO and a short write: the other kinds take the same
+// paths (the publish tests above run all five).
+TEST(IoFaults, GcPruneHistory) {
+  ScratchDir d("fault-gc");
+  const std::string tmpl = d / "template";
+  const std::string work = d / "work";
+  {
+    ThreeGenerationsIn(work);
+    RunResult mv = RunCommand({"/usr/bin/mv", work, tmpl});
+    ASSERT_EQ(mv.exit_code, 0) << mv.Describe();
+  }
+  PruneTally t;
+  for (FaultKind kind : {FaultKind::kEio, FaultKind::kShortWrite}) {
+    long calls = 0;
+    {
+      RemoveAll(work);
+      ASSERT_EQ(RunCommand({"/usr/bin/cp", "-a", tmpl, work}).exit_code, 0);
+      FaultEnv env;
+      env.Arm(kind, 0);
+      auto repo = Repository::Open(work + "/repo", OpenOptions{.env = &env});
+      ASSERT_TRUE(repo) << repo.error().ToString();
+      auto r = CollectGarbage(**repo, GcOptions{.keep = 1, .prune_history = true});
+      ASSERT_TRUE(r) << r.error().ToString();
+      ASSERT_EQ(r->history_pruned.size(), 2u);
+      calls = env.count();
+    }
+    for (long n = 1; n <= calls + 1; ++n) RunPruneOne(tmpl, work, kind, n, &t);
+  }
+  std::printf(
+      "IO_FAULTS op=gc-prune-history points=%zu violations=%zu errors=%zu tolerated=%zu "
+      "errors_after_head_moved=%zu head_not_durable=%zu not_reached=%zu\n",
+      t.points, t.violations.size(), t.errors, t.tolerated, t.errors_after_head_moved,
+      t.head_not_durable, t.not_reached);
+  std::fflush(stdout);
+  EXPECT_GE(t.points, 20u);
+  EXPECT_GE(t.errors, 1u);
+  // The fsync of refs/heads/ after the rename failed at least once.
+  EXPECT_GE(t.head_not_durable, 1u);
+  EXPECT_TRUE(t.violations.empty()) << FormatViolations(t.violations, 40);
 }
 
 // ---- A real full disk: a loop-mounted ext4 image (tests/core/loop_mount.h).

@@ -1,4 +1,6 @@
-// The tail every write operation shares, and reading generations back.
+// The commit path every write operation shares (publish, rollback,
+// transaction commit, exec, pull, and gc --prune-history's head move), with
+// its one commit point, MoveHead; and reading generations back.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -123,6 +125,31 @@ ProtocolOrder OrderUnderTest() {
   return o;
 }
 
+// What makes the head ref's new content durable with everything before it:
+// in batched mode (config sync = "syncfs") one syncfs, run by SetHead
+// between writing the new ref and renaming it into place; in fsync mode
+// nothing extra (SetHead fsyncs the ref and its directory).
+std::function<Status()> BarrierFor(Repository::Impl& r, const ProtocolOrder& order) {
+  if (!BatchedSync(r)) return {};
+  return [&r, barrier = order.barrier]() -> Status { return barrier ? SyncBarrier(r) : Ok(); };
+}
+
+// THE COMMIT POINT of every write: the head ref moves from `expected` to
+// `commit`, compare-and-swap. A failure before the rename changed nothing
+// and is returned. A failure after it (the ref was renamed, so every reader
+// and writer now sees the new head, but its durability is not known) means
+// the commit point has passed: it is returned as the value, for the caller
+// to report, and taints the lock so that the next writer runs recovery.
+Result<std::optional<Error>> MoveHead(Repository::Impl& r, const WriterLock& lock,
+                                      const git_oid& commit, const std::optional<git_oid>& expected,
+                                      const std::function<Status()>& barrier) {
+  auto set = r.store->SetHead(commit, expected, barrier);
+  if (set) return std::optional<Error>();
+  if (!HeadIs(r, commit)) return tl::unexpected(set.error());
+  lock.Taint();
+  return std::optional<Error>(set.error());
+}
+
 // What differs between a new generation and an adopted commit; the rest of
 // the tail is one.
 struct Tail {
@@ -158,10 +185,7 @@ Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, c
   if (!batched && order.sync_objects) TXDIR_CHECK(r.store->SyncObjects());
   TXDIR_FAILPOINT(t.objects_synced);
 
-  std::function<Status()> barrier;
-  if (batched) {
-    barrier = [&r, &order]() -> Status { return order.barrier ? SyncBarrier(r) : Ok(); };
-  }
+  const std::function<Status()> barrier = BarrierFor(r, order);
   if (order.ref_first) TXDIR_CHECK(r.store->SetHead(t.commit, t.expected, barrier));
 
   // The generation's directory, complete and durable, not yet live.
@@ -188,14 +212,11 @@ Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, c
 
   // THE COMMIT POINT: the head ref moves, compare-and-swap.
   if (!order.ref_first) {
-    if (auto set = r.store->SetHead(t.commit, t.expected, barrier); !set) {
-      if (!HeadIs(r, t.commit)) return tl::unexpected(set.error());
-      // The ref was renamed (every reader and writer now sees the new
-      // head) but making it durable failed: the commit point has passed,
-      // so this is no failure. The link stays behind for recovery, which
-      // the taint makes the next writer run.
-      lock.Taint();
-      return Committed(r, t.commit, t.tree, t.meta, t.author, set.error());
+    if (auto not_durable = TXDIR_TRY(MoveHead(r, lock, t.commit, t.expected, barrier))) {
+      // Every reader and writer sees the new head, so this is no failure;
+      // the link stays behind for the recovery the taint makes the next
+      // writer run.
+      return Committed(r, t.commit, t.tree, t.meta, t.author, not_durable);
     }
   }
   TXDIR_FAILPOINT(t.head_updated);
@@ -279,6 +300,17 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
   t.run_hook = false;
   t.auto_gc = false;
   return CommitTail(r, lock, t);
+}
+
+Status CommitRewrittenHistory(Repository::Impl& r, const WriterLock& lock, const git_oid& rewritten,
+                              const git_oid& expected) {
+  auto not_durable =
+      TXDIR_TRY(MoveHead(r, lock, rewritten, expected, BarrierFor(r, OrderUnderTest())));
+  // The old objects must outlive a head that may not be durable: after a
+  // power loss the old head could come back. Returning the error stops gc
+  // before it deletes them; the space is reclaimed by the next gc.
+  if (not_durable) return tl::unexpected(*not_durable);
+  return Ok();
 }
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) { return LockForWrite(r, r.lock_timeout); }

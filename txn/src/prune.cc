@@ -3,8 +3,9 @@
 // rewrite the retained history, move the head to it (the commit point),
 // repack what is reachable into one pack, delete the rest. The two libgit2
 // steps (rewriting a commit, building the pack) are store/history_rewrite.h;
-// the order of the steps, the commit point and the deletions are here.
-// docs/commit_protocol.md ("GC") gives each crash window.
+// the commit point is the one every write shares (commit.cc,
+// CommitRewrittenHistory); the order of the steps and the deletions are
+// here. docs/commit_protocol.md ("GC") gives each crash window.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -71,7 +72,7 @@ Result<Fd> HoldObjectWriters(Repository::Impl& r) {
 
 }  // namespace
 
-Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
+Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& lock,
                           const std::set<uint64_t>& retain, bool dry_run,
                           const ProgressFn& progress, GcReport* report) {
   Env* env = r.env;
@@ -124,9 +125,7 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& /*lock*/,
   // 3. THE COMMIT POINT: the head ref moves to the rewritten history
   // (compare-and-swap against the head read above).
   if (!store::OidEqual(new_head, head->commit)) {
-    std::function<Status()> barrier;
-    if (batched) barrier = [&r]() -> Status { return SyncBarrier(r); };
-    TXDIR_CHECK(r.store->SetHead(new_head, head->commit, barrier));
+    TXDIR_CHECK(CommitRewrittenHistory(r, lock, new_head, head->commit));
     TXDIR_FAILPOINT("gc.prune.head_updated");
   }
 

@@ -129,6 +129,16 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
                                    const std::optional<git_oid>& expected_head,
                                    const std::vector<uint64_t>& donors);
 
+// gc --prune-history's commit point, on the commit path every write
+// shares: the head moves from `expected` to `rewritten`, the same head
+// generation on a rewritten (shorter) history whose objects are already
+// durable. Nothing is materialized and the live link does not move.
+// Conflict if the head moved. When the head ref was renamed but making it
+// durable failed, the error is returned (the head has moved; the caller
+// must not delete what the old history needs) and the lock is tainted.
+Status CommitRewrittenHistory(Repository::Impl& r, const WriterLock& lock, const git_oid& rewritten,
+                              const git_oid& expected);
+
 // Recovery proper; requires the writer lock.
 Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock);
 // thorough: also scan the object store for stray temp files (txdir recover).
