@@ -49,7 +49,7 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:suppres
 
 # The tests with more than one thread in a process, which is what TSan sees
 # (processes it does not): wait (a publisher thread against a reader waiting
-# on inotify or polling), the in-process HTTP server (httplib's worker
+# on inotify or polling), store readers on threads of their own, the in-process HTTP server (httplib's worker
 # threads reading the store, and against slow clients and a stop), the
 # consistency test (a TSan-built `txdir serve` answering concurrent requests
 # while a writer process publishes) and the stop test (a TSan-built `txdir
@@ -58,7 +58,7 @@ export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:suppres
 # rewrite under readers, concurrent updates) run one thread per process: TSan would add nothing to what ASan already runs.
 TSAN_TARGETS=(txdir_cli txdir_history_tests txdir_serve_tests txdir_serve_writer
   txdir_serve_consistency_test txdir_serve_stop_test)
-TSAN_TESTS='^(history\.Modes/WaitTest\.|serve\.ServeHttpTest\.|serve\.ServeLimitsTest\.|serve\.ServeConsistencyTest\.|serve\.Signals/ServeStopTest\.)'
+TSAN_TESTS='^(history\.Modes/WaitTest\.|history\.StoreReaderTest\.ReadersOnTheirOwnThreadsAgree$|serve\.ServeHttpTest\.|serve\.ServeLimitsTest\.|serve\.ServeConsistencyTest\.|serve\.Signals/ServeStopTest\.)'
 
 cmake_config() {  # BUILD_DIR SANITIZE [CMAKE_ARGS...]
   cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTXDIR_TESTING=ON \

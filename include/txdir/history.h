@@ -272,6 +272,14 @@ Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text);
 // InvalidArgument otherwise.
 Result<int64_t> ParseSince(std::string_view text, int64_t now_ms);
 
+// A time as generations record it (GenerationInfo::time_ms, epoch
+// milliseconds) in ISO-8601 UTC with milliseconds,
+// "2026-11-27T02:11:12.123Z"; times outside years 0000..9999 are clamped.
+std::string FormatTime(int64_t time_ms);
+// The current time in epoch milliseconds: the clock generations are stamped
+// with, and the `now` ParseSince counts back from.
+int64_t NowMs();
+
 // A path or value safe to print on a terminal: control bytes and DEL become
 // \xNN, a backslash becomes \\ (so the escaping is unambiguous).
 std::string PrintablePath(std::string_view s);

@@ -1,6 +1,8 @@
 // The layers of the tree are physical: every include points down
 // (tools -> txn -> sdn -> store), public headers include only public
-// headers, and only store/ calls libgit2. The checker runs on the source
+// headers, the programs in tools/ use the public API only (the benchmarks
+// may also reach the store's raw-libgit2 baseline), and only store/ calls
+// libgit2. The checker runs on the source
 // tree and, to show it can fail, on small trees that break each rule.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -67,6 +69,7 @@ std::vector<std::string> Problems(const fs::path& root) {
       if (!layer) continue;
       const bool in_store = rel.rfind("store/", 0) == 0;
       const bool is_public = rel.rfind("include/", 0) == 0;
+      const bool public_api_only = *layer == kTools && rel.rfind("tools/bench/", 0) != 0;
       std::ifstream in(entry.path());
       std::string line;
       for (int n = 1; std::getline(in, line); ++n) {
@@ -81,6 +84,9 @@ std::vector<std::string> Problems(const fs::path& root) {
           if (is_public && target.rfind("include/", 0) != 0)
             problems.push_back(where + "a public header includes " + target +
                                ", which is not installed");
+          if (public_api_only && to && *to != kTools && target.rfind("include/", 0) != 0)
+            problems.push_back(where + "a program uses " + target +
+                               ", which is not the public API");
         }
         if (in_store) continue;
         if (std::regex_search(line, git2_re))
@@ -128,8 +134,23 @@ TEST_F(ScratchTree, ADownwardTreeHasNoProblem) {
   Write("txn/sdn/merge_util.h", "#include \"txdir/error.h\"\n");
   Write("txn/sdn/merge.cc", "#include \"merge_util.h\"\n");
   Write("txn/src/commit.cc", "#include \"store/git_store.h\"\n#include \"txdir/repository.h\"\n");
-  Write("tools/txdir/main.cc", "#include \"txn/src/commit.h\"\nint main() { git_dir = 1; }\n");
+  Write("tools/txdir/main.cc",
+        "#include \"txdir/repository.h\"\n#include \"tools/txdir/cli.h\"\n"
+        "int main() { git_dir = 1; }\n");
+  Write("tools/bench/b.cc", "#include \"store/bench/libgit2_publish.h\"\n");
   EXPECT_EQ(Join(Problems(root_)), "");
+}
+
+TEST_F(ScratchTree, AProgramBehindThePublicApiIsFound) {
+  Write("include/txdir/repository.h", "#pragma once\n");
+  Write("tools/serve/gen_index.cc",
+        "#include \"txdir/repository.h\"\n#include \"txn/src/repo_impl.h\"\n");
+  Write("tools/txdir/app.cc", "#include \"store/gen_meta.h\"\n");
+  EXPECT_EQ(Join(Problems(root_)),
+            "tools/serve/gen_index.cc:2: a program uses txn/src/repo_impl.h, which is not the "
+            "public API\n"
+            "tools/txdir/app.cc:1: a program uses store/gen_meta.h, which is not the public "
+            "API\n");
 }
 
 TEST_F(ScratchTree, AnIncludeThatPointsUpIsFound) {

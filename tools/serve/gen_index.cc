@@ -4,9 +4,6 @@
 #include <atomic>
 #include <thread>
 
-#include "store/history_walk.h"
-#include "txn/src/repo_impl.h"
-
 namespace txdir::serve {
 
 namespace {
@@ -37,7 +34,7 @@ std::vector<std::pair<std::string, bool>> TreeIndex::Children(const std::string&
 }
 
 std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex& after) {
-  static const std::map<std::string, store::TreeFile> kNone;
+  static const std::map<std::string, StoredFile> kNone;
   const auto& a = before ? before->files : kNone;
   const auto& b = after.files;
   std::vector<TreeChange> out;
@@ -51,7 +48,7 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
       out.push_back({ib->first, ChangeKind::kAdded});
       ++ib;
     } else {
-      if (!store::OidEqual(ia->second.oid, ib->second.oid) || ia->second.mode != ib->second.mode)
+      if (ia->second.blob != ib->second.blob || ia->second.mode != ib->second.mode)
         out.push_back({ib->first, ChangeKind::kModified});
       ++ia;
       ++ib;
@@ -60,20 +57,22 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
   return out;
 }
 
-store::GitStore& GenIndex::store() { return *internal::ImplOf(*repo_).store; }
+GenIndex::~GenIndex() = default;
 
-Status GenIndex::ParallelRead(size_t n,
-                              const std::function<Status(const store::GitStore&, size_t)>& work) {
+Result<StoreReader*> GenIndex::Reader() {
+  if (!reader_) reader_ = TXDIR_TRY(StoreReader::Open(*repo_));
+  return reader_.get();
+}
+
+Status GenIndex::ParallelRead(size_t n, const std::function<Status(StoreReader&, size_t)>& work) {
   const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
   const size_t threads = std::min({n, kMaxReadThreads, cores});
   if (threads <= 1) {
-    for (size_t i = 0; i < n; ++i) TXDIR_CHECK(work(store(), i));
+    StoreReader* reader = TXDIR_TRY(Reader());
+    for (size_t i = 0; i < n; ++i) TXDIR_CHECK(work(*reader, i));
     return Ok();
   }
-  while (workers_.size() < threads) {
-    const store::GitStore& main = store();
-    workers_.push_back(TXDIR_TRY(store::GitStore::Open(main.env(), main.dir())));
-  }
+  while (workers_.size() < threads) workers_.push_back(TXDIR_TRY(StoreReader::Open(*repo_)));
   // Items are handed out one at a time from a shared counter, so a slow
   // item (a big version) does not leave the other threads idle.
   std::atomic<size_t> next{0};
@@ -95,54 +94,40 @@ Status GenIndex::ParallelRead(size_t n,
 }
 
 Status GenIndex::Refresh() {
-  auto head = TXDIR_TRY(store().Head());
+  StoreReader* reader = TXDIR_TRY(Reader());
+  auto head = TXDIR_TRY(reader->Head());
   if (!head) {
     entries_.clear();
     known_commits_.clear();
     head_.reset();
     return Ok();
   }
-  const std::string head_hex = store::OidHex(*head);
-  if (head_ && *head_ == head_hex) return Ok();
+  if (head_ && *head_ == *head) return Ok();
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool rewritten = false;
-    store::GenerationWalk walk(store(), head);
     std::vector<GenEntry> fresh;
-    std::optional<uint64_t> stop_at;
-    while (TXDIR_TRY(walk.Next())) {
-      const git_oid& cur = walk.commit();
-      if (known_commits_.count(store::OidHex(cur))) {
-        stop_at = TXDIR_TRY(walk.Meta()).number;
-        break;
-      }
-      GenEntry e;
-      e.info = TXDIR_TRY(internal::DescribeCommit(internal::ImplOf(*repo_), cur));
-      e.commit = cur;
-      e.tree = TXDIR_TRY(store().CommitTree(cur));
-      if (entries_.count(e.info.number)) {  // same number, another commit: history rewritten
+    // Newest first, down to the first generation already indexed.
+    TXDIR_CHECK(reader->ForEachGeneration(*head, [&](const GenerationInfo& g) {
+      if (known_commits_.count(g.commit)) return false;
+      if (entries_.count(g.number)) {  // same number, another commit: history rewritten
         rewritten = true;
-        break;
+        return false;
       }
-      fresh.push_back(std::move(e));
-    }
+      fresh.push_back(GenEntry{g, std::nullopt});
+      return true;
+    }));
     if (rewritten) {
       entries_.clear();
       known_commits_.clear();
       continue;
-    }
-    for (size_t i = 0; i < fresh.size(); ++i) {
-      if (i + 1 < fresh.size())
-        fresh[i].parent = fresh[i + 1].info.number;
-      else
-        fresh[i].parent = stop_at;
     }
     for (auto& e : fresh) {
       known_commits_.insert(e.info.commit);
       uint64_t n = e.info.number;
       entries_.emplace(n, std::move(e));
     }
-    head_ = head_hex;
+    head_ = *head;
     return Ok();
   }
   return MakeError(Code::kConflict, "history changed while it was being read");
@@ -167,11 +152,12 @@ Result<std::vector<GenEntry>> GenIndex::All() {
 }
 
 Result<std::shared_ptr<const TreeIndex>> GenIndex::Tree(const GenEntry& e) {
-  const std::string key = store::OidHex(e.tree);
+  const std::string& key = e.info.tree;
   if (auto it = trees_.find(key); it != trees_.end()) return it->second;
   auto t = std::make_shared<TreeIndex>();
   t->dirs.insert("");
-  for (auto& f : TXDIR_TRY(store().ListTree(e.tree))) {
+  StoreReader* reader = TXDIR_TRY(Reader());
+  for (auto& f : TXDIR_TRY(reader->ListTree(e.info.tree))) {
     for (size_t p = f.path.find('/'); p != std::string::npos; p = f.path.find('/', p + 1))
       t->dirs.insert(f.path.substr(0, p));
     std::string path = f.path;
@@ -187,11 +173,11 @@ Result<size_t> GenIndex::ChangedCount(uint64_t number) {
   if (e.changed) return *e.changed;
   auto now = TXDIR_TRY(Tree(e));
   std::shared_ptr<const TreeIndex> before;
-  if (e.parent) before = TXDIR_TRY(Tree(TXDIR_TRY(Find(*e.parent))));
+  if (e.info.parent) before = TXDIR_TRY(Tree(TXDIR_TRY(Find(*e.info.parent))));
   const size_t changed = DiffTreeIndexes(before.get(), *now).size();
   // Kept for next time, unless the index was rebuilt meanwhile.
   if (auto it = entries_.find(number);
-      it != entries_.end() && store::OidEqual(it->second.commit, e.commit))
+      it != entries_.end() && it->second.info.commit == e.info.commit)
     it->second.changed = changed;
   return changed;
 }
@@ -208,61 +194,56 @@ std::optional<uint64_t> GenIndex::Next(uint64_t number) const {
   return it->first;
 }
 
-std::string GenIndex::FileKey(const git_oid& tree, const std::string& path) {
-  std::string key = store::OidHex(tree);
+std::string GenIndex::FileKey(const std::string& tree, const std::string& path) {
+  std::string key = tree;
   key += '\0';
   key += path;
   return key;
 }
 
-void GenIndex::RememberFile(std::string key, const std::optional<store::TreeFile>& found) {
+void GenIndex::RememberFile(std::string key, const std::optional<StoredFile>& found) {
   if (files_.size() >= kMaxCachedFiles) files_.clear();
   files_.emplace(std::move(key), found);
 }
 
-Result<std::optional<store::TreeFile>> GenIndex::FileAt(const GenEntry& e,
-                                                        const std::string& path) {
-  std::string key = FileKey(e.tree, path);
+Result<std::optional<StoredFile>> GenIndex::FileAt(const GenEntry& e, const std::string& path) {
+  std::string key = FileKey(e.info.tree, path);
   if (auto it = files_.find(key); it != files_.end()) return it->second;
-  std::optional<store::TreeFile> found;
-  if (auto f = store().FindFile(e.tree, path)) {
-    found = std::move(*f);
-  } else if (f.error().code != Code::kNotFound) {
-    return tl::make_unexpected(f.error());
-  }
+  StoreReader* reader = TXDIR_TRY(Reader());
+  std::optional<StoredFile> found = TXDIR_TRY(reader->FindFile(e.info.tree, path));
   RememberFile(std::move(key), found);
   return found;
 }
 
-Result<std::vector<std::optional<store::TreeFile>>> GenIndex::FilesAt(
+Result<std::vector<std::optional<StoredFile>>> GenIndex::FilesAt(
     const std::vector<GenEntry>& entries, const std::string& path) {
-  std::vector<std::optional<store::TreeFile>> out(entries.size());
+  std::vector<std::optional<StoredFile>> out(entries.size());
   std::vector<std::string> keys(entries.size());
   std::vector<size_t> todo;  // entries whose lookup is not cached
   for (size_t i = 0; i < entries.size(); ++i) {
-    keys[i] = FileKey(entries[i].tree, path);
+    keys[i] = FileKey(entries[i].info.tree, path);
     if (auto it = files_.find(keys[i]); it != files_.end())
       out[i] = it->second;
     else
       todo.push_back(i);
   }
-  TXDIR_CHECK(ParallelRead(todo.size(), [&](const store::GitStore& st, size_t k) -> Status {
-    auto f = st.FindFile(entries[todo[k]].tree, path);
-    if (f) {
-      out[todo[k]] = std::move(*f);
-      return Ok();
-    }
-    if (f.error().code == Code::kNotFound) return Ok();
-    return tl::make_unexpected(f.error());
+  TXDIR_CHECK(ParallelRead(todo.size(), [&](StoreReader& reader, size_t k) -> Status {
+    out[todo[k]] = TXDIR_TRY(reader.FindFile(entries[todo[k]].info.tree, path));
+    return Ok();
   }));
   for (size_t i : todo) RememberFile(std::move(keys[i]), out[i]);
   return out;
 }
 
-Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const git_oid& blob) {
-  const std::string key = store::OidHex(blob);
+Result<std::string> GenIndex::ReadBlob(const std::string& blob) {
+  StoreReader* reader = TXDIR_TRY(Reader());
+  return reader->ReadBlob(blob);
+}
+
+Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const std::string& blob) {
+  const std::string& key = blob;
   if (auto it = docs_.find(key); it != docs_.end()) return it->second;
-  auto data = TXDIR_TRY(store().ReadBlob(blob));
+  auto data = TXDIR_TRY(ReadBlob(blob));
   Result<std::shared_ptr<const sdn::Document>> out =
       [&]() -> Result<std::shared_ptr<const sdn::Document>> {
     auto doc = sdn::Parse(data);
@@ -275,8 +256,8 @@ Result<std::shared_ptr<const sdn::Document>> GenIndex::Document(const git_oid& b
 }
 
 Result<std::optional<uint64_t>> GenIndex::Live() {
-  const auto* impl = &internal::ImplOf(*repo_);
-  return internal::ReadLiveGeneration(impl->env, impl->layout);
+  StoreReader* reader = TXDIR_TRY(Reader());
+  return reader->LiveGeneration();
 }
 
 }  // namespace txdir::serve

@@ -18,24 +18,21 @@
 #include <string>
 #include <vector>
 
-#include "store/git_store.h"
 #include "txdir/repository.h"
 #include "txdir/sdn.h"
+#include "txdir/store_reader.h"
 
 namespace txdir::serve {
 
 struct GenEntry {
-  GenerationInfo info;
-  git_oid commit;
-  git_oid tree;
-  std::optional<uint64_t> parent;  // the generation before it, if retained
-  std::optional<size_t> changed;   // files changed from the parent (computed lazily)
+  GenerationInfo info;            // with its commit and tree ids, and its parent if retained
+  std::optional<size_t> changed;  // files changed from the parent (computed lazily)
 };
 
 // One generation's tree, flattened.
 struct TreeIndex {
-  std::map<std::string, store::TreeFile> files;  // path -> file (incl. links)
-  std::set<std::string> dirs;                    // every directory path; "" is the root
+  std::map<std::string, StoredFile> files;  // path -> file (incl. links)
+  std::set<std::string> dirs;               // every directory path; "" is the root
   // Immediate children of directory `dir`: (name, is_directory), sorted.
   std::vector<std::pair<std::string, bool>> Children(const std::string& dir) const;
 };
@@ -53,6 +50,7 @@ std::vector<TreeChange> DiffTreeIndexes(const TreeIndex* before, const TreeIndex
 class GenIndex {
  public:
   explicit GenIndex(Repository* repo) : repo_(repo) {}
+  ~GenIndex();
 
   // Catches up with the store's head: new generations are added, and a
   // rewritten history (gc --prune-history) replaces the index, so a pruned
@@ -77,26 +75,26 @@ class GenIndex {
   // The file at `path` in generation `e` (nullopt: not there, or a
   // directory). Cached by tree id and path, so a trend over many
   // generations costs one tree lookup per generation once.
-  Result<std::optional<store::TreeFile>> FileAt(const GenEntry& e, const std::string& path);
+  Result<std::optional<StoredFile>> FileAt(const GenEntry& e, const std::string& path);
   // FileAt for every entry of `entries`, in their order; the lookups not
   // cached yet run in parallel (ParallelRead).
-  Result<std::vector<std::optional<store::TreeFile>>> FilesAt(const std::vector<GenEntry>& entries,
-                                                              const std::string& path);
+  Result<std::vector<std::optional<StoredFile>>> FilesAt(const std::vector<GenEntry>& entries,
+                                                         const std::string& path);
   // A blob parsed as SDN, cached by blob id; a blob that is not SDN gives
   // its parse error (InvalidArgument), also cached.
-  Result<std::shared_ptr<const sdn::Document>> Document(const git_oid& blob);
+  Result<std::shared_ptr<const sdn::Document>> Document(const std::string& blob);
+  // A blob's bytes (not cached: the pages that read one send it on).
+  Result<std::string> ReadBlob(const std::string& blob);
 
-  store::GitStore& store();
-
-  // Runs work(store, i) for every i in [0, n) on up to 8 threads (never
-  // more than the machine's cores), each with a store of its own, since
-  // libgit2 objects are not shared between threads: for the pages that read
+  // Runs work(reader, i) for every i in [0, n) on up to 8 threads (never
+  // more than the machine's cores), each with a StoreReader of its own
+  // (a reader serves one thread at a time): for the pages that read
   // a version of a file from every generation, where inflating and parsing
   // them one after another would dominate. `work` may touch only its own
   // slot i of what it fills and no cache of the index. Returns the first
   // error of any call (the rest still run to completion or their own
-  // error); the worker stores are kept for the next call.
-  Status ParallelRead(size_t n, const std::function<Status(const store::GitStore&, size_t)>& work);
+  // error); the worker readers are kept for the next call.
+  Status ParallelRead(size_t n, const std::function<Status(StoreReader&, size_t)>& work);
 
  private:
   Repository* repo_;
@@ -104,13 +102,15 @@ class GenIndex {
   std::set<std::string> known_commits_;
   std::optional<std::string> head_;
   std::map<std::string, std::shared_ptr<const TreeIndex>> trees_;  // by tree id
-  std::map<std::string, std::optional<store::TreeFile>> files_;    // by tree id + '\0' + path
+  std::map<std::string, std::optional<StoredFile>> files_;         // by tree id + '\0' + path
   // by blob id: the document, or why it is not SDN
   std::map<std::string, Result<std::shared_ptr<const sdn::Document>>> docs_;
-  std::vector<std::unique_ptr<store::GitStore>> workers_;  // ParallelRead's stores
+  std::unique_ptr<StoreReader> reader_;                // the server thread's, opened on first use
+  std::vector<std::unique_ptr<StoreReader>> workers_;  // ParallelRead's
+  Result<StoreReader*> Reader();
   // The key of files_ for `path` in `tree`.
-  static std::string FileKey(const git_oid& tree, const std::string& path);
-  void RememberFile(std::string key, const std::optional<store::TreeFile>& found);
+  static std::string FileKey(const std::string& tree, const std::string& path);
+  void RememberFile(std::string key, const std::optional<StoredFile>& found);
 };
 
 }  // namespace txdir::serve

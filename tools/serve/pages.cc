@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 
-#include "store/gen_meta.h"
 #include "tools/serve/dashboard.h"
 #include "tools/serve/html.h"
 #include "tools/serve/server_impl.h"
@@ -90,9 +89,9 @@ const char* KindWord(RecordChangeKind k) {
                                            : "changed";
 }
 
-bool SameFile(const std::optional<store::TreeFile>& a, const std::optional<store::TreeFile>& b) {
+bool SameFile(const std::optional<StoredFile>& a, const std::optional<StoredFile>& b) {
   if (a.has_value() != b.has_value()) return false;
-  return !a || (store::OidEqual(a->oid, b->oid) && a->mode == b->mode);
+  return !a || (a->blob == b->blob && a->mode == b->mode);
 }
 
 }  // namespace
@@ -101,7 +100,7 @@ std::string Server::Impl::GenerationOptions(const std::vector<GenEntry>& all, ui
   std::string h;
   for (const GenEntry& e : all) {
     const std::string n = std::to_string(e.info.number);
-    std::string label = n + " · " + store::FormatTime(e.info.time_ms);
+    std::string label = n + " · " + FormatTime(e.info.time_ms);
     if (!e.info.message.empty()) {
       std::string msg = e.info.message.substr(0, e.info.message.find('\n'));
       if (msg.size() > 48) msg.replace(45, std::string::npos, "...");
@@ -116,7 +115,7 @@ std::string Server::Impl::GenerationOptions(const std::vector<GenEntry>& all, ui
 Result<std::vector<Server::Impl::Version>> Server::Impl::Versions(const std::string& path) {
   auto all = TXDIR_TRY(index->All());
   std::vector<Version> out;
-  std::optional<store::TreeFile> before;
+  std::optional<StoredFile> before;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     auto f = TXDIR_TRY(index->FileAt(*it, path));
     if (!SameFile(before, f)) out.push_back({it->info.number, f});
@@ -132,11 +131,11 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
   auto tree = index->Tree(*e);
   if (!tree) return GenError(res, gen, tree.error());
   std::shared_ptr<const TreeIndex> before;
-  if (e->parent) {
-    auto p = index->Find(*e->parent);
-    if (!p) return GenError(res, *e->parent, p.error());
+  if (e->info.parent) {
+    auto p = index->Find(*e->info.parent);
+    if (!p) return GenError(res, *e->info.parent, p.error());
     auto t = index->Tree(*p);
-    if (!t) return GenError(res, *e->parent, t.error());
+    if (!t) return GenError(res, *e->info.parent, t.error());
     before = *t;
   }
   auto live = index->Live();
@@ -146,13 +145,13 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
   const std::string n = std::to_string(gen);
 
   std::string b = "<p class=\"pager\">";
-  if (e->parent)
-    b += "<a rel=\"prev\" href=\"/gen/" + std::to_string(*e->parent) + "\">← generation " +
-         std::to_string(*e->parent) + "</a>";
+  if (e->info.parent)
+    b += "<a rel=\"prev\" href=\"/gen/" + std::to_string(*e->info.parent) + "\">← generation " +
+         std::to_string(*e->info.parent) + "</a>";
   b += "<a href=\"/g/" + n + "/\">files</a>";
-  if (e->parent)
-    b += "<a href=\"/diff/" + std::to_string(*e->parent) + "/" + n + "\">full diff with " +
-         std::to_string(*e->parent) + "</a>";
+  if (e->info.parent)
+    b += "<a href=\"/diff/" + std::to_string(*e->info.parent) + "/" + n + "\">full diff with " +
+         std::to_string(*e->info.parent) + "</a>";
   if (live_gen && *live_gen != gen)
     b += "<a href=\"/diff/" + n + "/" + std::to_string(*live_gen) + "\">diff with live (" +
          std::to_string(*live_gen) + ")</a>";
@@ -164,14 +163,14 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
        (live_gen == gen ? " <span class=\"live\">live</span>" : "") + "</dd>";
   b += "<dt>kind</dt><dd>" + Escape(g.kind);
   if (g.restores) b += " of " + GenLink(*g.restores);
-  b += "</dd><dt>time (UTC)</dt><dd>" + Escape(store::FormatTime(g.time_ms)) + "</dd>";
+  b += "</dd><dt>time (UTC)</dt><dd>" + Escape(FormatTime(g.time_ms)) + "</dd>";
   b += "<dt>author</dt><dd>" + Escape(g.author) + "</dd><dt>host</dt><dd>" + Escape(g.host) +
        "</dd>";
   b += "<dt>message</dt><dd class=\"message\">" + Escape(g.message) + "</dd>";
   b += "<dt>parent</dt><dd>" +
-       (e->parent ? GenLink(*e->parent)
-                  : std::string(g.history_pruned ? "older generations were pruned"
-                                                 : "none: the first generation")) +
+       (e->info.parent ? GenLink(*e->info.parent)
+                       : std::string(g.history_pruned ? "older generations were pruned"
+                                                      : "none: the first generation")) +
        "</dd><dt>commit</dt><dd><code>" + Escape(g.commit) + "</code></dd></dl>\n";
 
   // What it changed: files, and for tables their records.
@@ -191,7 +190,7 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
         if (!t) return std::string();
         auto it = t->files.find(r.path);
         if (it == t->files.end() || it->second.mode == kLinkMode) return std::string();
-        return index->store().ReadBlob(it->second.oid);
+        return index->ReadBlob(it->second.blob);
       };
       auto old_text = text(before.get());
       auto new_text = text(tree->get());
@@ -214,8 +213,8 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
         "<h2>Changes</h2>\n<p class=\"muted\">Not known: the generations before were pruned.</p>\n";
   } else {
     b += "<h2>Changes from " +
-         (e->parent ? "generation " + GenLink(*e->parent)
-                    : std::string("nothing (the first generation)")) +
+         (e->info.parent ? "generation " + GenLink(*e->info.parent)
+                         : std::string("nothing (the first generation)")) +
          ": " + Plural(rows.size(), "file") + "</h2>\n";
     b +=
         "<table class=\"changes\"><tr><th>file</th><th>change</th><th>records</th><th></th></tr>\n";
@@ -235,9 +234,9 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
     b += "</table>\n";
     if (rows.size() > kMaxChangeRows)
       b += "<p class=\"muted\">… and " + Plural(rows.size() - kMaxChangeRows, "more file") +
-           (e->parent ? ": see the <a href=\"/diff/" + std::to_string(*e->parent) + "/" + n +
-                            "\">full diff</a>"
-                      : std::string()) +
+           (e->info.parent ? ": see the <a href=\"/diff/" + std::to_string(*e->info.parent) + "/" +
+                                 n + "\">full diff</a>"
+                           : std::string()) +
            ".</p>\n";
   }
 
@@ -247,7 +246,7 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
   size_t tables = 0;
   for (const auto& [path, f] : (*tree)->files) {
     if (!sdn::IsTablesPath(path) || f.mode == kLinkMode) continue;
-    auto doc = index->Document(f.oid);
+    auto doc = index->Document(f.blob);
     if (!doc) {
       if (doc.error().code != Code::kInvalidArgument) return GenError(res, gen, doc.error());
       b += "<tr><td>" + Escape(path) +
@@ -274,8 +273,8 @@ void Server::Impl::ServeGenerationPage(const httplib::Request& req, httplib::Res
 }
 
 void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
-                              const std::string& path, const store::TreeFile& f) {
-  auto doc = index->Document(f.oid);
+                              const std::string& path, const StoredFile& f) {
+  auto doc = index->Document(f.blob);
   if (!doc && doc.error().code != Code::kInvalidArgument) return GenError(res, gen, doc.error());
   auto versions = Versions(path);
   if (!versions) return GenError(res, gen, versions.error());
@@ -310,7 +309,7 @@ void Server::Impl::ServeTable(const httplib::Request& req, httplib::Response& re
           t, [&](const std::string& id) { return RecordHref(path, t.name, id); });
     b += TableScript();
   }
-  const std::string etag = "table2-" + store::OidHex(f.oid) + "-" + path + "-" +
+  const std::string etag = "table2-" + f.blob + "-" + path + "-" +
                            (older ? std::to_string(*older) : "") + "-" +
                            (newer ? std::to_string(*newer) : "");
   SetRevalidated(req, res, EncodePath(etag), Page(BaseOf(path) + " @ " + n, b),
@@ -351,7 +350,7 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
   std::string key = "id";
   if (!head->empty())
     if (auto f = index->FileAt(head->front(), path); f && *f)
-      if (auto doc = index->Document((**f).oid); doc)
+      if (auto doc = index->Document((**f).blob); doc)
         if (const sdn::Table* t = (*doc)->Find(table); t && !t->columns.empty())
           key = t->columns[t->KeyIndex()];
   std::string b = "<p>Record <code>" + Escape(id) + "</code> of table <code>" + Escape(table) +
@@ -369,9 +368,8 @@ void Server::Impl::ServeRecord(httplib::Response& res, const std::string& path,
            Escape(TableHref(ev.info.number, path) + "?f." + EncodeQueryValue(key) + "=" +
                   EncodeQueryValue("=" + id)) +
            "\">in the table</a>";
-    b += "</td><td>" + Escape(store::FormatTime(ev.info.time_ms)) + "</td><td>" +
-         Escape(ev.info.author) + "</td><td>" + Escape(ev.info.message) +
-         "</td><td class=\"status-" + word + "\">" + word;
+    b += "</td><td>" + Escape(FormatTime(ev.info.time_ms)) + "</td><td>" + Escape(ev.info.author) +
+         "</td><td>" + Escape(ev.info.message) + "</td><td class=\"status-" + word + "\">" + word;
     if (ev.info.history_pruned)
       b += " <span class=\"muted\">(or before: older generations were pruned)</span>";
     b += "</td><td><table class=\"fields\">";
@@ -408,18 +406,18 @@ void Server::Impl::ServeVersions(httplib::Response& res, const std::string& path
                        : (first || !(*versions)[i - 1].file) ? "added"
                                                              : "changed";
     b += "<tr class=\"version " + std::string(word) + "\" data-gen=\"" + std::to_string(v.gen) +
-         "\"><td>" + GenLink(v.gen) + "</td><td>" + Escape(store::FormatTime(e->info.time_ms)) +
+         "\"><td>" + GenLink(v.gen) + "</td><td>" + Escape(FormatTime(e->info.time_ms)) +
          "</td><td>" + Escape(e->info.message) + "</td><td class=\"status-" + word + "\">" + word +
-         (first && e->parent ? " <span class=\"muted\">(or before)</span>" : "") + "</td><td>";
+         (first && e->info.parent ? " <span class=\"muted\">(or before)</span>" : "") + "</td><td>";
     if (v.file)
       b +=
           "<a href=\"" +
           Escape(sdn::IsTablesPath(path) ? TableHref(v.gen, path)
                                          : "/g/" + std::to_string(v.gen) + "/" + EncodePath(path)) +
           "\">view</a> ";
-    if (e->parent)
-      b += "<a href=\"/diff/" + std::to_string(*e->parent) + "/" + std::to_string(v.gen) + "#f-" +
-           Escape(EncodePath(path)) + "\">diff</a>";
+    if (e->info.parent)
+      b += "<a href=\"/diff/" + std::to_string(*e->info.parent) + "/" + std::to_string(v.gen) +
+           "#f-" + Escape(EncodePath(path)) + "\">diff</a>";
     b += "</td></tr>\n";
   }
   b += "</table>\n";
@@ -440,7 +438,7 @@ void Server::Impl::ServeTrendsIndex(httplib::Response& res) {
   size_t count = 0;
   for (const auto& [path, f] : (*tree)->files) {
     if (!sdn::IsTablesPath(path) || f.mode == kLinkMode) continue;
-    auto doc = index->Document(f.oid);
+    auto doc = index->Document(f.blob);
     if (!doc) continue;
     for (const sdn::Table& t : (*doc)->tables) {
       ++count;
@@ -465,7 +463,7 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
     auto f = index->FileAt(e, path);
     if (!f) return GenError(res, e.info.number, f.error());
     if (!*f || (*f)->mode == kLinkMode) continue;
-    auto doc = index->Document((*f)->oid);
+    auto doc = index->Document((*f)->blob);
     if (doc) {
       newest = *doc;
       break;
@@ -486,27 +484,26 @@ void Server::Impl::ServeTrend(httplib::Response& res, const std::string& path,
   std::vector<TrendPoint> points(all->size());
   std::vector<std::string> keys(all->size());  // empty: the file is not there
   std::map<std::string, size_t> missing;       // uncounted version -> its slot in `todo`
-  std::vector<git_oid> todo;
-  auto files = index->FilesAt(*all, path);  // newest first, as `all`
+  std::vector<std::string> todo;               // blob ids
+  auto files = index->FilesAt(*all, path);     // newest first, as `all`
   if (!files) return InternalError(res, "cannot read the versions of " + path, files.error());
   for (size_t i = 0; i < all->size(); ++i) {
     const size_t newest_first = all->size() - 1 - i;
     points[i].gen = (*all)[newest_first].info.number;
     const auto& f = (*files)[newest_first];
     if (!f || f->mode == kLinkMode) continue;
-    keys[i] = store::OidHex(f->oid) + '\0' + table + '\0' + by;
+    keys[i] = f->blob + '\0' + table + '\0' + by;
     if (trend_cache.count(keys[i]) == 0 && missing.emplace(keys[i], todo.size()).second)
-      todo.push_back(f->oid);
+      todo.push_back(f->blob);
   }
   // Read and scanned here, not through the document cache: a trend visits
   // every version once, and keeping them all parsed would cost far more
   // memory than reading them again.
   std::vector<std::optional<TrendPoint>> counted(todo.size());  // nullopt: not SDN
-  Status read =
-      index->ParallelRead(todo.size(), [&](const store::GitStore& st, size_t i) -> Status {
-        counted[i] = CountVersion(TXDIR_TRY(st.ReadBlob(todo[i])), table, by);
-        return Ok();
-      });
+  Status read = index->ParallelRead(todo.size(), [&](StoreReader& reader, size_t i) -> Status {
+    counted[i] = CountVersion(TXDIR_TRY(reader.ReadBlob(todo[i])), table, by);
+    return Ok();
+  });
   if (!read) return InternalError(res, "cannot read the versions of " + path, read.error());
   size_t unreadable = 0;
   for (size_t i = 0; i < points.size(); ++i) {

@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-#include "store/gen_meta.h"
 #include "tools/serve/dashboard.h"
 #include "tools/serve/html.h"
 #include "tools/serve/server_impl.h"
@@ -215,11 +214,11 @@ void Server::Impl::RedirectRefs(httplib::Response& res, const RequestPath& p, si
     for (uint64_t step = 0; step < ref->back; ++step) {
       auto e = index->Find(n);
       if (!e) return GenError(res, n, e.error());
-      if (!e->parent)
+      if (!e->info.parent)
         return ErrorPage(res, 404,
                          "'" + segs[i] + "' goes back past generation " + std::to_string(n) +
                              ", the oldest in the history");
-      n = *e->parent;
+      n = *e->info.parent;
     }
     segs[i] = std::to_string(n);
   }
@@ -265,14 +264,14 @@ void Server::Impl::ServeHistory(httplib::Response& res) {
     auto changed = index->ChangedCount(g.number);
     b += "<tr class=\"gen\" data-gen=\"" + n + "\"><td><a class=\"genlink\" href=\"/gen/" + n +
          "\">" + n + "</a>" + (live_gen == g.number ? " <span class=\"live\">live</span>" : "") +
-         "</td><td>" + Escape(store::FormatTime(g.time_ms)) + "</td><td>" + Escape(g.kind);
+         "</td><td>" + Escape(FormatTime(g.time_ms)) + "</td><td>" + Escape(g.kind);
     if (g.restores) b += " of " + std::to_string(*g.restores);
     b += "</td><td>" + Escape(g.message) + "</td><td>" + Escape(g.author) + "</td><td>" +
          Escape(g.host) + "</td><td>" + (changed ? std::to_string(*changed) : "?") +
          "</td><td><a href=\"/g/" + n + "/\">files</a></td><td>";
-    if (e.parent)
-      b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*e.parent) + "/" + n +
-           "\">diff with " + std::to_string(*e.parent) + "</a>";
+    if (g.parent)
+      b += "<a class=\"difflink\" href=\"/diff/" + std::to_string(*g.parent) + "/" + n +
+           "\">diff with " + std::to_string(*g.parent) + "</a>";
     b += "</td></tr>\n";
   }
   b += "</table>\n";
@@ -314,10 +313,9 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
       const std::string index_html = cur.empty() ? "index.html" : cur + "/index.html";
       auto ix = (*tree)->files.find(index_html);
       if (ix != (*tree)->files.end() && ix->second.mode != kLinkMode) {
-        auto data = index->store().ReadBlob(ix->second.oid);
+        auto data = index->ReadBlob(ix->second.blob);
         if (!data) return GenError(res, gen, data.error());
-        return SetImmutable(req, res, store::OidHex(ix->second.oid), *data,
-                            "text/html; charset=utf-8");
+        return SetImmutable(req, res, ix->second.blob, *data, "text/html; charset=utf-8");
       }
       return SetImmutable(req, res, "dir-" + e->info.tree + "-" + EncodePath(cur),
                           Listing(gen, **tree, cur), "text/html; charset=utf-8");
@@ -326,10 +324,10 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
     if (it == (*tree)->files.end())
       return ErrorPage(res, 404, "no file /" + path + " in generation " + n);
     if (trailing_slash) return ErrorPage(res, 404, "/" + path + " is not a directory");
-    const store::TreeFile& f = it->second;
+    const StoredFile& f = it->second;
     if (f.mode == kLinkMode) {
       // A stored link: followed only while it stays inside this tree.
-      auto target = index->store().ReadBlob(f.oid);
+      auto target = index->ReadBlob(f.blob);
       if (!target) return GenError(res, gen, target.error());
       auto resolved = ResolveLinkTarget(DirOf(cur), *target);
       if (!resolved)
@@ -338,9 +336,9 @@ void Server::Impl::ServeGen(const httplib::Request& req, httplib::Response& res,
       continue;
     }
     if (table_view) return ServeTable(req, res, gen, cur, f);
-    auto data = index->store().ReadBlob(f.oid);
+    auto data = index->ReadBlob(f.blob);
     if (!data) return GenError(res, gen, data.error());
-    return SetImmutable(req, res, store::OidHex(f.oid), *data, ContentTypeFor(cur));
+    return SetImmutable(req, res, f.blob, *data, ContentTypeFor(cur));
   }
   ErrorPage(res, 404, "/" + path + ": too many links");
 }
@@ -395,7 +393,7 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
         auto it = t.files.find(c.path);
         // A missing side (added or removed file) or a stored link: no records.
         if (it == t.files.end() || it->second.mode == kLinkMode) return;
-        auto data = index->store().ReadBlob(it->second.oid);
+        auto data = index->ReadBlob(it->second.blob);
         if (!data) {
           ok = false;
           why = data.error().ToString();

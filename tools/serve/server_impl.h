@@ -95,7 +95,7 @@ struct Server::Impl {
   void ServeGenerationPage(const httplib::Request& req, httplib::Response& res, uint64_t gen);
   // The table view of the SDN file `path` of generation `gen`.
   void ServeTable(const httplib::Request& req, httplib::Response& res, uint64_t gen,
-                  const std::string& path, const store::TreeFile& f);
+                  const std::string& path, const StoredFile& f);
   // /record/<path>?table=T&id=X: every change of one record.
   void ServeRecord(httplib::Response& res, const std::string& path, const std::string& query);
   // /versions/<path>: the generations in which a file changed.
@@ -111,7 +111,7 @@ struct Server::Impl {
   // blob there (nullopt: removed).
   struct Version {
     uint64_t gen;
-    std::optional<store::TreeFile> file;
+    std::optional<StoredFile> file;
   };
   Result<std::vector<Version>> Versions(const std::string& path);
   // A <select> of every retained generation, newest first, `selected` chosen.

@@ -11,7 +11,6 @@
 #include <iostream>
 #include <memory>
 
-#include "store/gen_meta.h"
 #include "tools/txdir/output.h"
 #include "tools/txdir/pager.h"
 #include "txdir/history.h"
@@ -101,7 +100,7 @@ void Out(const Globals& g, const std::string& line) {
   if (!g.quiet) std::cout << line << "\n";
 }
 
-std::string FormatTimeMs(int64_t ms) { return store::FormatTime(ms); }
+std::string FormatTimeMs(int64_t ms) { return FormatTime(ms); }
 
 Cli::Cli() {
   program.name = "txdir";

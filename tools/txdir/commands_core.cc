@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "store/gen_meta.h"
 #include "tools/txdir/cli.h"
 #include "tools/txdir/pager.h"
 #include "tools/txdir/progress.h"
@@ -370,7 +369,7 @@ void AddCoreCommands(Commands* out, Globals& g) {
       opts.path = *path;
       opts.changed_bytes = !*oneline || *as_json;  // --oneline does not show them
       if (!since->empty()) {
-        auto when = ParseSince(*since, store::NowMs());
+        auto when = ParseSince(*since, NowMs());
         if (!when) return UsageError("--since: " + when.error().message);
         opts.since_ms = *when;
       }

@@ -56,15 +56,19 @@ GenerationInfo Describe(const store::GenMeta& meta, const git_oid& commit, const
 
 }  // namespace
 
-Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit) {
-  auto meta = TXDIR_TRY(r.store->ReadMeta(commit));
-  GenerationInfo g = Describe(meta, commit, TXDIR_TRY(r.store->CommitTree(commit)),
-                              TXDIR_TRY(r.store->CommitAuthor(commit)));
-  if (auto parent = TXDIR_TRY(r.store->CommitParent(commit)))
-    g.parent = TXDIR_TRY(r.store->ReadMeta(*parent)).number;
+Result<GenerationInfo> DescribeCommit(const store::GitStore& st, const git_oid& commit) {
+  auto meta = TXDIR_TRY(st.ReadMeta(commit));
+  GenerationInfo g =
+      Describe(meta, commit, TXDIR_TRY(st.CommitTree(commit)), TXDIR_TRY(st.CommitAuthor(commit)));
+  if (auto parent = TXDIR_TRY(st.CommitParent(commit)))
+    g.parent = TXDIR_TRY(st.ReadMeta(*parent)).number;
   else
     g.history_pruned = meta.number > 1;
   return g;
+}
+
+Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit) {
+  return DescribeCommit(*r.store, commit);
 }
 
 namespace {

@@ -404,6 +404,10 @@ Result<uint64_t> ResolveGenerationRef(Repository& repo, std::string_view text) {
 
 // --- helpers
 
+std::string FormatTime(int64_t time_ms) { return store::FormatTime(time_ms); }
+
+int64_t NowMs() { return store::NowMs(); }
+
 Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
   auto bad = [&] {
     return MakeError(

@@ -54,6 +54,7 @@ Result<std::optional<Head>> ReadHead(Repository::Impl& r);
 // The commit of generation `number`, found by walking back from the head.
 Result<git_oid> FindGeneration(Repository::Impl& r, uint64_t number);
 Result<GenerationInfo> DescribeCommit(Repository::Impl& r, const git_oid& commit);
+Result<GenerationInfo> DescribeCommit(const store::GitStore& st, const git_oid& commit);
 
 // The generation the live link points at. nullopt when there is no link.
 // Corruption when it points anywhere but a generation directory of ours.
