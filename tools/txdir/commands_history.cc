@@ -122,157 +122,168 @@ int PrintBlame(const std::vector<BlameLine>& lines, bool fields, bool as_json, c
 
 }  // namespace
 
-void AddHistoryCommands(Commands* out, Globals& g) {
-  // --- diff
-  {
-    cmdline::Command c{"diff", "Show what changed between two generations"};
-    auto a = std::make_shared<DiffArgs>();
-    c.Add("DIR", &a->dir, "The transactional directory").Required();
-    c.Add("A", &a->a, "The old generation (7, live, live~1, 7^)").Required();
-    c.Add("B", &a->b, "The new generation (7, live, live~1, 7^)").Required();
-    c.Add("PATH", &a->path, "Only this file, or this directory and what is under it");
-    c.Flag("--stat", &a->stat, "Per-file +/- line counts and a summary")
-        .Excludes("--name-status")
-        .Excludes("--records");
-    c.Flag("--name-status", &a->name_status, "A/M/D and the path, one per line")
-        .Excludes("--records");
-    c.Flag("--records", &a->records,
-           "For SDN tables (*.sdn): added, removed and changed records by id");
-    c.run = [=, &g] { return RunDiff(*a, g); };
-    out->push_back(std::move(c));
-  }
-  // --- checkout
-  {
-    cmdline::Command c{"checkout", "Export a generation as plain writable files"};
-    auto dir = std::make_shared<std::string>();
-    auto gen = std::make_shared<std::string>();
-    auto to = std::make_shared<std::string>();
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("GEN", gen.get(), "Generation (7, live, live~1, 7^)").Required();
-    c.Add("--to", to.get(), "Output directory: must not exist, or be empty").Required();
-    c.run = [=, &g] {
+namespace {
+
+// `txdir diff`.
+cmdline::Command DiffCommand(Globals& g) {
+  cmdline::Command c{"diff", "Show what changed between two generations"};
+  auto a = std::make_shared<DiffArgs>();
+  c.Add("DIR", &a->dir, "The transactional directory").Required();
+  c.Add("A", &a->a, "The old generation (7, live, live~1, 7^)").Required();
+  c.Add("B", &a->b, "The new generation (7, live, live~1, 7^)").Required();
+  c.Add("PATH", &a->path, "Only this file, or this directory and what is under it");
+  c.Flag("--stat", &a->stat, "Per-file +/- line counts and a summary")
+      .Excludes("--name-status")
+      .Excludes("--records");
+  c.Flag("--name-status", &a->name_status, "A/M/D and the path, one per line")
+      .Excludes("--records");
+  c.Flag("--records", &a->records,
+         "For SDN tables (*.sdn): added, removed and changed records by id");
+  c.run = [=, &g] { return RunDiff(*a, g); };
+  return c;
+}
+
+// `txdir checkout`.
+cmdline::Command CheckoutCommand(Globals& g) {
+  cmdline::Command c{"checkout", "Export a generation as plain writable files"};
+  auto dir = std::make_shared<std::string>();
+  auto gen = std::make_shared<std::string>();
+  auto to = std::make_shared<std::string>();
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("GEN", gen.get(), "Generation (7, live, live~1, 7^)").Required();
+  c.Add("--to", to.get(), "Output directory: must not exist, or be empty").Required();
+  c.run = [=, &g] {
+    auto repo = OpenRepo(*dir, g);
+    if (!repo) return Fail(repo.error());
+    auto n = ResolveGen(**repo, *gen);
+    if (!n) return GenFail(n.error());
+    StagedProgress progress("checkout", g.quiet);
+    if (auto s = ExportGeneration(**repo, *n, *to, progress.Fn()); !s) {
+      progress.Abort();
+      return Fail(s.error());
+    }
+    progress.Done();
+    Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
+    return static_cast<int>(kExitOk);
+  };
+  return c;
+}
+
+// `txdir run`.
+cmdline::Command RunCommand(Globals& g) {
+  cmdline::Command c{
+      "run",
+      "Run a command inside a pinned generation (its working directory), pin held until "
+      "it exits"};
+  auto dir = std::make_shared<std::string>();
+  auto gen = std::make_shared<std::string>();
+  auto cmd = std::make_shared<std::vector<std::string>>();
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("--gen", gen.get(),
+        "Generation (7, live~1, 7^; default: the live one); must be materialized");
+  c.Add("CMD", cmd.get(), "The command and its arguments (after --)").Required();
+  c.run = [=, &g] {
+    Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
+    auto ref = ParseGenerationRef(gen->empty() ? "live" : *gen);
+    if (!ref) return UsageError(ref.error().message);
+    if (!ref->number && ref->back == 0) {
+      snap = Snapshot::OpenLive(*dir);
+    } else if (ref->back == 0) {
+      snap = Snapshot::OpenGeneration(*dir, *ref->number);
+    } else {  // steps back need the store
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
       auto n = ResolveGen(**repo, *gen);
       if (!n) return GenFail(n.error());
-      StagedProgress progress("checkout", g.quiet);
-      if (auto s = ExportGeneration(**repo, *n, *to, progress.Fn()); !s) {
-        progress.Abort();
-        return Fail(s.error());
-      }
-      progress.Done();
-      Out(g, "checked out generation " + std::to_string(*n) + " to " + *to);
-      return static_cast<int>(kExitOk);
-    };
-    out->push_back(std::move(c));
-  }
-  // --- run
-  {
-    cmdline::Command c{
-        "run",
-        "Run a command inside a pinned generation (its working directory), pin held until "
-        "it exits"};
-    auto dir = std::make_shared<std::string>();
-    auto gen = std::make_shared<std::string>();
-    auto cmd = std::make_shared<std::vector<std::string>>();
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("--gen", gen.get(),
-          "Generation (7, live~1, 7^; default: the live one); must be materialized");
-    c.Add("CMD", cmd.get(), "The command and its arguments (after --)").Required();
-    c.run = [=, &g] {
-      Result<Snapshot> snap = MakeError(Code::kInternal, "unset");
-      auto ref = ParseGenerationRef(gen->empty() ? "live" : *gen);
-      if (!ref) return UsageError(ref.error().message);
-      if (!ref->number && ref->back == 0) {
-        snap = Snapshot::OpenLive(*dir);
-      } else if (ref->back == 0) {
-        snap = Snapshot::OpenGeneration(*dir, *ref->number);
-      } else {  // steps back need the store
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto n = ResolveGen(**repo, *gen);
-        if (!n) return GenFail(n.error());
-        snap = Snapshot::OpenGeneration(*dir, *n);
-      }
-      if (!snap) return Fail(snap.error());
-      return RunPinned(*snap, *cmd);
-    };
-    out->push_back(std::move(c));
-  }
-  // --- blame
-  {
-    cmdline::Command c{"blame",
-                       "For each record of an SDN table, the generation that last changed it"};
-    auto dir = std::make_shared<std::string>();
-    auto file = std::make_shared<std::string>();
-    auto table = std::make_shared<std::string>();
-    auto id = std::make_shared<std::string>();
-    auto gen = std::make_shared<std::string>();
-    auto fields = std::make_shared<bool>(false);
-    auto as_json = std::make_shared<bool>(false);
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("FILE", file.get(), "The SDN file (a path in the generation)").Required();
-    c.Add("TABLE", table.get(), "The table").Required();
-    c.Add("ID", id.get(), "Only this record (its key)");
-    c.Add("--gen", gen.get(), "As of this generation (7, live~1; default: the live one)");
-    c.Flag("--fields", fields.get(), "One line per field: the generation that last changed it");
-    c.Flag("--json", as_json.get(), "Print a JSON array");
-    c.run = [=, &g] {
-      const std::string ref = gen->empty() ? "live" : *gen;
-      if (auto r = ParseGenerationRef(ref); !r) return UsageError(r.error().message);
+      snap = Snapshot::OpenGeneration(*dir, *n);
+    }
+    if (!snap) return Fail(snap.error());
+    return RunPinned(*snap, *cmd);
+  };
+  return c;
+}
+
+// `txdir blame`.
+cmdline::Command BlameCommand(Globals& g) {
+  cmdline::Command c{"blame",
+                     "For each record of an SDN table, the generation that last changed it"};
+  auto dir = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  auto table = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  auto gen = std::make_shared<std::string>();
+  auto fields = std::make_shared<bool>(false);
+  auto as_json = std::make_shared<bool>(false);
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("FILE", file.get(), "The SDN file (a path in the generation)").Required();
+  c.Add("TABLE", table.get(), "The table").Required();
+  c.Add("ID", id.get(), "Only this record (its key)");
+  c.Add("--gen", gen.get(), "As of this generation (7, live~1; default: the live one)");
+  c.Flag("--fields", fields.get(), "One line per field: the generation that last changed it");
+  c.Flag("--json", as_json.get(), "Print a JSON array");
+  c.run = [=, &g] {
+    const std::string ref = gen->empty() ? "live" : *gen;
+    if (auto r = ParseGenerationRef(ref); !r) return UsageError(r.error().message);
+    auto repo = OpenRepo(*dir, g);
+    if (!repo) return Fail(repo.error());
+    auto n = ResolveGen(**repo, ref);
+    if (!n) return GenFail(n.error());
+    auto lines = Blame(**repo, *n, *file, *table,
+                       id->empty() ? std::nullopt : std::optional<std::string>(*id), *fields);
+    if (!lines) return Fail(lines.error());
+    return PrintBlame(*lines, *fields, *as_json, g);
+  };
+  return c;
+}
+
+// `txdir wait`.
+cmdline::Command WaitCommand(Globals& g) {
+  cmdline::Command c{"wait",
+                     "Wait until a generation newer than --after is live, then print its number"};
+  auto dir = std::make_shared<std::string>();
+  auto after = std::make_shared<std::string>();
+  auto timeout = std::make_shared<double>(-1);
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("--after", after.get(),
+        "Wait for a generation newer than this one (default: the live one)");
+  c.Add("--timeout", timeout.get(), "Give up after this many seconds (default: never)").Seconds();
+  c.run = [=, &g] {
+    std::optional<uint64_t> base;
+    if (*after == "0") {
+      base = 0;
+    } else if (!after->empty() && *after != "live") {
+      if (auto ref = ParseGenerationRef(*after); !ref) return UsageError(ref.error().message);
       auto repo = OpenRepo(*dir, g);
       if (!repo) return Fail(repo.error());
-      auto n = ResolveGen(**repo, ref);
+      auto n = ResolveGen(**repo, *after);
       if (!n) return GenFail(n.error());
-      auto lines = Blame(**repo, *n, *file, *table,
-                         id->empty() ? std::nullopt : std::optional<std::string>(*id), *fields);
-      if (!lines) return Fail(lines.error());
-      return PrintBlame(*lines, *fields, *as_json, g);
-    };
-    out->push_back(std::move(c));
-  }
-  // --- wait
-  {
-    cmdline::Command c{"wait",
-                       "Wait until a generation newer than --after is live, then print its number"};
-    auto dir = std::make_shared<std::string>();
-    auto after = std::make_shared<std::string>();
-    auto timeout = std::make_shared<double>(-1);
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("--after", after.get(),
-          "Wait for a generation newer than this one (default: the live one)");
-    c.Add("--timeout", timeout.get(), "Give up after this many seconds (default: never)").Seconds();
-    c.run = [=, &g] {
-      std::optional<uint64_t> base;
-      if (*after == "0") {
-        base = 0;
-      } else if (!after->empty() && *after != "live") {
-        if (auto ref = ParseGenerationRef(*after); !ref) return UsageError(ref.error().message);
-        auto repo = OpenRepo(*dir, g);
-        if (!repo) return Fail(repo.error());
-        auto n = ResolveGen(**repo, *after);
-        if (!n) return GenFail(n.error());
-        base = *n;
-        // Past the newest: legal (a generation not yet published), but a
-        // typo waits forever without a word.
-        if (auto st = (*repo)->Status(); st && st->committed.value_or(0) < *n)
-          (void)std::fprintf(stderr,
-                             "txdir: warning: generation %llu is not published yet (the newest "
-                             "is %llu); waiting for a generation after it\n",
-                             static_cast<unsigned long long>(*n),
-                             static_cast<unsigned long long>(st->committed.value_or(0)));
-      }
-      // `--timeout` before the command name is parsed as the global
-      // option; for wait it means the same thing.
-      double secs = *timeout >= 0 ? *timeout : g.timeout_s;
-      auto limit = secs >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(secs * 1000))
-                             : std::chrono::milliseconds(-1);
-      auto gen = WaitForGeneration(*dir, base, limit);
-      if (!gen) return Fail(gen.error());
-      return Print(std::to_string(*gen) + "\n");
-    };
-    out->push_back(std::move(c));
-  }
+      base = *n;
+      // Past the newest: legal (a generation not yet published), but a
+      // typo waits forever without a word.
+      if (auto st = (*repo)->Status(); st && st->committed.value_or(0) < *n)
+        (void)std::fprintf(stderr,
+                           "txdir: warning: generation %llu is not published yet (the newest "
+                           "is %llu); waiting for a generation after it\n",
+                           static_cast<unsigned long long>(*n),
+                           static_cast<unsigned long long>(st->committed.value_or(0)));
+    }
+    // `--timeout` before the command name is parsed as the global
+    // option; for wait it means the same thing.
+    double secs = *timeout >= 0 ? *timeout : g.timeout_s;
+    auto limit = secs >= 0 ? std::chrono::milliseconds(static_cast<int64_t>(secs * 1000))
+                           : std::chrono::milliseconds(-1);
+    auto gen = WaitForGeneration(*dir, base, limit);
+    if (!gen) return Fail(gen.error());
+    return Print(std::to_string(*gen) + "\n");
+  };
+  return c;
+}
+
+}  // namespace
+
+void AddHistoryCommands(Commands* out, Globals& g) {
+  for (auto* make : {&DiffCommand, &CheckoutCommand, &RunCommand, &BlameCommand, &WaitCommand})
+    out->push_back(make(g));
 }
 
 }  // namespace txdir::cli

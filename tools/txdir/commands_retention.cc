@@ -175,59 +175,67 @@ int RunFsck(const std::string& dir, bool repair, bool as_json, const Globals& g)
 
 }  // namespace
 
+namespace {
+
+// `txdir gc`.
+cmdline::Command GcCommand(Globals& g) {
+  cmdline::Command c{"gc",
+                     "Remove generation directories outside the retention policy (and, with "
+                     "--prune-history, their history)"};
+  auto a = std::make_shared<GcArgs>();
+  c.Add("DIR", &a->dir, "The transactional directory").Required();
+  c.Add("--keep", &a->keep, "Keep the newest N generations (default: config gc.keep, else 10)")
+      .Count();
+  c.Add("--keep-within", &a->keep_within,
+        "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
+        "config gc.keep_within, else none)");
+  c.Flag("--dry-run", &a->dry_run, "List what would be removed; change nothing");
+  c.Flag("--prune-history", &a->prune_history,
+         "Also drop those generations from the store and reclaim their space");
+  c.Flag("--json", &a->as_json, "Print JSON");
+  c.run = [=, &g] { return RunGc(*a, g); };
+  return c;
+}
+
+// `txdir config`.
+cmdline::Command ConfigCommand(Globals& g) {
+  cmdline::Command c{"config", "List, read or set the repository's settings"};
+  auto dir = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  auto value = std::make_shared<std::vector<std::string>>();
+  auto unset = std::make_shared<bool>(false);
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("KEY", key.get(),
+        "lock_timeout_ms, sync, gc.keep, gc.keep_within, gc.auto, hooks.pre_publish, "
+        "live_path (read-only)");
+  c.Add("VALUE", value.get(), "New value").AtMost(1);
+  c.Flag("--unset", unset.get(), "Remove KEY (back to its default)");
+  c.run = [=, &g] {
+    std::optional<std::string> v;
+    if (!value->empty()) v = value->front();
+    return RunConfig(*dir, *key, v, *unset, g);
+  };
+  return c;
+}
+
+// `txdir fsck`.
+cmdline::Command FsckCommand(Globals& g) {
+  cmdline::Command c{"fsck", "Check the store, every materialized generation and the live link"};
+  auto dir = std::make_shared<std::string>();
+  auto repair = std::make_shared<bool>(false);
+  auto as_json = std::make_shared<bool>(false);
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Flag("--repair", repair.get(),
+         "Re-materialize damaged generations from the store (under the writer lock)");
+  c.Flag("--json", as_json.get(), "Print JSON");
+  c.run = [=, &g] { return RunFsck(*dir, *repair, *as_json, g); };
+  return c;
+}
+
+}  // namespace
+
 void AddRetentionCommands(Commands* out, Globals& g) {
-  // --- gc
-  {
-    cmdline::Command c{"gc",
-                       "Remove generation directories outside the retention policy (and, with "
-                       "--prune-history, their history)"};
-    auto a = std::make_shared<GcArgs>();
-    c.Add("DIR", &a->dir, "The transactional directory").Required();
-    c.Add("--keep", &a->keep, "Keep the newest N generations (default: config gc.keep, else 10)")
-        .Count();
-    c.Add("--keep-within", &a->keep_within,
-          "Also keep every generation younger than DURATION (7d, 12h, 30m; default: "
-          "config gc.keep_within, else none)");
-    c.Flag("--dry-run", &a->dry_run, "List what would be removed; change nothing");
-    c.Flag("--prune-history", &a->prune_history,
-           "Also drop those generations from the store and reclaim their space");
-    c.Flag("--json", &a->as_json, "Print JSON");
-    c.run = [=, &g] { return RunGc(*a, g); };
-    out->push_back(std::move(c));
-  }
-  // --- config
-  {
-    cmdline::Command c{"config", "List, read or set the repository's settings"};
-    auto dir = std::make_shared<std::string>();
-    auto key = std::make_shared<std::string>();
-    auto value = std::make_shared<std::vector<std::string>>();
-    auto unset = std::make_shared<bool>(false);
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("KEY", key.get(),
-          "lock_timeout_ms, sync, gc.keep, gc.keep_within, gc.auto, hooks.pre_publish, "
-          "live_path (read-only)");
-    c.Add("VALUE", value.get(), "New value").AtMost(1);
-    c.Flag("--unset", unset.get(), "Remove KEY (back to its default)");
-    c.run = [=, &g] {
-      std::optional<std::string> v;
-      if (!value->empty()) v = value->front();
-      return RunConfig(*dir, *key, v, *unset, g);
-    };
-    out->push_back(std::move(c));
-  }
-  // --- fsck
-  {
-    cmdline::Command c{"fsck", "Check the store, every materialized generation and the live link"};
-    auto dir = std::make_shared<std::string>();
-    auto repair = std::make_shared<bool>(false);
-    auto as_json = std::make_shared<bool>(false);
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Flag("--repair", repair.get(),
-           "Re-materialize damaged generations from the store (under the writer lock)");
-    c.Flag("--json", as_json.get(), "Print JSON");
-    c.run = [=, &g] { return RunFsck(*dir, *repair, *as_json, g); };
-    out->push_back(std::move(c));
-  }
+  for (auto* make : {&GcCommand, &ConfigCommand, &FsckCommand}) out->push_back(make(g));
 }
 
 }  // namespace txdir::cli

@@ -168,80 +168,88 @@ int RunDb(const Globals& g, const DbArgs& a) {
 
 }  // namespace
 
+namespace {
+
+// `txdir exec`.
+cmdline::Command ExecCommand(Globals& g) {
+  cmdline::Command c{
+      "exec",
+      "Run a program inside a writable copy of the live files (its working directory, "
+      "also in $TXDIR_STAGE); publish the copy as one generation if it exits 0"};
+  auto dir = std::make_shared<std::string>();
+  auto argv = std::make_shared<std::vector<std::string>>();
+  auto strategy = std::make_shared<std::string>("error");
+  auto msg = std::make_shared<std::string>();
+  c.Add("DIR", dir.get(), "The transactional directory").Required();
+  c.Add("--strategy", strategy.get(),
+        "How to resolve files another writer changed meanwhile: error, "
+        "last-write-wins, last-modified-wins, merge (default error)");
+  c.Add("-m,--message", msg.get(), "Message recorded with the generation");
+  auto retries = std::make_shared<int>(0);
+  c.Add("--retry", retries.get(),
+        "On a conflict, run the program again on a fresh copy of the newer live "
+        "files, up to N more times (default 0)")
+      .Range(0, 1000);
+  c.Add("COMMAND", argv.get(), "The program and its arguments (after --)").Required();
+  c.run = [=, &g] {
+    auto st = StrategyArg(*strategy);
+    if (!st) return UsageError(st.error().message);
+    auto repo = OpenRepo(*dir, g);
+    if (!repo) return Fail(repo.error());
+    CommitOptions o;
+    o.strategy = *st;
+    o.message = *msg;
+    auto r = ExecTransaction(**repo, *argv, o);
+    // A conflict published nothing: the program starts over on the
+    // newer head, exactly as if it had been started after it.
+    for (int attempt = 1; !r && r.error().code == Code::kConflict && attempt <= *retries;
+         ++attempt) {
+      (void)std::fprintf(stderr, "txdir: %s; running %s again (retry %d of %d)\n",
+                         r.error().message.c_str(), (*argv)[0].c_str(), attempt, *retries);
+      r = ExecTransaction(**repo, *argv, o);
+    }
+    if (!r) return Fail(r.error());
+    if (r->exit_status != 0) {
+      (void)std::fprintf(stderr, "txdir: %s exited with status %d; nothing was published\n",
+                         (*argv)[0].c_str(), r->exit_status);
+      return static_cast<int>(kExitCommandFailed);
+    }
+    return PrintCommit(g, *r->commit);
+  };
+  return c;
+}
+
+// `txdir db`.
+cmdline::Command DbCommand(Globals& g) {
+  cmdline::Command c{"db",
+                     "Read or change records of an SDN table (each change, or each --batch, is one "
+                     "transaction)"};
+  auto a = std::make_shared<DbArgs>();
+  c.Add("DIR", &a->dir, "The transactional directory").Required();
+  // FILE, TABLE and OP are required unless --batch (checked in RunDb).
+  c.Add("FILE", &a->file, "The SDN file, e.g. todo_db.sdn (not with --batch)");
+  c.Add("TABLE", &a->table, "The table, e.g. todos (not with --batch)");
+  c.Add("OP", &a->op,
+        "list | get ID | set ID FIELD=VALUE... | insert FIELD=VALUE... | "
+        "delete ID (not with --batch)");
+  c.Add("ARGS", &a->rest, "ID and/or FIELD=VALUE pairs");
+  c.Add("--strategy", &a->strategy,
+        "Resolution of concurrent changes (default merge: record-level)");
+  c.Flag("--json", &a->json, "Print JSON (list, get)");
+  c.Flag("--batch", &a->batch,
+         "Read JSON lines of set/insert/delete operations from stdin and commit them "
+         "all as one transaction; print one JSON result line per operation");
+  c.Flag("--versioning", &a->versioning,
+         "Increment the record's version and set last_modified (columns added if missing)");
+  c.Add("-m,--message", &a->message, "Message recorded with the generation");
+  c.run = [=, &g] { return RunDb(g, *a); };
+  return c;
+}
+
+}  // namespace
+
 void AddTxCommands(Commands* out, Globals& g) {
-  {
-    cmdline::Command c{
-        "exec",
-        "Run a program inside a writable copy of the live files (its working directory, "
-        "also in $TXDIR_STAGE); publish the copy as one generation if it exits 0"};
-    auto dir = std::make_shared<std::string>();
-    auto argv = std::make_shared<std::vector<std::string>>();
-    auto strategy = std::make_shared<std::string>("error");
-    auto msg = std::make_shared<std::string>();
-    c.Add("DIR", dir.get(), "The transactional directory").Required();
-    c.Add("--strategy", strategy.get(),
-          "How to resolve files another writer changed meanwhile: error, "
-          "last-write-wins, last-modified-wins, merge (default error)");
-    c.Add("-m,--message", msg.get(), "Message recorded with the generation");
-    auto retries = std::make_shared<int>(0);
-    c.Add("--retry", retries.get(),
-          "On a conflict, run the program again on a fresh copy of the newer live "
-          "files, up to N more times (default 0)")
-        .Range(0, 1000);
-    c.Add("COMMAND", argv.get(), "The program and its arguments (after --)").Required();
-    c.run = [=, &g] {
-      auto st = StrategyArg(*strategy);
-      if (!st) return UsageError(st.error().message);
-      auto repo = OpenRepo(*dir, g);
-      if (!repo) return Fail(repo.error());
-      CommitOptions o;
-      o.strategy = *st;
-      o.message = *msg;
-      auto r = ExecTransaction(**repo, *argv, o);
-      // A conflict published nothing: the program starts over on the
-      // newer head, exactly as if it had been started after it.
-      for (int attempt = 1; !r && r.error().code == Code::kConflict && attempt <= *retries;
-           ++attempt) {
-        (void)std::fprintf(stderr, "txdir: %s; running %s again (retry %d of %d)\n",
-                           r.error().message.c_str(), (*argv)[0].c_str(), attempt, *retries);
-        r = ExecTransaction(**repo, *argv, o);
-      }
-      if (!r) return Fail(r.error());
-      if (r->exit_status != 0) {
-        (void)std::fprintf(stderr, "txdir: %s exited with status %d; nothing was published\n",
-                           (*argv)[0].c_str(), r->exit_status);
-        return static_cast<int>(kExitCommandFailed);
-      }
-      return PrintCommit(g, *r->commit);
-    };
-    out->push_back(std::move(c));
-  }
-  {
-    cmdline::Command c{
-        "db",
-        "Read or change records of an SDN table (each change, or each --batch, is one "
-        "transaction)"};
-    auto a = std::make_shared<DbArgs>();
-    c.Add("DIR", &a->dir, "The transactional directory").Required();
-    // FILE, TABLE and OP are required unless --batch (checked in RunDb).
-    c.Add("FILE", &a->file, "The SDN file, e.g. todo_db.sdn (not with --batch)");
-    c.Add("TABLE", &a->table, "The table, e.g. todos (not with --batch)");
-    c.Add("OP", &a->op,
-          "list | get ID | set ID FIELD=VALUE... | insert FIELD=VALUE... | "
-          "delete ID (not with --batch)");
-    c.Add("ARGS", &a->rest, "ID and/or FIELD=VALUE pairs");
-    c.Add("--strategy", &a->strategy,
-          "Resolution of concurrent changes (default merge: record-level)");
-    c.Flag("--json", &a->json, "Print JSON (list, get)");
-    c.Flag("--batch", &a->batch,
-           "Read JSON lines of set/insert/delete operations from stdin and commit them "
-           "all as one transaction; print one JSON result line per operation");
-    c.Flag("--versioning", &a->versioning,
-           "Increment the record's version and set last_modified (columns added if missing)");
-    c.Add("-m,--message", &a->message, "Message recorded with the generation");
-    c.run = [=, &g] { return RunDb(g, *a); };
-    out->push_back(std::move(c));
-  }
+  for (auto* make : {&ExecCommand, &DbCommand}) out->push_back(make(g));
 }
 
 }  // namespace txdir::cli

@@ -82,53 +82,52 @@ uint64_t TreeBytes(Env* env, const std::string& path) {
   return c.Freed();
 }
 
-Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& lock,
-                                      const GcOptions& o) {
-  Env* env = r.env;
-  const Layout& l = r.layout;
-  GcReport report;
-  report.dry_run = o.dry_run;
-  report.keep = o.keep ? *o.keep : r.config.gc_keep.value_or(kDefaultGcKeep);
-  if (report.keep == 0)
+namespace {
+
+// The policy's numbers into the report: the options, else the
+// repository's configuration, else the defaults.
+Status SetPolicy(const Repository::Impl& r, const GcOptions& o, GcReport* report) {
+  report->keep = o.keep ? *o.keep : r.config.gc_keep.value_or(kDefaultGcKeep);
+  if (report->keep == 0)
     return MakeError(Code::kInvalidArgument,
                      "keep must be at least 1 (the live generation is always kept)");
   if (o.keep_within) {
     if (o.keep_within->count() <= 0)
       return MakeError(Code::kInvalidArgument, "keep-within must be a positive duration");
-    report.keep_within_ms = o.keep_within->count();
+    report->keep_within_ms = o.keep_within->count();
   } else {
-    report.keep_within_ms = r.config.gc_keep_within_ms;
+    report->keep_within_ms = r.config.gc_keep_within_ms;
   }
+  return Ok();
+}
 
-  auto head = TXDIR_TRY(ReadHead(r));
-  if (!head) return report;  // nothing published, nothing to collect
-  const uint64_t committed = head->meta.number;
-
-  // The policy over the history, newest first: the first `keep`, and every
-  // generation younger than keep_within.
+// The generations the policy keeps, over the history newest first: the
+// first `keep`, every one younger than keep_within, the head's, and the
+// live one (recovery, run when the lock was taken, moved the live link to
+// the head; whatever it shows is kept anyway).
+Result<std::set<uint64_t>> PolicyKeeps(Repository::Impl& r, const Head& head, GcReport* report) {
   std::set<uint64_t> keep;
-  {
-    const int64_t now = store::NowMs();
-    store::GenerationWalk walk(*r.store, head->commit);
-    for (uint64_t i = 0; TXDIR_TRY(walk.Next()); ++i) {
-      const store::GenMeta meta = TXDIR_TRY(walk.Meta());
-      bool young = report.keep_within_ms && meta.time_ms >= now - *report.keep_within_ms;
-      if (i < report.keep || young) keep.insert(meta.number);
-    }
+  const int64_t now = store::NowMs();
+  store::GenerationWalk walk(*r.store, head.commit);
+  for (uint64_t i = 0; TXDIR_TRY(walk.Next()); ++i) {
+    const store::GenMeta meta = TXDIR_TRY(walk.Meta());
+    bool young = report->keep_within_ms && meta.time_ms >= now - *report->keep_within_ms;
+    if (i < report->keep || young) keep.insert(meta.number);
   }
-  keep.insert(committed);
-  // Recovery (run when the lock was taken) moved the live link to the head;
-  // keep whatever it shows anyway.
-  if (auto live = ReadLiveGeneration(env, l); live && *live) {
-    report.live = **live;
+  keep.insert(head.meta.number);
+  if (auto live = ReadLiveGeneration(r.env, r.layout); live && *live) {
+    report->live = **live;
     keep.insert(**live);
   }
+  return keep;
+}
 
-  // Directories outside the policy: take each one's exclusive lock; a
-  // reader's shared lock (its pin) makes that fail, and it is skipped.
-  Fd gens = TXDIR_TRY(internal::OpenMetaDir(env, l, "gens"));
+// The directories outside the policy, each locked exclusively; a reader's
+// shared lock (its pin) makes that fail, and the directory is skipped.
+Result<std::vector<Victim>> PlanRemovals(Env* env, int gens, uint64_t committed,
+                                         const std::set<uint64_t>& keep, GcReport* report) {
   std::vector<uint64_t> names;
-  for (const auto& e : TXDIR_TRY(env->ListDir(gens.get()))) {
+  for (const auto& e : TXDIR_TRY(env->ListDir(gens))) {
     auto n = ParseGenName(e.name);
     if (n && *n <= committed) names.push_back(*n);
   }
@@ -137,10 +136,10 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
   SpaceCounter space(env);
   for (uint64_t n : names) {
     if (keep.count(n)) {
-      report.kept.push_back(n);
+      report->kept.push_back(n);
       continue;
     }
-    auto dir = fs::OpenDir(env, gens.get(), std::to_string(n));
+    auto dir = fs::OpenDir(env, gens, std::to_string(n));
     if (!dir) {
       if (dir.error().code == Code::kNotFound) continue;
       return tl::unexpected(dir.error());
@@ -148,40 +147,59 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
     auto locked = env->Flock(dir->get(), LockMode::kExclusive, /*wait=*/false);
     if (!locked) {
       if (locked.error().code != Code::kLocked) return tl::unexpected(locked.error());
-      report.pinned.push_back(n);
+      report->pinned.push_back(n);
       continue;
     }
     space.AddTree(dir->get());
     victims.push_back({n, std::move(*dir)});
-    report.removed.push_back(n);
+    report->removed.push_back(n);
   }
-  report.bytes_freed = space.Freed();
-  TXDIR_FAILPOINT("gc.planned");
+  report->bytes_freed = space.Freed();
+  return victims;
+}
 
-  if (!o.dry_run && !victims.empty()) {
-    // First every victim leaves its name (a reader opening gens/<N> now
-    // finds nothing, or finds the directory moved and retries), and that is
-    // made durable before any file is deleted: a crash can never leave a
-    // half-deleted directory under a generation's name. Recovery removes
-    // gens/.trash-* leftovers.
-    // Unique trash names: an older gens/.trash-* may still be pinned by a
-    // reader (recovery keeps those until the reader is done).
-    for (Victim& v : victims) {
-      v.trash = fs::UniqueName(".trash-" + std::to_string(v.gen) + "-");
-      TXDIR_CHECK(env->RenameAt(gens.get(), std::to_string(v.gen), gens.get(), v.trash));
-      TXDIR_FAILPOINT("gc.renamed");
-    }
-    TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
-    TXDIR_FAILPOINT("gc.renames_synced");
-    uint64_t removed = 0;
-    for (const Victim& v : victims) {
-      // We hold its exclusive lock: no reader is inside.
-      TXDIR_CHECK(fs::RemoveTree(env, gens.get(), v.trash));
-      TXDIR_FAILPOINT("gc.removed");
-      if (o.progress) o.progress(Progress{"removing generations", ++removed, victims.size(), 0});
-    }
-    TXDIR_CHECK(fs::FsyncDir(env, gens.get()));
+// First every victim leaves its name (a reader opening gens/<N> now finds
+// nothing, or finds the directory moved and retries), and that is made
+// durable before any file is deleted: a crash can never leave a
+// half-deleted directory under a generation's name. Recovery removes
+// gens/.trash-* leftovers. Unique trash names: an older gens/.trash-* may
+// still be pinned by a reader (recovery keeps those until the reader is
+// done).
+Status RemoveVictims(Env* env, int gens, std::vector<Victim>& victims, const ProgressFn& progress) {
+  for (Victim& v : victims) {
+    v.trash = fs::UniqueName(".trash-" + std::to_string(v.gen) + "-");
+    TXDIR_CHECK(env->RenameAt(gens, std::to_string(v.gen), gens, v.trash));
+    TXDIR_FAILPOINT("gc.renamed");
   }
+  TXDIR_CHECK(fs::FsyncDir(env, gens));
+  TXDIR_FAILPOINT("gc.renames_synced");
+  uint64_t removed = 0;
+  for (const Victim& v : victims) {
+    // We hold its exclusive lock: no reader is inside.
+    TXDIR_CHECK(fs::RemoveTree(env, gens, v.trash));
+    TXDIR_FAILPOINT("gc.removed");
+    if (progress) progress(Progress{"removing generations", ++removed, victims.size(), 0});
+  }
+  return fs::FsyncDir(env, gens);
+}
+
+}  // namespace
+
+Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& lock,
+                                      const GcOptions& o) {
+  GcReport report;
+  report.dry_run = o.dry_run;
+  TXDIR_CHECK(SetPolicy(r, o, &report));
+  auto head = TXDIR_TRY(ReadHead(r));
+  if (!head) return report;  // nothing published, nothing to collect
+  const std::set<uint64_t> keep = TXDIR_TRY(PolicyKeeps(r, *head, &report));
+
+  Fd gens = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "gens"));
+  std::vector<Victim> victims =
+      TXDIR_TRY(PlanRemovals(r.env, gens.get(), head->meta.number, keep, &report));
+  TXDIR_FAILPOINT("gc.planned");
+  if (!o.dry_run && !victims.empty())
+    TXDIR_CHECK(RemoveVictims(r.env, gens.get(), victims, o.progress));
   victims.clear();  // releases the exclusive locks
 
   if (o.prune_history) {

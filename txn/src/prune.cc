@@ -70,6 +70,54 @@ Result<Fd> HoldObjectWriters(Repository::Impl& r) {
   }
 }
 
+// Step 4 of a prune: everything but the new pack `pack` is unreachable or
+// duplicated in it. Old packs go first (index first, so no reader finds an
+// index without its pack), then every loose object.
+Status DeleteSuperseded(Env* env, const std::string& objects, const StoreState& before,
+                        const std::string& pack) {
+  {
+    Fd pack_dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects + "/pack"));
+    for (const auto& old : before.packs) {
+      if (old == pack) continue;
+      for (const char* ext : {".idx", ".pack", ".rev", ".bitmap", ".promisor"}) {
+        auto s = env->UnlinkAt(pack_dir.get(), old + ext, 0);
+        if (!s && s.error().code != Code::kNotFound) return s;
+      }
+      TXDIR_FAILPOINT("gc.prune.pack_deleted");
+    }
+    TXDIR_CHECK(fs::FsyncDir(env, pack_dir.get()));
+  }
+  {
+    Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects));
+    bool first = true;
+    for (const auto& e : TXDIR_TRY(env->ListDir(dir.get()))) {
+      if (e.name.size() != 2 || !std::isxdigit(static_cast<unsigned char>(e.name[0]))) continue;
+      TXDIR_CHECK(fs::RemoveTree(env, dir.get(), e.name));
+      // Once, not per fan-out directory: their number varies from run to
+      // run, and the crash tests number failpoints.
+      if (first) TXDIR_FAILPOINT("gc.prune.loose_deleting");
+      first = false;
+    }
+    TXDIR_CHECK(fs::FsyncDir(env, dir.get()));
+    TXDIR_FAILPOINT("gc.prune.loose_deleted");
+  }
+  return Ok();
+}
+
+// The kept generations (oldest first) as a new history: each commit
+// rewritten with the previous kept one as its parent, the oldest a root.
+// Returns the new head.
+Result<git_oid> RewriteKept(Repository::Impl& r, const std::vector<git_oid>& kept,
+                            const ProgressFn& progress) {
+  std::optional<git_oid> parent;
+  uint64_t rewritten = 0;
+  for (const git_oid& c : kept) {
+    parent = TXDIR_TRY(store::RewriteCommit(*r.store, c, parent));
+    if (progress) progress(Progress{"rewriting history", ++rewritten, kept.size(), 0});
+  }
+  return *parent;
+}
+
 }  // namespace
 
 Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& lock,
@@ -102,13 +150,7 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& lock,
   if (!report->history_pruned.empty()) {
     // 1. The retained history, rewritten: same trees and metadata, the
     // oldest retained generation becomes the root.
-    std::optional<git_oid> parent;
-    uint64_t rewritten = 0;
-    for (const git_oid& c : kept) {
-      parent = TXDIR_TRY(store::RewriteCommit(*r.store, c, parent));
-      if (progress) progress(Progress{"rewriting history", ++rewritten, kept.size(), 0});
-    }
-    new_head = *parent;
+    new_head = TXDIR_TRY(RewriteKept(r, kept, progress));
     if (!batched) TXDIR_CHECK(r.store->SyncObjects());
     TXDIR_FAILPOINT("gc.prune.commits_written");
   }
@@ -129,35 +171,8 @@ Status PruneHistoryLocked(Repository::Impl& r, const WriterLock& lock,
     TXDIR_FAILPOINT("gc.prune.head_updated");
   }
 
-  // 4. Everything else is unreachable or duplicated in the new pack: old
-  // packs (index first, so no reader finds an index without its pack), then
-  // every loose object.
-  {
-    Fd pack_dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects + "/pack"));
-    for (const auto& old : before.packs) {
-      if (old == pack) continue;
-      for (const char* ext : {".idx", ".pack", ".rev", ".bitmap", ".promisor"}) {
-        auto s = env->UnlinkAt(pack_dir.get(), old + ext, 0);
-        if (!s && s.error().code != Code::kNotFound) return s;
-      }
-      TXDIR_FAILPOINT("gc.prune.pack_deleted");
-    }
-    TXDIR_CHECK(fs::FsyncDir(env, pack_dir.get()));
-  }
-  {
-    Fd dir = TXDIR_TRY(fs::OpenDir(env, Env::kCwd, objects));
-    bool first = true;
-    for (const auto& e : TXDIR_TRY(env->ListDir(dir.get()))) {
-      if (e.name.size() != 2 || !std::isxdigit(static_cast<unsigned char>(e.name[0]))) continue;
-      TXDIR_CHECK(fs::RemoveTree(env, dir.get(), e.name));
-      // Once, not per fan-out directory: their number varies from run to
-      // run, and the crash tests number failpoints.
-      if (first) TXDIR_FAILPOINT("gc.prune.loose_deleting");
-      first = false;
-    }
-    TXDIR_CHECK(fs::FsyncDir(env, dir.get()));
-    TXDIR_FAILPOINT("gc.prune.loose_deleted");
-  }
+  // 4. Everything else is unreachable or duplicated in the new pack.
+  TXDIR_CHECK(DeleteSuperseded(env, objects, before, pack));
   writers.reset();
 
   // libgit2 caches the list of packs; start afresh on the new layout.

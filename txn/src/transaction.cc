@@ -246,6 +246,79 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   return result;
 }
 
+// One transaction of a group commit and its outcome.
+struct Slot {
+  std::string id;  // empty: the caller's own
+  const PendingTx* tx;
+  Result<CommitResult> result;
+};
+
+// The metadata of a group's generation: the first transaction's kind and
+// author (kind "transaction" when they differ), each distinct message once
+// in order, the queued transactions' ids; the head as parent and donor.
+internal::CommitPlan GroupPlan(const std::vector<Slot*>& ok, const std::optional<Head>& head,
+                               const git_oid& tree) {
+  internal::CommitPlan plan;
+  plan.tree = tree;
+  const PendingTx& first = *ok.front()->tx;
+  plan.meta.kind = first.kind;
+  plan.author = first.author;
+  std::vector<std::string> messages;
+  for (Slot* s : ok) {
+    if (s->tx->kind != first.kind) plan.meta.kind = "transaction";
+    if (std::find(messages.begin(), messages.end(), s->tx->message) == messages.end())
+      messages.push_back(s->tx->message);
+    if (!s->id.empty()) plan.meta.queued.push_back(s->id);
+  }
+  for (const std::string& m : messages)
+    plan.meta.message += (plan.meta.message.empty() ? "" : "\n") + m;
+  if (head) {
+    plan.expected_head = head->commit;
+    plan.donors.push_back(head->meta.number);
+  }
+  return plan;
+}
+
+// Publishes one generation of `acc`, the merged files of the transactions
+// that applied (`ok`), and gives each its generation; an error fails them
+// all. A tree equal to the head's publishes nothing: each gets the head.
+void PublishGroup(Repository::Impl& r, const internal::WriterLock& lock,
+                  const std::optional<Head>& head, const FileMap& acc, internal::MergeCache& cache,
+                  const std::vector<Slot*>& ok) {
+  std::optional<Error> publish_error;
+  std::vector<store::TreeFile> list;
+  list.reserve(acc.size());
+  for (const auto& [path, f] : acc) list.push_back(f);
+  // The merged tables the generation holds, written now: once each.
+  auto flushed = cache.Flush(*r.store, acc);
+  Result<git_oid> tree =
+      flushed ? r.store->WriteTree(list) : Result<git_oid>(tl::unexpected(flushed.error()));
+  if (!tree) {
+    publish_error = tree.error();
+  } else if (head && store::OidEqual(*tree, head->tree)) {
+    auto gen = internal::DescribeCommit(r, head->commit);  // nothing to publish
+    if (!gen) publish_error = gen.error();
+    for (Slot* s : ok)
+      if (gen) s->result->generation = *gen;
+  } else if (head || !list.empty()) {
+    // (No head yet and nothing to add: publishing an empty generation 1
+    // would be a change nobody made.)
+    auto gen = internal::CommitGeneration(r, lock, GroupPlan(ok, head, *tree));
+    if (!gen) {
+      publish_error = gen.error();
+    } else {
+      TXDIR_FAILPOINT("group.committed");
+      for (Slot* s : ok) {
+        s->result->generation = *gen;
+        s->result->published = true;
+      }
+      lock.Finish();  // nothing left to repair (writer_lock.h)
+    }
+  }
+  if (publish_error)
+    for (Slot* s : ok) s->result = tl::unexpected(*publish_error);
+}
+
 // Under the writer lock: applies the caller's own transaction (`own`, if
 // any) and then every queued one it claims, publishes one generation for
 // all that applied and answers the queued ones. `own_id`: the caller's own
@@ -263,11 +336,6 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
   int64_t acc_time = head ? head->meta.time_ms : 0;
   bool group_moved = false;
   internal::MergeCache cache;
-  struct Slot {
-    std::string id;  // empty: the caller's own
-    const PendingTx* tx;
-    Result<CommitResult> result;
-  };
   std::vector<Slot> slots;
   auto apply = [&](const std::string& id, const PendingTx& tx, const FileMap* base) {
     // A merge changes the file set only at the paths the transaction
@@ -300,58 +368,7 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
   std::vector<Slot*> ok;
   for (Slot& s : slots)
     if (s.result) ok.push_back(&s);
-  std::optional<Error> publish_error;
-  if (!ok.empty()) {
-    std::vector<store::TreeFile> list;
-    list.reserve(acc.size());
-    for (auto& [path, f] : acc) list.push_back(f);
-    // The merged tables the generation holds, written now: once each.
-    auto flushed = cache.Flush(*r.store, acc);
-    Result<git_oid> tree =
-        flushed ? r.store->WriteTree(list) : Result<git_oid>(tl::unexpected(flushed.error()));
-    if (!tree) {
-      publish_error = tree.error();
-    } else if (head && store::OidEqual(*tree, head->tree)) {
-      auto gen = internal::DescribeCommit(r, head->commit);  // nothing to publish
-      if (!gen) publish_error = gen.error();
-      for (Slot* s : ok)
-        if (gen) s->result->generation = *gen;
-    } else if (head || !list.empty()) {
-      // (No head yet and nothing to add: publishing an empty generation 1
-      // would be a change nobody made.)
-      internal::CommitPlan plan;
-      plan.tree = *tree;
-      const PendingTx& first = *ok.front()->tx;
-      plan.meta.kind = first.kind;
-      plan.author = first.author;
-      std::vector<std::string> messages;
-      for (Slot* s : ok) {
-        if (s->tx->kind != first.kind) plan.meta.kind = "transaction";
-        if (std::find(messages.begin(), messages.end(), s->tx->message) == messages.end())
-          messages.push_back(s->tx->message);
-        if (!s->id.empty()) plan.meta.queued.push_back(s->id);
-      }
-      for (const std::string& m : messages)
-        plan.meta.message += (plan.meta.message.empty() ? "" : "\n") + m;
-      if (head) {
-        plan.expected_head = head->commit;
-        plan.donors.push_back(head->meta.number);
-      }
-      auto gen = internal::CommitGeneration(r, lock, std::move(plan));
-      if (!gen) {
-        publish_error = gen.error();
-      } else {
-        TXDIR_FAILPOINT("group.committed");
-        for (Slot* s : ok) {
-          s->result->generation = *gen;
-          s->result->published = true;
-        }
-        lock.Finish();  // nothing left to repair (writer_lock.h)
-      }
-    }
-  }
-  if (publish_error)
-    for (Slot* s : ok) s->result = tl::unexpected(*publish_error);
+  if (!ok.empty()) PublishGroup(r, lock, head, acc, cache, ok);
 
   Result<CommitResult> mine = MakeError(Code::kInternal, "the transaction was not applied");
   for (Slot& s : slots) {
