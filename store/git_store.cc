@@ -707,6 +707,8 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
     return r;
   }
   TXDIR_FAILPOINT("store.sethead.after_rename");
+  // With a barrier, the caller's flush after the rename makes it durable.
+  if (barrier) return Ok();
   // Deliberately unsafe variant for the self-test: acknowledge before the
   // rename is durable.
   if (TXDIR_BROKEN("ack-before-ref-fsync")) return Ok();
@@ -721,6 +723,29 @@ Status GitStore::SetHead(const git_oid& next, const std::optional<git_oid>& expe
     return tl::unexpected(e);
   }
   return Ok();
+}
+
+Result<std::optional<git_oid>> GitStore::PendingHead() const {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, fs::JoinPath(git_dir_, "refs/heads")));
+  auto f = env_->OpenAt(dir.get(), "main.lock", O_RDONLY | O_NOFOLLOW, 0);
+  if (!f) {
+    if (f.error().code == Code::kNotFound) return std::optional<git_oid>();
+    return tl::unexpected(f.error());
+  }
+  // What SetHead writes: 40 hex digits and a newline. Anything else was not
+  // written whole, or not by us.
+  std::string text = TXDIR_TRY(env_->ReadAll(f->get()));
+  if (text.size() != GIT_OID_HEXSZ + 1 || text.back() != '\n') return std::optional<git_oid>();
+  text.pop_back();
+  auto oid = OidFromHex(text);
+  if (!oid) return std::optional<git_oid>();
+  return std::optional<git_oid>(*oid);
+}
+
+Status GitStore::CompletePendingHead() {
+  Fd dir = TXDIR_TRY(fs::OpenDir(env_, Env::kCwd, fs::JoinPath(git_dir_, "refs/heads")));
+  TXDIR_CHECK(env_->RenameAt(dir.get(), "main.lock", dir.get(), "main"));
+  return fs::FsyncDir(env_, dir.get());
 }
 
 }  // namespace txdir::store

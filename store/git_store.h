@@ -210,12 +210,22 @@ class GitStore {
   // Fails with kConflict, changing nothing, when the ref is not `expected`.
   // When it returns Ok the new head is durable.
   //
-  // With a `barrier`, the lock file is not fsynced by itself: `barrier`
-  // (e.g. one syncfs) runs after the lock file is written and before the
-  // rename, and must make it — and whatever the new head refers to —
-  // durable.
+  // With a `barrier`, nothing is fsynced here: `barrier` (e.g. one syncfs)
+  // runs after the lock file is written and before the rename, and must
+  // make it — and whatever the new head refers to — durable; and the
+  // caller makes the rename durable, by a flush of its own after it. Until
+  // then a power loss may undo the rename and leave the lock file:
+  // PendingHead and CompletePendingHead finish such a move.
   Status SetHead(const git_oid& next, const std::optional<git_oid>& expected,
                  const std::function<Status()>& barrier = nullptr);
+  // The commit an interrupted SetHead was moving the head to: the id its
+  // lock file (refs/heads/main.lock) holds. nullopt when there is no lock
+  // file, or it holds anything but a commit id (a torn or foreign file).
+  Result<std::optional<git_oid>> PendingHead() const;
+  // Renames that lock file over refs/heads/main and fsyncs the directory.
+  // Only under the writer lock, after checking that the pending head is
+  // one to complete (recovery).
+  Status CompletePendingHead();
 
  private:
   friend struct StoreAccess;  // store/git_store_access.h

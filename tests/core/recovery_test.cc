@@ -123,6 +123,83 @@ TEST_F(RecoveryTest, RepairsEveryKindOfLeftoverAtOnce) {
   ExpectSecondRecoverFindsNothingAndPublishWorks();
 }
 
+// In syncfs mode one flush makes the head ref's rename and the live link's
+// durable together; a power loss before it may keep the link's and lose
+// the ref's. The state it leaves: the ref on generation 1, its lock file
+// naming generation 2's commit, the link on generation 2.
+class InterruptedHeadMoveTest : public RecoveryTest {
+ protected:
+  void SetUp() override {
+    RecoveryTest::SetUp();
+    auto g1 = f_.repo->Generation(1);
+    auto g2 = f_.repo->Generation(2);
+    ASSERT_TRUE(g1 && g2);
+    c1_ = g1->commit;
+    c2_ = g2->commit;
+    WriteFile(refs_ + "/main", c1_ + "\n");
+  }
+  std::string Ref() { return testing::ReadFile(refs_ + "/main"); }
+  const std::string refs_ = meta_ + "/store.git/refs/heads";
+  std::string c1_, c2_;
+};
+
+TEST_F(InterruptedHeadMoveTest, CompletedWhenTheLinkAlreadyShowsItsGeneration) {
+  WriteFile(refs_ + "/main.lock", c2_ + "\n");
+  auto s = f_.repo->Status();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->committed, std::optional<uint64_t>(1));
+  EXPECT_EQ(s->live, std::optional<uint64_t>(2));
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_TRUE(HasAction(*r, "completed the move of the head to generation 2")) << Joined(*r);
+  EXPECT_FALSE(HasAction(*r, "gens/2")) << Joined(*r);
+  EXPECT_EQ(Ref(), c2_ + "\n");
+  EXPECT_FALSE(stdfs::exists(refs_ + "/main.lock"));
+  ExpectHealthyAt(2, v2_);
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
+TEST_F(InterruptedHeadMoveTest, UndoneWhenTheLinkDidNotMove) {
+  WriteFile(refs_ + "/main.lock", c2_ + "\n");
+  RepointLive(f_, ".txdir/gens/1");
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_FALSE(HasAction(*r, "completed")) << Joined(*r);
+  EXPECT_TRUE(HasAction(*r, "refs/heads/main.lock")) << Joined(*r);
+  EXPECT_TRUE(HasAction(*r, "uncommitted generation directory gens/2")) << Joined(*r);
+  EXPECT_EQ(Ref(), c1_ + "\n");
+  ExpectHealthyAt(1, v1_);
+  auto again = f_.repo->Recover();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->actions.empty()) << Joined(*again);
+  EXPECT_EQ(f_.Publish({{"a", "three"}}), 2u);
+}
+
+TEST_F(InterruptedHeadMoveTest, ATornLockFileIsNeverCompleted) {
+  // Half of the id, no newline: not what SetHead writes whole.
+  WriteFile(refs_ + "/main.lock", c2_.substr(0, 20));
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_FALSE(HasAction(*r, "completed")) << Joined(*r);
+  EXPECT_EQ(Ref(), c1_ + "\n");
+  EXPECT_FALSE(stdfs::exists(refs_ + "/main.lock"));
+  ExpectHealthyAt(1, v1_);
+}
+
+TEST_F(InterruptedHeadMoveTest, TheHeadNeverMovesBackToAnOlderCommit) {
+  // The head on 2, a lock file naming 1's commit and the link on 1: the
+  // lock file is stale, whatever the link says.
+  WriteFile(refs_ + "/main", c2_ + "\n");
+  WriteFile(refs_ + "/main.lock", c1_ + "\n");
+  RepointLive(f_, ".txdir/gens/1");
+  auto r = f_.repo->Recover();
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_FALSE(HasAction(*r, "completed")) << Joined(*r);
+  EXPECT_EQ(Ref(), c2_ + "\n");
+  ExpectHealthyAt(2, v2_);
+  ExpectSecondRecoverFindsNothingAndPublishWorks();
+}
+
 TEST_F(RecoveryTest, RecreatesADeletedLiveLink) {
   stdfs::remove(f_.live());
   auto r = f_.repo->Recover();

@@ -118,6 +118,7 @@ struct ProtocolOrder {
   bool barrier = true;       // syncfs mode: one barrier before the commit point
   bool ref_first = false;    // the commit point before the generation's directory
   bool live_first = false;   // the live link before the commit point
+  bool final_flush = true;   // syncfs mode: one flush after the ref and link renames
 };
 
 ProtocolOrder OrderUnderTest() {
@@ -126,7 +127,35 @@ ProtocolOrder OrderUnderTest() {
   o.barrier = !TXDIR_BROKEN("no-syncfs-barrier");
   o.ref_first = TXDIR_BROKEN("ref-before-materialize");
   o.live_first = TXDIR_BROKEN("swap-before-commit");
+  o.final_flush = !TXDIR_BROKEN("no-final-syncfs");
   return o;
+}
+
+// The error of a flush that failed after the head's rename: every reader
+// and writer sees the new head, whether it survives a power loss is not
+// known.
+Error OutcomeUnknown(Error e) {
+  e.message =
+      "commit outcome unknown (the head ref was renamed but could not be made durable; "
+      "`txdir status` shows what is committed): " +
+      e.message;
+  return e;
+}
+
+// Syncfs mode's flush after the commit point: one syncfs makes the head
+// ref's rename and the live link's durable together (SetHead and SwapLive
+// leave them to it). A power loss before it returns may keep either rename
+// and lose the other; recovery completes a head move whose link already
+// moved (RecoverLocked, step 2) and moves a link that lags the head. A
+// failure taints the lock, so the next writer recovers.
+std::optional<Error> FlushAfterCommitPoint(Repository::Impl& r, const WriterLock& lock,
+                                           const ProtocolOrder& order) {
+  if (!BatchedSync(r) || !order.final_flush) return std::nullopt;
+  if (auto s = SyncBarrier(r); !s) {
+    lock.Taint();
+    return OutcomeUnknown(s.error());
+  }
+  return std::nullopt;
 }
 
 // What makes the head ref's new content durable with everything before it:
@@ -232,9 +261,12 @@ Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, c
   // recovery moves forward too).
   std::optional<Error> live_error;
   if (t.swap_live && !swapped) {
-    if (auto s = SwapLive(r.env, r.layout, t.meta.number); !s) live_error = s.error();
+    if (auto s = SwapLive(r.env, r.layout, t.meta.number, /*sync=*/!batched); !s)
+      live_error = s.error();
   }
   TXDIR_FAILPOINT(t.live_swapped);
+  if (auto not_durable = FlushAfterCommitPoint(r, lock, order))
+    return Committed(r, t.commit, t.tree, t.meta, t.author, not_durable);
   GenerationInfo info = Committed(r, t.commit, t.tree, t.meta, t.author, live_error);
   if (info.live_pending) {
     lock.Taint();
@@ -308,8 +340,9 @@ Result<GenerationInfo> AdoptCommit(Repository::Impl& r, const WriterLock& lock,
 
 Status CommitRewrittenHistory(Repository::Impl& r, const WriterLock& lock, const git_oid& rewritten,
                               const git_oid& expected) {
-  auto not_durable =
-      TXDIR_TRY(MoveHead(r, lock, rewritten, expected, BarrierFor(r, OrderUnderTest())));
+  const ProtocolOrder order = OrderUnderTest();
+  auto not_durable = TXDIR_TRY(MoveHead(r, lock, rewritten, expected, BarrierFor(r, order)));
+  if (!not_durable) not_durable = FlushAfterCommitPoint(r, lock, order);
   // The old objects must outlive a head that may not be durable: after a
   // power loss the old head could come back. Returning the error stops gc
   // before it deletes them; the space is reclaimed by the next gc.

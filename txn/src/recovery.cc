@@ -10,6 +10,7 @@
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
+#include "store/history_walk.h"
 #include "txn/src/group_commit.h"
 #include "txn/src/replication_internal.h"
 #include "txn/src/repo_impl.h"
@@ -144,6 +145,32 @@ Status RemoveStagingLeftovers(Env* env, const Layout& l, RecoveryReport& report)
     TXDIR_CHECK(fs::RemoveTree(env, root.get(), e.name));
     report.actions.push_back("removed half-built metadata folder " + e.name);
   }
+  return Ok();
+}
+
+// 2a. A head move whose rename a power loss undid while the live link's
+// rename survived: syncfs mode makes both durable with one flush after
+// both (commit.cc, FlushAfterCommitPoint). The ref's lock file still names
+// the new head (the barrier before the rename made it, and everything the
+// commit refers to, durable), and readers may already have seen its
+// generation through the link: the move is completed, not undone. Only
+// when the link shows that commit's generation and the commit descends
+// from the head; any other lock file is stale, and step 2 removes it.
+Status CompleteHeadMove(Repository::Impl& r, RecoveryReport& report) {
+  auto pending = TXDIR_TRY(r.store->PendingHead());
+  if (!pending) return Ok();
+  auto meta = r.store->ReadMeta(*pending);
+  if (!meta) return Ok();  // not a commit of ours, or not whole: stale
+  auto live = ReadLiveGeneration(r.env, r.layout);
+  if (!live || !*live || **live != meta->number) return Ok();
+  if (auto head = TXDIR_TRY(r.store->Head())) {
+    if (store::OidEqual(*head, *pending)) return Ok();
+    auto descends = store::IsDescendantOf(*r.store, *pending, *head);
+    if (!descends || !*descends) return Ok();
+  }
+  TXDIR_CHECK(r.store->CompletePendingHead());
+  report.actions.push_back("completed the move of the head to generation " +
+                           std::to_string(meta->number) + ", which the live link already showed");
   return Ok();
 }
 
@@ -286,6 +313,7 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
   TXDIR_FAILPOINT("recover.begin");
   TXDIR_CHECK(RemoveStagingLeftovers(r.env, r.layout, report));
   TXDIR_FAILPOINT("recover.tmp_cleaned");
+  TXDIR_CHECK(CompleteHeadMove(r, report));
   TXDIR_CHECK(RemoveStoreLeftovers(r.env, r.layout, thorough, report));
   auto head = TXDIR_TRY(ReadHead(r));
   TXDIR_CHECK(RemoveUncommittedGenerations(r.env, r.layout, head ? head->meta.number : 0, report));

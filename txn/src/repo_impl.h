@@ -61,8 +61,9 @@ Result<GenerationInfo> DescribeCommit(const store::GitStore& st, const git_oid& 
 Result<std::optional<uint64_t>> ReadLiveGeneration(Env* env, const Layout& layout);
 
 // Points the live link at gens/<gen>: a new symlink under a unique name,
-// rename(2) over the live path, fsync of its directory.
-Status SwapLive(Env* env, const Layout& layout, uint64_t gen);
+// rename(2) over the live path, fsync of its directory. sync = false leaves
+// the fsync to the caller (the commit tail's one flush in syncfs mode).
+Status SwapLive(Env* env, const Layout& layout, uint64_t gen, bool sync = true);
 
 // Replaces a real directory at the live path by the live link with one
 // renameat2(RENAME_EXCHANGE), then removes the directory (init adopting an
