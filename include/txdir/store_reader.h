@@ -12,8 +12,9 @@
 // git object ids (40 hex digits, GenerationInfo::commit and ::tree,
 // StoredFile::blob). An id always names the same bytes, so anything derived
 // from one can be cached for good; only the head moves (publish, rollback)
-// and a `gc --prune-history` makes old ids unreachable (their reads then fail
-// with NotFound once the objects are deleted).
+// and a `gc --prune-history` deletes the objects of the generations it drops
+// (a reader opened after it gets NotFound for their ids; one opened before
+// may still answer from its cache, rightly, since an id never changes).
 //
 // Thread safety: a reader is used by one thread at a time. Open one reader
 // per thread: each has store handles of its own, and readers of the same

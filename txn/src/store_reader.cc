@@ -34,21 +34,33 @@ const char* KindName(store::ObjectType t) {
   return "object of another kind";
 }
 
-// An id from the caller, which may have come from anywhere (a URL):
-// checked to be an id, of an object the store holds, of the kind wanted.
-// (The store's own lookups call a missing object damage, since they follow
-// ids the store itself recorded.)
-Result<git_oid> Resolve(const store::GitStore& st, const std::string& hex, store::ObjectType want) {
+// An id from the caller, which may have come from anywhere (a URL).
+Result<git_oid> ParseId(const std::string& hex, store::ObjectType want) {
   auto oid = store::OidFromHex(hex);
   if (!oid)
     return MakeError(Code::kInvalidArgument, std::string("not a ") + KindName(want) +
                                                  " id (40 hex digits): '" + PrintablePath(hex) +
                                                  "'");
-  const store::ObjectType got = TXDIR_TRY(st.TypeOf(*oid));
-  if (got != want)
-    return MakeError(Code::kInvalidArgument,
-                     hex + " is a " + KindName(got) + ", not a " + KindName(want));
   return *oid;
+}
+
+// Why a lookup of caller-supplied id `oid` as a `want` failed: NotFound
+// when the store does not hold it, InvalidArgument when it is another kind
+// of object, else the lookup's own error (damage). The store's lookups
+// call a missing object damage, since they follow ids the store itself
+// recorded. Asked only after a failure, so a read costs one lookup.
+Error Classify(const store::GitStore& st, const git_oid& oid, store::ObjectType want,
+               Error lookup) {
+  auto got = st.TypeOf(oid);
+  if (!got) {
+    if (got.error().code != Code::kNotFound) return lookup;
+    return Error{Code::kNotFound,
+                 "no " + std::string(KindName(want)) + " " + store::OidHex(oid) + " in the store"};
+  }
+  if (*got != want)
+    return Error{Code::kInvalidArgument,
+                 store::OidHex(oid) + " is a " + KindName(*got) + ", not a " + KindName(want)};
+  return lookup;
 }
 
 StoredFile ToStored(store::TreeFile f) {
@@ -78,35 +90,50 @@ Result<std::optional<std::string>> StoreReader::Head() {
 
 Status StoreReader::ForEachGeneration(const std::string& commit,
                                       const std::function<bool(const GenerationInfo&)>& fn) {
-  const git_oid start = TXDIR_TRY(Resolve(*impl_->store, commit, store::ObjectType::kCommit));
-  store::GenerationWalk walk(*impl_->store, start);
-  while (TXDIR_TRY(walk.Next())) {
-    if (!fn(TXDIR_TRY(internal::DescribeCommit(*impl_->store, walk.commit())))) break;
-  }
+  const store::GitStore& st = *impl_->store;
+  const git_oid start = TXDIR_TRY(ParseId(commit, store::ObjectType::kCommit));
+  store::GenerationWalk walk(st, start);
+  // A failure at the first generation is about the caller's id; later
+  // ones are the store's own history.
+  auto describe_next = [&]() -> Result<std::optional<GenerationInfo>> {
+    if (!TXDIR_TRY(walk.Next())) return std::optional<GenerationInfo>();
+    return std::optional<GenerationInfo>(TXDIR_TRY(internal::DescribeCommit(st, walk.commit())));
+  };
+  auto g = describe_next();
+  if (!g) return tl::unexpected(Classify(st, start, store::ObjectType::kCommit, g.error()));
+  while (*g && fn(**g)) g = TXDIR_TRY(describe_next());
   return Ok();
 }
 
 Result<std::vector<StoredFile>> StoreReader::ListTree(const std::string& tree) {
-  const git_oid id = TXDIR_TRY(Resolve(*impl_->store, tree, store::ObjectType::kTree));
+  const git_oid id = TXDIR_TRY(ParseId(tree, store::ObjectType::kTree));
+  auto files = impl_->store->ListTree(id);
+  if (!files)
+    return tl::unexpected(Classify(*impl_->store, id, store::ObjectType::kTree, files.error()));
   std::vector<StoredFile> out;
-  for (auto& f : TXDIR_TRY(impl_->store->ListTree(id))) out.push_back(ToStored(std::move(f)));
+  out.reserve(files->size());
+  for (auto& f : *files) out.push_back(ToStored(std::move(f)));
   return out;
 }
 
 Result<std::optional<StoredFile>> StoreReader::FindFile(const std::string& tree,
                                                         const std::string& path) {
-  const git_oid id = TXDIR_TRY(Resolve(*impl_->store, tree, store::ObjectType::kTree));
+  const git_oid id = TXDIR_TRY(ParseId(tree, store::ObjectType::kTree));
   TXDIR_CHECK(internal::CheckRelativePath(path));
   auto f = impl_->store->FindFile(id, path);
   if (f) return std::optional<StoredFile>(ToStored(std::move(*f)));
-  // NotFound: the tree was read, and has no file there (or a directory);
-  // a subtree on the way that cannot be read is Corruption.
+  // NotFound: the tree was read, and has no file there (or a directory).
+  // A tree that cannot be read, or a subtree on the way, is Corruption.
   if (f.error().code == Code::kNotFound) return std::optional<StoredFile>();
-  return tl::unexpected(f.error());
+  return tl::unexpected(Classify(*impl_->store, id, store::ObjectType::kTree, f.error()));
 }
 
 Result<std::string> StoreReader::ReadBlob(const std::string& blob) {
-  return impl_->store->ReadBlob(TXDIR_TRY(Resolve(*impl_->store, blob, store::ObjectType::kBlob)));
+  const git_oid id = TXDIR_TRY(ParseId(blob, store::ObjectType::kBlob));
+  auto data = impl_->store->ReadBlob(id);
+  if (!data)
+    return tl::unexpected(Classify(*impl_->store, id, store::ObjectType::kBlob, data.error()));
+  return data;
 }
 
 Result<std::optional<uint64_t>> StoreReader::LiveGeneration() {
