@@ -41,8 +41,9 @@ bash scripts/deps.sh || exit 1
 # A sanitizer report ends the process with exit code 86, which no txdir
 # command uses (tools/txdir/cli.h), so a test that expects a failure cannot
 # mistake one for it. Leak reports are on; lsan.supp lists the leaks outside
-# our code that LeakSanitizer may report.
-export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=0"
+# our code that LeakSanitizer may report. handle_sigill: a failed UBSan check
+# is a trap instruction (TXDIR_UBSAN_TRAP), which ASan then reports.
+export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=0:handle_sigill=1"
 export LSAN_OPTIONS="suppressions=$root/scripts/sanitizers/lsan.supp:print_suppressions=0:exitcode=86"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:suppressions=$root/scripts/sanitizers/tsan.supp"

@@ -77,17 +77,15 @@ case $target in
     link="$link $build/txn/sdn/libtxdir_sdn.a"
     [ -f "$build/tools/serve/libtxdir_serve.a" ] && link="$link $build/tools/serve/libtxdir_serve.a"
     if [ -f "$build/store/libtxdir_libgit2_static.a" ]; then
-      # libgit2 linked statically and spdlog and fmt compiled in from their
-      # headers, as CMake builds them (TXDIR_STATIC_DEPS).
-      extra_flags="$extra_flags -DSPDLOG_FMT_EXTERNAL -DFMT_HEADER_ONLY=1"
+      # libgit2 linked statically, and spdlog and fmt compiled into
+      # libtxdir_store.a (store/logging.cc), as CMake builds them
+      # (TXDIR_STATIC_DEPS).
       log_libs=""
       git2="$(cat "$build/store/libgit2_wrap_flags.txt") -l:libgit2.a $build/store/libtxdir_libgit2_static.a -l:libmbedtls.a"
       git2="$git2 -l:libmbedx509.a -l:libmbedcrypto.a -l:libhttp_parser.a -l:libssh2.a"
       git2="$git2 -l:libpcre2-8.a -ldl -lrt"
     else
       git2=$(pkg-config --libs libgit2)
-      extra_flags="$extra_flags -DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL"
-      extra_flags="$extra_flags -DSPDLOG_SHARED_LIB"
       log_libs="-lspdlog -lfmt"
     fi
     link="$link -Wl,--end-group $git2 $log_libs -lz -lcpp-httplib -lcrypto"

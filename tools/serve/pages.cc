@@ -1,6 +1,5 @@
 // The dashboard pages of `txdir serve`: a generation, a table, a record's
 // history, a file's versions, trends, and the compare form's redirect.
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>

@@ -1,6 +1,5 @@
 // The HTTP side of `txdir serve`: routing, headers and the pages.
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -8,6 +7,7 @@
 #include "tools/serve/html.h"
 #include "tools/serve/server_impl.h"
 #include "txdir/history.h"
+#include "txdir/log.h"
 #include "txdir/repository.h"
 #include "txdir/sdn.h"
 
@@ -64,7 +64,7 @@ void ErrorPage(httplib::Response& res, int status, const std::string& what) {
 }
 
 void InternalError(httplib::Response& res, const std::string& what, const Error& e) {
-  spdlog::warn("serve: {}: {}", what, e.ToString());
+  Log(LogLevel::kWarning, "serve: " + what + ": " + e.ToString());
   ErrorPage(res, 500,
             what + (e.code == Code::kCorruption ? ": the store is damaged (see the server's log)"
                                                 : ": see the server's log"));
@@ -148,7 +148,7 @@ void Server::Impl::Install() {
     try {
       Route(req, res, *p);
     } catch (const std::exception& e) {
-      spdlog::warn("serve: {}: {}", req.target, e.what());
+      Log(LogLevel::kWarning, "serve: " + req.target + ": " + e.what());
       ErrorPage(res, 500, "internal error (see the server's log)");
     }
     return httplib::Server::HandlerResponse::Handled;
@@ -425,7 +425,7 @@ void Server::Impl::ServeDiff(const httplib::Request& req, httplib::Response& res
     if (auto patch = FormatDiff(*repo, a, b, DiffFormat::kPatch, c.path)) {
       body += RenderPatch(*patch, kMaxPatchBytes);
     } else {
-      spdlog::warn("serve: text diff of {}: {}", c.path, patch.error().ToString());
+      Log(LogLevel::kWarning, "serve: text diff of " + c.path + ": " + patch.error().ToString());
       body += "<p class=\"error\">No text diff: the file could not be read.</p>\n";
     }
     body += "</section>\n";

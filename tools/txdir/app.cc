@@ -3,9 +3,6 @@
 // docs/cli.md.
 #include "tools/txdir/app.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +11,7 @@
 #include "tools/txdir/output.h"
 #include "tools/txdir/pager.h"
 #include "txdir/history.h"
+#include "txdir/log.h"
 
 namespace txdir::cli {
 
@@ -159,17 +157,13 @@ int RunMain(int argc, char** argv) {
     return kExitIo;
   }
   InstallStdout();
-  // Log lines go to stderr: spdlog's default logger writes to stdout, where
-  // they would end up inside `cat`'s or `--json`'s output.
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   auto cli = MakeApp();
   // Help and version go to std::cout too: they end through FinishOutput.
   if (auto code = ParseOnly(*cli, argc, argv, std::cout, std::cerr)) return FinishOutput(*code);
+  // Log lines go to stderr: spdlog's default logger writes to stdout, where
+  // they would end up inside `cat`'s or `--json`'s output.
   const int v = cli->globals.verbose;
-  spdlog::set_level(v >= 2   ? spdlog::level::trace
-                    : v == 1 ? spdlog::level::debug
-                             : spdlog::level::warn);
+  LogToStderr(v >= 2 ? LogLevel::kTrace : v == 1 ? LogLevel::kDebug : LogLevel::kWarning);
   // Colour and paging are for a terminal only, decided before the pager
   // takes fd 1 (pager.h).
   cli->globals.color = ColorWanted();

@@ -1,12 +1,12 @@
 // The commit path every write operation shares (publish, rollback,
 // transaction commit, exec, pull, and gc --prune-history's head move), with
 // its one commit point, MoveHead; and reading generations back.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/history_walk.h"
+#include "store/logging.h"
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
@@ -84,15 +84,16 @@ GenerationInfo Committed(Repository::Impl& r, const git_oid& commit, const git_o
   if (auto described = DescribeCommit(r, commit)) {
     info = std::move(*described);
   } else {
-    spdlog::warn("generation {} is committed; reading its description back failed: {}", meta.number,
-                 described.error().ToString());
+    store::LogWarning(
+        "generation ", meta.number,
+        " is committed; reading its description back failed: ", described.error().ToString());
     info = Describe(meta, commit, tree, author);
   }
   if (live_error) {
     info.live_pending = true;
     info.live_error = live_error->ToString();
-    spdlog::warn("generation {} is committed but the live link could not be moved yet: {}",
-                 meta.number, info.live_error);
+    store::LogWarning("generation ", meta.number,
+                      " is committed but the live link could not be moved yet: ", info.live_error);
   }
   return info;
 }

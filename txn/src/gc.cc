@@ -1,7 +1,6 @@
 // Retention: removing generation directories outside the policy without
 // ever removing one a reader is inside (docs/commit_protocol.md, "GC").
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -9,6 +8,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/history_walk.h"
+#include "store/logging.h"
 #include "txn/src/retention_internal.h"
 #include "txn/src/trust.h"
 
@@ -216,12 +216,13 @@ Result<GcReport> CollectGarbageLocked(Repository::Impl& r, const WriterLock& loc
 void AutoGcAfterWrite(Repository::Impl& r, const WriterLock& lock, GenerationInfo* info) {
   auto report = CollectGarbageLocked(r, lock, GcOptions{});
   if (!report) {
-    spdlog::warn("automatic gc failed (the write itself succeeded): {}", report.error().ToString());
+    store::LogWarning("automatic gc failed (the write itself succeeded): ",
+                      report.error().ToString());
     lock.Taint();  // it may have stopped half-way: the next writer recovers
     return;
   }
   if (!report->pinned.empty())
-    spdlog::debug("automatic gc: {} pinned generation(s) skipped", report->pinned.size());
+    store::LogDebug("automatic gc: ", report->pinned.size(), " pinned generation(s) skipped");
   info->auto_gc_removed = report->removed;
   info->auto_gc_bytes = report->bytes_freed;
 }

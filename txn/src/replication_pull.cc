@@ -1,7 +1,6 @@
 // Pull: adopt the remote head as the live generation (fast-forward), or
 // resolve a divergence per strategy; and clone. docs/replication.md.
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include "store/failpoint.h"
 #include "store/fs_util.h"
 #include "store/history_walk.h"
+#include "store/logging.h"
 #include "txn/src/host_info.h"
 #include "txn/src/path_check.h"
 #include "txn/src/replication_internal.h"
@@ -317,8 +317,8 @@ Result<CloneResult> Clone(const std::string& url, const std::string& root,
   Status removed = existed ? fs::RemoveTree(env, Env::kCwd, abs_root + "/.txdir")
                            : fs::RemoveTree(env, Env::kCwd, abs_root);
   if (!removed)
-    spdlog::warn("clone: cannot remove what the failed clone created: {}",
-                 removed.error().ToString());
+    store::LogWarning("clone: cannot remove what the failed clone created: ",
+                      removed.error().ToString());
   return tl::unexpected(fetched.error());
 }
 

@@ -2,7 +2,6 @@
 #include "txdir/repository.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include "store/fs_util.h"
 #include "store/git_store.h"
 #include "store/history_walk.h"
+#include "store/logging.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/source_tree.h"
@@ -276,7 +276,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
         scan_cache.old_blobs_present = head && old_cache.head() == store::OidHex(head->commit);
       }
     } else {
-      spdlog::debug("publishing without the stat cache: {}", lock_st.error().ToString());
+      store::LogDebug("publishing without the stat cache: ", lock_st.error().ToString());
     }
   }
   // A large publish (a first one, an import) writes its new objects as one
@@ -289,8 +289,8 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
     };
   auto files = TXDIR_TRY(internal::ScanSource(r.env, r.store.get(), source, options.symlinks,
                                               r.layout.meta, &scan_cache, false, progress));
-  spdlog::debug("publish: {} file(s) read, {} reused from the stat cache", scan_cache.reads,
-                scan_cache.hits);
+  store::LogDebug("publish: ", scan_cache.reads, " file(s) read, ", scan_cache.hits,
+                  " reused from the stat cache");
   TXDIR_FAILPOINT("publish.blobs_written");
   TXDIR_CHECK(CheckPublishKeepsFiles(r, head, files, source, options));
   internal::CommitPlan plan;
@@ -310,7 +310,7 @@ Result<GenerationInfo> Repository::Publish(const std::string& source,
   if (scan_cache.fresh) {
     fresh_cache.set_head(info.commit);
     if (auto s = fresh_cache.Save(r.env, r.layout.meta, internal::kStatCacheName); !s)
-      spdlog::debug("stat cache not written: {}", s.error().ToString());
+      store::LogDebug("stat cache not written: ", s.error().ToString());
     TXDIR_FAILPOINT("publish.statcache_written");
   }
   lock.Finish();  // nothing left to repair (writer_lock.h)

@@ -1,11 +1,11 @@
 #include "txn/src/stat_cache.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 
 #include <cstring>
 
 #include "store/fs_util.h"
+#include "store/logging.h"
 
 namespace txdir::internal {
 
@@ -64,7 +64,7 @@ git_oid Checksum(const char* data, size_t len) {
 StatCache StatCache::Load(Env* env, const std::string& dir_path, const std::string& name) {
   StatCache c;
   auto fail = [&](const std::string& why) {
-    spdlog::debug("stat cache {}/{} ignored: {}", dir_path, name, why);
+    store::LogDebug("stat cache ", dir_path, "/", name, " ignored: ", why);
     return StatCache();
   };
   auto dir = fs::OpenDir(env, Env::kCwd, dir_path);
