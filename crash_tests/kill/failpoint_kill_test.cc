@@ -403,15 +403,33 @@ std::vector<std::string> CheckGenerationDirs(const std::string& root) {
 // different commit of the head's chain, so the checker's by-number
 // verification does not apply: the files readers see are compared with
 // `window_tree` instead, and recovery runs before the invariants.
+//
+// Setting a replica up runs a dozen processes (a bare remote, a publisher,
+// pushes, a clone), so it is set up once and each run starts from a copy
+// (`cp -a`: hard links, symlinks and modes kept). The copy's remote is the
+// template's bare repository, which a pull only reads.
 Summary RunPullScenario(const std::string& name, const Prepare& prepare, uint64_t final_gen,
                         const FileMap& final_tree, const std::set<std::string>& window = {},
                         const FileMap& window_tree = {}) {
   Summary s;
+  ScratchDir tmpl(name + "_template");
+  Expectation tmpl_e;
+  const std::vector<std::string> tmpl_argv = prepare(tmpl.path(), &tmpl_e);
+  // A fresh copy of the template in `d`, and the command with its paths there.
+  auto copy = [&](const ScratchDir& d, Expectation* e) {
+    RunResult cp = RunCommand({"/bin/cp", "-a", tmpl.path() + "/.", d.path()});
+    if (cp.exit_code != 0) throw std::runtime_error("copying the replica failed: " + cp.Describe());
+    *e = tmpl_e;
+    std::vector<std::string> argv = tmpl_argv;
+    for (auto& a : argv)
+      if (a.rfind(tmpl.path() + "/", 0) == 0) a = d.path() + a.substr(tmpl.path().size());
+    return argv;
+  };
   std::vector<std::string> points;
   {
     ScratchDir d(name);
     Expectation e;
-    auto argv = prepare(d.path(), &e);
+    auto argv = copy(d, &e);
     RunResult r = RunCommand(argv, {"TXDIR_FAILPOINT_LOG=" + (d / "fp.log")});
     if (r.exit_code != 0) {
       s.violations.push_back("uninterrupted run failed: " + r.Describe());
@@ -424,7 +442,7 @@ Summary RunPullScenario(const std::string& name, const Prepare& prepare, uint64_
     const std::string where = "k=" + std::to_string(k) + " (" + points[k - 1] + "): ";
     ScratchDir d(name);
     Expectation e;
-    auto argv = prepare(d.path(), &e);
+    auto argv = copy(d, &e);
     RunResult r = RunCommand(argv, {"TXDIR_CRASH_AT=#" + std::to_string(k)});
     if (!r.killed()) {
       s.violations.push_back(where + "expected death by SIGKILL, got " + r.Describe());
