@@ -30,9 +30,10 @@ const char* const kLayerNames[] = {"store", "sdn", "txn", "tools"};
 const std::map<std::string, Layer> kPublicOwners = {
     {"include/txdir/error.h", kStore},       {"include/txdir/env.h", kStore},
     {"include/txdir/atomic_file.h", kStore}, {"include/txdir/progress.h", kStore},
-    {"include/txdir/sdn.h", kSdn},           {"include/txdir/strategy.h", kSdn},
-    {"include/txdir/record_merge.h", kSdn},  {"include/txdir/records.h", kSdn},
-    {"include/txdir/database.h", kSdn},      {"include/txdir/database_impl.h", kSdn},
+    {"include/txdir/log.h", kStore},         {"include/txdir/sdn.h", kSdn},
+    {"include/txdir/strategy.h", kSdn},      {"include/txdir/record_merge.h", kSdn},
+    {"include/txdir/records.h", kSdn},       {"include/txdir/database.h", kSdn},
+    {"include/txdir/database_impl.h", kSdn},
 };
 
 std::optional<Layer> LayerOf(const std::string& rel) {
