@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -49,83 +50,151 @@ bool Covers(const Op& f, const Op& op) {
   return false;
 }
 
-std::vector<std::string> SortedEntries(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
+// The names in the directory open at `fd` (not "." or ".."), with their
+// types as readdir reports them (DT_UNKNOWN on file systems that do not),
+// sorted by name. `fd` stays open and owned by the caller.
+std::vector<std::pair<std::string, unsigned char>> SortedEntriesAt(int fd) {
+  std::vector<std::pair<std::string, unsigned char>> out;
+  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return out;
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    ::close(dup);
+    return out;
+  }
   while (dirent* e = ::readdir(d)) {
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    out.emplace_back(e->d_name);
+    out.emplace_back(e->d_name, e->d_type);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
   return out;
 }
 
-Status SysError(const char* what, const std::string& path) { return ErrnoError(what, path, errno); }
+tl::unexpected<Error> SysError(const char* what, const std::string& path) {
+  return ErrnoError(what, path, errno);
+}
 
-bool ReadWhole(const std::string& path, std::string* out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return false;
+bool ReadAll(int fd, std::string* out) {
   out->clear();
   char buf[65536];
   ssize_t n;
   while ((n = ::read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
-  ::close(fd);
   return n == 0;
 }
 
+bool ReadWhole(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const bool ok = ReadAll(fd, out);
+  ::close(fd);
+  return ok;
+}
+
+// An fd closed when it goes out of scope.
+struct DirFd {
+  int fd = -1;
+  explicit DirFd(int f) : fd(f) {}
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+  ~DirFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+int OpenDirAt(int parent, const char* name) {
+  return ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+// Every state is copied in and deleted again, thousands of times per
+// scenario: all of it is done relative to directory fds, so no call walks
+// the tree's path from the root again.
 struct Copier {
-  std::string src_root, dst_root;
   const std::function<bool(const std::string&)>& share;
   std::map<FileId, std::string> seen;  // src inode -> dst path already made
 
-  Status Dir(const std::string& rel) {
-    const std::string src = rel.empty() ? src_root : src_root + "/" + rel;
-    const std::string dst = rel.empty() ? dst_root : dst_root + "/" + rel;
-    struct stat dst_st;
-    if (::lstat(src.c_str(), &dst_st) != 0) return SysError("lstat", src);
-    if (::mkdir(dst.c_str(), 0700) != 0) return SysError("mkdir", dst);
-    for (const std::string& name : SortedEntries(src)) {
+  // Copies the directory open at `src` (relative path `rel`, full path of
+  // its copy `dst_path`) into the empty directory open at `dst`.
+  Status Dir(int src, int dst, const std::string& rel, const std::string& dst_path) {
+    for (const auto& [name, type] : SortedEntriesAt(src)) {
+      (void)type;
       const std::string r = rel.empty() ? name : rel + "/" + name;
-      const std::string s = src_root + "/" + r, d = dst_root + "/" + r;
+      const std::string d = dst_path + "/" + name;
       struct stat st;
-      if (::lstat(s.c_str(), &st) != 0) return SysError("lstat", s);
+      if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysError("lstat", r);
       if (S_ISDIR(st.st_mode)) {
-        TXDIR_CHECK(Dir(r));
+        if (::mkdirat(dst, name.c_str(), 0700) != 0) return SysError("mkdir", d);
+        DirFd s(OpenDirAt(src, name.c_str()));
+        DirFd t(OpenDirAt(dst, name.c_str()));
+        if (s.fd < 0) return SysError("open", r);
+        if (t.fd < 0) return SysError("open", d);
+        TXDIR_CHECK(Dir(s.fd, t.fd, r, d));
+        if (::fchmod(t.fd, st.st_mode & 07777) != 0) return SysError("chmod", d);
       } else if (S_ISLNK(st.st_mode)) {
         char buf[4096];
-        ssize_t n = ::readlink(s.c_str(), buf, sizeof buf);
-        if (n < 0) return SysError("readlink", s);
-        if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), d.c_str()) != 0)
+        ssize_t n = ::readlinkat(src, name.c_str(), buf, sizeof buf);
+        if (n < 0) return SysError("readlink", r);
+        if (::symlinkat(std::string(buf, static_cast<size_t>(n)).c_str(), dst, name.c_str()) != 0)
           return SysError("symlink", d);
       } else if (S_ISREG(st.st_mode)) {
         FileId id{st.st_dev, st.st_ino};
         if (auto it = seen.find(id); it != seen.end()) {
-          if (::link(it->second.c_str(), d.c_str()) != 0) return SysError("link", d);
+          if (::linkat(AT_FDCWD, it->second.c_str(), dst, name.c_str(), 0) != 0)
+            return SysError("link", d);
           continue;
         }
         if (share && share(r)) {
-          if (::link(s.c_str(), d.c_str()) != 0) return SysError("link", d);
+          if (::linkat(src, name.c_str(), dst, name.c_str(), 0) != 0) return SysError("link", d);
         } else {
           std::string data;
-          if (!ReadWhole(s, &data)) return SysError("read", s);
-          int fd = ::open(d.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          const int in = ::openat(src, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+          const bool read = in >= 0 && ReadAll(in, &data);
+          if (in >= 0) ::close(in);
+          if (!read) return SysError("read", r);
+          int fd = ::openat(dst, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
           if (fd < 0) return SysError("create", d);
           bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+          ok = ok && ::fchmod(fd, st.st_mode & 07777) == 0;
           ::close(fd);
           if (!ok) return SysError("write", d);
-          if (::chmod(d.c_str(), st.st_mode & 07777) != 0) return SysError("chmod", d);
         }
         seen.emplace(id, d);
       } else {
-        return MakeError(Code::kInvalidArgument, "cannot copy special file", s);
+        return MakeError(Code::kInvalidArgument, "cannot copy special file", r);
       }
     }
-    if (::chmod(dst.c_str(), dst_st.st_mode & 07777) != 0) return SysError("chmod", dst);
     return Ok();
   }
 };
+
+void RemoveContents(int fd);
+
+// Removes the entry `name` (of readdir type `type`) of the directory open
+// at `fd`, a directory with everything in it, made writable first.
+void RemoveAt(int fd, const std::string& name, unsigned char type) {
+  bool dir = type == DT_DIR;
+  if (type == DT_UNKNOWN) {
+    struct stat st;
+    dir = ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+  }
+  if (dir) {
+    // Opened before it is made writable (one call less for most), unless
+    // its mode keeps even its owner out.
+    int f = OpenDirAt(fd, name.c_str());
+    if (f < 0 && ::fchmodat(fd, name.c_str(), 0700, 0) == 0) f = OpenDirAt(fd, name.c_str());
+    DirFd sub(f);
+    if (sub.fd >= 0) {
+      ::fchmod(sub.fd, 0700);
+      RemoveContents(sub.fd);
+    }
+  }
+  ::unlinkat(fd, name.c_str(), dir ? AT_REMOVEDIR : 0);
+}
+
+// Removes everything in the directory open at `fd`.
+void RemoveContents(int fd) {
+  for (const auto& [name, type] : SortedEntriesAt(fd)) RemoveAt(fd, name, type);
+}
 
 // 64-bit FNV-1a.
 uint64_t Fnv(std::string_view s, uint64_t h = 1469598103934665603ULL) {
@@ -136,25 +205,34 @@ uint64_t Fnv(std::string_view s, uint64_t h = 1469598103934665603ULL) {
   return h;
 }
 
-void DigestDir(const std::string& root, const std::string& rel, std::map<FileId, std::string>* ids,
+std::string ContentDigest(const std::string& data) {
+  return std::to_string(data.size()) + ":" + std::to_string(Fnv(data));
+}
+
+// Appends the digest text of the directory open at `fd` (relative path
+// `rel`). `ids`: the first name of each inode seen, so hard links show as
+// such. `known`: content digests of inodes to take instead of reading them.
+// `record`: where to remember the content digest of each file read.
+void DigestDir(int fd, const std::string& rel, std::map<FileId, std::string>* ids,
+               const std::map<FileId, std::string>* known, std::map<FileId, std::string>* record,
                std::string* out) {
-  const std::string dir = rel.empty() ? root : root + "/" + rel;
-  for (const std::string& name : SortedEntries(dir)) {
+  for (const auto& [name, type] : SortedEntriesAt(fd)) {
+    (void)type;
     const std::string r = rel.empty() ? name : rel + "/" + name;
-    const std::string p = root + "/" + r;
     struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     char head[64];
     std::snprintf(head, sizeof head, "%o ", static_cast<unsigned>(st.st_mode));
     *out += head + r;
     if (S_ISDIR(st.st_mode)) {
       *out += "/\n";
-      DigestDir(root, r, ids, out);
+      DirFd sub(OpenDirAt(fd, name.c_str()));
+      if (sub.fd >= 0) DigestDir(sub.fd, r, ids, known, record, out);
       continue;
     }
     if (S_ISLNK(st.st_mode)) {
       char buf[4096];
-      ssize_t n = ::readlink(p.c_str(), buf, sizeof buf);
+      ssize_t n = ::readlinkat(fd, name.c_str(), buf, sizeof buf);
       *out += " -> " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "\n";
       continue;
     }
@@ -164,10 +242,32 @@ void DigestDir(const std::string& root, const std::string& rel, std::map<FileId,
       continue;
     }
     ids->emplace(id, r);
+    if (known != nullptr) {
+      if (auto it = known->find(id); it != known->end()) {
+        *out += " " + it->second + "\n";
+        continue;
+      }
+    }
     std::string data;
-    ReadWhole(p, &data);
-    *out += " " + std::to_string(data.size()) + ":" + std::to_string(Fnv(data)) + "\n";
+    const int in = ::openat(fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in >= 0) {
+      ReadAll(in, &data);
+      ::close(in);
+    }
+    std::string content = ContentDigest(data);
+    *out += " " + content + "\n";
+    if (record != nullptr) record->emplace(id, std::move(content));
   }
+}
+
+std::string DigestTree(const std::string& root, const std::map<FileId, std::string>* known,
+                       std::map<FileId, std::string>* record) {
+  std::map<FileId, std::string> ids;
+  std::string text;
+  DirFd fd(OpenDirAt(AT_FDCWD, root.c_str()));
+  if (fd.fd >= 0) DigestDir(fd.fd, "", &ids, known, record, &text);
+  return std::to_string(text.size()) + ":" + std::to_string(Fnv(text)) + ":" +
+         std::to_string(Fnv(text, 0x84222325cbf29ce4ULL));
 }
 
 class Replayer {
@@ -435,8 +535,17 @@ std::vector<CrashState> EnumerateCrashStates(const std::vector<Op>& ops, bool co
 
 Status CopyTree(const std::string& src, const std::string& dst,
                 const std::function<bool(const std::string& rel)>& share) {
-  Copier c{src, dst, share, {}};
-  return c.Dir("");
+  struct stat st;
+  if (::lstat(src.c_str(), &st) != 0) return SysError("lstat", src);
+  if (::mkdir(dst.c_str(), 0700) != 0) return SysError("mkdir", dst);
+  DirFd s(OpenDirAt(AT_FDCWD, src.c_str()));
+  DirFd d(OpenDirAt(AT_FDCWD, dst.c_str()));
+  if (s.fd < 0) return SysError("open", src);
+  if (d.fd < 0) return SysError("open", dst);
+  Copier c{share, {}};
+  TXDIR_CHECK(c.Dir(s.fd, d.fd, "", dst));
+  if (::fchmod(d.fd, st.st_mode & 07777) != 0) return SysError("chmod", dst);
+  return Ok();
 }
 
 void RemoveTreeForce(const std::string& path) {
@@ -447,25 +556,254 @@ void RemoveTreeForce(const std::string& path) {
     return;
   }
   ::chmod(path.c_str(), 0700);
-  for (const std::string& name : SortedEntries(path)) RemoveTreeForce(path + "/" + name);
+  {
+    DirFd fd(OpenDirAt(AT_FDCWD, path.c_str()));
+    if (fd.fd >= 0) RemoveContents(fd.fd);
+  }
   ::rmdir(path.c_str());
 }
 
-std::string TreeDigest(const std::string& root) {
-  std::map<FileId, std::string> ids;
-  std::string text;
-  DigestDir(root, "", &ids, &text);
-  return std::to_string(text.size()) + ":" + std::to_string(Fnv(text)) + ":" +
-         std::to_string(Fnv(text, 0x84222325cbf29ce4ULL));
+std::string TreeDigest(const std::string& root) { return DigestTree(root, nullptr, nullptr); }
+
+TreeDigester::TreeDigester(const std::string& base)
+    : base_digest_(DigestTree(base, nullptr, &known_)) {}
+
+std::string TreeDigester::Digest(const std::string& root) const {
+  return DigestTree(root, &known_, nullptr);
+}
+
+// --- BaseTree
+
+struct BaseTree::Node {
+  std::string name;
+  mode_t mode = 0;             // st_mode: type and permission bits
+  FileId id{};                 // regular files: the base's inode
+  bool shared = false;         // regular files: hard-linked to the base's file
+  std::string data;            // regular files not shared: content; symlinks: target
+  std::vector<Node> children;  // directories: sorted by name
+};
+
+namespace {
+
+Status LoadDir(int fd, const std::string& rel, const std::function<bool(const std::string&)>& share,
+               std::vector<BaseTree::Node>* out);
+
+}  // namespace
+
+BaseTree::BaseTree() = default;
+BaseTree::~BaseTree() = default;
+BaseTree::BaseTree(BaseTree&&) noexcept = default;
+BaseTree& BaseTree::operator=(BaseTree&&) noexcept = default;
+
+Result<BaseTree> BaseTree::Load(const std::string& base,
+                                const std::function<bool(const std::string& rel)>& share) {
+  BaseTree t;
+  t.base_ = base;
+  t.root_ = std::make_unique<Node>();
+  struct stat st;
+  if (::lstat(base.c_str(), &st) != 0) return SysError("lstat", base);
+  t.root_->mode = st.st_mode;
+  DirFd fd(OpenDirAt(AT_FDCWD, base.c_str()));
+  if (fd.fd < 0) return SysError("open", base);
+  TXDIR_CHECK(LoadDir(fd.fd, "", share, &t.root_->children));
+  // A name that is a hard link of a shared file (a stage left by a crash
+  // links files of a generation) is that same inode in a copy too.
+  std::set<FileId> shared;
+  std::function<void(Node&, bool)> walk = [&](Node& n, bool mark) {
+    for (Node& c : n.children) walk(c, mark);
+    if (!S_ISREG(n.mode)) return;
+    if (!mark && n.shared) shared.insert(n.id);
+    if (mark && !n.shared && shared.count(n.id) != 0) {
+      n.shared = true;
+      n.data.clear();
+    }
+  };
+  walk(*t.root_, false);
+  walk(*t.root_, true);
+  return t;
+}
+
+namespace {
+
+Status LoadDir(int fd, const std::string& rel, const std::function<bool(const std::string&)>& share,
+               std::vector<BaseTree::Node>* out) {
+  for (const auto& [name, type] : SortedEntriesAt(fd)) {
+    (void)type;
+    const std::string r = rel.empty() ? name : rel + "/" + name;
+    BaseTree::Node n;
+    n.name = name;
+    struct stat st;
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysError("lstat", r);
+    n.mode = st.st_mode;
+    if (S_ISDIR(st.st_mode)) {
+      DirFd sub(OpenDirAt(fd, name.c_str()));
+      if (sub.fd < 0) return SysError("open", r);
+      TXDIR_CHECK(LoadDir(sub.fd, r, share, &n.children));
+    } else if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t len = ::readlinkat(fd, name.c_str(), buf, sizeof buf);
+      if (len < 0) return SysError("readlink", r);
+      n.data.assign(buf, static_cast<size_t>(len));
+    } else if (S_ISREG(st.st_mode)) {
+      n.id = FileId{st.st_dev, st.st_ino};
+      n.shared = share && share(r);
+      if (!n.shared) {
+        const int in = ::openat(fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        const bool read = in >= 0 && ReadAll(in, &n.data);
+        if (in >= 0) ::close(in);
+        if (!read) return SysError("read", r);
+      }
+    } else {
+      return MakeError(Code::kInvalidArgument, "cannot copy special file", r);
+    }
+    out->push_back(std::move(n));
+  }
+  return Ok();
+}
+
+// What one Reset needs as it walks.
+struct Resetter {
+  const std::string& base;
+  std::map<FileId, std::string> made;  // base inode -> path of the copy made of it
+
+  // Creates `n` as `name` in the directory open at `fd` (full path `path`).
+  Status Create(int fd, const BaseTree::Node& n, const std::string& rel, const std::string& path) {
+    const std::string r = rel.empty() ? n.name : rel + "/" + n.name;
+    const std::string d = path + "/" + n.name;
+    if (S_ISDIR(n.mode)) {
+      if (::mkdirat(fd, n.name.c_str(), 0700) != 0) return SysError("mkdir", d);
+      DirFd sub(OpenDirAt(fd, n.name.c_str()));
+      if (sub.fd < 0) return SysError("open", d);
+      for (const BaseTree::Node& c : n.children) TXDIR_CHECK(Create(sub.fd, c, r, d));
+      if (::fchmod(sub.fd, n.mode & 07777) != 0) return SysError("chmod", d);
+      return Ok();
+    }
+    if (S_ISLNK(n.mode)) {
+      if (::symlinkat(n.data.c_str(), fd, n.name.c_str()) != 0) return SysError("symlink", d);
+      return Ok();
+    }
+    if (n.shared) {
+      const std::string from = base + "/" + r;
+      if (::linkat(AT_FDCWD, from.c_str(), fd, n.name.c_str(), 0) != 0) return SysError("link", d);
+      return Ok();
+    }
+    if (auto it = made.find(n.id); it != made.end()) {  // a hard link within the base
+      if (::linkat(AT_FDCWD, it->second.c_str(), fd, n.name.c_str(), 0) != 0)
+        return SysError("link", d);
+      return Ok();
+    }
+    int out = ::openat(fd, n.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return SysError("create", d);
+    bool ok = ::write(out, n.data.data(), n.data.size()) == static_cast<ssize_t>(n.data.size());
+    ok = ok && ::fchmod(out, n.mode & 07777) == 0;
+    ::close(out);
+    if (!ok) return SysError("write", d);
+    made.emplace(n.id, d);
+    return Ok();
+  }
+
+  // Is the entry `name` (readdir type `type`) of the directory open at `fd`
+  // already what `n` wants, so that it can stay?
+  static bool Keeps(int fd, const std::string& name, unsigned char type, const BaseTree::Node& n) {
+    if (S_ISLNK(n.mode)) {
+      if (type != DT_LNK && type != DT_UNKNOWN) return false;
+      char buf[4096];
+      ssize_t len = ::readlinkat(fd, name.c_str(), buf, sizeof buf);
+      return len >= 0 && std::string_view(buf, static_cast<size_t>(len)) == n.data;
+    }
+    // A shared file is the base's own inode or must be linked again. A
+    // copied file is always made again: the check may have written it.
+    if (!S_ISREG(n.mode) || !n.shared) return false;
+    if (type != DT_REG && type != DT_UNKNOWN) return false;
+    struct stat st;
+    return ::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+           FileId{st.st_dev, st.st_ino} == n.id;
+  }
+
+  // Makes the directory open at `fd` (full path `path`) hold exactly the
+  // children of `dir`. `mode`: its current mode.
+  Status Dir(int fd, const BaseTree::Node& dir, const std::string& rel, const std::string& path,
+             mode_t mode) {
+    if ((mode & 0700) != 0700 && ::fchmod(fd, 0700) != 0) return SysError("chmod", path);
+    const auto have = SortedEntriesAt(fd);
+    const auto& want = dir.children;
+    size_t i = 0, j = 0;
+    while (i < have.size() || j < want.size()) {
+      const int c = i == have.size()   ? 1
+                    : j == want.size() ? -1
+                                       : have[i].first.compare(want[j].name);
+      if (c < 0) {
+        RemoveAt(fd, have[i].first, have[i].second);
+        ++i;
+        continue;
+      }
+      if (c > 0) {
+        TXDIR_CHECK(Create(fd, want[j], rel, path));
+        ++j;
+        continue;
+      }
+      const auto& [name, type] = have[i];
+      const BaseTree::Node& n = want[j];
+      ++i;
+      ++j;
+      if (S_ISDIR(n.mode) && (type == DT_DIR || type == DT_UNKNOWN)) {
+        int f = OpenDirAt(fd, name.c_str());
+        if (f < 0 && errno == EACCES && ::fchmodat(fd, name.c_str(), 0700, 0) == 0)
+          f = OpenDirAt(fd, name.c_str());
+        if (f >= 0) {
+          DirFd sub(f);
+          struct stat st;
+          if (::fstat(sub.fd, &st) != 0) return SysError("fstat", path + "/" + name);
+          const std::string r = rel.empty() ? name : rel + "/" + name;
+          TXDIR_CHECK(Dir(sub.fd, n, r, path + "/" + name, st.st_mode));
+          continue;
+        }
+      } else if (Keeps(fd, name, type, n)) {
+        continue;
+      }
+      RemoveAt(fd, name, type);
+      TXDIR_CHECK(Create(fd, n, rel, path));
+    }
+    const mode_t now = (mode & 0700) != 0700 ? 0700 : (mode & 07777);
+    if (now != (dir.mode & 07777) && ::fchmod(fd, dir.mode & 07777) != 0)
+      return SysError("chmod", path);
+    return Ok();
+  }
+};
+
+}  // namespace
+
+Status BaseTree::ResetTo(const std::string& dst) const {
+  struct stat st;
+  if (::lstat(dst.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    if (::unlink(dst.c_str()) != 0) return SysError("unlink", dst);
+  }
+  if (::lstat(dst.c_str(), &st) != 0) {
+    if (::mkdir(dst.c_str(), 0700) != 0) return SysError("mkdir", dst);
+    st.st_mode = S_IFDIR | 0700;
+  }
+  if ((st.st_mode & 0500) != 0500 && ::chmod(dst.c_str(), 0700) != 0) return SysError("chmod", dst);
+  DirFd fd(OpenDirAt(AT_FDCWD, dst.c_str()));
+  if (fd.fd < 0) return SysError("open", dst);
+  if ((st.st_mode & 0500) != 0500) st.st_mode = S_IFDIR | 0700;
+  Resetter r{base_, {}};
+  return r.Dir(fd.fd, *root_, "", dst, st.st_mode);
+}
+
+bool PreShared(const std::string& rel) {
+  // Objects and generation files are never written in place: share them.
+  return rel.rfind(".txdir/store.git/objects/", 0) == 0 || rel.rfind(".txdir/gens/", 0) == 0;
 }
 
 Status BuildState(const std::string& pre, const std::string& dst, const std::string& orig_root,
                   const std::vector<Op>& ops, const CrashState& s) {
-  // Objects and generation files are never written in place: share them.
-  auto share = [](const std::string& rel) {
-    return rel.rfind(".txdir/store.git/objects/", 0) == 0 || rel.rfind(".txdir/gens/", 0) == 0;
-  };
-  TXDIR_CHECK(CopyTree(pre, dst, share));
+  TXDIR_CHECK(CopyTree(pre, dst, PreShared));
+  ReplayState(dst, orig_root, ops, s);
+  return Ok();
+}
+
+void ReplayState(const std::string& dst, const std::string& orig_root, const std::vector<Op>& ops,
+                 const CrashState& s) {
   Replayer r(orig_root, dst);
   for (size_t i = 0; i < s.prefix; ++i) {
     if (std::find(s.dropped.begin(), s.dropped.end(), i) != s.dropped.end()) continue;
@@ -478,7 +816,6 @@ Status BuildState(const std::string& pre, const std::string& dst, const std::str
       r.Apply(op, &op.data);
     }
   }
-  return Ok();
 }
 
 Status CheckLogConfined(const std::vector<Op>& ops, const std::string& root) {

@@ -21,6 +21,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,12 +80,65 @@ void RemoveTreeForce(const std::string& path);
 // symlink targets and which names share an inode. Equal trees, equal digest.
 std::string TreeDigest(const std::string& root);
 
+// TreeDigest of trees that share files (hard links) with one base tree,
+// such as the crash states built from the pre-operation copy: the content
+// of a file that is one of the base's inodes is taken from the base's
+// digest instead of being read again. Valid while the base's files are not
+// changed in place (the power-loss run checks the base's digest at the end).
+class TreeDigester {
+ public:
+  explicit TreeDigester(const std::string& base);
+  const std::string& base_digest() const { return base_digest_; }
+  // Equal to TreeDigest(root).
+  std::string Digest(const std::string& root) const;
+
+ private:
+  std::map<FileId, std::string> known_;  // content digest of each base inode
+  std::string base_digest_;
+};
+
+// The files of the pre-operation tree that nobody writes in place (objects
+// and generation files): a crash state shares them with `pre` (hard links)
+// instead of copying them.
+bool PreShared(const std::string& rel);
+
 // Builds the crash state `s` at `dst`: a copy of `pre` (the operation's
-// root before it ran, with immutable files shared), then every op of the
-// state replayed with paths under `orig_root` moved to `dst`. Ops that
-// cannot happen because of a lost op are skipped.
+// root before it ran, PreShared files shared), then ReplayState.
 Status BuildState(const std::string& pre, const std::string& dst, const std::string& orig_root,
                   const std::vector<Op>& ops, const CrashState& s);
+
+// Replays every op of the state `s` on the copy of the pre-operation tree
+// at `dst`, with paths under `orig_root` moved to `dst`. Ops that cannot
+// happen because of a lost op are skipped.
+void ReplayState(const std::string& dst, const std::string& orig_root, const std::vector<Op>& ops,
+                 const CrashState& s);
+
+// A tree read once into memory (names, modes, symlink targets, the content
+// of files not shared, the inodes of those shared), so that a directory
+// can be made equal to it again after each crash state by changing only
+// what the state and its check changed: the thousands of states of a run
+// then do not copy and delete the whole tree each.
+class BaseTree {
+ public:
+  struct Node;
+
+  // Reads the tree at `base`; files for which `share(rel)` is true are
+  // taken as hard links to the base's file.
+  static Result<BaseTree> Load(const std::string& base,
+                               const std::function<bool(const std::string& rel)>& share);
+  BaseTree();
+  ~BaseTree();
+  BaseTree(BaseTree&&) noexcept;
+  BaseTree& operator=(BaseTree&&) noexcept;
+
+  // Makes `dst` (created if missing) what CopyTree(base, dst, share) would
+  // make: equal TreeDigest, shared files the base's own inodes.
+  Status ResetTo(const std::string& dst) const;
+
+ private:
+  std::string base_;
+  std::unique_ptr<Node> root_;
+};
 
 // Ok when every mutating op of the log is under `root` (the simulator only
 // rebuilds that tree); otherwise names the first that is not.

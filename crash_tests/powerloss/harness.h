@@ -62,6 +62,10 @@ struct RunResult {
   std::map<std::string, size_t> by_invariant;  // violations per invariant
   std::vector<std::string> reports;
   double seconds = 0;
+  // Where the seconds went: making the state directory the pre-operation
+  // tree again, replaying the state's ops, digesting the result, and
+  // checking it (CheckCrashState).
+  double reset_seconds = 0, replay_seconds = 0, digest_seconds = 0, check_seconds = 0;
 
   size_t Checked(StateClass c) const {
     auto it = checked.find(c);

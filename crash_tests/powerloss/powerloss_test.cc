@@ -168,11 +168,12 @@ class PowerLossTest : public ::testing::Test {
     std::printf(
         "POWERLOSS op=%s states_prefix_onedrop=%zu states_total=%zu violations=%zu case=%s "
         "ops=%zu prefix=%zu one_drop=%zu two_drop=%zu data=%zu duplicates=%zu "
-        "violating_states=%zu seconds=%.1f\n",
+        "violating_states=%zu seconds=%.1f (reset %.1f replay %.1f digest %.1f check %.1f)\n",
         op_name.c_str(), prefix_onedrop, r->TotalChecked(), violations, case_name.c_str(), r->ops,
         r->Checked(StateClass::kPrefix), r->Checked(StateClass::kOneDrop),
         r->Checked(StateClass::kTwoDrop), r->Checked(StateClass::kData), r->duplicates,
-        r->violating_states, r->seconds);
+        r->violating_states, r->seconds, r->reset_seconds, r->replay_seconds, r->digest_seconds,
+        r->check_seconds);
     for (const auto& [inv, n] : r->by_invariant)
       std::printf("  invariant %s: %zu\n", inv.c_str(), n);
     for (const std::string& rep : r->reports) std::printf("  %s\n", rep.c_str());

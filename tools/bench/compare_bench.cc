@@ -879,8 +879,8 @@ int main(int argc, char** argv) {
     std::string name, num, den;
     double limit;
   };
-  std::vector<Goal> goals = {{"(a) / new dir + swap", "a", "c4", 1.0},
-                             {"(b) / in-place + fsync", "b", "c2", 0.3},
+  std::vector<Goal> goals = {{"(a) / new dir + swap", "a", "c4", 1.3},
+                             {"(b) / in-place + fsync", "b", "c2", 0.4},
                              {"(d) snapshot / plain reads", "d1", "d2", 1.1},
                              {"(e) 1 file in big tree / 1 file in 11", "e2", "b", 5.0},
                              {"(e) tx 1 file in big tree / 1 file in 11", "e3", "b", 5.0},
