@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -209,6 +210,12 @@ class PosixEnv final : public Env {
     return Ok();
   }
 
+  // Read once per process: a boot's id cannot change while it runs.
+  Result<std::string> BootId() override {
+    static const Result<std::string> id = Env::BootId();
+    return id;
+  }
+
  private:
   // For error messages only: the path the kernel has for fd. Leaves errno
   // as it found it: callers write ErrnoError(msg, FdPath(fd), errno), and
@@ -240,6 +247,19 @@ Result<std::string> Env::ReadAll(int fd) {
     out.append(buf, n);
   }
   return out;
+}
+
+Result<std::string> Env::BootId() {
+  constexpr const char* kPath = "/proc/sys/kernel/random/boot_id";
+  std::string id = TXDIR_TRY(ReadFileAt(kCwd, kPath));
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  // A UUID: 36 characters of hex digits and dashes. Anything else is not
+  // trusted to be one.
+  const bool uuid = id.size() == 36 && std::all_of(id.begin(), id.end(), [](char c) {
+                      return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                    });
+  if (!uuid) return MakeError(Code::kCorruption, "not a boot id", kPath);
+  return id;
 }
 
 Result<std::string> Env::ReadFileAt(int dir, const std::string& path) {

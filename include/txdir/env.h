@@ -101,6 +101,15 @@ class Env {
   virtual Status Unlock(int fd) = 0;
   virtual Status Close(int fd) = 0;
 
+  // An id of this boot of the machine: the same for every process until
+  // the kernel restarts, new after every restart, and so after every power
+  // loss (Linux: /proc/sys/kernel/random/boot_id). The writer lock records
+  // it, so that a process can tell whether a power loss may have come since
+  // the last writer finished. An error (no /proc) only costs the shortcut it
+  // allows. The default reads the file through OpenAt and Read; tests
+  // override it to simulate a restart.
+  virtual Result<std::string> BootId();
+
   // Convenience built from the calls above (so faults in them apply).
   Result<std::string> ReadFileAt(int dir, const std::string& path);
   Result<std::string> ReadAll(int fd);
@@ -158,6 +167,7 @@ class EnvWrapper : public Env {
   Status Flock(int fd, LockMode mode, bool wait) override { return target_->Flock(fd, mode, wait); }
   Status Unlock(int fd) override { return target_->Unlock(fd); }
   Status Close(int fd) override { return target_->Close(fd); }
+  Result<std::string> BootId() override { return target_->BootId(); }
 
  private:
   Env* target_;

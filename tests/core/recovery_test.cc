@@ -284,6 +284,49 @@ TEST_F(RecoveryTest, ANewHandleRecoversEvenWithoutARecord) {
   EXPECT_FALSE(stdfs::exists(meta_ + "/tmp/stage-3-1-dead"));
 }
 
+// A boot id of its own: what a process sees after the machine restarted.
+class RestartedEnv : public EnvWrapper {
+ public:
+  explicit RestartedEnv(Result<std::string> id) : EnvWrapper(Env::Default()), id_(std::move(id)) {}
+  Result<std::string> BootId() override { return id_; }
+
+ private:
+  Result<std::string> id_;
+};
+
+// The last writer finished cleanly in this boot: nothing a crash or a power
+// loss could have left, so a new handle publishes without recovering. The
+// stage planted behind its back shows that recovery did not run.
+TEST_F(RecoveryTest, ANewHandleSkipsRecoveryWhenTheLastWriterFinishedInThisBoot) {
+  ASSERT_EQ(::mkdir((meta_ + "/tmp/stage-3-1-planted").c_str(), 0755), 0);
+  auto fresh = Repository::Open(f_.root);
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  testing::MakeTree(f_.src, {{"a", "three"}});
+  auto info = (*fresh)->Publish(f_.src);
+  ASSERT_TRUE(info) << info.error().ToString();
+  EXPECT_EQ(info->number, 3u);
+  ExpectHealthyAt(3, {{"a", "three"}});
+  EXPECT_TRUE(stdfs::exists(meta_ + "/tmp/stage-3-1-planted")) << "recovery ran";
+}
+
+// After a restart the clean record names another boot: a power loss may
+// have taken the record of a writer that did not finish, so a new handle
+// recovers; the same without a boot id at all.
+TEST_F(RecoveryTest, ANewHandleRecoversAfterARestartOrWithoutABootId) {
+  const Result<std::string> ids[] = {std::string("0c6b1a3e-2d6f-4e7a-9b1c-3f5e7d9a1b2c"),
+                                     MakeError(Code::kNotFound, "no /proc")};
+  uint64_t target = 1;
+  for (const auto& id : ids) {
+    ASSERT_EQ(::mkdir((meta_ + "/tmp/stage-9-1-dead").c_str(), 0755), 0);
+    RestartedEnv env(id);
+    auto fresh = Repository::Open(f_.root, OpenOptions{.env = &env});
+    ASSERT_TRUE(fresh) << fresh.error().ToString();
+    auto rolled = (*fresh)->Rollback(target++);
+    ASSERT_TRUE(rolled) << rolled.error().ToString();
+    EXPECT_FALSE(stdfs::exists(meta_ + "/tmp/stage-9-1-dead")) << (id ? *id : "no boot id");
+  }
+}
+
 TEST_F(RecoveryTest, ForeignEntriesInGensAreLeftAlone) {
   WriteFile(f_.root + "/.txdir/gens/notes.txt", "mine");
   auto r = f_.repo->Recover();

@@ -174,9 +174,18 @@ TEST(LivePathTest, AbsoluteLivePathNeverReplacesAFileOutside) {
   auto repo = Repository::Open(f.root);
   ASSERT_TRUE(repo) << repo.error().ToString();
   MakeTree(f.src, {{"a", "2"}});
+  // The generation is committed (the live link is only a view of the
+  // head), but the file there is not the live link and stays as it is: the
+  // publish reports the link as not moved.
   auto g = (*repo)->Publish(f.src);
-  EXPECT_FALSE(g);
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_TRUE(g->live_pending);
+  EXPECT_TRUE(Has(g->live_error, "regular file")) << g->live_error;
   EXPECT_FALSE(stdfs::is_symlink(outside));
+  EXPECT_EQ(ReadFile(outside), "root:x:0:0");
+  // Recovery refuses it the same way.
+  auto rec = (*repo)->Recover();
+  EXPECT_FALSE(rec);
   EXPECT_EQ(ReadFile(outside), "root:x:0:0");
 }
 

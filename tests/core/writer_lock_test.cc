@@ -66,10 +66,53 @@ TEST(WriterLockTest, ReleasedOnDestructionAndHolderInfoClearedWhenFinished) {
   auto holder = ReadLockHolder(Env::Default(), LockPath(f));
   ASSERT_TRUE(holder);
   EXPECT_FALSE(holder->has_value());
-  EXPECT_EQ(testing::ReadFile(LockPath(f)), internal::BlankLockRecord()) << "blanked in place";
+  auto boot = Env::Default()->BootId();
+  ASSERT_TRUE(boot) << boot.error().ToString();
+  const std::string clean = testing::ReadFile(LockPath(f));
+  EXPECT_EQ(clean, internal::CleanLockRecord(*boot)) << "blanked in place, naming this boot";
+  EXPECT_EQ(clean.size(), internal::kLockRecordSize);
+  EXPECT_EQ(clean.rfind(" boot=" + *boot + " ", 0), 0u) << clean.substr(0, 64);
   auto again = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->previous_unclean()) << "the last holder finished";
+  EXPECT_TRUE(again->finished_this_boot());
+}
+
+// A boot id that reads differently: what a process sees after a restart.
+class OtherBootEnv : public EnvWrapper {
+ public:
+  explicit OtherBootEnv(Result<std::string> id) : EnvWrapper(Env::Default()), id_(std::move(id)) {}
+  Result<std::string> BootId() override { return id_; }
+
+ private:
+  Result<std::string> id_;
+};
+
+TEST(WriterLockTest, AFinishedHolderOfAnotherBootOrAnUnknownOneDoesNotCount) {
+  RepoFixture f;
+  {
+    auto held = WriterLock::Acquire(Env::Default(), LockPath(f), milliseconds(0));
+    ASSERT_TRUE(held);
+    held->Finish();
+  }
+  OtherBootEnv restarted(std::string("0c6b1a3e-2d6f-4e7a-9b1c-3f5e7d9a1b2c"));
+  auto after_restart = WriterLock::Acquire(&restarted, LockPath(f), milliseconds(0));
+  ASSERT_TRUE(after_restart);
+  EXPECT_FALSE(after_restart->previous_unclean());
+  EXPECT_FALSE(after_restart->finished_this_boot()) << "the record names the boot before";
+  after_restart->Finish();
+}
+
+TEST(WriterLockTest, WithoutABootIdNoHolderCountsAsFinishedThisBoot) {
+  RepoFixture f;
+  OtherBootEnv no_proc(MakeError(Code::kNotFound, "no /proc"));
+  for (int i = 0; i < 2; ++i) {
+    auto held = WriterLock::Acquire(&no_proc, LockPath(f), milliseconds(0));
+    ASSERT_TRUE(held);
+    EXPECT_FALSE(held->finished_this_boot());
+    held->Finish();
+  }
+  EXPECT_EQ(testing::ReadFile(LockPath(f)), internal::BlankLockRecord());
 }
 
 // The holder record is the crash marker: a holder that did not Finish (its

@@ -360,8 +360,9 @@ Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds t
   auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, timeout));
   // Recovery reads every folder a crash can leave something in (about 70
   // system calls): only when the previous holder did not finish, and on
-  // this handle's first lock (see writer_lock.h for why that is enough).
-  if (!r.recovered.load() || lock.previous_unclean()) {
+  // this handle's first lock unless the previous holder finished in this
+  // boot of the machine (see writer_lock.h for why that is enough).
+  if (lock.previous_unclean() || (!r.recovered.load() && !lock.finished_this_boot())) {
     TXDIR_CHECK(RecoverLocked(r, lock));
     r.recovered.store(true);
   }

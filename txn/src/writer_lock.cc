@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "store/gen_meta.h"
@@ -92,9 +94,14 @@ Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
   // A record left in the file: the previous holder did not finish (see the
   // header). A clean file is blank, or empty (made by an older version).
   // Unreadable counts as left.
-  char first = 0;
-  auto left = env->PRead(fd.get(), &first, 1, 0);
-  const bool previous_unclean = !left || (*left > 0 && first != ' ');
+  char head[64] = {};
+  auto left = env->PRead(fd.get(), head, sizeof head, 0);
+  const bool previous_unclean = !left || (*left > 0 && head[0] != ' ');
+  // A clean record names the boot it was written in (CleanLockRecord).
+  auto boot = env->BootId();
+  const bool finished_this_boot =
+      !previous_unclean && boot && !boot->empty() && left &&
+      std::string_view(head, *left).substr(0, boot->size() + 7) == " boot=" + *boot + " ";
   const std::string info = HolderRecord(SelfAsHolder());
   // Overwrite the blank record in place: the file never passes through
   // blank while held, so a holder that dies at any point leaves a record,
@@ -109,10 +116,18 @@ Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
     e.message = "cannot write the writer lock's holder record: " + e.message;
     return tl::unexpected(e);
   }
-  return WriterLock(env, std::move(fd), lock_path, previous_unclean);
+  return WriterLock(env, std::move(fd), lock_path, previous_unclean, finished_this_boot,
+                    boot ? *boot : std::string());
 }
 
 std::string BlankLockRecord() { return std::string(kLockRecordSize, ' '); }
+
+std::string CleanLockRecord(const std::string& boot_id) {
+  std::string r = BlankLockRecord();
+  if (!boot_id.empty() && boot_id.size() < 64)
+    r.replace(0, boot_id.size() + 7, " boot=" + boot_id + " ");
+  return r;
+}
 
 WriterLock::~WriterLock() {
   if (!fd_.valid()) return;
@@ -121,8 +136,8 @@ WriterLock::~WriterLock() {
     // is past the record); a failure leaves the record, which only makes
     // the next holder recover.
     if (auto w = env_->OpenAt(Env::kCwd, path_, O_WRONLY)) {
-      const std::string blank = BlankLockRecord();
-      (void)env_->Write(w->get(), blank.data(), blank.size());
+      const std::string clean = CleanLockRecord(boot_id_);
+      (void)env_->Write(w->get(), clean.data(), clean.size());
     }
   }
   (void)env_->Unlock(fd_.get());

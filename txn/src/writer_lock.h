@@ -13,10 +13,15 @@
 // anything and the file never passes through blank while held. The file
 // keeps one size (kLockRecordSize): records overwrite each other in place,
 // so taking the lock needs no free space (on a full disk the commands that
-// free space must still be able to lock). After a
-// power loss the record may be lost with everything else unsynced, which
-// is why each Repository handle still recovers on its first lock
-// (LockForWrite, commit.cc): a power loss ends every process.
+// free space must still be able to lock).
+//
+// After a power loss the record may be lost with everything else unsynced.
+// So the clean record names the boot of the machine it was written in
+// (Env::BootId): a clean record of this boot means no power loss came since
+// that holder finished, and a handle may skip recovery on its first lock;
+// a clean record of another boot (or none: init's blank file, an older
+// version's, an unreadable boot id) makes the handle's first lock recover
+// (LockForWrite, commit.cc).
 #pragma once
 
 #include <chrono>
@@ -31,8 +36,12 @@ namespace txdir::internal {
 // Size of the lock file: one holder record, padded with blanks. A blank
 // file is a clean one.
 inline constexpr size_t kLockRecordSize = 4096;
-// The content of a clean lock file (init writes it).
+// The content of a clean lock file that names no boot (init writes it).
 std::string BlankLockRecord();
+// The content of a lock file left clean in the boot `boot_id`: a blank
+// record whose first bytes are " boot=<boot_id> " (the first byte stays a
+// blank, so a clean file is still one that starts with a blank).
+std::string CleanLockRecord(const std::string& boot_id);
 
 // Longest sleep between two tries of a waiting Acquire.
 inline constexpr std::chrono::microseconds kLockPollCap{1000};
@@ -51,6 +60,10 @@ class WriterLock {
   // The previous holder left its record: it died holding the lock or did not
   // finish. Run recovery before changing anything.
   bool previous_unclean() const { return previous_unclean_; }
+  // The previous holder finished, in this boot of the machine: no crash and
+  // no power loss since, so there is nothing to repair even for a handle
+  // that has not recovered yet.
+  bool finished_this_boot() const { return finished_this_boot_; }
 
   // This holder's work is complete and left nothing to repair: release
   // clears the record, and the next holder may skip recovery. Taint undoes
@@ -66,15 +79,20 @@ class WriterLock {
   Result<struct stat> Stat() const { return env_->Fstat(fd_.get()); }
 
  private:
-  WriterLock(Env* env, Fd fd, std::string path, bool previous_unclean)
+  WriterLock(Env* env, Fd fd, std::string path, bool previous_unclean, bool finished_this_boot,
+             std::string boot_id)
       : env_(env),
         fd_(std::move(fd)),
         path_(std::move(path)),
-        previous_unclean_(previous_unclean) {}
+        boot_id_(std::move(boot_id)),
+        previous_unclean_(previous_unclean),
+        finished_this_boot_(finished_this_boot) {}
   Env* env_ = nullptr;
   Fd fd_;
   std::string path_;
+  std::string boot_id_;  // empty when the Env could not tell
   bool previous_unclean_ = true;
+  bool finished_this_boot_ = false;
   mutable bool finished_ = false;
   mutable bool tainted_ = false;
 };
