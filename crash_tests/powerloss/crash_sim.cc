@@ -106,67 +106,6 @@ int OpenDirAt(int parent, const char* name) {
   return ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-// Every state is copied in and deleted again, thousands of times per
-// scenario: all of it is done relative to directory fds, so no call walks
-// the tree's path from the root again.
-struct Copier {
-  const std::function<bool(const std::string&)>& share;
-  std::map<FileId, std::string> seen;  // src inode -> dst path already made
-
-  // Copies the directory open at `src` (relative path `rel`, full path of
-  // its copy `dst_path`) into the empty directory open at `dst`.
-  Status Dir(int src, int dst, const std::string& rel, const std::string& dst_path) {
-    for (const auto& [name, type] : SortedEntriesAt(src)) {
-      (void)type;
-      const std::string r = rel.empty() ? name : rel + "/" + name;
-      const std::string d = dst_path + "/" + name;
-      struct stat st;
-      if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return SysError("lstat", r);
-      if (S_ISDIR(st.st_mode)) {
-        if (::mkdirat(dst, name.c_str(), 0700) != 0) return SysError("mkdir", d);
-        DirFd s(OpenDirAt(src, name.c_str()));
-        DirFd t(OpenDirAt(dst, name.c_str()));
-        if (s.fd < 0) return SysError("open", r);
-        if (t.fd < 0) return SysError("open", d);
-        TXDIR_CHECK(Dir(s.fd, t.fd, r, d));
-        if (::fchmod(t.fd, st.st_mode & 07777) != 0) return SysError("chmod", d);
-      } else if (S_ISLNK(st.st_mode)) {
-        char buf[4096];
-        ssize_t n = ::readlinkat(src, name.c_str(), buf, sizeof buf);
-        if (n < 0) return SysError("readlink", r);
-        if (::symlinkat(std::string(buf, static_cast<size_t>(n)).c_str(), dst, name.c_str()) != 0)
-          return SysError("symlink", d);
-      } else if (S_ISREG(st.st_mode)) {
-        FileId id{st.st_dev, st.st_ino};
-        if (auto it = seen.find(id); it != seen.end()) {
-          if (::linkat(AT_FDCWD, it->second.c_str(), dst, name.c_str(), 0) != 0)
-            return SysError("link", d);
-          continue;
-        }
-        if (share && share(r)) {
-          if (::linkat(src, name.c_str(), dst, name.c_str(), 0) != 0) return SysError("link", d);
-        } else {
-          std::string data;
-          const int in = ::openat(src, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-          const bool read = in >= 0 && ReadAll(in, &data);
-          if (in >= 0) ::close(in);
-          if (!read) return SysError("read", r);
-          int fd = ::openat(dst, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-          if (fd < 0) return SysError("create", d);
-          bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-          ok = ok && ::fchmod(fd, st.st_mode & 07777) == 0;
-          ::close(fd);
-          if (!ok) return SysError("write", d);
-        }
-        seen.emplace(id, d);
-      } else {
-        return MakeError(Code::kInvalidArgument, "cannot copy special file", r);
-      }
-    }
-    return Ok();
-  }
-};
-
 void RemoveContents(int fd);
 
 // Removes the entry `name` (of readdir type `type`) of the directory open
@@ -536,16 +475,9 @@ std::vector<CrashState> EnumerateCrashStates(const std::vector<Op>& ops, bool co
 Status CopyTree(const std::string& src, const std::string& dst,
                 const std::function<bool(const std::string& rel)>& share) {
   struct stat st;
-  if (::lstat(src.c_str(), &st) != 0) return SysError("lstat", src);
-  if (::mkdir(dst.c_str(), 0700) != 0) return SysError("mkdir", dst);
-  DirFd s(OpenDirAt(AT_FDCWD, src.c_str()));
-  DirFd d(OpenDirAt(AT_FDCWD, dst.c_str()));
-  if (s.fd < 0) return SysError("open", src);
-  if (d.fd < 0) return SysError("open", dst);
-  Copier c{share, {}};
-  TXDIR_CHECK(c.Dir(s.fd, d.fd, "", dst));
-  if (::fchmod(d.fd, st.st_mode & 07777) != 0) return SysError("chmod", dst);
-  return Ok();
+  if (::lstat(dst.c_str(), &st) == 0) return MakeError(Code::kExists, "already exists", dst);
+  const BaseTree base = TXDIR_TRY(BaseTree::Load(src, share));
+  return base.ResetTo(dst);
 }
 
 void RemoveTreeForce(const std::string& path) {
@@ -661,7 +593,9 @@ Status LoadDir(int fd, const std::string& rel, const std::function<bool(const st
   return Ok();
 }
 
-// What one Reset needs as it walks.
+// What one ResetTo needs as it walks. A run resets its state directory
+// thousands of times: every call is made relative to a directory fd, so
+// none walks the tree's path from the root again.
 struct Resetter {
   const std::string& base;
   std::map<FileId, std::string> made;  // base inode -> path of the copy made of it

@@ -131,8 +131,8 @@ class BaseTree {
   BaseTree(BaseTree&&) noexcept;
   BaseTree& operator=(BaseTree&&) noexcept;
 
-  // Makes `dst` (created if missing) what CopyTree(base, dst, share) would
-  // make: equal TreeDigest, shared files the base's own inodes.
+  // Makes `dst` (created if missing) a copy of the base: equal TreeDigest,
+  // shared files the base's own inodes (hard links), the others copies.
   Status ResetTo(const std::string& dst) const;
 
  private:
