@@ -68,6 +68,18 @@ class RecoveryTest : public ::testing::Test {
         << out;
   }
 
+  // Publishes {a: three} as generation 3 through a handle opened now, as a
+  // new process would: its first lock decides whether recovery runs.
+  void PublishThroughANewHandle() {
+    auto fresh = Repository::Open(f_.root);
+    ASSERT_TRUE(fresh) << fresh.error().ToString();
+    testing::MakeTree(f_.src, {{"a", "three"}});
+    auto info = (*fresh)->Publish(f_.src);
+    ASSERT_TRUE(info) << info.error().ToString();
+    EXPECT_EQ(info->number, 3u);
+    ExpectHealthyAt(3, {{"a", "three"}});
+  }
+
   testing::RepoFixture f_;
   const std::string meta_ = f_.root + "/.txdir";
   const Files v1_ = {{"a", "one"}, {"keep", "k"}};
@@ -274,38 +286,16 @@ TEST_F(RecoveryTest, ANewHandleRecoversEvenWithoutARecord) {
   WriteFile(meta_ + "/store.git/refs/heads/main.lock", "stale\n");
   ::mkdir((meta_ + "/tmp/stage-3-1-dead").c_str(), 0755);
   ASSERT_EQ(::truncate((meta_ + "/lock").c_str(), 0), 0);
-  auto fresh = Repository::Open(f_.root);
-  ASSERT_TRUE(fresh) << fresh.error().ToString();
-  testing::MakeTree(f_.src, {{"a", "three"}});
-  auto info = (*fresh)->Publish(f_.src);
-  ASSERT_TRUE(info) << info.error().ToString();
-  EXPECT_EQ(info->number, 3u);
-  ExpectHealthyAt(3, {{"a", "three"}});
+  ASSERT_NO_FATAL_FAILURE(PublishThroughANewHandle());
   EXPECT_FALSE(stdfs::exists(meta_ + "/tmp/stage-3-1-dead"));
 }
-
-// A boot id of its own: what a process sees after the machine restarted.
-class RestartedEnv : public EnvWrapper {
- public:
-  explicit RestartedEnv(Result<std::string> id) : EnvWrapper(Env::Default()), id_(std::move(id)) {}
-  Result<std::string> BootId() override { return id_; }
-
- private:
-  Result<std::string> id_;
-};
 
 // The last writer finished cleanly in this boot: nothing a crash or a power
 // loss could have left, so a new handle publishes without recovering. The
 // stage planted behind its back shows that recovery did not run.
 TEST_F(RecoveryTest, ANewHandleSkipsRecoveryWhenTheLastWriterFinishedInThisBoot) {
   ASSERT_EQ(::mkdir((meta_ + "/tmp/stage-3-1-planted").c_str(), 0755), 0);
-  auto fresh = Repository::Open(f_.root);
-  ASSERT_TRUE(fresh) << fresh.error().ToString();
-  testing::MakeTree(f_.src, {{"a", "three"}});
-  auto info = (*fresh)->Publish(f_.src);
-  ASSERT_TRUE(info) << info.error().ToString();
-  EXPECT_EQ(info->number, 3u);
-  ExpectHealthyAt(3, {{"a", "three"}});
+  ASSERT_NO_FATAL_FAILURE(PublishThroughANewHandle());
   EXPECT_TRUE(stdfs::exists(meta_ + "/tmp/stage-3-1-planted")) << "recovery ran";
 }
 
@@ -318,7 +308,7 @@ TEST_F(RecoveryTest, ANewHandleRecoversAfterARestartOrWithoutABootId) {
   uint64_t target = 1;
   for (const auto& id : ids) {
     ASSERT_EQ(::mkdir((meta_ + "/tmp/stage-9-1-dead").c_str(), 0755), 0);
-    RestartedEnv env(id);
+    testing::BootIdEnv env(id);
     auto fresh = Repository::Open(f_.root, OpenOptions{.env = &env});
     ASSERT_TRUE(fresh) << fresh.error().ToString();
     auto rolled = (*fresh)->Rollback(target++);

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "txdir/env.h"
 #include "txdir/repository.h"
 
 namespace txdir::testing {
@@ -122,6 +123,17 @@ inline int RunShell(const std::string& cmd, std::string* output = nullptr) {
   if (output) *output = out;
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
+
+// The default Env with a boot id of the test's choosing (an error: none can
+// be read): what a process sees after the machine restarted.
+class BootIdEnv : public EnvWrapper {
+ public:
+  explicit BootIdEnv(Result<std::string> id) : EnvWrapper(Env::Default()), id_(std::move(id)) {}
+  Result<std::string> BootId() override { return id_; }
+
+ private:
+  Result<std::string> id_;
+};
 
 // A repository in a fresh temporary directory, with a source tree beside it.
 // `base`: where the temporary directory goes (empty: the default).

@@ -78,16 +78,6 @@ TEST(WriterLockTest, ReleasedOnDestructionAndHolderInfoClearedWhenFinished) {
   EXPECT_TRUE(again->finished_this_boot());
 }
 
-// A boot id that reads differently: what a process sees after a restart.
-class OtherBootEnv : public EnvWrapper {
- public:
-  explicit OtherBootEnv(Result<std::string> id) : EnvWrapper(Env::Default()), id_(std::move(id)) {}
-  Result<std::string> BootId() override { return id_; }
-
- private:
-  Result<std::string> id_;
-};
-
 TEST(WriterLockTest, AFinishedHolderOfAnotherBootOrAnUnknownOneDoesNotCount) {
   RepoFixture f;
   {
@@ -95,7 +85,7 @@ TEST(WriterLockTest, AFinishedHolderOfAnotherBootOrAnUnknownOneDoesNotCount) {
     ASSERT_TRUE(held);
     held->Finish();
   }
-  OtherBootEnv restarted(std::string("0c6b1a3e-2d6f-4e7a-9b1c-3f5e7d9a1b2c"));
+  testing::BootIdEnv restarted(std::string("0c6b1a3e-2d6f-4e7a-9b1c-3f5e7d9a1b2c"));
   auto after_restart = WriterLock::Acquire(&restarted, LockPath(f), milliseconds(0));
   ASSERT_TRUE(after_restart);
   EXPECT_FALSE(after_restart->previous_unclean());
@@ -105,7 +95,7 @@ TEST(WriterLockTest, AFinishedHolderOfAnotherBootOrAnUnknownOneDoesNotCount) {
 
 TEST(WriterLockTest, WithoutABootIdNoHolderCountsAsFinishedThisBoot) {
   RepoFixture f;
-  OtherBootEnv no_proc(MakeError(Code::kNotFound, "no /proc"));
+  testing::BootIdEnv no_proc(MakeError(Code::kNotFound, "no /proc"));
   for (int i = 0; i < 2; ++i) {
     auto held = WriterLock::Acquire(&no_proc, LockPath(f), milliseconds(0));
     ASSERT_TRUE(held);
