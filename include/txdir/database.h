@@ -28,10 +28,10 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "txdir/error.h"
@@ -88,32 +88,48 @@ class Database {
   const Options& options() const { return options_; }
 
  private:
+  // Lets index_ be searched by string_view without building a string.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
   struct Entry {
     T record;
-    Row extras;  // this record's values of the columns T does not know
     // As loaded from the file (absent for inserted records): a field that
     // still has its loaded value is written with the file's cell text.
     std::optional<T> loaded;
-    Row cells;  // the loaded record's cells by column
+    // The loaded row's cells, by the file's column (empty for inserted
+    // records). They hold the values of the columns T does not know too.
+    std::vector<std::string> cells;
+  };
+  // What a column of the file or of the output holds.
+  struct Column {
+    int field = -1;         // index into Traits::Fields(), or -1
+    bool version = false;   // the versioning columns
+    bool modified = false;  //
+    int loaded = -1;        // its index among the file's columns, or -1
+    bool known() const { return field >= 0 || version || modified; }
   };
 
   explicit Database(Options options) : options_(std::move(options)) {}
-  Status AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells);
+  Column ColumnOf(std::string_view name) const;
+  Status AddLoadedRow(const std::vector<Column>& columns, std::vector<std::string> cells);
   std::vector<std::string> OutputColumns() const;
-  // `known[i]`: columns[i] is a field of T or a bookkeeping column.
-  std::vector<std::string> OutputCells(const Entry& e, const std::vector<std::string>& columns,
-                                       const std::vector<bool>& known) const;
+  std::vector<std::string> OutputCells(const Entry& e, const std::vector<Column>& columns) const;
+  // The text of what `c` (a known column) holds in `record`.
+  static std::string CellOf(const T& record, const Column& c);
+  static bool SameFields(const T& a, const T& b);
   void Reindex();
   std::string Now() const {
     return FormatUtc(options_.clock ? options_.clock() : std::chrono::system_clock::now());
   }
-  static bool IsKnown(std::string_view column);
 
   Options options_;
   sdn::Document doc_;       // the whole file; T's table has its rows cleared
   size_t table_index_ = 0;  // T's table in doc_.tables; == size() when absent
   std::vector<Entry> entries_;
-  std::map<std::string, size_t, std::less<>> index_;  // id -> entries_ index (the last)
+  // id -> entries_ index (the last record with that id).
+  std::unordered_map<std::string, size_t, IdHash, std::equal_to<>> index_;
 };
 
 }  // namespace txdir

@@ -2,17 +2,50 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
+#include <variant>
 
 #include "txdir/database.h"
 
 namespace txdir {
 
 template <Record T>
-bool Database<T>::IsKnown(std::string_view column) {
-  if (column == kVersionColumn || column == kLastModifiedColumn) return true;
-  for (const Field<T>& f : Traits::Fields())
-    if (f.name == column) return true;
-  return false;
+typename Database<T>::Column Database<T>::ColumnOf(std::string_view name) const {
+  Column c;
+  c.version = name == kVersionColumn;
+  c.modified = name == kLastModifiedColumn;
+  const auto fields = Traits::Fields();
+  for (size_t i = 0; i < fields.size() && !c.known(); ++i)
+    if (fields[i].name == name) c.field = static_cast<int>(i);
+  if (table_index_ < doc_.tables.size()) c.loaded = doc_.tables[table_index_].ColumnIndex(name);
+  return c;
+}
+
+template <Record T>
+std::string Database<T>::CellOf(const T& record, const Column& c) {
+  if (c.version) return std::to_string(record.version);
+  if (c.modified) return record.last_modified;
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& v = record.*member;
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string>)
+          return v;
+        else if constexpr (std::is_same_v<V, bool>)
+          return v ? "true" : "false";
+        else
+          return std::to_string(v);
+      },
+      Traits::Fields()[static_cast<size_t>(c.field)].member);
+}
+
+template <Record T>
+bool Database<T>::SameFields(const T& a, const T& b) {
+  for (const Field<T>& f : Traits::Fields()) {
+    const bool same = std::visit([&](auto member) { return a.*member == b.*member; }, f.member);
+    if (!same) return false;
+  }
+  return true;
 }
 
 template <Record T>
@@ -37,32 +70,66 @@ Result<Database<T>> Database<T>::FromDocument(sdn::Document doc, Options options
     return MakeError(Code::kInvalidArgument,
                      "table '" + it->name + "' has no 'id' column, so its records have no key");
   }
-  for (const auto& cells : it->rows) TXDIR_CHECK(db.AddLoadedRow(*it, cells));
+  // What each column holds is worked out once, not once per row.
+  std::vector<Column> columns;
+  columns.reserve(it->columns.size());
+  for (const std::string& name : it->columns) columns.push_back(db.ColumnOf(name));
+  db.entries_.reserve(it->rows.size());
+  db.index_.reserve(it->rows.size());
+  for (auto& cells : it->rows) TXDIR_CHECK(db.AddLoadedRow(columns, std::move(cells)));
   it->rows.clear();  // the records live in entries_ now
   return db;
 }
 
+// `columns[i]` says what cells[i] holds; Parse gives every row one cell per
+// column.
 template <Record T>
-Status Database<T>::AddLoadedRow(const sdn::Table& table, const std::vector<std::string>& cells) {
-  Row row;
-  for (size_t i = 0; i < table.columns.size() && i < cells.size(); ++i)
-    row[table.columns[i]] = cells[i];
+Status Database<T>::AddLoadedRow(const std::vector<Column>& columns,
+                                 std::vector<std::string> cells) {
   Entry entry;
-  const std::string& id = row["id"];
-  auto context = [&] { return "table '" + table.name + "', record '" + id + "': "; };
-  if (Status s = RecordFromRow(row, entry.record); !s)
-    return MakeError(Code::kInvalidArgument, context() + s.error().message);
-  if (auto v = row.find(kVersionColumn); v != row.end()) {
-    if (Status s = ParseIntCell(v->second, entry.record.version); !s)
-      return MakeError(Code::kInvalidArgument, context() + "version: " + s.error().message);
+  const size_t id_column = static_cast<size_t>(doc_.tables[table_index_].ColumnIndex("id"));
+  const std::string& id = cells[id_column];
+  auto context = [&] {
+    return "table '" + std::string(Traits::kTable) + "', record '" + id + "': ";
+  };
+  // Fields in Traits order, as RecordFromRow reads them, so the first bad
+  // cell named is the same.
+  const auto fields = Traits::Fields();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].field != static_cast<int>(f)) continue;
+      Status s = std::visit(
+          [&](auto member) -> Status {
+            auto& v = entry.record.*member;
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, std::string>) {
+              v = cells[i];
+              return Ok();
+            } else if constexpr (std::is_same_v<V, bool>) {
+              return ParseBoolCell(cells[i], v);
+            } else {
+              return ParseIntCell(cells[i], v);
+            }
+          },
+          fields[f].member);
+      if (!s)
+        return MakeError(
+            Code::kInvalidArgument,
+            context() + "field '" + std::string(fields[f].name) + "': " + s.error().message);
+    }
   }
-  if (auto lm = row.find(kLastModifiedColumn); lm != row.end())
-    entry.record.last_modified = lm->second;
-  for (auto& [column, value] : row)
-    if (!IsKnown(column)) entry.extras[column] = value;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].version) {
+      if (Status s = ParseIntCell(cells[i], entry.record.version); !s)
+        return MakeError(Code::kInvalidArgument, context() + "version: " + s.error().message);
+    } else if (columns[i].modified) {
+      entry.record.last_modified = cells[i];
+    }
+  }
   entry.loaded = entry.record;
-  index_[id] = entries_.size();  // a repeated id: the last one wins, as in Simple's library
-  entry.cells = std::move(row);
+  // A repeated id: the last one wins, as in Simple's library.
+  index_.insert_or_assign(cells[id_column], entries_.size());
+  entry.cells = std::move(cells);
   entries_.push_back(std::move(entry));
   return Ok();
 }
@@ -75,16 +142,19 @@ std::vector<std::string> Database<T>::OutputColumns() const {
   auto has = [&](std::string_view c) {
     return std::find(columns.begin(), columns.end(), c) != columns.end();
   };
-  const Row defaults = RecordToRow(T{});
-  for (const Field<T>& f : Traits::Fields()) {
-    if (has(f.name)) continue;
+  const T defaults{};
+  const auto fields = Traits::Fields();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (has(fields[f].name)) continue;
     // A field the file lacks is added only when leaving it out would lose a
     // value, so that loading and saving an old file keeps its schema.
-    bool needed =
-        absent || std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
-          return RecordToRow(e.record).at(std::string(f.name)) != defaults.at(std::string(f.name));
-        });
-    if (needed) columns.emplace_back(f.name);
+    Column c;
+    c.field = static_cast<int>(f);
+    const std::string blank = CellOf(defaults, c);
+    bool needed = absent || std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+                    return CellOf(e.record, c) != blank;
+                  });
+    if (needed) columns.emplace_back(fields[f].name);
   }
   if (options_.versioning) {
     if (!has(kVersionColumn)) columns.emplace_back(kVersionColumn);
@@ -93,55 +163,37 @@ std::vector<std::string> Database<T>::OutputColumns() const {
   return columns;
 }
 
-// A record's values with its bookkeeping columns (used by Database<T> only).
-template <Record T>
-Row RecordCells(const T& record) {
-  Row row = RecordToRow(record);
-  row[std::string(kVersionColumn)] = std::to_string(record.version);
-  row[std::string(kLastModifiedColumn)] = record.last_modified;
-  return row;
-}
-
 template <Record T>
 std::vector<std::string> Database<T>::OutputCells(const Entry& e,
-                                                  const std::vector<std::string>& columns,
-                                                  const std::vector<bool>& known) const {
+                                                  const std::vector<Column>& columns) const {
   std::vector<std::string> cells;
   cells.reserve(columns.size());
-  // A record as loaded is written back with the file's cell texts; without
-  // building its values, which for a table of many records where one
-  // changed is most of the cost of a save. A column the loaded row lacks
-  // (added for another record) needs the value: the general path below.
-  if (e.loaded && *e.loaded == e.record) {
-    bool complete = true;
-    for (size_t i = 0; i < columns.size() && complete; ++i) {
-      if (!known[i]) {
-        auto extra = e.extras.find(columns[i]);
-        cells.push_back(extra != e.extras.end() ? extra->second : std::string());
-      } else if (auto cell = e.cells.find(columns[i]); cell != e.cells.end()) {
-        cells.push_back(cell->second);
-      } else {
-        complete = false;
-      }
-    }
-    if (complete) return cells;
-    cells.clear();
-  }
-  const Row now = RecordCells(e.record);
-  const Row before = e.loaded ? RecordCells(*e.loaded) : Row();
-  for (const std::string& column : columns) {
-    auto known = now.find(column);
-    auto old_cell = e.cells.find(column);
-    if (known != now.end()) {
-      // Unchanged since loading: the file's text ("" for an empty integer
-      // cell, not "0"), so an untouched record is written back as it was.
-      auto old_value = before.find(column);
-      bool unchanged = old_value != before.end() && old_value->second == known->second;
-      cells.push_back(unchanged && old_cell != e.cells.end() ? old_cell->second : known->second);
+  // A record as loaded is written back with the file's cell texts, without
+  // rendering its values: for a table of many records where one changed
+  // that is most of the cost of a save.
+  const bool loaded = e.loaded && !e.cells.empty();
+  const bool unchanged = loaded && *e.loaded == e.record;
+  for (const Column& c : columns) {
+    if (!c.known()) {
+      // Columns T does not know come from the file: a loaded record keeps
+      // its value, an inserted one gets "".
+      cells.push_back(loaded && c.loaded >= 0 ? e.cells[static_cast<size_t>(c.loaded)]
+                                              : std::string());
       continue;
     }
-    auto extra = e.extras.find(column);
-    cells.push_back(extra != e.extras.end() ? extra->second : std::string());
+    if (loaded && c.loaded >= 0) {
+      const std::string& file_text = e.cells[static_cast<size_t>(c.loaded)];
+      if (unchanged) {
+        cells.push_back(file_text);
+        continue;
+      }
+      // Unchanged since loading: the file's text ("" for an empty integer
+      // cell, not "0"), so an untouched field is written back as it was.
+      std::string now = CellOf(e.record, c);
+      cells.push_back(now == CellOf(*e.loaded, c) ? file_text : std::move(now));
+      continue;
+    }
+    cells.push_back(CellOf(e.record, c));
   }
   return cells;
 }
@@ -152,11 +204,11 @@ sdn::Document Database<T>::ToDocument() const {
   sdn::Table table;
   table.name = std::string(Traits::kTable);
   table.columns = OutputColumns();
-  std::vector<bool> known;
-  known.reserve(table.columns.size());
-  for (const std::string& c : table.columns) known.push_back(IsKnown(c));
+  std::vector<Column> columns;
+  columns.reserve(table.columns.size());
+  for (const std::string& name : table.columns) columns.push_back(ColumnOf(name));
   table.rows.reserve(entries_.size());
-  for (const Entry& e : entries_) table.rows.push_back(OutputCells(e, table.columns, known));
+  for (const Entry& e : entries_) table.rows.push_back(OutputCells(e, columns));
   if (table_index_ < doc.tables.size()) {
     doc.tables[table_index_] = std::move(table);
   } else {
@@ -191,7 +243,7 @@ Result<std::string> Database<T>::Insert(T record) {
     record.last_modified = Now();
   }
   index_.emplace(record.id, entries_.size());
-  entries_.push_back(Entry{record, {}, std::nullopt, {}});
+  entries_.push_back(Entry{record, std::nullopt, {}});
   return record.id;
 }
 
@@ -205,7 +257,7 @@ Status Database<T>::Update(const T& record) {
     stored = record;
     return Ok();
   }
-  if (RecordToRow(stored) == RecordToRow(record)) return Ok();  // nothing changed
+  if (SameFields(stored, record)) return Ok();  // nothing changed
   int64_t version = stored.version + 1;
   stored = record;
   stored.version = version;
