@@ -2,9 +2,9 @@
 #include "txdir/record_merge.h"
 
 #include <algorithm>
-#include <map>
 #include <optional>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "merge_util.h"
 #include "txdir/records.h"
@@ -18,7 +18,7 @@ using internal::LaterTimestamp;
 // One input table indexed by key.
 struct Side {
   const sdn::Table* table = nullptr;
-  std::map<std::string, size_t, std::less<>> rows;  // key -> row index
+  std::unordered_map<std::string, size_t> rows;  // key -> row index
 };
 
 Result<Side> IndexSide(const sdn::Table& table, const std::string& key, const char* which) {
@@ -29,6 +29,7 @@ Result<Side> IndexSide(const sdn::Table& table, const std::string& key, const ch
     return MakeError(Code::kInvalidArgument,
                      "table '" + table.name + "' (" + which + ") has no key column '" + key + "'");
   }
+  side.rows.reserve(table.rows.size());
   for (size_t r = 0; r < table.rows.size(); ++r) {
     if (!side.rows.emplace(table.rows[r][k], r).second) {
       return MakeError(Code::kInvalidArgument, "table '" + table.name + "' (" + which + "): key '" +
@@ -50,13 +51,15 @@ class TableMerger {
         columns_(ours.table->columns) {
     for (const std::string& c : theirs.table->columns)
       if (std::find(columns_.begin(), columns_.end(), c) == columns_.end()) columns_.push_back(c);
+    same_columns_ = base.table->columns == columns_ && theirs.table->columns == columns_;
   }
 
   TableMerge Run() {
     TableMerge out;
     out.table.name = ours_.table->name;
     out.table.columns = columns_;
-    std::set<std::string, std::less<>> resolved;
+    std::unordered_set<std::string> resolved;
+    resolved.reserve(theirs_.rows.size() + ours_.rows.size());
     std::vector<std::string> to_renumber;
     auto emit = [&](const Row& row) {
       std::vector<std::string> cells;
@@ -66,6 +69,10 @@ class TableMerger {
     auto visit = [&](const std::string& id) {
       if (!resolved.insert(id).second) {
         if (NeedsRenumber(id)) to_renumber.push_back(id);
+        return;
+      }
+      if (const std::vector<std::string>* cells = Unchanged(id)) {
+        out.table.rows.push_back(*cells);
         return;
       }
       if (std::optional<Row> row = Resolve(id, out)) emit(*row);
@@ -84,6 +91,27 @@ class TableMerger {
     std::sort(order.begin(), order.end(),
               [](const auto& a, const auto& b) { return a.second < b.second; });
     return order;
+  }
+
+  // The cells of record `id` of `side`, or nullptr when it has none.
+  static const std::vector<std::string>* CellsOf(const Side& side, const std::string& id) {
+    auto it = side.rows.find(id);
+    return it == side.rows.end() ? nullptr : &side.table->rows[it->second];
+  }
+
+  // The answer for record `id` when at most one side changed it, found by
+  // comparing cells: what Resolve answers for such a record, without
+  // building its rows. Only when the three tables have the same columns (a
+  // side's cells are then its row over the merged columns); nullptr when
+  // Resolve must decide.
+  const std::vector<std::string>* Unchanged(const std::string& id) const {
+    if (!same_columns_) return nullptr;
+    const auto *b = CellsOf(base_, id), *o = CellsOf(ours_, id), *t = CellsOf(theirs_, id);
+    if (b == nullptr) return o == nullptr ? t : t == nullptr ? o : *o == *t ? o : nullptr;
+    if (o == nullptr || t == nullptr) return nullptr;  // deleted on a side
+    if (*o == *t || *t == *b) return o;
+    if (*o == *b) return t;
+    return nullptr;
   }
 
   // The record `id` of `side` over the merged columns. A column the side does
@@ -243,6 +271,7 @@ class TableMerger {
   std::string key_;
   const MergeOptions& options_;
   std::vector<std::string> columns_;
+  bool same_columns_ = false;  // base, ours and theirs have columns_, in that order
 };
 
 }  // namespace
