@@ -1,10 +1,11 @@
 // txdir-record-bench: record updates per second with 1, 4 and 8 concurrent
 // writer processes, txdir against SQLite, in the same run.
 //
-//   txdir-record-bench [--records N] [--updates U] [--writers 1,4,8] [--dir PARENT]
-//                      [--json FILE] [--quick] [--keep]
+//   txdir-record-bench [--records N] [--updates U] [--writers 1,4,8] [--rounds R]
+//                      [--dir PARENT] [--json FILE] [--quick] [--keep]
 //
-// For each writer count W, on a fresh repository and a fresh database under
+// For each writer count W, R rounds (default 3; the median is reported), each
+// on a fresh repository and a fresh database under
 // PARENT (default /tmp: a real disk, since the point is what durability
 // costs):
 //   txdir:  todo_db.sdn with N records (Database<Todo>). W processes (fork)
@@ -21,7 +22,11 @@
 // exit. Afterwards both stores are checked: every record's counter equals the
 // number of updates applied to it (0 lost).
 //
-// --quick: 100 records, 48 updates, W = 1,4,8; checks correctness, makes no
+// Rounds alternate which of the two runs first, and nothing is deleted
+// until the end (deleting files makes creating them dearer on ext4 without
+// a journal, which would bill one round's clean-up to the next).
+//
+// --quick: 100 records, 48 updates, 1 round, W = 1,4,8; checks correctness, makes no
 // timing claims (the CI smoke test, through ctest process_bench_quick).
 // Build in Release for real figures.
 #include <pthread.h>
@@ -344,8 +349,8 @@ int64_t Lost(const std::map<int, int64_t>& counters, int writers, int total, int
 
 struct Row {
   int writers = 0;
-  double txdir_s = 0, sqlite_s = 0;
-  double txdir_ups = 0, sqlite_ups = 0;
+  std::vector<double> txdir_ups_rounds, sqlite_ups_rounds;  // one per round
+  double txdir_ups = 0, sqlite_ups = 0;                     // their medians
   int64_t txdir_lost = 0, sqlite_lost = 0;
   uint64_t conflicts = 0, merged = 0, busy = 0;
 };
@@ -357,7 +362,7 @@ int main(int argc, char** argv) {
   program.name = "txdir-record-bench";
   txdir::cmdline::Command& app = program.globals;
   app.help = "Record updates per second: txdir transactions (kMerge) against SQLite";
-  int records = 1000, updates = 400;
+  int records = 1000, updates = 400, rounds = 3;
   std::string parent = "/tmp", json_file;
   bool quick = false, keep = false;
   app.Add("--records", &records, "Records in todo_db.sdn and in the table")
@@ -366,6 +371,11 @@ int main(int argc, char** argv) {
   app.Add("--updates", &updates, "Updates per writer count, split among the writers")
       .ShowDefault()
       .Range(1, std::numeric_limits<int>::max());
+  app.Add("--rounds", &rounds,
+          "Rounds per writer count, each on a fresh repository and database; the median is "
+          "reported")
+      .ShowDefault()
+      .Range(1, 1000);
   std::string writers_text = "1,4,8";
   app.Add("--writers", &writers_text, "Writer process counts, comma-separated").ShowDefault();
   app.Add("--dir", &parent, "Parent of the temporary directories").ShowDefault();
@@ -392,6 +402,7 @@ int main(int argc, char** argv) {
   if (quick) {
     records = 100;
     updates = 48;
+    rounds = 1;
   }
   for (int w : writer_counts) {
     if (w <= 0 || w > records) {
@@ -415,57 +426,81 @@ int main(int argc, char** argv) {
 
   std::vector<Row> rows;
   bool all_ok = true;
+  // Nothing is deleted until every round has run: ext4 without a journal
+  // makes creating a file dearer after deletions (docs/performance.md), and
+  // a clean-up between rounds would bill that to the next round. Rounds
+  // alternate which of the two goes first.
+  int round_no = 0;
   for (int writers : writer_counts) {
     Row row;
     row.writers = writers;
-    const std::string case_dir = work + "/w" + std::to_string(writers);
-    const std::string root = case_dir + "/repo", src = case_dir + "/src",
-                      sqlite_path = case_dir + "/todo.sqlite";
-    stdfs::create_directories(src);
-    {
-      std::ofstream(src + "/" + kFile) << InitialFile(records);
-      auto repo = txdir::Repository::Init(root);
-      if (!repo || !(*repo)->Publish(src)) {
-        (void)std::fprintf(stderr, "txdir-record-bench: cannot set up %s\n", root.c_str());
+    for (int round = 0; round < rounds; ++round, ++round_no) {
+      const std::string case_dir =
+          work + "/w" + std::to_string(writers) + "-r" + std::to_string(round);
+      const std::string root = case_dir + "/repo", src = case_dir + "/src",
+                        sqlite_path = case_dir + "/todo.sqlite";
+      stdfs::create_directories(src);
+      {
+        std::ofstream(src + "/" + kFile) << InitialFile(records);
+        auto repo = txdir::Repository::Init(root);
+        if (!repo || !(*repo)->Publish(src)) {
+          (void)std::fprintf(stderr, "txdir-record-bench: cannot set up %s\n", root.c_str());
+          return 1;
+        }
+      }
+      Shared* sh = NewShared(static_cast<unsigned>(writers) + 1);
+      if (!CreateSqlite(sqlite_path, records, sh)) {
+        (void)std::fprintf(stderr, "txdir-record-bench: sqlite setup: %s\n", sh->first_error);
         return 1;
       }
+      auto run_txdir = [&] {
+        return RunWriters(writers, sh, [&](int w) {
+          return TxdirWriter(root, w, writers, updates, records, sh);
+        });
+      };
+      auto run_sqlite = [&] {
+        return RunWriters(writers, sh, [&](int w) {
+          return SqliteWriter(sqlite_path, w, writers, updates, records, sh);
+        });
+      };
+      double txdir_s = 0, sqlite_s = 0;
+      if (round_no % 2 == 0) {
+        txdir_s = run_txdir();
+        sqlite_s = run_sqlite();
+      } else {
+        sqlite_s = run_sqlite();
+        txdir_s = run_txdir();
+      }
+      row.conflicts += sh->conflicts.load();
+      row.merged += sh->merged.load();
+      row.busy += sh->busy.load();
+      if (sh->errors.load() != 0 || txdir_s < 0 || sqlite_s < 0) {
+        (void)std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
+                           sh->first_error);
+        all_ok = false;
+      }
+      const int64_t txdir_lost = Lost(TxdirCounters(root), writers, updates, records);
+      const int64_t sqlite_lost = Lost(SqliteCounters(sqlite_path, sh), writers, updates, records);
+      if (txdir_lost != 0 || sqlite_lost != 0) {
+        (void)std::fprintf(
+            stderr, "txdir-record-bench: %d writers: lost updates: txdir %lld, sqlite %lld\n",
+            writers, static_cast<long long>(txdir_lost), static_cast<long long>(sqlite_lost));
+        all_ok = false;
+      }
+      row.txdir_lost += txdir_lost;
+      row.sqlite_lost += sqlite_lost;
+      FreeShared(sh);
+      row.txdir_ups_rounds.push_back(txdir_s > 0 ? updates / txdir_s : 0);
+      row.sqlite_ups_rounds.push_back(sqlite_s > 0 ? updates / sqlite_s : 0);
     }
-    Shared* sh = NewShared(static_cast<unsigned>(writers) + 1);
-    if (!CreateSqlite(sqlite_path, records, sh)) {
-      (void)std::fprintf(stderr, "txdir-record-bench: sqlite setup: %s\n", sh->first_error);
-      return 1;
-    }
-
-    row.txdir_s = RunWriters(
-        writers, sh, [&](int w) { return TxdirWriter(root, w, writers, updates, records, sh); });
-    row.sqlite_s = RunWriters(writers, sh, [&](int w) {
-      return SqliteWriter(sqlite_path, w, writers, updates, records, sh);
-    });
-    row.conflicts = sh->conflicts.load();
-    row.merged = sh->merged.load();
-    row.busy = sh->busy.load();
-    if (sh->errors.load() != 0 || row.txdir_s < 0 || row.sqlite_s < 0) {
-      (void)std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
-                         sh->first_error);
-      all_ok = false;
-    }
-    row.txdir_lost = Lost(TxdirCounters(root), writers, updates, records);
-    row.sqlite_lost = Lost(SqliteCounters(sqlite_path, sh), writers, updates, records);
-    if (row.txdir_lost != 0 || row.sqlite_lost != 0) {
-      (void)std::fprintf(
-          stderr, "txdir-record-bench: %d writers: lost updates: txdir %lld, sqlite %lld\n",
-          writers, static_cast<long long>(row.txdir_lost), static_cast<long long>(row.sqlite_lost));
-      all_ok = false;
-    }
-    FreeShared(sh);
-    row.txdir_ups = row.txdir_s > 0 ? updates / row.txdir_s : 0;
-    row.sqlite_ups = row.sqlite_s > 0 ? updates / row.sqlite_s : 0;
+    row.txdir_ups = txdir::bench::Quantile(row.txdir_ups_rounds, 0.5);
+    row.sqlite_ups = txdir::bench::Quantile(row.sqlite_ups_rounds, 0.5);
     rows.push_back(row);
-    if (!keep) txdir::bench::RemoveTree(case_dir);
   }
 
-  std::printf("\n%8s  %14s  %15s  %13s  %s\n", "writers", "txdir upd/s", "sqlite upd/s",
-              "sqlite/txdir", "txdir merged / retried, lost (txdir, sqlite)");
+  std::printf("\nmedians of %d round(s):\n%8s  %14s  %15s  %13s  %s\n", rounds, "writers",
+              "txdir upd/s", "sqlite upd/s", "sqlite/txdir",
+              "txdir merged / retried, lost (txdir, sqlite)");
   for (const Row& r : rows) {
     std::printf("%8d  %14.1f  %15.1f  %12.2fx  %llu / %llu, lost %lld, %lld\n", r.writers,
                 r.txdir_ups, r.sqlite_ups, r.txdir_ups > 0 ? r.sqlite_ups / r.txdir_ups : 0.0,
@@ -483,10 +518,11 @@ int main(int argc, char** argv) {
     for (const Row& r : rows) {
       j["results"].push_back(
           {{"writers", r.writers},
-           {"txdir_seconds", r.txdir_s},
+           {"rounds", r.txdir_ups_rounds.size()},
            {"txdir_updates_per_s", r.txdir_ups},
-           {"sqlite_seconds", r.sqlite_s},
+           {"txdir_updates_per_s_rounds", r.txdir_ups_rounds},
            {"sqlite_updates_per_s", r.sqlite_ups},
+           {"sqlite_updates_per_s_rounds", r.sqlite_ups_rounds},
            {"ratio_sqlite_over_txdir", r.txdir_ups > 0 ? r.sqlite_ups / r.txdir_ups : 0.0},
            {"txdir_merged_commits", r.merged},
            {"txdir_conflict_retries", r.conflicts},
