@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "txdir/error.h"
+#include "txdir/record_edit.h"
 #include "txdir/record_merge.h"
 #include "txdir/repository.h"
 #include "txdir/strategy.h"
@@ -75,6 +76,11 @@ struct CommitResult {
   std::vector<std::string> merged;       // paths changed on both sides and resolved
   std::vector<std::string> theirs_kept;  // paths where the other side's version won
   std::vector<Renumbered> renumbered;    // records renumbered by a merge driver
+  // What each of EditRecords' edits did: by path, then in the order given.
+  // Empty when a queued transaction's outcome came from recovery (the
+  // writer that committed it died before answering): it is in `generation`,
+  // but what each edit did is not known.
+  std::vector<RecordEditResult> record_edits;
 };
 
 class Transaction {
@@ -93,6 +99,20 @@ class Transaction {
   // Stages new content. InvalidArgument for an invalid path (path_check).
   Status Write(const std::string& path, std::string_view bytes, bool executable = false);
   Status Remove(const std::string& path);
+  // Stages record edits of the SDN file at `path` (record_edit.h), applied
+  // in order when the transaction commits. What they publish is what
+  // Read, ApplyRecordEdit and Write here would have published, merged by
+  // the strategy (a missing file is an empty document; an insert makes
+  // it). When the edited records are as this transaction began, but the
+  // file changed since (other records; transactions before it in the same
+  // group commit), the edits are applied to the newer file directly, with
+  // no merge of the whole file. An edit that cannot apply (no such record,
+  // an unknown field) fails Commit with its own error; CommitResult::
+  // record_edits says what each did. After a Write of `path` the edits
+  // apply to the written content at once; a Write or Remove after them
+  // replaces them. Read shows them applied.
+  // Errors: InvalidArgument for an invalid path or edit (CheckRecordEdit).
+  Status EditRecords(const std::string& path, std::vector<RecordEdit> edits);
   // Stages the complete contents of directory `dir` as the new file set:
   // files that differ from the base are written, files missing are removed.
   Status ReplaceAllFrom(const std::string& dir);
@@ -109,6 +129,8 @@ class Transaction {
  private:
   friend class Repository;
   explicit Transaction(std::unique_ptr<State> state);
+  Result<std::string> WithEdits(const std::string& path,
+                                const std::vector<RecordEdit>& edits) const;
   std::unique_ptr<State> state_;
 };
 

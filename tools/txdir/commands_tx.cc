@@ -117,25 +117,27 @@ int RunDbChange(const Globals& g, const DbArgs& a, Strategy strategy) {
   if (!op) return Fail(op.error());
   auto repo = OpenRepo(a.dir, g);
   if (!repo) return Fail(repo.error());
-  DbChange what;
+  // A record edit, applied when the transaction commits: to the file as
+  // published then when only other records changed meanwhile, so a
+  // concurrent writer's change needs no merge (Transaction::EditRecords).
   auto body = [&](Transaction& tx) -> txdir::Status {
-    sdn::Document doc;
-    auto bytes = tx.Read(a.file);
-    if (bytes) {
-      doc = TXDIR_TRY(LoadDbDocument(a.file, *bytes));
-    } else if (bytes.error().code != Code::kNotFound || a.op != "insert") {
-      return tl::unexpected(bytes.error());
-    }
-    what = TXDIR_TRY(ApplyDbOp(*op, doc));
-    if (!what.changed) return Ok();  // nothing to write, so nothing is published
-    // Through the document model: only the changed record's bytes change.
-    return tx.Write(a.file, sdn::Write(doc));
+    if (a.op != "insert" && !TXDIR_TRY(tx.Exists(a.file)))
+      return tx.Read(a.file).map([](auto&&) {});
+    return tx.EditRecords(a.file, {op->Edit()});
   };
   CommitOptions o;
   o.strategy = strategy;
   o.message = a.message.empty() ? "db " + a.file + ": " + a.op : a.message;
   auto done = RunTransaction(**repo, body, o, /*max_attempts=*/1);
   if (!done) return Fail(done.error());
+  if (done->record_edits.empty()) {
+    // Queued, and committed by a writer that died before it could say what
+    // the edit did; recovery found it in the generation.
+    Out(g, a.table + " " + a.op + (op->id.empty() ? "" : " of record " + op->id) +
+               ": committed by another writer");
+    return PrintCommit(g, *done);
+  }
+  const DbChange& what = done->record_edits.front();
   if (!what.changed) {  // said once: the record already holds these values
     Out(g,
         what.Message() + "; generation " + std::to_string(done->generation.number) + " stays live");

@@ -3,9 +3,11 @@
 #include "txn/src/group_commit.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -25,7 +27,11 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kQueue = "queue";
+// Requests: 1, or 2 when a change carries record edits (a holder that
+// knows only 1 refuses those as damaged rather than take them for
+// removals). Outcomes: 1.
 constexpr int kFormat = 1;
+constexpr int kFormatEdits = 2;
 // A request file is small: a few hundred bytes per changed path.
 constexpr size_t kMaxRequestBytes = 16 << 20;
 
@@ -38,11 +44,20 @@ Result<Fd> OpenQueue(Repository::Impl& r, bool create) {
   return OpenMetaDir(r.env, r.layout, kQueue);
 }
 
+// Ids sort in the order they were made, which is the order ClaimQueued
+// applies requests in: the wall-clock time in nanoseconds, fixed width,
+// then the process and a per-process sequence number (two requests of one
+// process within one clock tick), then a random part.
 std::string NewId() {
+  static std::atomic<uint32_t> sequence{0};
   std::random_device rd;
-  char buf[64];
-  (void)std::snprintf(buf, sizeof buf, "%017" PRId64 "-%d-%08x", store::NowMs(),
-                      static_cast<int>(::getpid()), static_cast<unsigned>(rd()));
+  timespec now{};
+  (void)::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  char buf[80];
+  (void)std::snprintf(buf, sizeof buf, "%020" PRId64 "-%010d-%08x-%08x", ns,
+                      static_cast<int>(::getpid()), sequence.fetch_add(1),
+                      static_cast<unsigned>(rd()));
   return buf;
 }
 
@@ -90,9 +105,56 @@ Result<bool> WriterGone(Env* env, int fd) {
   return true;
 }
 
+json EditsJson(const std::vector<RecordEdit>& edits) {
+  json out = json::array();
+  for (const RecordEdit& e : edits) {
+    json fields = json::array();
+    for (const auto& [name, value] : e.fields) fields.push_back({name, value});
+    out.push_back({{"table", e.table},
+                   {"op", e.op},
+                   {"id", e.id},
+                   {"fields", std::move(fields)},
+                   {"versioning", e.versioning}});
+  }
+  return out;
+}
+
+// Record edits from a request; every member checked, as for any file
+// another process wrote.
+std::optional<std::vector<RecordEdit>> EditsFromJson(const json& a) {
+  if (!a.is_array() || a.empty()) return std::nullopt;
+  std::vector<RecordEdit> out;
+  for (const json& e : a) {
+    if (!e.is_object()) return std::nullopt;
+    const json* table = e.contains("table") ? &e["table"] : nullptr;
+    const json* op = e.contains("op") ? &e["op"] : nullptr;
+    const json* id = e.contains("id") ? &e["id"] : nullptr;
+    const json* fields = e.contains("fields") ? &e["fields"] : nullptr;
+    const json* versioning = e.contains("versioning") ? &e["versioning"] : nullptr;
+    if (!table || !table->is_string() || !op || !op->is_string() || !id || !id->is_string() ||
+        !fields || !fields->is_array() || !versioning || !versioning->is_boolean())
+      return std::nullopt;
+    RecordEdit edit{table->get<std::string>(),
+                    op->get<std::string>(),
+                    id->get<std::string>(),
+                    {},
+                    versioning->get<bool>()};
+    for (const json& f : *fields) {
+      if (!f.is_array() || f.size() != 2 || !f[0].is_string() || !f[1].is_string())
+        return std::nullopt;
+      edit.fields.emplace_back(f[0].get<std::string>(), f[1].get<std::string>());
+    }
+    if (!CheckRecordEdit(edit)) return std::nullopt;
+    out.push_back(std::move(edit));
+  }
+  return out;
+}
+
 std::string ToJson(const PendingTx& tx) {
   json j;
-  j["format"] = kFormat;
+  const bool edits = std::any_of(tx.changes.begin(), tx.changes.end(),
+                                 [](const auto& c) { return !c.second.edits.empty(); });
+  j["format"] = edits ? kFormatEdits : kFormat;
   j["id"] = tx.id;
   j["base"] = tx.base_commit ? store::OidHex(*tx.base_commit) : std::string();
   j["base_generation"] = tx.base_gen;
@@ -105,7 +167,9 @@ std::string ToJson(const PendingTx& tx) {
     json e;
     e["path"] = path;
     e["time_ms"] = c.time_ms;
-    if (c.file) {
+    if (!c.edits.empty()) {
+      e["edits"] = EditsJson(c.edits);
+    } else if (c.file) {
       e["blob"] = store::OidHex(c.file->oid);
       e["mode"] = c.file->mode;
     }
@@ -128,7 +192,8 @@ Result<PendingTx> FromJson(const std::string& id, const std::string& text) {
     return it->get<std::string>();
   };
   auto fmt = j.find("format");
-  if (fmt == j.end() || !fmt->is_number_integer() || fmt->get<int>() != kFormat)
+  if (fmt == j.end() || !fmt->is_number_integer() ||
+      (fmt->get<int>() != kFormat && fmt->get<int>() != kFormatEdits))
     return bad("unknown format");
   PendingTx tx;
   tx.id = id;
@@ -161,7 +226,13 @@ Result<PendingTx> FromJson(const std::string& id, const std::string& text) {
     OurChange c;
     c.time_ms = t->get<int64_t>();
     auto b = e.find("blob");
-    if (b != e.end()) {
+    if (auto ed = e.find("edits"); ed != e.end()) {
+      if (b != e.end() || fmt->get<int>() != kFormatEdits)
+        return bad("a change with edits and a blob");
+      auto edits = EditsFromJson(*ed);
+      if (!edits) return bad("a change with bad record edits");
+      c.edits = std::move(*edits);
+    } else if (b != e.end()) {
       auto m = e.find("mode");
       if (!b->is_string() || m == e.end() || !m->is_number_unsigned())
         return bad("a change with a bad blob or mode");
@@ -194,6 +265,9 @@ std::string OutcomeJson(const Result<CommitResult>& o) {
     json ren = json::array();
     for (const auto& n : o->renumbered) ren.push_back({n.table, n.old_id, n.new_id});
     j["renumbered"] = std::move(ren);
+    json edits = json::array();
+    for (const auto& e : o->record_edits) edits.push_back({e.table, e.id, e.result, e.changed});
+    j["record_edits"] = std::move(edits);
   }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -245,6 +319,16 @@ Result<Result<CommitResult>> OutcomeFromJson(Repository::Impl& r, const std::str
       return bad("renumbered");
     out.renumbered.push_back(
         {n[0].get<std::string>(), n[1].get<std::string>(), n[2].get<std::string>()});
+  }
+  // Absent from the outcomes of holders that know no record edits.
+  const json edits = j.contains("record_edits") ? j["record_edits"] : json::array();
+  if (!edits.is_array()) return bad("record edits");
+  for (const json& e : edits) {
+    if (!e.is_array() || e.size() != 4 || !e[0].is_string() || !e[1].is_string() ||
+        !e[2].is_string() || !e[3].is_boolean())
+      return bad("record edits");
+    out.record_edits.push_back(RecordEditResult{e[0].get<std::string>(), e[1].get<std::string>(),
+                                                e[2].get<std::string>(), e[3].get<bool>()});
   }
   return Result<CommitResult>(std::move(out));
 }

@@ -32,8 +32,9 @@ struct Transaction::State {
   uint64_t base_gen = 0;
   FileMap base_files;
   struct Change {
-    std::optional<store::TreeFile> file;  // nullopt: removed
+    std::optional<store::TreeFile> file;  // nullopt: removed (unless edits)
     int64_t time_ms = 0;
+    std::vector<RecordEdit> edits;  // non-empty: record edits applied at commit
   };
   std::map<std::string, Change> changes;
   bool finished = false;
@@ -57,6 +58,36 @@ Result<Fd> PinTmpForObjectWrites(Repository::Impl& r) {
   Fd dir = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, "tmp"));
   TXDIR_CHECK(r.env->Flock(dir.get(), LockMode::kShared, /*wait=*/true));
   return dir;
+}
+
+// Applies `edits` in order to `doc`, the document of `path`; appends what
+// each did to `results` (when given). On error `doc` may hold the edits
+// before the failing one.
+Status ApplyEdits(const std::string& path, const std::vector<RecordEdit>& edits, sdn::Document& doc,
+                  std::vector<RecordEditResult>* results) {
+  RecordKeyIndex index;  // many edits of one table stay linear
+  for (const RecordEdit& e : edits) {
+    RecordEditResult done = TXDIR_TRY(ApplyRecordEdit(path, e, doc, &index));
+    if (results) results->push_back(std::move(done));
+  }
+  return Ok();
+}
+
+// `text` (an SDN file; empty: an empty document) with `edits` applied.
+Result<std::string> ApplyEditsToText(const std::string& path, std::string_view text,
+                                     const std::vector<RecordEdit>& edits,
+                                     std::vector<RecordEditResult>* results) {
+  sdn::Document doc = TXDIR_TRY(LoadRecordDocument(path, text));
+  TXDIR_CHECK(ApplyEdits(path, edits, doc, results));
+  return sdn::Write(doc);
+}
+
+// Whether a path with pending edits exists once they apply: it does, or an
+// edit inserts (an insert into a missing file makes it).
+bool ExistsWithEdits(const FileMap& base, const std::string& path,
+                     const Transaction::State::Change& c) {
+  return base.count(path) > 0 || std::any_of(c.edits.begin(), c.edits.end(),
+                                             [](const RecordEdit& e) { return e.op == "insert"; });
 }
 
 }  // namespace
@@ -85,6 +116,7 @@ Result<std::string> Transaction::Read(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
   std::optional<store::TreeFile> f;
   if (auto it = state_->changes.find(path); it != state_->changes.end()) {
+    if (!it->second.edits.empty()) return WithEdits(path, it->second.edits);
     f = it->second.file;
   } else {
     f = Lookup(state_->base_files, path);
@@ -93,10 +125,22 @@ Result<std::string> Transaction::Read(const std::string& path) const {
   return state_->repo->store->ReadBlob(f->oid);
 }
 
+// The base version of `path` (an empty document when absent) with `edits`
+// applied, as text.
+Result<std::string> Transaction::WithEdits(const std::string& path,
+                                           const std::vector<RecordEdit>& edits) const {
+  std::string text;
+  if (auto f = Lookup(state_->base_files, path))
+    text = TXDIR_TRY(state_->repo->store->ReadBlob(f->oid));
+  return ApplyEditsToText(path, text, edits, nullptr);
+}
+
 Result<bool> Transaction::Exists(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
-  if (auto it = state_->changes.find(path); it != state_->changes.end())
+  if (auto it = state_->changes.find(path); it != state_->changes.end()) {
+    if (!it->second.edits.empty()) return ExistsWithEdits(state_->base_files, path, it->second);
     return it->second.file.has_value();
+  }
   return state_->base_files.count(path) > 0;
 }
 
@@ -105,7 +149,8 @@ Result<std::vector<std::string>> Transaction::List() const {
   for (const auto& [path, f] : state_->base_files)
     if (!state_->changes.count(path)) out.push_back(path);
   for (const auto& [path, c] : state_->changes)
-    if (c.file) out.push_back(path);
+    if (c.edits.empty() ? c.file.has_value() : ExistsWithEdits(state_->base_files, path, c))
+      out.push_back(path);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -131,6 +176,31 @@ Status Transaction::Remove(const std::string& path) {
   return Ok();
 }
 
+Status Transaction::EditRecords(const std::string& path, std::vector<RecordEdit> edits) {
+  if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
+  TXDIR_CHECK(internal::CheckRelativePath(path));
+  for (const RecordEdit& e : edits) TXDIR_CHECK(CheckRecordEdit(e));
+  if (edits.empty()) return Ok();
+  auto it = state_->changes.find(path);
+  if (it == state_->changes.end()) {
+    state_->changes[path] = State::Change{std::nullopt, store::NowMs(), std::move(edits)};
+    return Ok();
+  }
+  State::Change& c = it->second;
+  if (!c.edits.empty()) {  // more edits of the same file: in order
+    c.edits.insert(c.edits.end(), std::make_move_iterator(edits.begin()),
+                   std::make_move_iterator(edits.end()));
+    c.time_ms = store::NowMs();
+    return Ok();
+  }
+  // Written (or removed: an empty document) by this transaction: its own
+  // content, so the edits apply now.
+  std::string text;
+  if (c.file) text = TXDIR_TRY(state_->repo->store->ReadBlob(c.file->oid));
+  const bool executable = c.file && c.file->mode == 0100755u;
+  return Write(path, TXDIR_TRY(ApplyEditsToText(path, text, edits, nullptr)), executable);
+}
+
 Status Transaction::ReplaceAllFrom(const std::string& dir) {
   if (state_->finished) return MakeError(Code::kInvalidArgument, "transaction is finished");
   Repository::Impl& r = *state_->repo;
@@ -154,7 +224,97 @@ namespace {
 
 using internal::Claimed;
 using internal::Head;
+using internal::OurChange;
 using internal::PendingTx;
+
+// The record edits of a transaction, resolved (ResolveEdits).
+struct EditedChanges {
+  // The transaction's changes with each edited path either gone (applied
+  // directly, below) or a file: the edits applied to its base version.
+  // Unset when the transaction has no edits.
+  std::optional<std::map<std::string, OurChange>> changes;
+  FileMap direct;  // paths whose edits applied to the newer file: the result
+  std::vector<RecordEditResult> results;
+};
+
+// True when applying `edits` to `now` (the file as published since) gives
+// what the strategy's record merge of `base` + edits against `now` would:
+// only sets, without versioning, of records that are in both with the same
+// cells, in tables with the same columns. Every other record is then
+// changed on one side only (kept as that side has it), and so is each
+// edited one.
+bool EditsApplyDirectly(const sdn::Document& base, const sdn::Document& now,
+                        const std::vector<RecordEdit>& edits) {
+  for (const RecordEdit& e : edits) {
+    if (e.op != "set" || e.versioning) return false;
+    const sdn::Table *b = base.Find(e.table), *n = now.Find(e.table);
+    if (b == nullptr || n == nullptr || b->columns != n->columns) return false;
+    const int rb = b->FindRow(e.id), rn = n->FindRow(e.id);
+    if (rb < 0 || rn < 0 || b->rows[static_cast<size_t>(rb)] != n->rows[static_cast<size_t>(rn)])
+      return false;
+  }
+  return true;
+}
+
+// Applies `edits` to the document of `from` (nullopt: an empty one) and
+// keeps the result in `cache` (or writes it, without one). The file keeps
+// from's mode.
+Result<store::TreeFile> EditFile(Repository::Impl& r, const std::string& path,
+                                 const std::optional<store::TreeFile>& from,
+                                 const std::vector<RecordEdit>& edits, internal::MergeCache* cache,
+                                 std::vector<RecordEditResult>* results) {
+  std::shared_ptr<sdn::Document> doc;
+  if (!from) {
+    doc = std::make_shared<sdn::Document>();
+  } else if (cache) {
+    doc = TXDIR_TRY(cache->TakeDocument(*r.store, path, from->oid));
+  } else {
+    const std::string text = TXDIR_TRY(r.store->ReadBlob(from->oid));
+    doc = std::make_shared<sdn::Document>(TXDIR_TRY(LoadRecordDocument(path, text)));
+  }
+  TXDIR_CHECK(ApplyEdits(path, edits, *doc, results));
+  std::string text = sdn::Write(*doc);
+  const git_oid oid = cache ? TXDIR_TRY(cache->PutDocument(std::move(doc), std::move(text)))
+                            : TXDIR_TRY(r.store->WriteBlob(text));
+  return store::TreeFile{path, oid, from ? from->mode : 0100644u};
+}
+
+// Resolves the record edits of `tx` against `acc`, the files it commits
+// onto. A path's edits apply to acc's version directly when that is the
+// base version (and the strategy does not refuse a moved head), or when
+// the strategy merges the path with the SDN record merge and
+// EditsApplyDirectly says the merge would give the same. Otherwise they
+// apply to the base version, which MergeTrees then merges like a Write.
+Result<EditedChanges> ResolveEdits(Repository::Impl& r, const PendingTx& tx,
+                                   const FileMap& base_files, const FileMap& acc, bool moved,
+                                   internal::MergeCache* cache) {
+  EditedChanges out;
+  for (const auto& [path, c] : tx.changes) {
+    if (c.edits.empty()) continue;
+    if (!out.changes) out.changes = tx.changes;
+    const auto base = Lookup(base_files, path), now = Lookup(acc, path);
+    bool direct = false;
+    if (SameFile(base, now)) {
+      direct = !(moved && tx.strategy == Strategy::kError);
+    } else if (base && now && cache &&
+               (tx.strategy == Strategy::kMerge || tx.strategy == Strategy::kLastModifiedWins) &&
+               sdn::IsTablesPath(path) &&
+               std::none_of(r.merge_drivers.begin(), r.merge_drivers.end(),
+                            [&](const auto& d) { return d->Handles(path); })) {
+      auto b = TXDIR_TRY(cache->ReadDocument(*r.store, path, base->oid));
+      auto n = TXDIR_TRY(cache->ReadDocument(*r.store, path, now->oid));
+      direct = EditsApplyDirectly(*b, *n, c.edits);
+    }
+    if (direct) {
+      out.direct[path] = TXDIR_TRY(EditFile(r, path, now, c.edits, cache, &out.results));
+      out.changes->erase(path);
+    } else {
+      store::TreeFile f = TXDIR_TRY(EditFile(r, path, base, c.edits, cache, &out.results));
+      (*out.changes)[path] = OurChange{std::move(f), c.time_ms, {}};
+    }
+  }
+  return out;
+}
 
 // Applies `tx` on top of `acc`: the head's files plus what the transactions
 // before it in this group changed (`group_moved`: they changed something).
@@ -189,6 +349,11 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
     }
     base_files = &queued_base;
   }
+  // Record edits become files here: applied to the newer file when that
+  // gives what a merge would, else to the base version as this
+  // transaction's own (then merged like a Write).
+  EditedChanges edited = TXDIR_TRY(ResolveEdits(r, tx, *base_files, *acc, moved, cache));
+  const std::map<std::string, OurChange>& changes = edited.changes ? *edited.changes : tx.changes;
   // A `gc --prune-history` since the transaction began may have deleted the
   // objects it wrote (they were unreachable then): nothing is lost by
   // starting over, so it is a conflict (RunTransaction and exec --retry run
@@ -210,7 +375,7 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   // no-op, and a program may have read files it did not write.
   if (moved && tx.strategy == Strategy::kError) {
     std::string changed, both;
-    for (const auto& [path, change] : tx.changes) {
+    for (const auto& [path, change] : changes) {
       const auto base = Lookup(*base_files, path);
       if (SameFile(change.file, base)) continue;
       changed += " " + internal::Printable(path);
@@ -228,7 +393,7 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   }
   // Not moved: `acc` is the base itself, so every change applies as it is.
   auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, internal::MergeDriversOf(r), tx.strategy,
-                                           *base_files, tx.changes, *acc, acc_time_ms, cache));
+                                           *base_files, changes, *acc, acc_time_ms, cache));
   if (tm.conflicted()) {
     std::string msg = "conflict: " + since + "; nothing was published";
     if (!tm.conflicts.empty()) {
@@ -242,7 +407,9 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   result.merged = std::move(tm.merged);
   result.theirs_kept = std::move(tm.theirs_kept);
   result.renumbered = std::move(tm.renumbered);
+  result.record_edits = std::move(edited.results);
   *acc = std::move(tm.files);
+  for (auto& [path, f] : edited.direct) (*acc)[path] = std::move(f);
   return result;
 }
 
@@ -465,7 +632,8 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   PendingTx own;
   own.base_commit = st.base_commit;
   own.base_gen = st.base_gen;
-  for (const auto& [path, change] : st.changes) own.changes[path] = {change.file, change.time_ms};
+  for (const auto& [path, change] : st.changes)
+    own.changes[path] = {change.file, change.time_ms, change.edits};
   own.strategy = options.strategy;
   own.message = options.message;
   own.author = options.author;

@@ -40,6 +40,36 @@ Status MergeCache::Flush(store::GitStore& store,
   return Ok();
 }
 
+Result<std::shared_ptr<const sdn::Document>> MergeCache::ReadDocument(const store::GitStore& store,
+                                                                      const std::string& path,
+                                                                      const git_oid& blob) {
+  const std::string id = store::OidHex(blob);
+  if (auto it = docs_.find(id); it != docs_.end()) return it->second;
+  const std::string text = TXDIR_TRY(Read(store, blob));
+  auto doc = std::make_shared<sdn::Document>(TXDIR_TRY(LoadRecordDocument(path, text)));
+  docs_.emplace(id, doc);
+  return doc;
+}
+
+Result<std::shared_ptr<sdn::Document>> MergeCache::TakeDocument(const store::GitStore& store,
+                                                                const std::string& path,
+                                                                const git_oid& blob) {
+  auto doc = TXDIR_TRY(ReadDocument(store, path, blob));
+  auto it = docs_.find(store::OidHex(blob));
+  if (it != docs_.end() && it->second.use_count() == 2) {  // the cache's and `doc`
+    std::shared_ptr<sdn::Document> own = std::move(it->second);
+    docs_.erase(it);
+    return own;
+  }
+  return std::make_shared<sdn::Document>(*doc);
+}
+
+Result<git_oid> MergeCache::PutDocument(std::shared_ptr<sdn::Document> doc, std::string text) {
+  const git_oid oid = TXDIR_TRY(Put(std::move(text)));
+  docs_[store::OidHex(oid)] = std::move(doc);
+  return oid;
+}
+
 MergeDriver::Cache* MergeCache::DriverCache(const MergeDriver& driver) {
   auto it = driver_caches_.find(&driver);
   if (it == driver_caches_.end()) it = driver_caches_.emplace(&driver, driver.NewCache()).first;

@@ -14,6 +14,7 @@
 
 #include "store/git_store.h"
 #include "txdir/merge_driver.h"
+#include "txdir/record_edit.h"
 #include "txdir/record_merge.h"
 #include "txdir/strategy.h"
 #include "txn/src/merge_drivers.h"
@@ -24,9 +25,12 @@ using FileMap = std::map<std::string, store::TreeFile>;
 
 // One path as "ours" left it: nullopt file means removed. time_ms is when
 // ours wrote it (kLastModifiedWins compares it with theirs_time_ms).
+// Non-empty `edits`: record edits still to apply at commit (file unused);
+// Transaction::Commit turns them into a file before MergeTrees sees them.
 struct OurChange {
   std::optional<store::TreeFile> file;
   int64_t time_ms = 0;
+  std::vector<RecordEdit> edits;
 };
 
 struct TreeMerge {
@@ -58,8 +62,27 @@ class MergeCache {
   // `driver`'s Cache (MergeDriver::NewCache, made at the first call).
   MergeDriver::Cache* DriverCache(const MergeDriver& driver);
 
+  // Record edits (Transaction::EditRecords) of one group edit the same
+  // tables one after another: the document each edit left is kept under
+  // the blob id of its text, so the next edit of that file neither reads
+  // nor parses it. A kept document's rows are that text's; its layout
+  // source is the text first parsed, which Write renders the edits into.
+  // The document of `blob` (the file `path`, named in errors), shared
+  // with the cache: parsed (seal checked) unless kept.
+  Result<std::shared_ptr<const sdn::Document>> ReadDocument(const store::GitStore& store,
+                                                            const std::string& path,
+                                                            const git_oid& blob);
+  // A copy of it to edit; or the document itself, no longer kept, when
+  // nothing else holds it.
+  Result<std::shared_ptr<sdn::Document>> TakeDocument(const store::GitStore& store,
+                                                      const std::string& path, const git_oid& blob);
+  // Keeps `doc` as the document of `text`, which it renders to; the text
+  // is kept like a merged one (Put). Returns its blob id.
+  Result<git_oid> PutDocument(std::shared_ptr<sdn::Document> doc, std::string text);
+
  private:
-  std::map<std::string, std::string> pending_;  // blob id (hex) -> text
+  std::map<std::string, std::string> pending_;                  // blob id (hex) -> text
+  std::map<std::string, std::shared_ptr<sdn::Document>> docs_;  // blob id (hex) -> document
   std::map<const MergeDriver*, std::unique_ptr<MergeDriver::Cache>> driver_caches_;
 };
 
