@@ -94,13 +94,13 @@ class Database {
     size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
   };
   struct Entry {
-    T record;
-    // As loaded from the file (absent for inserted records): a field that
-    // still has its loaded value is written with the file's cell text.
-    std::optional<T> loaded;
     // The loaded row's cells, by the file's column (empty for inserted
     // records). They hold the values of the columns T does not know too.
     std::vector<std::string> cells;
+    // The record once updated or inserted. Unset while it is as loaded: its
+    // value is then read from `cells` when asked for (Load checked that they
+    // convert), so a load of many records where few are touched builds few.
+    std::optional<T> record;
   };
   // What a column of the file or of the output holds.
   struct Column {
@@ -113,7 +113,11 @@ class Database {
 
   explicit Database(Options options) : options_(std::move(options)) {}
   Column ColumnOf(std::string_view name) const;
-  Status AddLoadedRow(const std::vector<Column>& columns, std::vector<std::string> cells);
+  // Reads a loaded row into `out`; with `out` null only checks that its
+  // cells convert. Errors name the record and the field.
+  Status ReadRow(const std::vector<std::string>& cells, T* out) const;
+  T RecordOf(const Entry& e) const;
+  const std::string& IdOf(const Entry& e) const;
   std::vector<std::string> OutputColumns() const;
   std::vector<std::string> OutputCells(const Entry& e, const std::vector<Column>& columns) const;
   // The text of what `c` (a known column) holds in `record`.
@@ -127,6 +131,10 @@ class Database {
   Options options_;
   sdn::Document doc_;       // the whole file; T's table has its rows cleared
   size_t table_index_ = 0;  // T's table in doc_.tables; == size() when absent
+  // The file's columns of T's fields (by Traits::Fields() index), of the
+  // versioning columns and of the key; -1 when the file has none.
+  std::vector<int> field_columns_;
+  int version_column_ = -1, modified_column_ = -1, id_column_ = -1;
   std::vector<Entry> entries_;
   // id -> entries_ index (the last record with that id).
   std::unordered_map<std::string, size_t, IdHash, std::equal_to<>> index_;

@@ -66,72 +66,83 @@ Result<Database<T>> Database<T>::FromDocument(sdn::Document doc, Options options
                          [](const sdn::Table& t) { return t.name == Traits::kTable; });
   db.table_index_ = static_cast<size_t>(it - tables.begin());
   if (it == tables.end()) return db;
-  if (it->ColumnIndex("id") < 0) {
+  db.id_column_ = it->ColumnIndex("id");
+  if (db.id_column_ < 0) {
     return MakeError(Code::kInvalidArgument,
                      "table '" + it->name + "' has no 'id' column, so its records have no key");
   }
-  // What each column holds is worked out once, not once per row.
-  std::vector<Column> columns;
-  columns.reserve(it->columns.size());
-  for (const std::string& name : it->columns) columns.push_back(db.ColumnOf(name));
+  // Where each field lives is worked out once, not once per row.
+  for (const Field<T>& f : Traits::Fields()) db.field_columns_.push_back(it->ColumnIndex(f.name));
+  db.version_column_ = it->ColumnIndex(kVersionColumn);
+  db.modified_column_ = it->ColumnIndex(kLastModifiedColumn);
   db.entries_.reserve(it->rows.size());
   db.index_.reserve(it->rows.size());
-  for (auto& cells : it->rows) TXDIR_CHECK(db.AddLoadedRow(columns, std::move(cells)));
+  for (auto& cells : it->rows) {
+    TXDIR_CHECK(db.ReadRow(cells, nullptr));
+    // A repeated id: the last one wins, as in Simple's library.
+    db.index_.insert_or_assign(cells[static_cast<size_t>(db.id_column_)], db.entries_.size());
+    db.entries_.push_back(Entry{std::move(cells), std::nullopt});
+  }
   it->rows.clear();  // the records live in entries_ now
   return db;
 }
 
-// `columns[i]` says what cells[i] holds; Parse gives every row one cell per
-// column.
 template <Record T>
-Status Database<T>::AddLoadedRow(const std::vector<Column>& columns,
-                                 std::vector<std::string> cells) {
-  Entry entry;
-  const size_t id_column = static_cast<size_t>(doc_.tables[table_index_].ColumnIndex("id"));
-  const std::string& id = cells[id_column];
+Status Database<T>::ReadRow(const std::vector<std::string>& cells, T* out) const {
   auto context = [&] {
-    return "table '" + std::string(Traits::kTable) + "', record '" + id + "': ";
+    return "table '" + std::string(Traits::kTable) + "', record '" +
+           cells[static_cast<size_t>(id_column_)] + "': ";
   };
-  // Fields in Traits order, as RecordFromRow reads them, so the first bad
-  // cell named is the same.
+  // Fields in Traits order, so the first bad cell named is the same
+  // whichever way the row is read.
   const auto fields = Traits::Fields();
   for (size_t f = 0; f < fields.size(); ++f) {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      if (columns[i].field != static_cast<int>(f)) continue;
-      Status s = std::visit(
-          [&](auto member) -> Status {
-            auto& v = entry.record.*member;
-            using V = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<V, std::string>) {
-              v = cells[i];
-              return Ok();
-            } else if constexpr (std::is_same_v<V, bool>) {
-              return ParseBoolCell(cells[i], v);
-            } else {
-              return ParseIntCell(cells[i], v);
-            }
-          },
-          fields[f].member);
-      if (!s)
-        return MakeError(
-            Code::kInvalidArgument,
-            context() + "field '" + std::string(fields[f].name) + "': " + s.error().message);
-    }
+    if (field_columns_[f] < 0) continue;
+    const std::string& cell = cells[static_cast<size_t>(field_columns_[f])];
+    Status s = std::visit(
+        [&](auto member) -> Status {
+          using V = std::decay_t<decltype(std::declval<T&>().*member)>;
+          if constexpr (std::is_same_v<V, std::string>) {
+            if (out) out->*member = cell;
+            return Ok();
+          } else if constexpr (std::is_same_v<V, bool>) {
+            bool v = false;
+            TXDIR_CHECK(ParseBoolCell(cell, out ? out->*member : v));
+            return Ok();
+          } else {
+            int64_t v = 0;
+            TXDIR_CHECK(ParseIntCell(cell, out ? out->*member : v));
+            return Ok();
+          }
+        },
+        fields[f].member);
+    if (!s)
+      return MakeError(Code::kInvalidArgument, context() + "field '" + std::string(fields[f].name) +
+                                                   "': " + s.error().message);
   }
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].version) {
-      if (Status s = ParseIntCell(cells[i], entry.record.version); !s)
-        return MakeError(Code::kInvalidArgument, context() + "version: " + s.error().message);
-    } else if (columns[i].modified) {
-      entry.record.last_modified = cells[i];
-    }
+  if (version_column_ >= 0) {
+    int64_t v = 0;
+    if (Status s =
+            ParseIntCell(cells[static_cast<size_t>(version_column_)], out ? out->version : v);
+        !s)
+      return MakeError(Code::kInvalidArgument, context() + "version: " + s.error().message);
   }
-  entry.loaded = entry.record;
-  // A repeated id: the last one wins, as in Simple's library.
-  index_.insert_or_assign(cells[id_column], entries_.size());
-  entry.cells = std::move(cells);
-  entries_.push_back(std::move(entry));
+  if (modified_column_ >= 0 && out)
+    out->last_modified = cells[static_cast<size_t>(modified_column_)];
   return Ok();
+}
+
+template <Record T>
+T Database<T>::RecordOf(const Entry& e) const {
+  if (e.record) return *e.record;
+  T t;
+  (void)ReadRow(e.cells, &t);  // checked by Load
+  return t;
+}
+
+template <Record T>
+const std::string& Database<T>::IdOf(const Entry& e) const {
+  return e.record ? e.record->id : e.cells[static_cast<size_t>(id_column_)];
 }
 
 template <Record T>
@@ -151,8 +162,9 @@ std::vector<std::string> Database<T>::OutputColumns() const {
     Column c;
     c.field = static_cast<int>(f);
     const std::string blank = CellOf(defaults, c);
+    // A record as loaded lacks the field: it holds the default.
     bool needed = absent || std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
-                    return CellOf(e.record, c) != blank;
+                    return e.record && CellOf(*e.record, c) != blank;
                   });
     if (needed) columns.emplace_back(fields[f].name);
   }
@@ -168,11 +180,14 @@ std::vector<std::string> Database<T>::OutputCells(const Entry& e,
                                                   const std::vector<Column>& columns) const {
   std::vector<std::string> cells;
   cells.reserve(columns.size());
+  const bool loaded = !e.cells.empty();
   // A record as loaded is written back with the file's cell texts, without
-  // rendering its values: for a table of many records where one changed
-  // that is most of the cost of a save.
-  const bool loaded = e.loaded && !e.cells.empty();
-  const bool unchanged = loaded && *e.loaded == e.record;
+  // building its values: for a table of many records where one changed that
+  // is most of the cost of a save. In a changed one, a field that still has
+  // its loaded value keeps its text too ("" for an empty integer cell, not
+  // "0").
+  std::optional<T> before;  // a changed record as loaded
+  if (loaded && e.record) (void)ReadRow(e.cells, &before.emplace());
   for (const Column& c : columns) {
     if (!c.known()) {
       // Columns T does not know come from the file: a loaded record keeps
@@ -183,17 +198,17 @@ std::vector<std::string> Database<T>::OutputCells(const Entry& e,
     }
     if (loaded && c.loaded >= 0) {
       const std::string& file_text = e.cells[static_cast<size_t>(c.loaded)];
-      if (unchanged) {
+      if (!e.record) {
         cells.push_back(file_text);
         continue;
       }
-      // Unchanged since loading: the file's text ("" for an empty integer
-      // cell, not "0"), so an untouched field is written back as it was.
-      std::string now = CellOf(e.record, c);
-      cells.push_back(now == CellOf(*e.loaded, c) ? file_text : std::move(now));
+      std::string now = CellOf(*e.record, c);
+      cells.push_back(now == CellOf(*before, c) ? file_text : std::move(now));
       continue;
     }
-    cells.push_back(CellOf(e.record, c));
+    // Not in the file: the record's value; a record as loaded has the
+    // field's default.
+    cells.push_back(e.record ? CellOf(*e.record, c) : CellOf(T{}, c));
   }
   return cells;
 }
@@ -230,7 +245,7 @@ Result<T> Database<T>::Get(std::string_view id) const {
   auto it = index_.find(id);
   if (it == index_.end())
     return MakeError(Code::kNotFound, "no record with id '" + std::string(id) + "'");
-  return entries_[it->second].record;
+  return RecordOf(entries_[it->second]);
 }
 
 template <Record T>
@@ -243,7 +258,7 @@ Result<std::string> Database<T>::Insert(T record) {
     record.last_modified = Now();
   }
   index_.emplace(record.id, entries_.size());
-  entries_.push_back(Entry{record, std::nullopt, {}});
+  entries_.push_back(Entry{{}, record});
   return record.id;
 }
 
@@ -252,16 +267,16 @@ Status Database<T>::Update(const T& record) {
   auto it = index_.find(record.id);
   if (it == index_.end())
     return MakeError(Code::kNotFound, "no record with id '" + record.id + "'");
-  T& stored = entries_[it->second].record;
+  Entry& e = entries_[it->second];
   if (!options_.versioning) {
-    stored = record;
+    e.record = record;
     return Ok();
   }
+  const T stored = RecordOf(e);
   if (SameFields(stored, record)) return Ok();  // nothing changed
-  int64_t version = stored.version + 1;
-  stored = record;
-  stored.version = version;
-  stored.last_modified = Now();
+  e.record = record;
+  e.record->version = stored.version + 1;
+  e.record->last_modified = Now();
   return Ok();
 }
 
@@ -278,14 +293,14 @@ Status Database<T>::Delete(std::string_view id) {
 template <Record T>
 void Database<T>::Reindex() {
   index_.clear();
-  for (size_t i = 0; i < entries_.size(); ++i) index_[entries_[i].record.id] = i;  // last wins
+  for (size_t i = 0; i < entries_.size(); ++i) index_[IdOf(entries_[i])] = i;  // last wins
 }
 
 template <Record T>
 std::vector<T> Database<T>::All() const {
   std::vector<T> out;
   out.reserve(entries_.size());
-  for (const Entry& e : entries_) out.push_back(e.record);
+  for (const Entry& e : entries_) out.push_back(RecordOf(e));
   return out;
 }
 
@@ -293,7 +308,7 @@ template <Record T>
 std::string Database<T>::NextId() const {
   std::vector<std::string> ids;
   ids.reserve(entries_.size());
-  for (const Entry& e : entries_) ids.push_back(e.record.id);
+  for (const Entry& e : entries_) ids.push_back(IdOf(e));
   return NextNumericId(ids);
 }
 

@@ -357,6 +357,9 @@ int64_t Lost(const std::map<int, int64_t>& counters, int writers, int total, int
   return lost;
 }
 
+// The stores, in the order of Row's figures.
+constexpr const char* kStoreNames[3] = {"edits", "write", "sqlite"};
+
 struct Row {
   int writers = 0;
   // Updates/s, one per round: txdir with record edits, txdir writing the
@@ -392,6 +395,9 @@ int main(int argc, char** argv) {
   app.Add("--writers", &writers_text, "Writer process counts, comma-separated").ShowDefault();
   app.Add("--dir", &parent, "Parent of the temporary directories").ShowDefault();
   app.Add("--json", &json_file, "Also write the figures as JSON to FILE");
+  std::string only;
+  app.Add("--only", &only, "Run one store only (edits, write or sqlite), e.g. to profile it")
+      .OneOf({"edits", "write", "sqlite"});
   app.Flag("--quick", &quick, "Smoke run: 100 records, 48 updates, correctness only");
   app.Flag("--keep", &keep, "Keep the temporary directories");
   if (auto code = txdir::cmdline::ParseMain(program, argc, argv)) return *code;
@@ -467,6 +473,7 @@ int main(int argc, char** argv) {
       }
       // 0: txdir with record edits, 1: txdir writing the table, 2: SQLite.
       double seconds[3] = {0, 0, 0};
+      bool ran[3] = {false, false, false};
       auto run = [&](int which) {
         sh->conflicts = 0;
         sh->merged = 0;
@@ -479,16 +486,22 @@ int main(int argc, char** argv) {
           row.merged += sh->merged.load();
         }
       };
-      for (int i = 0; i < 3; ++i) run((i + round_no) % 3);  // each goes first in turn
+      for (int i = 0; i < 3; ++i) {  // each goes first in turn
+        const int which = (i + round_no) % 3;
+        if (!only.empty() && only != kStoreNames[which]) continue;
+        run(which);
+        ran[which] = true;
+      }
       row.busy += sh->busy.load();
       if (sh->errors.load() != 0 || seconds[0] < 0 || seconds[1] < 0 || seconds[2] < 0) {
         (void)std::fprintf(stderr, "txdir-record-bench: %d writers: a writer failed: %s\n", writers,
                            sh->first_error);
         all_ok = false;
       }
-      const int64_t lost[3] = {Lost(TxdirCounters(roots[0]), writers, updates, records),
-                               Lost(TxdirCounters(roots[1]), writers, updates, records),
-                               Lost(SqliteCounters(sqlite_path, sh), writers, updates, records)};
+      const int64_t lost[3] = {
+          ran[0] ? Lost(TxdirCounters(roots[0]), writers, updates, records) : 0,
+          ran[1] ? Lost(TxdirCounters(roots[1]), writers, updates, records) : 0,
+          ran[2] ? Lost(SqliteCounters(sqlite_path, sh), writers, updates, records) : 0};
       if (lost[0] != 0 || lost[1] != 0 || lost[2] != 0) {
         (void)std::fprintf(stderr,
                            "txdir-record-bench: %d writers: lost updates: txdir %lld (edits), "
@@ -515,12 +528,11 @@ int main(int argc, char** argv) {
               "writers", "txdir edits", "txdir write", "sqlite", "txdir/sqlite",
               "edits merged / retried, lost (txdir, sqlite)");
   for (const Row& r : rows) {
-    std::printf("%8d  %14.1f  %14.1f  %14.1f  %12.3fx  %llu / %llu, lost %lld, %lld\n", r.writers,
-                r.txdir_ups, r.write_ups, r.sqlite_ups,
-                r.sqlite_ups > 0 ? r.txdir_ups / r.sqlite_ups : 0.0,
-                static_cast<unsigned long long>(r.merged),
-                static_cast<unsigned long long>(r.conflicts), static_cast<long long>(r.txdir_lost),
-                static_cast<long long>(r.sqlite_lost));
+    std::printf(
+        "%8d  %14.1f  %14.1f  %14.1f  %12.3fx  %llu / %llu, lost %lld, %lld\n", r.writers,
+        r.txdir_ups, r.write_ups, r.sqlite_ups, r.sqlite_ups > 0 ? r.txdir_ups / r.sqlite_ups : 0.0,
+        static_cast<unsigned long long>(r.merged), static_cast<unsigned long long>(r.conflicts),
+        static_cast<long long>(r.txdir_lost), static_cast<long long>(r.sqlite_lost));
   }
   std::printf("%s\n", all_ok ? "all updates present in every store" : "FAILED");
 

@@ -233,8 +233,11 @@ struct EditedChanges {
   // directly, below) or a file: the edits applied to its base version.
   // Unset when the transaction has no edits.
   std::optional<std::map<std::string, OurChange>> changes;
-  FileMap direct;  // paths whose edits applied to the newer file: the result
-  std::vector<RecordEditResult> results;
+  // Paths whose edits apply to the newer file directly (ApplyDirectEdits,
+  // once nothing else can fail): that file (nullopt: missing) and edits.
+  std::map<std::string, std::pair<std::optional<store::TreeFile>, const std::vector<RecordEdit>*>>
+      direct;
+  std::map<std::string, std::vector<RecordEditResult>> results;  // by path
 };
 
 // True when applying `edits` to `now` (the file as published since) gives
@@ -256,38 +259,16 @@ bool EditsApplyDirectly(const sdn::Document& base, const sdn::Document& now,
   return true;
 }
 
-// Applies `edits` to the document of `from` (nullopt: an empty one) and
-// keeps the result in `cache` (or writes it, without one). The file keeps
-// from's mode.
-Result<store::TreeFile> EditFile(Repository::Impl& r, const std::string& path,
-                                 const std::optional<store::TreeFile>& from,
-                                 const std::vector<RecordEdit>& edits, internal::MergeCache* cache,
-                                 std::vector<RecordEditResult>* results) {
-  std::shared_ptr<sdn::Document> doc;
-  if (!from) {
-    doc = std::make_shared<sdn::Document>();
-  } else if (cache) {
-    doc = TXDIR_TRY(cache->TakeDocument(*r.store, path, from->oid));
-  } else {
-    const std::string text = TXDIR_TRY(r.store->ReadBlob(from->oid));
-    doc = std::make_shared<sdn::Document>(TXDIR_TRY(LoadRecordDocument(path, text)));
-  }
-  TXDIR_CHECK(ApplyEdits(path, edits, *doc, results));
-  std::string text = sdn::Write(*doc);
-  const git_oid oid = cache ? TXDIR_TRY(cache->PutDocument(std::move(doc), std::move(text)))
-                            : TXDIR_TRY(r.store->WriteBlob(text));
-  return store::TreeFile{path, oid, from ? from->mode : 0100644u};
-}
-
 // Resolves the record edits of `tx` against `acc`, the files it commits
 // onto. A path's edits apply to acc's version directly when that is the
 // base version (and the strategy does not refuse a moved head), or when
 // the strategy merges the path with the SDN record merge and
-// EditsApplyDirectly says the merge would give the same. Otherwise they
-// apply to the base version, which MergeTrees then merges like a Write.
+// EditsApplyDirectly says the merge would give the same; those are left
+// for ApplyDirectEdits. Otherwise they apply here to the base version,
+// which MergeTrees then merges like a Write of it.
 Result<EditedChanges> ResolveEdits(Repository::Impl& r, const PendingTx& tx,
                                    const FileMap& base_files, const FileMap& acc, bool moved,
-                                   internal::MergeCache* cache) {
+                                   internal::MergeCache& cache) {
   EditedChanges out;
   for (const auto& [path, c] : tx.changes) {
     if (c.edits.empty()) continue;
@@ -296,24 +277,61 @@ Result<EditedChanges> ResolveEdits(Repository::Impl& r, const PendingTx& tx,
     bool direct = false;
     if (SameFile(base, now)) {
       direct = !(moved && tx.strategy == Strategy::kError);
-    } else if (base && now && cache &&
+    } else if (base && now &&
                (tx.strategy == Strategy::kMerge || tx.strategy == Strategy::kLastModifiedWins) &&
                sdn::IsTablesPath(path) &&
                std::none_of(r.merge_drivers.begin(), r.merge_drivers.end(),
                             [&](const auto& d) { return d->Handles(path); })) {
-      auto b = TXDIR_TRY(cache->ReadDocument(*r.store, path, base->oid));
-      auto n = TXDIR_TRY(cache->ReadDocument(*r.store, path, now->oid));
+      auto b = TXDIR_TRY(cache.ReadDocument(*r.store, path, base->oid));
+      auto n = TXDIR_TRY(cache.ReadDocument(*r.store, path, now->oid));
       direct = EditsApplyDirectly(*b, *n, c.edits);
     }
     if (direct) {
-      out.direct[path] = TXDIR_TRY(EditFile(r, path, now, c.edits, cache, &out.results));
+      out.direct[path] = {now, &c.edits};
       out.changes->erase(path);
-    } else {
-      store::TreeFile f = TXDIR_TRY(EditFile(r, path, base, c.edits, cache, &out.results));
-      (*out.changes)[path] = OurChange{std::move(f), c.time_ms, {}};
+      continue;
     }
+    // This transaction's version: rendered and hashed, so that MergeTrees
+    // compares it with the others by content, as it does a Write.
+    auto doc = base ? TXDIR_TRY(cache.TakeDocument(*r.store, path, base->oid, /*own=*/false))
+                    : std::make_shared<sdn::Document>();
+    TXDIR_CHECK(ApplyEdits(path, c.edits, *doc, &out.results[path]));
+    const git_oid oid = TXDIR_TRY(cache.Put(sdn::Write(*doc)));
+    (*out.changes)[path] =
+        OurChange{store::TreeFile{path, oid, base ? base->mode : 0100644u}, c.time_ms, {}};
   }
   return out;
+}
+
+// Applies the edits ResolveEdits left to apply directly; on success
+// `files` holds each edited path's result. A document nothing else holds
+// is edited in place when one edit is all the transaction makes (on error
+// ApplyRecordEdit leaves it as it was); otherwise a copy.
+Status ApplyDirectEdits(Repository::Impl& r, EditedChanges& edited, internal::MergeCache& cache,
+                        FileMap* files) {
+  size_t count = 0;
+  for (const auto& [path, d] : edited.direct) count += d.second->size();
+  for (const auto& [path, d] : edited.direct) {
+    const auto& [now, edits] = d;
+    const bool own = count == 1 && now.has_value();
+    auto doc = now ? TXDIR_TRY(cache.TakeDocument(*r.store, path, now->oid, own))
+                   : std::make_shared<sdn::Document>();
+    std::vector<RecordEditResult>& results = edited.results[path];
+    if (Status st = ApplyEdits(path, *edits, *doc, &results); !st) {
+      if (own) cache.Restore(now->oid, std::move(doc));
+      return st;
+    }
+    const bool changed = std::any_of(results.begin(), results.end(),
+                                     [](const RecordEditResult& e) { return e.changed; });
+    if (!changed && now) {
+      if (own) cache.Restore(now->oid, std::move(doc));
+      (*files)[path] = *now;
+      continue;
+    }
+    (*files)[path] =
+        store::TreeFile{path, cache.PutDocument(std::move(doc)), now ? now->mode : 0100644u};
+  }
+  return Ok();
 }
 
 // Applies `tx` on top of `acc`: the head's files plus what the transactions
@@ -352,7 +370,9 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   // Record edits become files here: applied to the newer file when that
   // gives what a merge would, else to the base version as this
   // transaction's own (then merged like a Write).
-  EditedChanges edited = TXDIR_TRY(ResolveEdits(r, tx, *base_files, *acc, moved, cache));
+  internal::MergeCache own_cache;  // without the caller's: this transaction's alone
+  if (!cache) cache = &own_cache;
+  EditedChanges edited = TXDIR_TRY(ResolveEdits(r, tx, *base_files, *acc, moved, *cache));
   const std::map<std::string, OurChange>& changes = edited.changes ? *edited.changes : tx.changes;
   // A `gc --prune-history` since the transaction began may have deleted the
   // objects it wrote (they were unreachable then): nothing is lost by
@@ -407,9 +427,11 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   result.merged = std::move(tm.merged);
   result.theirs_kept = std::move(tm.theirs_kept);
   result.renumbered = std::move(tm.renumbered);
-  result.record_edits = std::move(edited.results);
+  TXDIR_CHECK(ApplyDirectEdits(r, edited, *cache, &tm.files));
+  for (auto& [path, results] : edited.results)
+    for (auto& e : results) result.record_edits.push_back(std::move(e));
+  if (cache == &own_cache) TXDIR_CHECK(own_cache.Flush(*r.store, &tm.files));
   *acc = std::move(tm.files);
-  for (auto& [path, f] : edited.direct) (*acc)[path] = std::move(f);
   return result;
 }
 
@@ -453,11 +475,13 @@ void PublishGroup(Repository::Impl& r, const internal::WriterLock& lock,
                   const std::optional<Head>& head, const FileMap& acc, internal::MergeCache& cache,
                   const std::vector<Slot*>& ok) {
   std::optional<Error> publish_error;
+  // The merged and edited tables the generation holds, written now: once
+  // each.
+  FileMap files = acc;
+  auto flushed = cache.Flush(*r.store, &files);
   std::vector<store::TreeFile> list;
-  list.reserve(acc.size());
-  for (const auto& [path, f] : acc) list.push_back(f);
-  // The merged tables the generation holds, written now: once each.
-  auto flushed = cache.Flush(*r.store, acc);
+  list.reserve(files.size());
+  for (const auto& [path, f] : files) list.push_back(f);
   Result<git_oid> tree =
       flushed ? r.store->WriteTree(list) : Result<git_oid>(tl::unexpected(flushed.error()));
   if (!tree) {

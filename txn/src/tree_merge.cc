@@ -2,6 +2,10 @@
 // tree_merge.h).
 #include "txn/src/tree_merge.h"
 
+#include <algorithm>
+#include <cstring>
+#include <random>
+
 namespace txdir::internal {
 
 bool SameFile(const std::optional<store::TreeFile>& a, const std::optional<store::TreeFile>& b) {
@@ -16,7 +20,9 @@ Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree) {
 }
 
 Result<std::string> MergeCache::Read(const store::GitStore& store, const git_oid& blob) {
-  if (auto it = pending_.find(store::OidHex(blob)); it != pending_.end()) return it->second;
+  const std::string id = store::OidHex(blob);
+  if (auto it = pending_.find(id); it != pending_.end()) return it->second;
+  if (auto it = provisional_.find(id); it != provisional_.end()) return sdn::Write(*it->second);
   return store.ReadBlob(blob);
 }
 
@@ -26,9 +32,12 @@ Result<git_oid> MergeCache::Put(std::string text) {
   return oid;
 }
 
-Status MergeCache::Flush(store::GitStore& store,
-                         const std::map<std::string, store::TreeFile>& files) {
-  for (const auto& [path, f] : files) {
+Status MergeCache::Flush(store::GitStore& store, std::map<std::string, store::TreeFile>* files) {
+  for (auto& [path, f] : *files) {
+    if (auto it = provisional_.find(store::OidHex(f.oid)); it != provisional_.end()) {
+      f.oid = TXDIR_TRY(store.WriteBlob(sdn::Write(*it->second)));
+      continue;
+    }
     auto it = pending_.find(store::OidHex(f.oid));
     if (it == pending_.end()) continue;
     const git_oid written = TXDIR_TRY(store.WriteBlob(it->second));
@@ -37,6 +46,8 @@ Status MergeCache::Flush(store::GitStore& store,
     pending_.erase(it);  // once, even if several paths hold it
   }
   pending_.clear();
+  provisional_.clear();
+  docs_.clear();
   return Ok();
 }
 
@@ -44,6 +55,7 @@ Result<std::shared_ptr<const sdn::Document>> MergeCache::ReadDocument(const stor
                                                                       const std::string& path,
                                                                       const git_oid& blob) {
   const std::string id = store::OidHex(blob);
+  if (auto it = provisional_.find(id); it != provisional_.end()) return it->second;
   if (auto it = docs_.find(id); it != docs_.end()) return it->second;
   const std::string text = TXDIR_TRY(Read(store, blob));
   auto doc = std::make_shared<sdn::Document>(TXDIR_TRY(LoadRecordDocument(path, text)));
@@ -53,20 +65,36 @@ Result<std::shared_ptr<const sdn::Document>> MergeCache::ReadDocument(const stor
 
 Result<std::shared_ptr<sdn::Document>> MergeCache::TakeDocument(const store::GitStore& store,
                                                                 const std::string& path,
-                                                                const git_oid& blob) {
+                                                                const git_oid& blob, bool own) {
   auto doc = TXDIR_TRY(ReadDocument(store, path, blob));
-  auto it = docs_.find(store::OidHex(blob));
-  if (it != docs_.end() && it->second.use_count() == 2) {  // the cache's and `doc`
-    std::shared_ptr<sdn::Document> own = std::move(it->second);
-    docs_.erase(it);
-    return own;
+  const std::string id = store::OidHex(blob);
+  for (auto* kept : {&provisional_, &docs_}) {
+    auto it = kept->find(id);
+    // Held only by the cache and `doc`: nobody else sees it change.
+    if (!own || it == kept->end() || it->second.use_count() != 2) continue;
+    std::shared_ptr<sdn::Document> taken = std::move(it->second);
+    kept->erase(it);
+    return taken;
   }
   return std::make_shared<sdn::Document>(*doc);
 }
 
-Result<git_oid> MergeCache::PutDocument(std::shared_ptr<sdn::Document> doc, std::string text) {
-  const git_oid oid = TXDIR_TRY(Put(std::move(text)));
-  docs_[store::OidHex(oid)] = std::move(doc);
+void MergeCache::Restore(const git_oid& blob, std::shared_ptr<sdn::Document> doc) {
+  const std::string id = store::OidHex(blob);
+  (made_.count(id) ? provisional_ : docs_)[id] = std::move(doc);
+}
+
+git_oid MergeCache::PutDocument(std::shared_ptr<sdn::Document> doc) {
+  // Random: it names no object, now or later (2^-160 against a real one).
+  git_oid oid;
+  std::random_device rd;
+  for (size_t i = 0; i < sizeof oid.id; i += sizeof(uint32_t)) {
+    const uint32_t r = rd();
+    std::memcpy(oid.id + i, &r, std::min(sizeof r, sizeof oid.id - i));
+  }
+  const std::string id = store::OidHex(oid);
+  made_.insert(id);
+  provisional_[id] = std::move(doc);
   return oid;
 }
 
@@ -192,7 +220,7 @@ Result<TreeMerge> MergeTrees(store::GitStore& store, const MergeDrivers& drivers
       out.files.erase(path);
     }
   }
-  if (!cache) TXDIR_CHECK(own.Flush(store, out.files));
+  if (!cache) TXDIR_CHECK(own.Flush(store, &out.files));
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,32 +58,40 @@ class MergeCache {
   Result<std::string> Read(const store::GitStore& store, const git_oid& blob);
   // Keeps `text` under its blob id, unwritten.
   Result<git_oid> Put(std::string text);
-  // Writes every kept text that `files` refers to; the rest are dropped.
-  Status Flush(store::GitStore& store, const std::map<std::string, store::TreeFile>& files);
+  // Writes every kept text and document that `files` refers to, giving each
+  // document's file its real blob id; the rest are dropped.
+  Status Flush(store::GitStore& store, std::map<std::string, store::TreeFile>* files);
   // `driver`'s Cache (MergeDriver::NewCache, made at the first call).
   MergeDriver::Cache* DriverCache(const MergeDriver& driver);
 
   // Record edits (Transaction::EditRecords) of one group edit the same
-  // tables one after another: the document each edit left is kept under
-  // the blob id of its text, so the next edit of that file neither reads
-  // nor parses it. A kept document's rows are that text's; its layout
-  // source is the text first parsed, which Write renders the edits into.
-  // The document of `blob` (the file `path`, named in errors), shared
-  // with the cache: parsed (seal checked) unless kept.
+  // tables one after another. The document each edit leaves is kept,
+  // unrendered, under a provisional blob id (random, never written; Flush
+  // renders the ones the final file set holds), so the next edit of that
+  // file neither reads, parses, renders nor hashes it. A kept document's
+  // rows are its file's; its layout source is the text first parsed, which
+  // Write renders every edit since into.
+  // The document of `blob` (the file `path`, named in errors), shared with
+  // the cache: parsed (seal checked) unless kept.
   Result<std::shared_ptr<const sdn::Document>> ReadDocument(const store::GitStore& store,
                                                             const std::string& path,
                                                             const git_oid& blob);
-  // A copy of it to edit; or the document itself, no longer kept, when
-  // nothing else holds it.
+  // The document of `blob` to edit, taken out of the cache when `own` and
+  // nothing else holds it (the caller then gives it back with Restore, or
+  // under a new id with PutDocument), else a copy.
   Result<std::shared_ptr<sdn::Document>> TakeDocument(const store::GitStore& store,
-                                                      const std::string& path, const git_oid& blob);
-  // Keeps `doc` as the document of `text`, which it renders to; the text
-  // is kept like a merged one (Put). Returns its blob id.
-  Result<git_oid> PutDocument(std::shared_ptr<sdn::Document> doc, std::string text);
+                                                      const std::string& path, const git_oid& blob,
+                                                      bool own);
+  // Keeps `doc` under `blob` again (an edit that failed and left it as it was).
+  void Restore(const git_oid& blob, std::shared_ptr<sdn::Document> doc);
+  // Keeps `doc` under a new provisional blob id, which it returns.
+  git_oid PutDocument(std::shared_ptr<sdn::Document> doc);
 
  private:
-  std::map<std::string, std::string> pending_;                  // blob id (hex) -> text
-  std::map<std::string, std::shared_ptr<sdn::Document>> docs_;  // blob id (hex) -> document
+  std::map<std::string, std::string> pending_;                         // blob id (hex) -> text
+  std::map<std::string, std::shared_ptr<sdn::Document>> docs_;         // blob id (hex) -> document
+  std::map<std::string, std::shared_ptr<sdn::Document>> provisional_;  // the same, unrendered
+  std::set<std::string> made_;  // every provisional id PutDocument gave
   std::map<const MergeDriver*, std::unique_ptr<MergeDriver::Cache>> driver_caches_;
 };
 
