@@ -3,9 +3,12 @@
 // merged like a Write of the transaction's own version.
 #include "txdir/record_edit.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -235,6 +238,52 @@ TEST_F(RecordEditTest, QueuedEditsLandInOneGenerationEachWithItsOwnResult) {
   for (int i = 0; i + 1 < kWriters; ++i)
     EXPECT_EQ(db.Get(std::to_string(i))->status, "w" + std::to_string(i));
   EXPECT_EQ(Head(), 2u);
+  ExpectClean(2);
+}
+
+// A queued request's edits come from another process's file: each member is
+// checked, and a bad one is answered as damaged, never applied.
+TEST_F(RecordEditTest, AQueuedRequestWithBadEditsIsAnsweredAsDamaged) {
+  const std::string queue = root + "/.txdir/queue";
+  std::filesystem::create_directories(queue);
+  const std::string base =
+      "{\"format\":2,\"id\":\"%s\",\"base\":\"\",\"base_generation\":0,"
+      "\"strategy\":\"merge\",\"message\":\"\",\"author\":\"\",\"kind\":"
+      "\"transaction\",\"changes\":[{\"path\":\"todo_db.sdn\",\"time_ms\":1,"
+      "\"edits\":%s}]}";
+  const char* bad[] = {
+      "[]",  // no edits
+      "[{\"table\":\"todos\",\"op\":\"upsert\",\"id\":\"1\",\"fields\":[],"
+      "\"versioning\":false}]",  // unknown op
+      "[{\"table\":\"todos\",\"op\":\"set\",\"id\":\"1\",\"fields\":[[\"a\"]],"
+      "\"versioning\":false}]",  // half a field
+      "[{\"table\":\"todos\",\"op\":\"set\",\"id\":1,\"fields\":[[\"a\",\"b\"]],"
+      "\"versioning\":false}]",  // a number as id
+  };
+  std::vector<std::pair<std::string, int>> held;  // id, flocked descriptor: "its writer lives"
+  for (size_t i = 0; i < std::size(bad); ++i) {
+    const std::string id =
+        "0000000000000000000" + std::to_string(i) + "-0000000001-00000000-00000000";
+    char text[2048];
+    std::snprintf(text, sizeof text, base.c_str(), id.c_str(), bad[i]);
+    const std::string path = queue + "/" + id + ".req";
+    testing::WriteFile(path, text);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    held.emplace_back(id, fd);
+  }
+  auto tx = Begin();
+  ASSERT_TRUE(tx->EditRecords(kTodoFile, {Set(1, {{"status", "done"}})}).has_value());
+  auto done = tx->Commit(CommitOptions{.strategy = Strategy::kMerge});
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  EXPECT_EQ(MustLoadTodos(LiveFile(kTodoFile)).Get("1")->status, "done");
+  for (const auto& [id, fd] : held) {
+    const std::string outcome = testing::ReadFile(queue + "/" + id + ".done");
+    EXPECT_NE(outcome.find("\"ok\":false"), std::string::npos) << outcome;
+    EXPECT_NE(outcome.find("bad record edits"), std::string::npos) << outcome;
+    ::close(fd);
+  }
   ExpectClean(2);
 }
 
