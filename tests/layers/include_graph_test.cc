@@ -33,7 +33,7 @@ const std::map<std::string, Layer> kPublicOwners = {
     {"include/txdir/log.h", kStore},         {"include/txdir/sdn.h", kSdn},
     {"include/txdir/strategy.h", kSdn},      {"include/txdir/record_merge.h", kSdn},
     {"include/txdir/records.h", kSdn},       {"include/txdir/database.h", kSdn},
-    {"include/txdir/database_impl.h", kSdn},
+    {"include/txdir/database_impl.h", kSdn}, {"include/txdir/record_edit.h", kSdn},
 };
 
 std::optional<Layer> LayerOf(const std::string& rel) {
