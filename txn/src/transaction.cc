@@ -281,7 +281,7 @@ Result<EditedChanges> ResolveEdits(Repository::Impl& r, const PendingTx& tx,
                (tx.strategy == Strategy::kMerge || tx.strategy == Strategy::kLastModifiedWins) &&
                sdn::IsTablesPath(path) &&
                std::none_of(r.merge_drivers.begin(), r.merge_drivers.end(),
-                            [&](const auto& d) { return d->Handles(path); })) {
+                            [&p = path](const auto& d) { return d->Handles(p); })) {
       auto b = TXDIR_TRY(cache.ReadDocument(*r.store, path, base->oid));
       auto n = TXDIR_TRY(cache.ReadDocument(*r.store, path, now->oid));
       direct = EditsApplyDirectly(*b, *n, c.edits);
