@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,20 @@ Result<std::string> ReadSmallFile(Env* env, int fd, size_t max) {
     if (out.size() > max) return MakeError(Code::kCorruption, "queue file too large");
   }
   return out;
+}
+
+// A queue file's first line: the request. An outcome written into the
+// request file follows it on a second line (WriteOutcome); neither JSON
+// text holds a newline.
+std::string_view RequestLine(std::string_view text) {
+  return text.substr(0, std::min(text.find('\n'), text.size()));
+}
+
+// Whether the request's writer reads its outcome from the request file
+// itself; writers of older versions wait for a file of its own.
+bool WantsAnswerInFile(std::string_view request) {
+  nlohmann::json j = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("answer") && j["answer"] == "in-file";
 }
 
 // Writes `data` as queue/<name> complete: a temp file in tmp/, renamed in.
@@ -162,6 +177,8 @@ std::string ToJson(const PendingTx& tx) {
   j["message"] = tx.message;
   j["author"] = tx.author;
   j["kind"] = tx.kind;
+  // This writer reads its outcome from its own request file (WriteOutcome).
+  j["answer"] = "in-file";
   json changes = json::array();
   for (const auto& [path, c] : tx.changes) {
     json e;
@@ -408,11 +425,20 @@ Result<std::optional<Result<CommitResult>>> TakeOutcome(Repository::Impl& r,
     return tl::unexpected(f.error());
   }
   const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
-  // The claim's flock has told recovery that someone will still read the
-  // outcome; before the claim goes, a flock on the outcome itself takes
-  // over, held until the outcome is gone too. So recovery, which lists the
-  // folder while this runs, never takes a writer that is cleaning up for
-  // one that died (RecoverQueue).
+  const size_t nl = text.find('\n');
+  if (nl != std::string::npos) {
+    // The request file itself, renamed to <id>.done with the outcome after
+    // the request: this writer's flock on it (QueuedRequest) tells
+    // recovery that its reader lives until it is gone.
+    TXDIR_CHECK(RemoveIfPresent(r, q.queue(), name));
+    return std::optional<Result<CommitResult>>(TXDIR_TRY(OutcomeFromJson(r, text.substr(nl + 1))));
+  }
+  // An outcome file of its own (an older holder's). The claim's flock has
+  // told recovery that someone will still read the outcome; before the
+  // claim goes, a flock on the outcome itself takes over, held until the
+  // outcome is gone too. So recovery, which lists the folder while this
+  // runs, never takes a writer that is cleaning up for one that died
+  // (RecoverQueue).
   TXDIR_CHECK(r.env->Flock(f->get(), LockMode::kExclusive, /*wait=*/true));
   TXDIR_CHECK(RemoveIfPresent(r, q.queue(), q.id() + ".claimed"));
   TXDIR_CHECK(RemoveIfPresent(r, q.queue(), name));
@@ -455,7 +481,8 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max, const 
     Claimed c;
     c.id = id;
     auto text = ReadSmallFile(r.env, f.get(), kMaxRequestBytes);
-    auto tx = text ? FromJson(id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
+    auto tx = text ? FromJson(id, std::string(RequestLine(*text)))
+                   : Result<PendingTx>(tl::unexpected(text.error()));
     if (tx) {
       c.tx = std::move(*tx);
     } else {
@@ -473,6 +500,25 @@ Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<Com
   auto f = r.env->OpenAt(queue.get(), claimed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (!f && f.error().code != Code::kNotFound) return tl::unexpected(f.error());
   if (f && !TXDIR_TRY(WriterGone(r.env, f->get()))) {
+    const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
+    const std::string_view request = RequestLine(text);
+    if (WantsAnswerInFile(request)) {
+      // The outcome goes after the request in its own file, which the
+      // rename to <id>.done shows complete: no second file per queued
+      // transaction to create and delete. What a holder that died while
+      // writing here left after the request is cut off first.
+      auto w = r.env->OpenAt(queue.get(), claimed, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+      if (w) {
+        TXDIR_CHECK(r.env->Ftruncate(w->get(), static_cast<off_t>(request.size())));
+        const std::string line = "\n" + OutcomeJson(o);
+        TXDIR_CHECK(r.env->Write(w->get(), line.data(), line.size()));
+        return r.env->RenameAt(queue.get(), claimed, queue.get(), id + ".done");
+      }
+      const int err = w.error().sys_errno;
+      if (err != EACCES && err != EPERM) return tl::unexpected(w.error());
+      // Not ours to write: an outcome file of its own, which its writer
+      // reads as well.
+    }
     // The writer removes the outcome and the claim once it has read them.
     return PublishQueueFile(r, queue.get(), id + ".done", OutcomeJson(o), nullptr);
   }
@@ -543,7 +589,8 @@ Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
     }
     // Claimed and not answered: the holder that took it died.
     auto text = ReadSmallFile(r.env, f->get(), kMaxRequestBytes);
-    auto tx = text ? FromJson(id, *text) : Result<PendingTx>(tl::unexpected(text.error()));
+    auto tx = text ? FromJson(id, std::string(RequestLine(*text)))
+                   : Result<PendingTx>(tl::unexpected(text.error()));
     std::optional<git_oid> landed;
     if (tx) landed = TXDIR_TRY(LandedIn(r, id, tx->base_commit));
     if (landed) {
