@@ -216,11 +216,17 @@ TEST_F(RecordEditTest, QueuedEditsLandInOneGenerationEachWithItsOwnResult) {
       w->result = (*tx)->Commit(CommitOptions{.strategy = Strategy::kMerge});
     });
   }
-  for (int i = 0;
-       i < 2000 && std::distance(std::filesystem::directory_iterator(root + "/.txdir/queue"),
-                                 std::filesystem::directory_iterator{}) < kWriters;
-       ++i)
+  // All queued (the folder is made by the first of them): then commit.
+  auto queued = [&] {
+    std::error_code ec;
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/queue", ec))
+      n += e.path().extension() == ".req" ? 1 : 0;
+    return n;
+  };
+  for (int i = 0; i < 2000 && queued() < static_cast<size_t>(kWriters); ++i)
     std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(queued(), static_cast<size_t>(kWriters));
   auto mine = (*holder)->Commit();
   for (auto& w : writers) w.thread.join();
   ASSERT_TRUE(mine.has_value()) << mine.error().ToString();

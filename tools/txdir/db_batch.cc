@@ -1,6 +1,7 @@
 // `txdir db DIR --batch`: many record changes, one transaction.
 #include "tools/txdir/db_batch.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -308,8 +309,24 @@ Status ApplyBatch(Transaction& tx, BatchInput& input) {
     failed = failed || l.error.has_value();
   }
   if (failed) return Invalid("the batch has failed operations");  // reported per line
-  for (const auto& [name, f] : files)
-    if (f.changed) TXDIR_CHECK(tx.Write(name, sdn::Write(f.doc)));  // only edited records change
+  // Checked against this transaction's version; staged as record edits, so
+  // that a file another writer changed meanwhile in other records takes
+  // them as they are, without a merge of the whole file
+  // (Transaction::EditRecords). An insert is staged with the key it got
+  // here, so the key reported is the one committed (or renumbered, and
+  // reported, by the merge).
+  std::map<std::string, std::vector<RecordEdit>> edits;
+  for (const auto& l : input.lines) {
+    RecordEdit e = l.op.Edit();
+    const sdn::Table* t = files.at(l.op.file).doc.Find(e.table);
+    const bool numbered = t != nullptr && t->columns[t->KeyIndex()] == "id" &&
+                          std::none_of(e.fields.begin(), e.fields.end(),
+                                       [](const auto& f) { return f.first == "id"; });
+    if (e.op == "insert" && numbered) e.fields.emplace(e.fields.begin(), "id", l.op.id);
+    edits[l.op.file].push_back(std::move(e));
+  }
+  for (auto& [name, f] : files)
+    if (f.changed) TXDIR_CHECK(tx.EditRecords(name, std::move(edits[name])));
   return Ok();
 }
 
