@@ -19,28 +19,12 @@ namespace {
 
 using testing::kTodoFile;
 using testing::MustLoadTodos;
+using testing::QueueFiles;
 using testing::SetTodo;
 using testing::TodoDb;
 using testing::TxFixture;
+using testing::WaitForQueued;
 using namespace std::chrono_literals;
-
-// The queue's files with this suffix (".req", ".claimed", ".done").
-size_t QueueFiles(const std::string& root, const std::string& suffix) {
-  size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/queue", ec))
-    if (e.path().filename().string().ends_with(suffix)) ++n;
-  return n;
-}
-
-// Waits up to 20 s for `n` queued requests.
-bool WaitForQueued(const std::string& root, size_t n) {
-  for (int i = 0; i < 2000; ++i) {
-    if (QueueFiles(root, ".req") >= n) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
 
 struct GroupCommitTest : ::testing::Test, TxFixture {
   GroupCommitTest() {
@@ -82,12 +66,7 @@ struct GroupCommitTest : ::testing::Test, TxFixture {
   }
 };
 
-// One writer per thread, each on its own handle, with its own transaction.
-struct Writer {
-  std::unique_ptr<Repository> handle;
-  std::thread thread;
-  Result<CommitResult> result = MakeError(Code::kInternal, "not run");
-};
+using Writer = testing::ThreadWriter;
 
 TEST_F(GroupCommitTest, QueuedTransactionsLandInTheHoldersGeneration) {
   auto holder_handle = OpenAnother();

@@ -192,11 +192,7 @@ TEST_F(RecordEditTest, QueuedEditsLandInOneGenerationEachWithItsOwnResult) {
   auto holder = holder_handle->Begin(BeginOptions{.exclusive = true});
   ASSERT_TRUE(holder.has_value());
   constexpr int kWriters = 6;  // the last one edits a record that is not there
-  struct Writer {
-    std::unique_ptr<Repository> handle;
-    std::thread thread;
-    Result<CommitResult> result = MakeError(Code::kInternal, "not run");
-  };
+  using Writer = testing::ThreadWriter;
   std::vector<Writer> writers(kWriters);
   for (int i = 0; i < kWriters; ++i) {
     writers[i].handle = OpenAnother(20s);
@@ -216,17 +212,8 @@ TEST_F(RecordEditTest, QueuedEditsLandInOneGenerationEachWithItsOwnResult) {
       w->result = (*tx)->Commit(CommitOptions{.strategy = Strategy::kMerge});
     });
   }
-  // All queued (the folder is made by the first of them): then commit.
-  auto queued = [&] {
-    std::error_code ec;
-    size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/queue", ec))
-      n += e.path().extension() == ".req" ? 1 : 0;
-    return n;
-  };
-  for (int i = 0; i < 2000 && queued() < static_cast<size_t>(kWriters); ++i)
-    std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(queued(), static_cast<size_t>(kWriters));
+  // EXPECT, not ASSERT: the commit below must run so the writer threads end.
+  EXPECT_TRUE(testing::WaitForQueued(root, kWriters)) << "the writers did not all queue";
   auto mine = (*holder)->Commit();
   for (auto& w : writers) w.thread.join();
   ASSERT_TRUE(mine.has_value()) << mine.error().ToString();

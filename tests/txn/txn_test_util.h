@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "tests/core/test_util.h"
 #include "txdir/database.h"
@@ -77,6 +80,34 @@ inline Status SetTodo(Transaction& tx, int id, const std::function<void(Todo&)>&
       },
       std::move(options));
 }
+
+// The group-commit queue's files of the repository at `root` with this
+// suffix (".req", ".claimed", ".done"; "" for all). 0 before the first
+// writer made the folder.
+inline size_t QueueFiles(const std::string& root, const std::string& suffix) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/.txdir/queue", ec))
+    if (e.path().filename().string().ends_with(suffix)) ++n;
+  return n;
+}
+
+// Waits up to 20 s for `n` queued requests.
+inline bool WaitForQueued(const std::string& root, size_t n) {
+  for (int i = 0; i < 2000; ++i) {
+    if (QueueFiles(root, ".req") >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// A writer on a thread of its own, on its own handle, with its own
+// transaction (group-commit tests).
+struct ThreadWriter {
+  std::unique_ptr<Repository> handle;
+  std::thread thread;
+  Result<CommitResult> result = MakeError(Code::kInternal, "not run");
+};
 
 // A repository in a fresh directory on the fast file system.
 struct TxFixture : RepoFixture {

@@ -81,13 +81,6 @@ std::string_view RequestLine(std::string_view text) {
   return text.substr(0, std::min(text.find('\n'), text.size()));
 }
 
-// Whether the request's writer reads its outcome from the request file
-// itself; writers of older versions wait for a file of its own.
-bool WantsAnswerInFile(std::string_view request) {
-  nlohmann::json j = nlohmann::json::parse(request, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains("answer") && j["answer"] == "in-file";
-}
-
 // Writes `data` as queue/<name> complete: a temp file in tmp/, renamed in.
 Status PublishQueueFile(Repository::Impl& r, int queue, const std::string& name,
                         const std::string& data, Fd* keep_open) {
@@ -214,6 +207,8 @@ Result<PendingTx> FromJson(const std::string& id, const std::string& text) {
     return bad("unknown format");
   PendingTx tx;
   tx.id = id;
+  tx.request_bytes = text.size();
+  tx.answer_in_file = str("answer") == "in-file";
   if (str("id") != id) return bad("its id does not match its name");
   auto base = str("base");
   if (!base) return bad("no base");
@@ -494,22 +489,21 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max, const 
   return out;
 }
 
-Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o) {
+Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o,
+                    const PendingTx* tx) {
   Fd queue = TXDIR_TRY(OpenQueue(r, /*create=*/false));
   const std::string claimed = id + ".claimed";
   auto f = r.env->OpenAt(queue.get(), claimed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (!f && f.error().code != Code::kNotFound) return tl::unexpected(f.error());
   if (f && !TXDIR_TRY(WriterGone(r.env, f->get()))) {
-    const std::string text = TXDIR_TRY(ReadSmallFile(r.env, f->get(), kMaxRequestBytes));
-    const std::string_view request = RequestLine(text);
-    if (WantsAnswerInFile(request)) {
+    if (tx != nullptr && tx->answer_in_file) {
       // The outcome goes after the request in its own file, which the
       // rename to <id>.done shows complete: no second file per queued
       // transaction to create and delete. What a holder that died while
       // writing here left after the request is cut off first.
       auto w = r.env->OpenAt(queue.get(), claimed, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
       if (w) {
-        TXDIR_CHECK(r.env->Ftruncate(w->get(), static_cast<off_t>(request.size())));
+        TXDIR_CHECK(r.env->Ftruncate(w->get(), static_cast<off_t>(tx->request_bytes)));
         const std::string line = "\n" + OutcomeJson(o);
         TXDIR_CHECK(r.env->Write(w->get(), line.data(), line.size()));
         return r.env->RenameAt(queue.get(), claimed, queue.get(), id + ".done");
@@ -597,14 +591,15 @@ Status RecoverQueue(Repository::Impl& r, std::vector<std::string>* actions) {
       CommitResult res;
       res.published = true;
       res.generation = TXDIR_TRY(DescribeCommit(r, *landed));
-      TXDIR_CHECK(WriteOutcome(r, id, res));
+      TXDIR_CHECK(WriteOutcome(r, id, res, &*tx));
       actions->push_back("answered queued transaction " + id + ": it is in generation " +
                          std::to_string(res.generation.number));
     } else if (gone || !tx) {
       TXDIR_CHECK(WriteOutcome(r, id,
                                tx ? Result<CommitResult>(tl::unexpected(
                                         Error{Code::kIo, "the process that took it died"}))
-                                  : Result<CommitResult>(tl::unexpected(tx.error()))));
+                                  : Result<CommitResult>(tl::unexpected(tx.error())),
+                               tx ? &*tx : nullptr));
       actions->push_back("removed queued transaction " + id + " (not applied)");
     } else {
       TXDIR_CHECK(r.env->RenameAt(queue->get(), name, queue->get(), id + ".req"));

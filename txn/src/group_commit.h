@@ -50,6 +50,10 @@ struct PendingTx {
   std::map<std::string, OurChange> changes;
   Strategy strategy = Strategy::kError;
   std::string message, author, kind;
+  // A queued request: its writer reads the outcome from the request file
+  // (WriteOutcome), whose request line is this long.
+  bool answer_in_file = false;
+  size_t request_bytes = 0;
 };
 
 // Most requests one generation takes in; the rest wait for the next.
@@ -106,10 +110,13 @@ Result<std::vector<Claimed>> ClaimQueued(Repository::Impl& r, size_t max,
 // directly).
 Status RemoveClaim(Repository::Impl& r, const std::string& id);
 
-// Under the writer lock: writes a claimed request's outcome (its writer
-// then removes the claim, and the outcome after it). For a writer that has died the
-// claim is removed instead.
-Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o);
+// Under the writer lock: writes a claimed request's outcome; `tx` is the
+// request as claimed (null: it could not be read). Appended to the claim,
+// renamed to <id>.done, when the request asks for that; else a file of its
+// own beside the claim. Its writer then removes what it read. For a writer
+// that has died the claim is removed instead.
+Status WriteOutcome(Repository::Impl& r, const std::string& id, const Result<CommitResult>& o,
+                    const PendingTx* tx);
 
 // Recovery's step for the queue (under the writer lock): a claim left by a
 // holder that died is answered from the head (its generation names it) or

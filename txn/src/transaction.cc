@@ -338,12 +338,12 @@ Status ApplyDirectEdits(Repository::Impl& r, EditedChanges& edited, internal::Me
 // before it in this group changed (`group_moved`: they changed something).
 // On success `acc` becomes the merged file set. `base_files`, when given,
 // are the files of tx's base commit (the caller's own transaction has
-// them already). Merged tables stay in `cache` until the group's
+// them already). Merged and edited tables stay in `cache` until the group's
 // generation is written.
 Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>& head,
                                   const PendingTx& tx, const FileMap* base_files, FileMap* acc,
                                   bool group_moved, int64_t acc_time_ms,
-                                  internal::MergeCache* cache) {
+                                  internal::MergeCache& cache) {
   const bool head_moved = head.has_value() != tx.base_commit.has_value() ||
                           (head && !store::OidEqual(head->commit, *tx.base_commit));
   const bool moved = head_moved || group_moved;
@@ -370,9 +370,7 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   // Record edits become files here: applied to the newer file when that
   // gives what a merge would, else to the base version as this
   // transaction's own (then merged like a Write).
-  internal::MergeCache own_cache;  // without the caller's: this transaction's alone
-  if (!cache) cache = &own_cache;
-  EditedChanges edited = TXDIR_TRY(ResolveEdits(r, tx, *base_files, *acc, moved, *cache));
+  EditedChanges edited = TXDIR_TRY(ResolveEdits(r, tx, *base_files, *acc, moved, cache));
   const std::map<std::string, OurChange>& changes = edited.changes ? *edited.changes : tx.changes;
   // A `gc --prune-history` since the transaction began may have deleted the
   // objects it wrote (they were unreachable then): nothing is lost by
@@ -413,7 +411,7 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   }
   // Not moved: `acc` is the base itself, so every change applies as it is.
   auto tm = TXDIR_TRY(internal::MergeTrees(*r.store, internal::MergeDriversOf(r), tx.strategy,
-                                           *base_files, changes, *acc, acc_time_ms, cache));
+                                           *base_files, changes, *acc, acc_time_ms, &cache));
   if (tm.conflicted()) {
     std::string msg = "conflict: " + since + "; nothing was published";
     if (!tm.conflicts.empty()) {
@@ -427,10 +425,9 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
   result.merged = std::move(tm.merged);
   result.theirs_kept = std::move(tm.theirs_kept);
   result.renumbered = std::move(tm.renumbered);
-  TXDIR_CHECK(ApplyDirectEdits(r, edited, *cache, &tm.files));
+  TXDIR_CHECK(ApplyDirectEdits(r, edited, cache, &tm.files));
   for (auto& [path, results] : edited.results)
     for (auto& e : results) result.record_edits.push_back(std::move(e));
-  if (cache == &own_cache) TXDIR_CHECK(own_cache.Flush(*r.store, &tm.files));
   *acc = std::move(tm.files);
   return result;
 }
@@ -534,7 +531,7 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     std::vector<std::optional<store::TreeFile>> before;
     before.reserve(tx.changes.size());
     for (const auto& [path, c] : tx.changes) before.push_back(Lookup(acc, path));
-    auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time, &cache);
+    auto res = ApplyPending(r, head, tx, base, &acc, group_moved, acc_time, cache);
     bool changed = false;
     size_t i = 0;
     for (const auto& [path, c] : tx.changes)
@@ -568,7 +565,7 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
       mine = std::move(s.result);
       continue;
     }
-    TXDIR_CHECK(internal::WriteOutcome(r, s.id, s.result));
+    TXDIR_CHECK(internal::WriteOutcome(r, s.id, s.result, s.tx));
   }
   if (!claimed.empty()) TXDIR_FAILPOINT("group.answered");
   return mine;
