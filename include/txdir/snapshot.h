@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ class Snapshot {
   uint64_t generation() const { return generation_; }
   // Absolute path of the generation's directory.
   const std::string& path() const { return path_; }
-  int dir_fd() const { return dir_.get(); }
+  int dir_fd() const { return dir_->get(); }
 
   // The regular file at `path`: its bytes, or an fd open on it for reading.
   // `path` is relative ('/'-separated, no "..", not absolute; otherwise
@@ -52,12 +53,51 @@ class Snapshot {
   Result<std::vector<std::string>> ListFiles() const;
 
  private:
-  Snapshot(Env* env, Fd dir, uint64_t generation, std::string path)
+  friend class LiveReader;
+  Snapshot(Env* env, std::shared_ptr<const Fd> dir, uint64_t generation, std::string path)
       : env_(env), dir_(std::move(dir)), generation_(generation), path_(std::move(path)) {}
   Env* env_;
-  Fd dir_;  // holds the pin (flock LOCK_SH) for its lifetime
+  // The generation's directory, open with the pin (flock LOCK_SH) on it.
+  // Shared with a LiveReader that keeps the same pin for its next snapshot;
+  // the pin lasts while either holds it.
+  std::shared_ptr<const Fd> dir_;
   uint64_t generation_;
   std::string path_;
+};
+
+// A long-lived reader of one repository's live generation, for a process
+// that reads it again and again (a dashboard, a server, a polling script).
+//
+// OpenSnapshot() gives what Snapshot::OpenLive gives: the live generation,
+// pinned, seen whole. The reader keeps the pin of the generation it last
+// returned, so while the live link still names that generation a new
+// snapshot costs one readlink(2) instead of the seven system calls of
+// OpenLive (config check, readlink, open, lock, two stats, close).
+//
+// The cost of that: the generation this reader last saw stays pinned until
+// OpenSnapshot() finds the link moved on or the reader is destroyed, so gc
+// skips it ("pinned") even once it has left the retention policy. Destroy
+// a reader that will not read again soon.
+//
+// The repository's live path is read from its config once, at Open
+// (`txdir config` cannot change it). One thread at a time; the snapshots it
+// returns may be used from any thread, as any Snapshot.
+class LiveReader {
+ public:
+  static Result<LiveReader> Open(const std::string& root, Env* env = nullptr);
+
+  // The live generation now. NotFound before the first publish.
+  Result<Snapshot> OpenSnapshot();
+
+ private:
+  LiveReader(Env* env, std::string root, std::string live)
+      : env_(env), root_(std::move(root)), live_(std::move(live)) {}
+  Env* env_;
+  std::string root_, live_;
+  std::string target_;  // the live link's content when pin_ was taken
+  uint64_t generation_ = 0;
+  std::string path_;
+  std::shared_ptr<const Fd> pin_;
 };
 
 }  // namespace txdir

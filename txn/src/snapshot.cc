@@ -95,9 +95,18 @@ Result<internal::Layout> ReaderLayout(Env* env, const std::string& root) {
 
 }  // namespace
 
-Result<Snapshot> Snapshot::OpenLive(const std::string& root, Env* env) {
-  if (env == nullptr) env = Env::Default();
-  internal::Layout l = TXDIR_TRY(ReaderLayout(env, root));
+namespace {
+
+struct PinnedLive {
+  Fd dir;
+  uint64_t generation;
+  std::string target;  // the live link's content
+};
+
+// Resolves the live link and opens and pins the generation it names,
+// resolving again when gc took that generation meanwhile (the link moved
+// on first).
+Result<PinnedLive> PinLive(Env* env, const internal::Layout& l) {
   for (int attempt = 0;; ++attempt) {
     auto target = env->ReadlinkAt(Env::kCwd, l.live);
     if (!target) {
@@ -111,11 +120,20 @@ Result<Snapshot> Snapshot::OpenLive(const std::string& root, Env* env) {
                        l.live);
     bool gone = false;
     auto dir = OpenAndPin(env, l, *n, &gone);
-    if (dir) return Snapshot(env, std::move(*dir), *n, l.GenDir(*n));
-    // The link moved on and gc took the old generation: resolve again.
+    if (dir) return PinnedLive{std::move(*dir), *n, std::move(*target)};
     if (!gone || attempt >= 100) return tl::unexpected(dir.error());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+}  // namespace
+
+Result<Snapshot> Snapshot::OpenLive(const std::string& root, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  internal::Layout l = TXDIR_TRY(ReaderLayout(env, root));
+  PinnedLive p = TXDIR_TRY(PinLive(env, l));
+  return Snapshot(env, std::make_shared<const Fd>(std::move(p.dir)), p.generation,
+                  l.GenDir(p.generation));
 }
 
 Result<Snapshot> Snapshot::OpenGeneration(const std::string& root, uint64_t number, Env* env) {
@@ -129,7 +147,33 @@ Result<Snapshot> Snapshot::OpenGeneration(const std::string& root, uint64_t numb
                        "generation " + std::to_string(number) + " is not materialized");
     return tl::unexpected(dir.error());
   }
-  return Snapshot(env, std::move(*dir), number, l.GenDir(number));
+  return Snapshot(env, std::make_shared<const Fd>(std::move(*dir)), number, l.GenDir(number));
+}
+
+Result<LiveReader> LiveReader::Open(const std::string& root, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  internal::Layout l = TXDIR_TRY(ReaderLayout(env, root));
+  return LiveReader(env, l.root, l.live);
+}
+
+Result<Snapshot> LiveReader::OpenSnapshot() {
+  if (pin_) {
+    // The pin held since the last snapshot keeps gc from renaming that
+    // generation away, and a generation's directory never changes under
+    // its name while it exists: the same link text is the same directory,
+    // with nothing to check again.
+    auto target = env_->ReadlinkAt(Env::kCwd, live_);
+    if (target && *target == target_) return Snapshot(env_, pin_, generation_, path_);
+  }
+  internal::Layout l = internal::Layout::For(root_);
+  l.live = live_;
+  PinnedLive p = TXDIR_TRY(PinLive(env_, l));
+  // The previous pin is released once no snapshot of it remains.
+  pin_ = std::make_shared<const Fd>(std::move(p.dir));
+  target_ = std::move(p.target);
+  generation_ = p.generation;
+  path_ = l.GenDir(p.generation);
+  return Snapshot(env_, pin_, generation_, path_);
 }
 
 namespace {
@@ -182,7 +226,7 @@ Result<Fd> OpenNoFollow(Env* env, int root, const std::string& path) {
 
 Result<Fd> Snapshot::OpenFile(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
-  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_.get(), path));
+  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_->get(), path));
   // open(2) succeeds on a directory; say "not a file" as the store does,
   // rather than failing later with an I/O error on read.
   struct stat st = TXDIR_TRY(env_->Fstat(fd.get()));
@@ -193,7 +237,7 @@ Result<Fd> Snapshot::OpenFile(const std::string& path) const {
 
 Result<std::string> Snapshot::ReadFile(const std::string& path) const {
   TXDIR_CHECK(internal::CheckRelativePath(path));
-  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_.get(), path));
+  Fd fd = TXDIR_TRY(OpenNoFollow(env_, dir_->get(), path));
   // A generation's files never change after publish (0444, and txdir only
   // ever creates new ones), so the size fstat reports is the content's: read
   // exactly that many bytes straight into the result. That is one fstat in
@@ -233,7 +277,7 @@ Status ListInto(Env* env, int dir, const std::string& prefix, std::vector<std::s
 
 Result<std::vector<std::string>> Snapshot::ListFiles() const {
   std::vector<std::string> out;
-  TXDIR_CHECK(ListInto(env_, dir_.get(), "", &out));
+  TXDIR_CHECK(ListInto(env_, dir_->get(), "", &out));
   std::sort(out.begin(), out.end());
   return out;
 }
