@@ -192,8 +192,11 @@ class PosixEnv final : public Env {
   Status Flock(int fd, LockMode mode, bool wait) override {
     int op = (mode == LockMode::kShared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
     if (RetryEintr([&] { return ::flock(fd, op); }) < 0) {
+      // No path: a held lock is the expected answer of every poll, and
+      // resolving the fd's path is a walk through /proc costing more than
+      // the flock. Every caller that reports it names the lock itself.
       if (errno == EWOULDBLOCK)
-        return MakeError(Code::kLocked, "lock is held by another process", FdPath(fd), errno);
+        return MakeError(Code::kLocked, "lock is held by another process", "", errno);
       return ErrnoError("cannot lock", FdPath(fd), errno);
     }
     return Ok();

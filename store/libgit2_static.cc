@@ -8,16 +8,13 @@
 //    defined here; the first call opens libgssapi_krb5.so.2 and forwards to
 //    it. Without that library a call fails with GSS_S_UNAVAILABLE, and
 //    libgit2 reports the authentication as failed.
-// Randomness and SSH on demand. git_libgit2_init() also seeds mbedTLS's
-//    random generator, whose entropy context fills HAVEGE's 4 KiB table
-//    with timing loops, and runs libssh2_init(), which makes OpenSSL load
-//    its built-in engines (and clean them up at exit): about an eighth of
-//    the CPU of a short command, though only an HTTPS or SSH remote needs
-//    either. Linked with --wrap (store/CMakeLists.txt), libgit2's calls
-//    reach the __wrap_ functions below: the entropy context is initialized
-//    and the generator seeded on the generator's first use (a TLS handshake
-//    draws its client random before it sends a byte), and libssh2 is
-//    initialized just before libgit2 opens its first SSH session.
+// Randomness on demand. git_libgit2_init() also seeds mbedTLS's random
+//    generator, whose entropy context fills HAVEGE's 4 KiB table with
+//    timing loops, though only an HTTPS remote needs it. Linked with --wrap
+//    (store/CMakeLists.txt), libgit2's calls reach the __wrap_ functions
+//    below: the entropy context is initialized and the generator seeded on
+//    the generator's first use (a TLS handshake draws its client random
+//    before it sends a byte).
 // A leak fixed. libgit2 1.5's git_regexp_match returns without freeing its
 //    PCRE2 match data when the expression does not match; every remote
 //    lookup reaches it, once per config entry, through the url.*.insteadOf
@@ -26,22 +23,20 @@
 //    `clone`, `pull` or `push` under ASan. __wrap_git_regexp_match does the
 //    same match and always frees.
 // (The TLS deferral's --wrap functions live in tls_certificates.cc, beside
-// the state they use.)
+// the state they use; libssh2, loaded on demand, in ssh_on_demand.cc.)
 //
 // Thread safety: the library is opened once (a function-local static); the
-// deferred seeds are kept under one mutex, libssh2's start under a once flag.
+// deferred seeds are kept under one mutex.
 #include "store/libgit2_static.h"
 
 #include <dlfcn.h>
 #include <gssapi/gssapi.h>
-#include <libssh2.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <git2/errors.h>
 #include <pcre2.h>
 
-#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -146,16 +141,11 @@ OM_uint32 KRB5_CALLCONV gss_release_oid_set(OM_uint32* minor, gss_OID_set* set) 
 }  // extern "C"
 // NOLINTEND(readability-identifier-naming)
 
-// --- randomness and SSH on demand -------------------------------------------
+// --- randomness on demand ---------------------------------------------------
 
 namespace {
 
 using EntropyFn = int (*)(void*, unsigned char*, size_t);
-// libssh2_session_init_ex's allocator arguments (LIBSSH2_ALLOC_FUNC and the
-// others in libssh2.h), spelled out.
-using SshAllocFn = void* (*)(size_t, void**);
-using SshFreeFn = void (*)(void*, void**);
-using SshReallocFn = void* (*)(void*, size_t, void**);
 
 // A generator whose seeding libgit2 asked for and that has not been used.
 struct PendingSeed {
@@ -176,10 +166,6 @@ Deferred& Pending() {
   return *d;
 }
 
-std::once_flag ssh_once;
-std::atomic<bool> ssh_started{false};
-int ssh_flags = 0;
-
 }  // namespace
 
 namespace txdir::store::internal {
@@ -189,8 +175,6 @@ int DeferredRandomSeeds() {
   std::lock_guard<std::mutex> lock(d.mu);
   return static_cast<int>(d.seeds.size());
 }
-
-bool Libssh2Started() { return ssh_started.load(); }
 
 }  // namespace txdir::store::internal
 
@@ -202,9 +186,6 @@ int __real_mbedtls_ctr_drbg_seed(mbedtls_ctr_drbg_context* rng, EntropyFn entrop
                                  const unsigned char* custom, size_t len);
 int __real_mbedtls_ctr_drbg_random(void* rng, unsigned char* out, size_t len);
 void __real_mbedtls_ctr_drbg_free(mbedtls_ctr_drbg_context* rng);
-int __real_libssh2_init(int flags);
-LIBSSH2_SESSION* __real_libssh2_session_init_ex(SshAllocFn alloc, SshFreeFn free_fn,
-                                                SshReallocFn realloc_fn, void* abstract);
 
 void __wrap_mbedtls_entropy_init(mbedtls_entropy_context* ctx) {
   Deferred& d = Pending();
@@ -260,20 +241,6 @@ void __wrap_mbedtls_ctr_drbg_free(mbedtls_ctr_drbg_context* rng) {
     std::erase_if(d.seeds, [rng](const PendingSeed& s) { return s.rng == rng; });
   }
   __real_mbedtls_ctr_drbg_free(rng);
-}
-
-int __wrap_libssh2_init(int flags) {
-  ssh_flags = flags;  // libgit2 calls it once, from git_libgit2_init
-  return 0;
-}
-
-LIBSSH2_SESSION* __wrap_libssh2_session_init_ex(SshAllocFn alloc, SshFreeFn free_fn,
-                                                SshReallocFn realloc_fn, void* abstract) {
-  std::call_once(ssh_once, [] {
-    if (__real_libssh2_init(ssh_flags) == 0) ssh_started = true;
-  });
-  if (!ssh_started) return nullptr;  // libgit2 reports "failed to initialize SSH session"
-  return __real_libssh2_session_init_ex(alloc, free_fn, realloc_fn, abstract);
 }
 
 // libgit2 1.5 built with PCRE2 (Debian's): a git_regexp is a pcre2_code*.

@@ -1,7 +1,7 @@
 #include "store/pack_writer.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <mbedtls/sha1.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -25,25 +25,30 @@ void PutBe32(std::string* out, uint32_t v) {
 
 // SHA-1 of what passes through, for the pack's and the index's trailers
 // (the file formats require SHA-1 there; object ids come from libgit2).
+// mbedTLS's, which libgit2 links anyway: OpenSSL's would link libcrypto's
+// tables into every start of `txdir` (store/ssh_on_demand.cc).
 class Sha1 {
  public:
-  Sha1() : ctx_(EVP_MD_CTX_new()) {
-    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha1(), nullptr) == 1;
+  Sha1() {
+    mbedtls_sha1_init(&ctx_);
+    ok_ = mbedtls_sha1_starts_ret(&ctx_) == 0;
   }
-  ~Sha1() { EVP_MD_CTX_free(ctx_); }
+  ~Sha1() { mbedtls_sha1_free(&ctx_); }
   Sha1(const Sha1&) = delete;
   Sha1& operator=(const Sha1&) = delete;
-  void Update(std::string_view d) { ok_ = ok_ && EVP_DigestUpdate(ctx_, d.data(), d.size()) == 1; }
+  void Update(std::string_view d) {
+    ok_ = ok_ && mbedtls_sha1_update_ret(&ctx_, reinterpret_cast<const unsigned char*>(d.data()),
+                                         d.size()) == 0;
+  }
   Result<std::string> Final() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_, md, &n) != 1 || n != GIT_OID_RAWSZ)
-      return MakeError(Code::kInternal, "SHA-1 of the pack failed (OpenSSL)");
-    return std::string(reinterpret_cast<const char*>(md), n);
+    unsigned char md[GIT_OID_RAWSZ];
+    if (!ok_ || mbedtls_sha1_finish_ret(&ctx_, md) != 0)
+      return MakeError(Code::kInternal, "SHA-1 of the pack failed (mbedTLS)");
+    return std::string(reinterpret_cast<const char*>(md), sizeof md);
   }
 
  private:
-  EVP_MD_CTX* ctx_;
+  mbedtls_sha1_context ctx_;
   bool ok_ = false;
 };
 

@@ -1,11 +1,12 @@
 // With libgit2 linked statically, git_libgit2_init() neither seeds mbedTLS's
-// random generator nor starts libssh2 (and OpenSSL's engines): both happen
-// on first use, and a TLS or SSH connection still gets what it needs
-// (store/libgit2_static.cc). Each test runs in its own process (ctest), so
-// "not started" is checked against a fresh start.
-// The ENGINE API is deprecated in OpenSSL 3 but is what libssh2 starts.
+// random generator nor loads and starts libssh2 (and OpenSSL's engines):
+// both happen on first use, and a TLS or SSH connection still gets what it
+// needs (store/libgit2_static.cc, store/ssh_on_demand.cc). Each test runs in its own process
+// (ctest), so "not started" is checked against a fresh start. The ENGINE API is deprecated in
+// OpenSSL 3 but is what libssh2 starts.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <git2.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -76,6 +77,15 @@ std::string ReadN(int fd, size_t n) {
   return out;
 }
 
+// Whether libssh2.so.1 is mapped into this process (not linked: loaded by
+// store/ssh_on_demand.cc on the first SSH session).
+bool Libssh2Loaded() {
+  void* lib = ::dlopen("libssh2.so.1", RTLD_NOW | RTLD_NOLOAD);
+  if (lib == nullptr) return false;
+  ::dlclose(lib);
+  return true;
+}
+
 // Whether OpenSSL has loaded its built-in engines, which libssh2_init does:
 // the effect of starting libssh2 that is seen from outside it.
 bool OpenSslEnginesLoaded() {
@@ -106,6 +116,7 @@ TEST(NetworkOnDemand, InitNeitherSeedsTheRandomGeneratorNorStartsLibssh2) {
   EnsureLibgit2();
   EXPECT_EQ(internal::DeferredRandomSeeds(), 1) << "libgit2's generator was seeded at init";
   EXPECT_FALSE(internal::Libssh2Started()) << "libssh2 was started at init";
+  EXPECT_FALSE(Libssh2Loaded()) << "libssh2.so.1 was loaded at init";
   EXPECT_FALSE(OpenSslEnginesLoaded()) << "OpenSSL's engines were loaded at init";
 }
 
@@ -142,6 +153,7 @@ TEST(NetworkOnDemand, ATlsHandshakeSeedsTheGeneratorOnceAndSendsFreshRandomBytes
 TEST(NetworkOnDemand, AnSshConnectionStartsLibssh2AndReachesKeyExchange) {
   EnsureLibgit2();
   ASSERT_FALSE(internal::Libssh2Started());
+  ASSERT_FALSE(Libssh2Loaded());
   ASSERT_FALSE(OpenSslEnginesLoaded());
   Listener listener;
   std::string banner, packet;
@@ -164,6 +176,7 @@ TEST(NetworkOnDemand, AnSshConnectionStartsLibssh2AndReachesKeyExchange) {
   ASSERT_EQ(packet.size(), 6u) << "no packet after the banners";
   EXPECT_EQ(static_cast<unsigned char>(packet[5]), 20u) << "the first packet is not KEXINIT";
   EXPECT_TRUE(internal::Libssh2Started());
+  EXPECT_TRUE(Libssh2Loaded());
   EXPECT_TRUE(OpenSslEnginesLoaded());
 }
 
