@@ -353,11 +353,12 @@ Status CommitRewrittenHistory(Repository::Impl& r, const WriterLock& lock, const
 
 Result<WriterLock> LockForWrite(Repository::Impl& r) { return LockForWrite(r, r.lock_timeout); }
 
-Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout) {
+Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout,
+                                bool describe_holder) {
   // Every write starts here: only a repository this user owns or opted in
   // to (docs/security.md) is written to.
   TXDIR_CHECK(CheckWriteTrust(r.env, r.layout, "write to"));
-  auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, timeout));
+  auto lock = TXDIR_TRY(WriterLock::Acquire(r.env, r.layout.lock, timeout, describe_holder));
   // Recovery reads every folder a crash can leave something in (about 70
   // system calls): only when the previous holder did not finish, and on
   // this handle's first lock unless the previous holder finished in this

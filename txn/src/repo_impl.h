@@ -150,7 +150,8 @@ Result<RecoveryReport> RecoverLocked(Repository::Impl& r, const WriterLock& lock
 Result<WriterLock> LockForWrite(Repository::Impl& r);
 // The same, waiting at most `timeout` instead of the repository's lock
 // timeout (zero: one try).
-Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout);
+Result<WriterLock> LockForWrite(Repository::Impl& r, std::chrono::milliseconds timeout,
+                                bool describe_holder = true);
 
 }  // namespace internal
 }  // namespace txdir

@@ -606,7 +606,7 @@ Result<CommitResult> CommitQueued(Repository::Impl& r, const PendingTx& own, Err
     if (auto o = TXDIR_TRY(internal::TakeOutcome(r, q))) return std::move(*o);
     auto got = follow_only || !lock_looks_free()
                    ? Result<internal::WriterLock>(tl::unexpected(lock_error))
-                   : internal::LockForWrite(r, std::chrono::milliseconds(0));
+                   : internal::LockForWrite(r, std::chrono::milliseconds(0), false);
     if (got) {
       if (auto o = TXDIR_TRY(internal::TakeOutcome(r, q))) {
         got->Finish();
@@ -625,7 +625,8 @@ Result<CommitResult> CommitQueued(Repository::Impl& r, const PendingTx& own, Err
     lock_error = got.error();
     if (Clock::now() >= deadline) {
       if (!taken) {
-        if (TXDIR_TRY(internal::Cancel(r, q))) return tl::unexpected(lock_error);
+        if (TXDIR_TRY(internal::Cancel(r, q)))
+          return tl::unexpected(internal::LockTimedOut(r.env, r.layout.lock, r.lock_timeout));
         // Too late to withdraw: wait for the holder that has it as long again.
         taken = true;
         deadline = Clock::now() + r.lock_timeout;
@@ -665,7 +666,7 @@ Result<CommitResult> Transaction::Commit(const CommitOptions& options) {
   } else if (!lock) {
     // Try once: a writer busy with the lock takes this transaction in with
     // its own generation (group commit) instead of making it wait a turn.
-    auto got = internal::LockForWrite(r, std::chrono::milliseconds(0));
+    auto got = internal::LockForWrite(r, std::chrono::milliseconds(0), false);
     if (!got && got.error().code == Code::kLocked) return CommitQueued(r, own, got.error());
     if (!got) return tl::unexpected(got.error());
     lock.emplace(std::move(*got));

@@ -61,8 +61,19 @@ std::string DescribeHolder(const LockHolder& h) {
          store::FormatTime(h.since_ms);
 }
 
+Error LockTimedOut(Env* env, const std::string& lock_path, std::chrono::milliseconds timeout) {
+  std::string who = "an unknown process";
+  if (auto text = env->ReadFileAt(Env::kCwd, lock_path); text) {
+    if (auto h = ParseHolder(*text)) who = DescribeHolder(*h);
+  }
+  return Error{Code::kLocked,
+               "timed out after " + std::to_string(timeout.count()) +
+                   " ms waiting for the writer lock, held by " + who,
+               lock_path};
+}
+
 Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, bool describe_holder) {
   // O_NOFOLLOW: the lock file is written (its holder record) and must be
   // .txdir's own, never a link's target (docs/security.md).
   Fd fd = TXDIR_TRY(env->OpenAt(Env::kCwd, lock_path, O_RDWR | O_NOFOLLOW));
@@ -79,14 +90,8 @@ Result<WriterLock> WriterLock::Acquire(Env* env, const std::string& lock_path,
     if (r) break;
     if (r.error().code != Code::kLocked) return tl::unexpected(r.error());
     if (std::chrono::steady_clock::now() >= deadline) {
-      std::string who = "an unknown process";
-      if (auto text = env->ReadFileAt(Env::kCwd, lock_path); text) {
-        if (auto h = ParseHolder(*text)) who = DescribeHolder(*h);
-      }
-      return MakeError(Code::kLocked,
-                       "timed out after " + std::to_string(timeout.count()) +
-                           " ms waiting for the writer lock, held by " + who,
-                       lock_path);
+      if (describe_holder) return tl::unexpected(LockTimedOut(env, lock_path, timeout));
+      return MakeError(Code::kLocked, "the writer lock is held by another process", lock_path);
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min<std::chrono::microseconds>(backoff * 2, kLockPollCap);

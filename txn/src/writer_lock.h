@@ -50,9 +50,12 @@ class WriterLock {
  public:
   // Waits up to `timeout` (zero or less: try once; more than
   // kMaxLockTimeout: that long, so the deadline cannot overflow). On timeout: kLocked, with a
-  // message naming the holder.
+  // message naming the holder (LockTimedOut), or, with describe_holder
+  // false, only saying it is held: for a caller that tries once and names
+  // the holder only if it gives up later, so that a try does not read the
+  // holder's record.
   static Result<WriterLock> Acquire(Env* env, const std::string& lock_path,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout, bool describe_holder = true);
   WriterLock(WriterLock&&) noexcept = default;
   WriterLock& operator=(WriterLock&&) noexcept = default;
   ~WriterLock();
@@ -101,5 +104,9 @@ class WriterLock {
 Result<std::optional<LockHolder>> ReadLockHolder(Env* env, const std::string& lock_path);
 
 std::string DescribeHolder(const LockHolder& h);
+
+// kLocked: "timed out after <timeout> ms waiting for the writer lock, held
+// by <the holder its record names>".
+Error LockTimedOut(Env* env, const std::string& lock_path, std::chrono::milliseconds timeout);
 
 }  // namespace txdir::internal
