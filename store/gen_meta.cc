@@ -36,18 +36,19 @@ bool ParseTime(std::string_view s, int64_t* out) {
     for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (s[i] - '0');
     return v;
   };
-  std::tm tm{};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(5, 2) - 1;
-  tm.tm_mday = num(8, 2);
-  tm.tm_hour = num(11, 2);
-  tm.tm_min = num(14, 2);
-  tm.tm_sec = num(17, 2);
+  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
+  const int hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
   const int ms = num(20, 3);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60)
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
     return false;
-  *out = static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  // Civil-calendar arithmetic, as timegm(3) but without the time-zone
+  // setup it runs first (reading /etc/localtime): this is on every commit
+  // read. A day past the month's end counts on into the next month.
+  using namespace std::chrono;
+  const sys_days first{std::chrono::year{year} / std::chrono::month{static_cast<unsigned>(month)} /
+                       1};
+  const int64_t days = first.time_since_epoch().count() + (day - 1);
+  *out = ((days * 24 + hour) * 60 + minute) * 60'000 + int64_t{second} * 1000 + ms;
   // Day 31 of a short month is normalized forward, which can leave the range.
   return *out >= kMinTimeMs && *out <= kMaxTimeMs;
 }
@@ -81,13 +82,21 @@ std::string FormatTime(int64_t time_ms) {
     ms += 1000;
     secs -= 1;
   }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];  // holds any tm_year
-  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                              tm.tm_sec, static_cast<int>(ms));
+  // Civil-calendar arithmetic, as gmtime_r(3) but without the time-zone
+  // setup it runs first (reading /etc/localtime).
+  using namespace std::chrono;
+  int64_t days = secs / 86400, in_day = secs % 86400;
+  if (in_day < 0) {
+    in_day += 86400;
+    days -= 1;
+  }
+  const year_month_day date{sys_days{std::chrono::days{days}}};
+  char buf[64];  // holds any year
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                              static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                              static_cast<unsigned>(date.day()), static_cast<int>(in_day / 3600),
+                              static_cast<int>(in_day / 60 % 60), static_cast<int>(in_day % 60),
+                              static_cast<int>(ms));
   if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return std::to_string(time_ms) + " ms";
   return std::string(buf, static_cast<size_t>(n));
 }

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+
 namespace txdir::store {
 namespace {
 
@@ -109,6 +113,47 @@ TEST(GenMetaTest, NewlinesInTrailerValuesCannotForgeTrailers) {
 TEST(GenMetaTest, FormatTimeIsIsoUtcWithMilliseconds) {
   EXPECT_EQ(FormatTime(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatTime(1795745472123), "2026-11-27T02:11:12.123Z");
+}
+
+// libc's gmtime_r and timegm as the independent reference for the civil
+// calendar arithmetic: random instants between years 0 and 9999, and the
+// edges (before 1970, leap days, the range's ends), format and parse back.
+TEST(GenMetaTest, TimesFormatAndParseAsLibcCalendarDoes) {
+  std::mt19937_64 rng(20261206);
+  std::uniform_int_distribution<int64_t> any(kMinTimeMs, kMaxTimeMs);
+  std::vector<int64_t> times = {kMinTimeMs,
+                                kMaxTimeMs,
+                                -1,
+                                0,
+                                1,
+                                951782400000 /* 2000-02-29 */,
+                                -2203891200000 /* 1900-03-01 */,
+                                4107542400000 /* 2100-03-01 */};
+  for (int i = 0; i < 2000; ++i) times.push_back(any(rng));
+  for (int64_t t : times) {
+    int64_t secs = t / 1000, ms = t % 1000;
+    if (ms < 0) {
+      ms += 1000;
+      secs -= 1;
+    }
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
+    const std::string text = FormatTime(t);
+    ASSERT_EQ(text, want) << t;
+    GenMeta m;
+    m.number = 1;
+    m.kind = "publish";
+    m.host = "h";
+    m.time_ms = t;
+    auto p = ParseCommitMessage(FormatCommitMessage(m));
+    ASSERT_TRUE(p) << text << ": " << p.error().ToString();
+    EXPECT_EQ(p->time_ms, static_cast<int64_t>(timegm(&tm)) * 1000 + ms) << text;
+  }
 }
 
 TEST(GenMetaTest, NowMsIsAfter2020) { EXPECT_GT(NowMs(), int64_t{1577836800000}); }
