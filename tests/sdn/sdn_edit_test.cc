@@ -4,7 +4,9 @@
 // for byte, and an edit changes only the edited records' lines.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "sdn_test_util.h"
@@ -40,10 +42,22 @@ std::optional<Target> EditTarget(const Document& doc) {
   return std::nullopt;
 }
 
-class SdnEdit : public testing::TestWithParam<fs::path> {
+// The table of a merge test: two records or more with unique keys, and a
+// column besides the key.
+std::optional<size_t> MergeTable(const Document& doc) {
+  for (size_t t = 0; t < doc.tables.size(); ++t) {
+    const Table& table = doc.tables[t];
+    if (table.rows.size() < 2 || table.columns.size() < 2) continue;
+    std::set<std::string> keys;
+    for (const auto& r : table.rows) keys.insert(r[table.KeyIndex()]);
+    if (keys.size() == table.rows.size()) return t;
+  }
+  return std::nullopt;
+}
+
+class SdnFile : public testing::TestWithParam<fs::path> {
  protected:
   void SetUp() override {
-    if (!fs::exists(GetParam())) GTEST_SKIP() << GetParam() << " is absent";
     text_ = ReadAll(GetParam());
     auto doc = Parse(text_);
     ASSERT_TRUE(doc.has_value()) << GetParam() << ": " << doc.error().message;
@@ -53,11 +67,19 @@ class SdnEdit : public testing::TestWithParam<fs::path> {
   Document doc_;
 };
 
+// Each suite runs on the files that have what its tests edit, chosen when
+// the suites are instantiated (below), so that no test skips for the shape
+// of a file.
+class SdnEdit : public SdnFile {};        // every file
+class SdnFieldEdit : public SdnFile {};   // a record with a field besides its key
+class SdnSealedEdit : public SdnFile {};  // the same, in a sealed file
+class SdnMergeEdit : public SdnFile {};   // a MergeTable
+
 TEST_P(SdnEdit, ParseThenWriteIsByteIdentical) { EXPECT_EQ(Write(doc_), text_); }
 
-TEST_P(SdnEdit, SetAFieldThenSetItBackIsByteIdentical) {
+TEST_P(SdnFieldEdit, SetAFieldThenSetItBackIsByteIdentical) {
   auto target = EditTarget(doc_);
-  if (!target) GTEST_SKIP() << "no record to edit";
+  ASSERT_TRUE(target);
   std::string& cell = doc_.tables[target->table].rows[target->row][target->column];
   const std::string original = cell;
   cell = "edited, with \"quotes\"";
@@ -68,9 +90,9 @@ TEST_P(SdnEdit, SetAFieldThenSetItBackIsByteIdentical) {
   EXPECT_EQ(Write(*edited), text_);
 }
 
-TEST_P(SdnEdit, SettingOneFieldChangesOnlyThatRecordsLine) {
+TEST_P(SdnFieldEdit, SettingOneFieldChangesOnlyThatRecordsLine) {
   auto target = EditTarget(doc_);
-  if (!target) GTEST_SKIP() << "no record to edit";
+  ASSERT_TRUE(target);
   auto& row = doc_.tables[target->table].rows[target->row];
   row[target->column] = "done";
   std::string out = Write(doc_);
@@ -99,8 +121,8 @@ TEST_P(SdnEdit, InsertThenDeleteIsByteIdentical) {
   }
 }
 
-TEST_P(SdnEdit, AnEditRecomputesTheSealAsZlibDoes) {
-  if (!IsSealed(text_)) GTEST_SKIP() << "not sealed";
+TEST_P(SdnSealedEdit, AnEditRecomputesTheSealAsZlibDoes) {
+  ASSERT_TRUE(IsSealed(text_));
   EXPECT_TRUE(VerifySeal(text_).has_value());
   auto target = EditTarget(doc_);
   ASSERT_TRUE(target.has_value());
@@ -110,17 +132,12 @@ TEST_P(SdnEdit, AnEditRecomputesTheSealAsZlibDoes) {
   EXPECT_TRUE(VerifySeal(out).has_value());
 }
 
-TEST_P(SdnEdit, AConcurrentMergeChangesOnlyTheTwoRecordsLines) {
-  size_t t = 0;
-  while (t < doc_.tables.size() &&
-         (doc_.tables[t].rows.size() < 2 || doc_.tables[t].columns.size() < 2))
-    ++t;
-  if (t == doc_.tables.size()) GTEST_SKIP() << "no table with two records";
+TEST_P(SdnMergeEdit, AConcurrentMergeChangesOnlyTheTwoRecordsLines) {
+  const std::optional<size_t> merge_table = MergeTable(doc_);
+  ASSERT_TRUE(merge_table);
+  const size_t t = *merge_table;
   const Table& table = doc_.tables[t];
   const size_t key = table.KeyIndex();
-  std::set<std::string> keys;
-  for (const auto& r : table.rows) keys.insert(r[key]);
-  if (keys.size() != table.rows.size()) GTEST_SKIP() << "repeated keys do not merge";
   const size_t column = key == 0 ? 1 : 0;
   Document ours = doc_, theirs = doc_;
   ours.tables[t].rows.front()[column] = "ours";
@@ -155,7 +172,50 @@ std::string FixtureName(const testing::TestParamInfo<fs::path>& info) {
   return name + "_" + std::to_string(info.index);
 }
 
+// The fixtures whose parsed document satisfies `has`.
+template <typename Has>
+std::vector<fs::path> FixturesWith(Has has) {
+  std::vector<fs::path> out;
+  for (const auto& p : AllFixtures()) {
+    auto doc = Parse(ReadAll(p));
+    if (doc && has(*doc, ReadAll(p))) out.push_back(p);
+  }
+  return out;
+}
+std::vector<fs::path> FieldEditFixtures() {
+  return FixturesWith(
+      [](const Document& d, const std::string&) { return EditTarget(d).has_value(); });
+}
+std::vector<fs::path> SealedEditFixtures() {
+  return FixturesWith([](const Document& d, const std::string& text) {
+    return IsSealed(text) && EditTarget(d).has_value();
+  });
+}
+std::vector<fs::path> MergeEditFixtures() {
+  return FixturesWith(
+      [](const Document& d, const std::string&) { return MergeTable(d).has_value(); });
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, SdnEdit, testing::ValuesIn(AllFixtures()), FixtureName);
+INSTANTIATE_TEST_SUITE_P(Fixtures, SdnFieldEdit, testing::ValuesIn(FieldEditFixtures()),
+                         FixtureName);
+INSTANTIATE_TEST_SUITE_P(Fixtures, SdnSealedEdit, testing::ValuesIn(SealedEditFixtures()),
+                         FixtureName);
+INSTANTIATE_TEST_SUITE_P(Fixtures, SdnMergeEdit, testing::ValuesIn(MergeEditFixtures()),
+                         FixtureName);
+
+// The shapes the suites above need are all among our own fixtures, so no
+// suite can lose its files unnoticed (the shared ones add the real files).
+TEST(SdnEditFixtures, EveryEditedShapeHasOwnFixtures) {
+  auto own = [](const std::vector<fs::path>& v) {
+    return std::count_if(v.begin(), v.end(),
+                         [](const fs::path& p) { return p.string().rfind(kOwn.string(), 0) == 0; });
+  };
+  EXPECT_GT(own(AllFixtures()), 0);
+  EXPECT_GT(own(FieldEditFixtures()), 0);
+  EXPECT_GT(own(SealedEditFixtures()), 0);
+  EXPECT_GT(own(MergeEditFixtures()), 0);
+}
 
 // When ../shared is absent the list above has only our own files; say so.
 TEST(SdnEditShared, SharedFixturesArePresent) {
