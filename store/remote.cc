@@ -5,6 +5,9 @@
 
 #include "store/git_handles.h"
 #include "store/git_store_access.h"
+#ifdef TXDIR_STATIC_DEPS
+#include "store/libgit2_static.h"
+#endif
 #include "store/tls_certificates.h"
 
 namespace txdir::store {
@@ -18,6 +21,12 @@ tl::unexpected<Error> TransferError(int rc, const std::string& what) {
   // GitError maps "not found" codes to NotFound; for a transfer that means
   // the remote repository is unreachable, an I/O failure.
   if (e.value().code == Code::kNotFound) e.value().code = Code::kIo;
+#ifdef TXDIR_STATIC_DEPS
+  // libssh2 is loaded on the first SSH session (ssh_on_demand.cc); without
+  // it libgit2 only says "failed to initialize SSH session".
+  if (std::string why = internal::Libssh2LoadError(); !why.empty())
+    e.value().message += " (SSH remotes need libssh2, Debian package libssh2-1: " + why + ")";
+#endif
   return e;
 }
 

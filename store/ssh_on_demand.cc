@@ -25,7 +25,9 @@
 #include <libssh2.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "store/libgit2_static.h"
 
@@ -34,8 +36,32 @@ namespace {
 // What a call returns when libssh2.so.1 could not be loaded.
 constexpr int kUnavailable = LIBSSH2_ERROR_ALLOC;
 
+// Why libssh2.so.1 could not be loaded (dlerror), for the error a remote
+// operation reports; empty until a load failed.
+std::mutex load_error_mu;
+std::string& LoadError() {
+  static auto* const error = new std::string;  // read until exit handlers run
+  return *error;
+}
+
+void* OpenLibrary() {
+  const char* name = "libssh2.so.1";
+#ifdef TXDIR_TESTING
+  // Tests name a library that is not there, to see what a machine without
+  // libssh2 reports.
+  if (const char* n = std::getenv("TXDIR_TEST_LIBSSH2"); n != nullptr && *n != '\0') name = n;
+#endif
+  void* lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    const char* why = ::dlerror();
+    std::lock_guard<std::mutex> guard(load_error_mu);
+    LoadError() = why != nullptr ? why : std::string(name) + ": cannot be loaded";
+  }
+  return lib;
+}
+
 void* SshLibrary() {
-  static void* const lib = ::dlopen("libssh2.so.1", RTLD_NOW | RTLD_LOCAL);
+  static void* const lib = OpenLibrary();
   return lib;
 }
 
@@ -53,6 +79,10 @@ std::atomic<int> ssh_flags{0};
 
 namespace txdir::store::internal {
 bool Libssh2Started() { return ssh_started.load(); }
+std::string Libssh2LoadError() {
+  std::lock_guard<std::mutex> guard(load_error_mu);
+  return LoadError();
+}
 }  // namespace txdir::store::internal
 
 // The names and prototypes are libssh2's (libssh2.h), defined for libgit2.

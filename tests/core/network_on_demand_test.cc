@@ -26,6 +26,8 @@
 
 #include "store/git_store.h"
 #include "store/libgit2_static.h"
+#include "test_util.h"
+#include "txdir/replication.h"
 
 namespace txdir::store {
 namespace {
@@ -178,6 +180,24 @@ TEST(NetworkOnDemand, AnSshConnectionStartsLibssh2AndReachesKeyExchange) {
   EXPECT_TRUE(internal::Libssh2Started());
   EXPECT_TRUE(Libssh2Loaded());
   EXPECT_TRUE(OpenSslEnginesLoaded());
+}
+
+// A machine without libssh2.so.1 (named by the test as a library that does
+// not exist): a clone from an SSH remote fails, and its error says what is
+// missing instead of libgit2's bare "failed to initialize SSH session".
+TEST(NetworkOnDemand, WithoutLibssh2AnSshRemoteFailsNamingTheMissingLibrary) {
+  ASSERT_EQ(::setenv("TXDIR_TEST_LIBSSH2", "libtxdir-test-no-such-library.so.1", 1), 0);
+  Listener listener;  // the connection is made; the session is what fails
+  txdir::testing::TempDir tmp;
+  auto cloned = txdir::Clone("ssh://git@127.0.0.1:" + std::to_string(listener.port()) + "/r.git",
+                             tmp / "clone");
+  ::unsetenv("TXDIR_TEST_LIBSSH2");
+  ASSERT_FALSE(cloned);
+  const std::string message = cloned.error().ToString();
+  EXPECT_NE(message.find("libssh2-1"), std::string::npos) << message;
+  EXPECT_NE(message.find("libtxdir-test-no-such-library.so.1"), std::string::npos) << message;
+  EXPECT_FALSE(Libssh2Loaded());
+  EXPECT_FALSE(internal::Libssh2Started());
 }
 
 }  // namespace
