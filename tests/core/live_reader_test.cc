@@ -14,14 +14,6 @@
 namespace txdir {
 namespace {
 
-bool CanLockExclusive(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // Counts the calls a reader makes through the Env.
 class CountingEnv : public EnvWrapper {
  public:
@@ -107,17 +99,17 @@ TEST(LiveReaderTest, KeepsOnlyTheLastGenerationItSawPinned) {
   {
     auto reader = LiveReader::Open(f.root);
     ASSERT_TRUE(reader);
-    EXPECT_TRUE(CanLockExclusive(f.gen_dir(1))) << "opening the reader pins nothing";
+    EXPECT_TRUE(testing::CanLockExclusive(f.gen_dir(1))) << "opening the reader pins nothing";
     { ASSERT_TRUE(reader->OpenSnapshot()); }
-    EXPECT_FALSE(CanLockExclusive(f.gen_dir(1))) << "kept pinned for the next snapshot";
+    EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(1))) << "kept pinned for the next snapshot";
     f.Publish({{"a", "2"}});
-    EXPECT_FALSE(CanLockExclusive(f.gen_dir(1))) << "until the reader sees the link move";
+    EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(1))) << "until the reader sees the link move";
     auto s2 = reader->OpenSnapshot();
     ASSERT_TRUE(s2);
-    EXPECT_TRUE(CanLockExclusive(f.gen_dir(1))) << "the old pin went with the move";
-    EXPECT_FALSE(CanLockExclusive(f.gen_dir(2)));
+    EXPECT_TRUE(testing::CanLockExclusive(f.gen_dir(1))) << "the old pin went with the move";
+    EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(2)));
   }
-  EXPECT_TRUE(CanLockExclusive(f.gen_dir(2))) << "pin released with the reader";
+  EXPECT_TRUE(testing::CanLockExclusive(f.gen_dir(2))) << "pin released with the reader";
 }
 
 TEST(LiveReaderTest, GcSkipsTheReadersGenerationUntilTheReaderMovesOn) {

@@ -14,16 +14,6 @@ namespace {
 
 using Files = std::map<std::string, std::string>;
 
-// True when an exclusive flock on `dir` can be taken right now (by a new
-// open file description, as gc would).
-bool CanLockExclusive(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-  ::close(fd);
-  return ok;
-}
-
 TEST(SnapshotTest, ReadsSeeOneGenerationWhilePublishing) {
   testing::RepoFixture f;
   f.Publish({{"a", "a1"}, {"d/b", "b1"}});
@@ -52,16 +42,17 @@ TEST(SnapshotTest, PinBlocksExclusiveLockWhileTheSnapshotLives) {
   testing::RepoFixture f;
   f.Publish({{"a", "1"}});
   f.Publish({{"a", "2"}});
-  ASSERT_TRUE(CanLockExclusive(f.gen_dir(2)));
+  ASSERT_TRUE(testing::CanLockExclusive(f.gen_dir(2)));
   {
     auto snap = Snapshot::OpenLive(f.root);
     ASSERT_TRUE(snap);
-    EXPECT_FALSE(CanLockExclusive(f.gen_dir(2))) << "gc could delete a pinned generation";
-    EXPECT_TRUE(CanLockExclusive(f.gen_dir(1))) << "only the snapshot's generation is pinned";
+    EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(2))) << "gc could delete a pinned generation";
+    EXPECT_TRUE(testing::CanLockExclusive(f.gen_dir(1)))
+        << "only the snapshot's generation is pinned";
     Snapshot moved = std::move(*snap);
-    EXPECT_FALSE(CanLockExclusive(f.gen_dir(2))) << "the pin moves with the Snapshot";
+    EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(2))) << "the pin moves with the Snapshot";
   }
-  EXPECT_TRUE(CanLockExclusive(f.gen_dir(2))) << "pin released with the Snapshot";
+  EXPECT_TRUE(testing::CanLockExclusive(f.gen_dir(2))) << "pin released with the Snapshot";
 }
 
 TEST(SnapshotTest, OpenGenerationPinsAnOlderGeneration) {
@@ -71,7 +62,7 @@ TEST(SnapshotTest, OpenGenerationPinsAnOlderGeneration) {
   auto s1 = Snapshot::OpenGeneration(f.root, 1);
   ASSERT_TRUE(s1) << s1.error().ToString();
   EXPECT_EQ(*s1->ReadFile("a"), "1");
-  EXPECT_FALSE(CanLockExclusive(f.gen_dir(1)));
+  EXPECT_FALSE(testing::CanLockExclusive(f.gen_dir(1)));
   auto s9 = Snapshot::OpenGeneration(f.root, 9);
   ASSERT_FALSE(s9);
   EXPECT_EQ(s9.error().code, Code::kNotFound);

@@ -2,7 +2,9 @@
 // file utilities. Tests use real files; nothing here touches txdir internals.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +124,16 @@ inline int RunShell(const std::string& cmd, std::string* output = nullptr) {
   int rc = ::pclose(p);
   if (output) *output = out;
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// True when an exclusive flock on `dir` can be taken right now (by a new
+// open file description, as gc would): nobody holds a pin on it.
+inline bool CanLockExclusive(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);
+  return ok;
 }
 
 // The default Env with a boot id of the test's choosing (an error: none can

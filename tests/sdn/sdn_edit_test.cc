@@ -177,8 +177,9 @@ template <typename Has>
 std::vector<fs::path> FixturesWith(Has has) {
   std::vector<fs::path> out;
   for (const auto& p : AllFixtures()) {
-    auto doc = Parse(ReadAll(p));
-    if (doc && has(*doc, ReadAll(p))) out.push_back(p);
+    const std::string text = ReadAll(p);
+    auto doc = Parse(text);
+    if (doc && has(*doc, text)) out.push_back(p);
   }
   return out;
 }
