@@ -100,10 +100,14 @@ Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view
   return Ok();
 }
 
-std::string UniqueName(const std::string& prefix) {
+uint64_t RandomU64() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+std::string UniqueName(const std::string& prefix) {
   // PREFIX<pid>-<12 hex digits>
-  uint64_t r = rng();
+  uint64_t r = RandomU64();
   std::string hex(12, '0');
   for (size_t i = hex.size(); i-- > 0; r >>= 4) hex[i] = "0123456789abcdef"[r & 0xF];
   return prefix + std::to_string(::getpid()) + "-" + hex;

@@ -2,6 +2,7 @@
 // calls go through the Env.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,13 @@ Result<bool> RemoveTreeUnlessPinned(Env* env, int dir, const std::string& name);
 // optionally fsyncing it before close.
 Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view data, mode_t mode,
                     bool sync);
+
+// 64 bits from a per-thread generator seeded once from std::random_device.
+// Not for secrets. One seeding per thread because constructing a
+// random_device executes CPUID, which a virtual machine traps. A child made
+// by fork() continues its parent's sequence: callers that need names unique
+// across processes also use the pid (UniqueName does).
+uint64_t RandomU64();
 
 // A name unlikely to collide: "<prefix><pid>-<random hex>".
 std::string UniqueName(const std::string& prefix);

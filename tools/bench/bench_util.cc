@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,16 +15,39 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 namespace txdir::bench {
+
+namespace {
+
+// Whether the ext4 file system holding `path` has a journal: jbd2 lists each
+// journal it runs as /proc/fs/jbd2/<device>-<inode of the journal, 8>, and
+// /sys/dev/block/<major>:<minor> names the device. nullopt: not known.
+std::optional<bool> Ext4HasJournal(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  std::error_code ec;
+  const auto dev = std::filesystem::read_symlink(
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)),
+      ec);
+  if (ec || dev.filename().empty()) return std::nullopt;
+  if (!std::filesystem::is_directory("/proc/fs/jbd2", ec)) return std::nullopt;
+  return std::filesystem::exists("/proc/fs/jbd2/" + dev.filename().string() + "-8", ec);
+}
+
+}  // namespace
 
 std::string FsName(const std::string& path) {
   struct statfs s {};
   if (::statfs(path.c_str(), &s) != 0) return "unknown";
   switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
+    case 0xEF53: {
+      const auto journal = Ext4HasJournal(path);
+      if (!journal) return "ext4";
+      return *journal ? "ext4, journal" : "ext4, no journal";
+    }
     case 0x01021994:
       return "tmpfs";
     case 0x58465342:

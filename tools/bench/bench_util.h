@@ -7,7 +7,10 @@
 namespace txdir::bench {
 
 // The file system type of `path` ("ext4", "tmpfs", ... or its magic number):
-// figures mean little without it.
+// figures mean little without it. For ext4, also whether it has a journal
+// ("ext4, no journal"): without one, every file creation scans past the
+// inodes deleted in the last minutes (docs/performance.md), so the cases
+// that create files cost far more than on a journaled ext4.
 std::string FsName(const std::string& path);
 
 // A todos table (one table, `todos`, keyed by `id` 0..rows-1) as the

@@ -12,7 +12,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 
 #include "store/failpoint.h"
@@ -51,14 +50,13 @@ Result<Fd> OpenQueue(Repository::Impl& r, bool create) {
 // process within one clock tick), then a random part.
 std::string NewId() {
   static std::atomic<uint32_t> sequence{0};
-  std::random_device rd;
   timespec now{};
   (void)::clock_gettime(CLOCK_REALTIME, &now);
   const int64_t ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
   char buf[80];
   (void)std::snprintf(buf, sizeof buf, "%020" PRId64 "-%010d-%08x-%08x", ns,
                       static_cast<int>(::getpid()), sequence.fetch_add(1),
-                      static_cast<unsigned>(rd()));
+                      static_cast<unsigned>(fs::RandomU64()));
   return buf;
 }
 

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
+
+#include "store/fs_util.h"
 
 namespace txdir::internal {
 
@@ -87,9 +88,8 @@ void MergeCache::Restore(const git_oid& blob, std::shared_ptr<sdn::Document> doc
 git_oid MergeCache::PutDocument(std::shared_ptr<sdn::Document> doc) {
   // Random: it names no object, now or later (2^-160 against a real one).
   git_oid oid;
-  std::random_device rd;
-  for (size_t i = 0; i < sizeof oid.id; i += sizeof(uint32_t)) {
-    const uint32_t r = rd();
+  for (size_t i = 0; i < sizeof oid.id; i += sizeof(uint64_t)) {
+    const uint64_t r = fs::RandomU64();
     std::memcpy(oid.id + i, &r, std::min(sizeof r, sizeof oid.id - i));
   }
   const std::string id = store::OidHex(oid);
