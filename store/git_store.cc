@@ -434,6 +434,7 @@ Result<std::vector<TreeFile>> GitStore::ListTree(const git_oid& tree_id) const {
 }
 
 Result<std::string> GitStore::ReadBlob(const git_oid& oid) const {
+  if (auto recent = backend_->RecentBlob(oid)) return *recent;
   git_blob* b = nullptr;
   if (int rc = git_blob_lookup(&b, repo_, &oid); rc < 0)
     return NamedObjectError(rc, "cannot read blob " + OidHex(oid));
@@ -445,6 +446,18 @@ Result<std::string> GitStore::ReadBlob(const git_oid& oid) const {
 Status GitStore::ReadBlobStream(const git_oid& oid,
                                 const std::function<Status(std::string_view)>& sink,
                                 const std::function<Status(uint64_t)>& on_size) const {
+  if (auto recent = backend_->RecentBlob(oid)) {
+    if (on_size) TXDIR_CHECK(on_size(recent->size()));
+    // One piece: a recent blob is at most kStreamPiece long.
+    static_assert(OdbBackend::kRecentMaxBlob <= kStreamPiece);
+    return sink(*recent);
+  }
+  return ReadStoredBlobStream(oid, sink, on_size);
+}
+
+Status GitStore::ReadStoredBlobStream(const git_oid& oid,
+                                      const std::function<Status(std::string_view)>& sink,
+                                      const std::function<Status(uint64_t)>& on_size) const {
   auto loose = backend_->ReadLoose(oid, sink, on_size);
   if (loose || loose.error().code != Code::kNotFound) return loose;
   // Packed. A large blob stored whole in the pack is inflated piece by
@@ -515,7 +528,7 @@ Result<git_oid> GitStore::HashStoredBlob(const git_oid& oid) const {
   // Opened once the object's header has given its length (one read of the
   // object, not a header read and then a content read).
   std::optional<BlobStream> stream;
-  TXDIR_CHECK(ReadBlobStream(
+  TXDIR_CHECK(ReadStoredBlobStream(
       oid, [&](std::string_view piece) { return stream->Write(piece); },
       [&](uint64_t size) -> Status {
         stream.emplace(TXDIR_TRY(BlobStream::Open(odb.get(), size, "blob " + OidHex(oid))));

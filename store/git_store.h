@@ -166,6 +166,12 @@ class GitStore {
   Result<std::string> CommitAuthor(const git_oid& commit) const;
   // Every file of the tree, recursively, sorted by path.
   Result<std::vector<TreeFile>> ListTree(const git_oid& tree) const;
+  // The blob's content. ReadBlob and ReadBlobStream serve a blob this store
+  // wrote lately from memory (OdbBackend::RecentBlob: the last 8 MiB of
+  // blobs up to 1 MiB each), so a generation's files are materialized, and
+  // a table is read back for the next record edit, without inflating what
+  // was just deflated. That content is what was hashed to the blob's id.
+  // HashStoredBlob and VerifyObject always read the stored object.
   Result<std::string> ReadBlob(const git_oid& blob) const;
   // Delivers the blob's content to `sink` in pieces. A loose blob, and a
   // blob over kStreamPiece stored whole in a pack (after pull, clone or
@@ -230,6 +236,11 @@ class GitStore {
  private:
   friend struct StoreAccess;  // store/git_store_access.h
   GitStore(Env* env, std::string git_dir, git_repository* repo, OdbBackend* backend);
+
+  // ReadBlobStream without the recently written blobs: the stored object.
+  Status ReadStoredBlobStream(const git_oid& blob,
+                              const std::function<Status(std::string_view)>& sink,
+                              const std::function<Status(uint64_t)>& on_size) const;
 
   Env* env_;
   std::string git_dir_;

@@ -176,7 +176,12 @@ Status LooseObjectWriter::Start(uint64_t len, git_object_t type) {
   z_->out = std::make_unique_for_overwrite<char[]>(z_->out_size);
   z_->zs.next_out = reinterpret_cast<Bytef*>(z_->out.get());
   z_->zs.avail_out = static_cast<uInt>(z_->out_size);
-  return Append(header.data(), header.size());
+  TXDIR_CHECK(Append(header.data(), header.size()));
+  // Kept from here on: the content, not the header.
+  len_ = len;
+  keep_ = type == GIT_OBJECT_BLOB && len <= OdbBackend::kRecentMaxBlob;
+  if (keep_) kept_.reserve(static_cast<size_t>(len));
+  return Ok();
 }
 
 Status LooseObjectWriter::WriteOut(const char* data, size_t len) {
@@ -223,6 +228,7 @@ Status LooseObjectWriter::Pump(int flush) {
 }
 
 Status LooseObjectWriter::Append(const void* data, size_t len) {
+  if (keep_) kept_.append(static_cast<const char*>(data), len);
   const auto* p = static_cast<const Bytef*>(data);
   // zlib counts input in uInt (32 bits): feed it in pieces.
   while (len > 0) {
@@ -260,10 +266,12 @@ Status LooseObjectWriter::Finish(const git_oid& oid) {
   }
   // Another process may already have this object: as good as ours. The
   // destructor removes our temp file.
-  if (env->StatAt(objects, name, false)) return Ok();
-  TXDIR_CHECK(env->RenameAt(tmp_dir_, tmp_name_, objects, name));
-  placed_ = true;
-  backend_->dirty_dirs_.insert(fan);
+  if (!env->StatAt(objects, name, false)) {
+    TXDIR_CHECK(env->RenameAt(tmp_dir_, tmp_name_, objects, name));
+    placed_ = true;
+    backend_->dirty_dirs_.insert(fan);
+  }
+  if (keep_ && kept_.size() == len_) backend_->RememberBlob(oid, std::move(kept_));
   return Ok();
 }
 
@@ -595,6 +603,36 @@ Status OdbBackend::EndBatch() {
     }
   }
   return Ok();
+}
+
+size_t OdbBackend::OidHash::operator()(const git_oid& o) const {
+  size_t h = 0;  // the id is a hash already: its first bytes will do
+  std::memcpy(&h, o.id, sizeof h);
+  return h;
+}
+
+bool OdbBackend::OidEq::operator()(const git_oid& a, const git_oid& b) const {
+  return git_oid_equal(&a, &b) != 0;
+}
+
+void OdbBackend::RememberBlob(const git_oid& oid, std::string content) {
+  std::lock_guard<std::mutex> hold(recent_mu_);
+  if (recent_.count(oid)) return;
+  recent_bytes_ += content.size();
+  recent_.emplace(oid, std::make_shared<const std::string>(std::move(content)));
+  recent_order_.push_back(oid);
+  while (recent_bytes_ > kRecentBytes) {
+    auto it = recent_.find(recent_order_.front());
+    recent_bytes_ -= it->second->size();
+    recent_.erase(it);
+    recent_order_.pop_front();
+  }
+}
+
+std::shared_ptr<const std::string> OdbBackend::RecentBlob(const git_oid& oid) const {
+  std::lock_guard<std::mutex> hold(recent_mu_);
+  auto it = recent_.find(oid);
+  return it == recent_.end() ? nullptr : it->second;
 }
 
 Status OdbBackend::Sync() {

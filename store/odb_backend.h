@@ -18,11 +18,14 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -70,6 +73,11 @@ class LooseObjectWriter {
   std::string tmp_name_;
   Fd file_;
   bool placed_ = false;
+  // A blob small enough for OdbBackend::RecentBlob: its content, kept as
+  // it arrives and handed over by Finish.
+  bool keep_ = false;
+  uint64_t len_ = 0;
+  std::string kept_;
 };
 
 class OdbBackend {
@@ -142,6 +150,17 @@ class OdbBackend {
   Status EndBatch();
   void AbortBatch();
 
+  // The content of a blob this backend wrote lately as a loose object, or
+  // null. Kept: the last kRecentBytes of blobs of at most kRecentMaxBlob
+  // each, oldest dropped first. A writer reads back what it just wrote (a
+  // generation's files are materialized from the store; the next record
+  // edit of a table starts from its last version), and inflating it again
+  // cost more than the copy. Content-addressed, so never stale; safe to
+  // call from any thread.
+  static constexpr size_t kRecentBytes = size_t{8} << 20;
+  static constexpr size_t kRecentMaxBlob = size_t{1} << 20;
+  std::shared_ptr<const std::string> RecentBlob(const git_oid& oid) const;
+
  private:
   friend class LooseObjectWriter;
   OdbBackend(Env* env, std::string objects_dir, StoreOptions options);
@@ -182,6 +201,19 @@ class OdbBackend {
   struct Batch;
   Status AddToBatch(const git_oid& oid, git_object_t type, std::string_view data);
   std::unique_ptr<Batch> batch_;
+
+  // RecentBlob's store: by id, and the ids in the order they came.
+  struct OidHash {
+    size_t operator()(const git_oid& o) const;
+  };
+  struct OidEq {
+    bool operator()(const git_oid& a, const git_oid& b) const;
+  };
+  void RememberBlob(const git_oid& oid, std::string content);
+  mutable std::mutex recent_mu_;
+  std::unordered_map<git_oid, std::shared_ptr<const std::string>, OidHash, OidEq> recent_;
+  std::deque<git_oid> recent_order_;
+  size_t recent_bytes_ = 0;
 };
 
 }  // namespace txdir::store
