@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,16 @@ using RowVisitor = std::function<void(size_t table_index, const Table& table, co
 // many versions (the web view's trends): it allocates nothing per row but
 // what `visit` asks for.
 Result<Document> ScanRows(std::string_view text, const RowVisitor& visit);
+
+// One record of `text` without parsing the rest into a Document: the first
+// table called `table` (as Document::Find) with its columns and, as its only
+// row, the record whose key is `key` (as Table::FindRow: with repeated keys
+// the last one), or no row when it has none. nullopt when there is no such
+// table. Reads with ScanRows, so the errors are Parse's, and it allocates
+// little more than the record: for a process that reads one record of a
+// large table, e.g. before it edits it.
+Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
+                                        std::string_view key);
 
 // Checks the invariants Write relies on: table and column names match
 // NAME (see docs/sdn.md), each table has at least one column, column names are

@@ -1,8 +1,11 @@
 // ScanRows reads what Parse reads: the same tables, the same rows in the
 // same order with the same values, and the same errors, on the grammar's
 // corner cases, the project's fixtures and the Simple tooling's real files.
+// FindRecord, built on it, answers as Parse + Document::Find +
+// Table::FindRow.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -106,6 +109,84 @@ TEST(SdnScan, ReadsEveryFixtureAsParseDoes) {
     }
   }
   EXPECT_GE(files, 20);  // the project's own fixtures alone are 20
+}
+
+// What FindRecord must answer: Parse, Find, FindRow.
+Result<std::optional<Table>> ByParse(std::string_view text, std::string_view table,
+                                     std::string_view key) {
+  auto doc = TXDIR_TRY(Parse(text));
+  const Table* t = doc.Find(table);
+  if (t == nullptr) return std::optional<Table>();
+  Table out{t->name, t->columns, {}};
+  if (int r = t->FindRow(key); r >= 0) out.rows.push_back(t->rows[static_cast<size_t>(r)]);
+  return std::optional<Table>(std::move(out));
+}
+
+void ExpectFindRecordMatchesParse(std::string_view text, std::string_view table,
+                                  std::string_view key) {
+  SCOPED_TRACE(std::string(table) + " / " + std::string(key));
+  auto want = ByParse(text, table, key);
+  auto got = FindRecord(text, table, key);
+  ASSERT_EQ(got.has_value(), want.has_value());
+  if (!want) {
+    EXPECT_EQ(got.error().message, want.error().message);
+    return;
+  }
+  EXPECT_EQ(*got, *want);
+}
+
+TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnTheCornerCases) {
+  const std::string text =
+      "a |k, id, v|\n    x, 1, one\n    y, 2, \"two, quoted\"\n    z, 1, one again\n"
+      "nokey |name, v|\n    p, 1\n    q, 2\n"
+      "empty |id|\n"
+      "a |k, id, v|\n    w, 3, later table\n"
+      "empty |id|\n    9\n";
+  ExpectFindRecordMatchesParse(text, "a", "1");          // repeated key: the last row
+  ExpectFindRecordMatchesParse(text, "a", "2");          // a quoted value
+  ExpectFindRecordMatchesParse(text, "a", "3");          // only in the second table "a": not found
+  ExpectFindRecordMatchesParse(text, "a", "x");          // `id` is the key, not the first column
+  ExpectFindRecordMatchesParse(text, "nokey", "q");      // no `id`: the first column
+  ExpectFindRecordMatchesParse(text, "empty", "9");      // the first "empty" has no rows
+  ExpectFindRecordMatchesParse(text, "none", "1");       // no such table
+  ExpectFindRecordMatchesParse("t |a, a|\n", "t", "1");  // refused, with Parse's error
+
+  auto found = FindRecord(text, "a", "1");
+  ASSERT_TRUE(found && *found);
+  ASSERT_EQ((*found)->rows.size(), 1u);
+  EXPECT_EQ((*found)->rows[0], (std::vector<std::string>{"z", "1", "one again"}));
+  auto none = FindRecord(text, "none", "1");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_FALSE(FindRecord("t |a, a|\n", "t", "1"));
+}
+
+TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnEveryFixture) {
+  int files = 0, lookups = 0;
+  for (const fs::path& dir :
+       {fs::path(TXDIR_SDN_FIXTURES), fs::path(TXDIR_SHARED_DIR) / "fixtures" / "simple-sdn"}) {
+    if (!fs::is_directory(dir)) continue;  // the shared folder lives beside the checkout
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".sdn") continue;
+      SCOPED_TRACE(entry.path().string());
+      const std::string text = ReadFile(entry.path());
+      auto doc = Parse(text);
+      if (!doc) continue;  // refused files: the corner cases cover errors
+      ++files;
+      for (const Table& t : doc->tables) {
+        // At most about 20 keys of each table, spread over it, and one absent.
+        const size_t step = std::max<size_t>(1, t.rows.size() / 20);
+        const size_t k = t.KeyIndex();
+        for (size_t r = 0; r < t.rows.size(); r += step) {
+          if (k < t.rows[r].size()) ExpectFindRecordMatchesParse(text, t.name, t.rows[r][k]);
+          ++lookups;
+        }
+        ExpectFindRecordMatchesParse(text, t.name, "no such key \x01");
+      }
+    }
+  }
+  EXPECT_GE(files, 20);
+  EXPECT_GE(lookups, 80);
 }
 
 }  // namespace

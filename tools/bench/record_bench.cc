@@ -10,9 +10,12 @@
 // costs):
 //   txdir:  todo_db.sdn with N records (Database<Todo>). W processes (fork)
 //           apply U updates in total; each update is one optimistic
-//           transaction (Begin, Read, Database<Todo> Load/Get/Update/Save,
-//           Write, Commit with Strategy::kMerge) that increments one record's
-//           `line` and sets its description.
+//           transaction (Begin, Read, Commit with Strategy::kMerge) that
+//           increments one record's `line` and sets its description:
+//           `edits` reads that record (sdn::FindRecord) and makes a record
+//           edit (EditRecords), as SQLite's UPDATE reads and writes one row;
+//           `write` loads the whole table (Database<Todo> Load/Get/Update/
+//           Save) and writes it back (Write).
 //   sqlite: the same N records in an equivalent table; journal_mode=WAL,
 //           synchronous=FULL, one connection per process; each update is one
 //           UPDATE statement in its own transaction (autocommit).
@@ -55,6 +58,7 @@
 #include "tools/cmdline/cmdline.h"
 #include "txdir/database.h"
 #include "txdir/repository.h"
+#include "txdir/sdn.h"
 #include "txdir/simple_records.h"
 #include "txdir/transaction.h"
 
@@ -185,14 +189,26 @@ int TxdirWriter(const std::string& root, int w, int writers, int total, int reco
     for (;;) {
       auto body = [&](txdir::Transaction& tx) -> txdir::Status {
         auto bytes = TXDIR_TRY(tx.Read(kFile));
-        auto db = TXDIR_TRY(Database<Todo>::Load(bytes));
-        Todo t = TXDIR_TRY(db.Get(id));
-        if (edits)
+        if (edits) {
+          // One record read, one record edit: what SQLite's UPDATE does.
+          auto found = TXDIR_TRY(txdir::sdn::FindRecord(bytes, "todos", id));
+          const int line_col = found ? found->ColumnIndex("line") : -1;
+          if (!found || found->rows.empty() || line_col < 0)
+            return txdir::MakeError(txdir::Code::kNotFound, "no todos record " + id, kFile);
+          const std::string& cell = found->rows[0][static_cast<size_t>(line_col)];
+          int64_t line = 0;
+          if (std::from_chars(cell.data(), cell.data() + cell.size(), line).ptr !=
+              cell.data() + cell.size())
+            return txdir::MakeError(txdir::Code::kCorruption, "line is not a number: " + cell,
+                                    kFile);
           return tx.EditRecords(kFile, {txdir::RecordEdit{"todos",
                                                           "set",
                                                           id,
-                                                          {{"line", std::to_string(t.line + 1)},
+                                                          {{"line", std::to_string(line + 1)},
                                                            {"description", Description(w, k)}}}});
+        }
+        auto db = TXDIR_TRY(Database<Todo>::Load(bytes));
+        Todo t = TXDIR_TRY(db.Get(id));
         ++t.line;
         t.description = Description(w, k);
         TXDIR_CHECK(db.Update(t));

@@ -2,6 +2,7 @@
 // comments) and records where every table, row and cell sits, so the writer
 // can keep every byte it does not change. Cell splitting is in sdn_row.cc;
 // the grammar is in docs/sdn.md.
+#include <map>
 #include <optional>
 #include <unordered_set>
 
@@ -324,6 +325,34 @@ Result<Document> Parse(std::string_view text) { return Parser(text).Run(); }
 
 Result<Document> ScanRows(std::string_view text, const RowVisitor& visit) {
   return Parser(text, visit).Run();
+}
+
+Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
+                                        std::string_view key) {
+  // The last row with the key in each table of that name; the first such
+  // table answers, once the scan has named them all.
+  std::map<size_t, std::vector<std::string>> last;
+  size_t seen = std::string::npos;  // the table the next three describe
+  bool named = false;
+  size_t key_index = 0;
+  auto doc = TXDIR_TRY(ScanRows(text, [&](size_t ti, const Table& t, const RowCells& row) {
+    if (ti != seen) {
+      seen = ti;
+      named = t.name == table;
+      key_index = t.KeyIndex();
+    }
+    if (!named || key_index >= row.size() || row.Value(key_index) != key) return;
+    std::vector<std::string>& values = last[ti];
+    values.clear();
+    for (size_t i = 0; i < row.size(); ++i) values.push_back(row.Value(i));
+  }));
+  for (size_t ti = 0; ti < doc.tables.size(); ++ti) {
+    if (doc.tables[ti].name != table) continue;
+    Table out = std::move(doc.tables[ti]);
+    if (auto it = last.find(ti); it != last.end()) out.rows.push_back(std::move(it->second));
+    return std::optional<Table>(std::move(out));
+  }
+  return std::optional<Table>();
 }
 
 size_t RowCells::size() const { return cells_->size(); }
