@@ -117,7 +117,8 @@ Result<Document> ScanRows(std::string_view text, const RowVisitor& visit);
 // the last one), or no row when it has none. nullopt when there is no such
 // table. Reads with ScanRows, so the errors are Parse's, and it allocates
 // little more than the record: for a process that reads one record of a
-// large table, e.g. before it edits it.
+// large table, e.g. before it edits it. Like Parse it does not check a seal
+// line (LoadRecordDocument does).
 Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
                                         std::string_view key);
 

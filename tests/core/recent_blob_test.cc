@@ -114,7 +114,7 @@ TEST_F(RecentBlobTest, ABlobOverOneMiBIsReadFromTheStore) {
 
 TEST_F(RecentBlobTest, OnlyTheLastEightMiBOfBlobsAreKept) {
   // 20 blobs of 512 KiB: the first four no longer fit.
-  const size_t size = 512 * 1024;
+  const size_t size = size_t{512} * 1024;
   std::vector<git_oid> oids;
   std::vector<std::string> contents;
   for (int i = 0; i < 20; ++i) {
