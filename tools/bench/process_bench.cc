@@ -19,7 +19,11 @@
 // writers) and prints every goal of the performance work in one table.
 // --quick: few runs, results checked, no figure judged: the CI smoke test.
 // Cases alternate run by run, so a change in the machine's load falls on all
-// of them alike; still, only ratios within one run mean anything.
+// of them alike; still, only ratios within one run mean anything. Nothing
+// is deleted until the whole run is over (the siblings run with --keep):
+// on ext4 without a journal a deletion makes every later file creation
+// dearer for minutes, so a clean-up between cases would bill one case's
+// files to the next.
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -334,7 +338,9 @@ std::vector<DbRound> RunDb(const Options& o, const std::string& work, std::strin
     }
     CheckUpdates("sqlite3", o.writers, o.updates, ids, sqlite_status);
     rounds.push_back(round);
-    if (!o.keep) txdir::bench::RemoveTree(dir);
+    // Nothing is deleted before the end of the whole run: on ext4 without
+    // a journal every file created afterwards would pay for it (see
+    // txdir-record-bench).
   }
   return rounds;
 }
@@ -453,10 +459,11 @@ int main(int argc, char** argv) {
   if (o.all) {
     const std::string compare = here + "/txdir-compare-bench",
                       record = here + "/txdir-record-bench";
-    std::vector<std::string> cargs = {"--skip-big", "--dir", work};
+    // --keep: their files go with the work directory, at the very end.
+    std::vector<std::string> cargs = {"--skip-big", "--keep", "--dir", work};
     if (o.quick) cargs.push_back("--quick");
     json jc = RunSibling(compare, cargs, work + "/compare.json");
-    std::vector<std::string> rargs = {"--writers", "8", "--dir", work};
+    std::vector<std::string> rargs = {"--writers", "8", "--keep", "--dir", work};
     if (o.quick) rargs.push_back("--quick");
     json jr = RunSibling(record, rargs, work + "/record.json");
     for (const auto& g : jc.at("goals")) {
