@@ -26,7 +26,6 @@ using store::OdbBackend;
 class RecentBlobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    stdfs::create_directories(tmp_dir_);
     auto s = GitStore::Init(Env::Default(), git_dir_);
     ASSERT_TRUE(s) << s.error().ToString();
     store_ = std::move(*s);
@@ -56,7 +55,6 @@ class RecentBlobTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string git_dir_ = dir_ / "store.git";
-  std::string tmp_dir_ = dir_ / "tmp";
   std::unique_ptr<GitStore> store_;
 };
 
