@@ -94,6 +94,8 @@ class RowCells {
       : text_(text), cells_(&cells) {}
   size_t size() const;                // the table's column count
   std::string Value(size_t i) const;  // as Parse reads it. REQUIRES: i < size()
+  // Value(i) == value, without building the value. REQUIRES: i < size()
+  bool Is(size_t i, std::string_view value) const;
 
  private:
   std::string_view text_;

@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/core/test_util.h"
@@ -87,6 +89,54 @@ inline CliResult RunCliWithInput(const std::vector<std::string>& args, const std
 
 inline CliResult RunCli(std::initializer_list<std::string> args) {
   return RunCli(std::vector<std::string>(args));
+}
+
+// A txdir process started with extra environment variables; Wait() collects it.
+class StartedCli {
+ public:
+  StartedCli(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+    out_ = io_ / "out";
+    err_ = io_ / "err";
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    for (const auto& e : extra_env) env_strings.push_back(e);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CliArgv argv(args);
+    if (posix_spawn(&pid_, TXDIR_CLI, &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~StartedCli() {
+    if (pid_ > 0) (void)Wait();
+  }
+  CliResult Wait() {
+    if (pid_ <= 0) return CliResult{};
+    CliResult r = WaitForCli(pid_, out_, err_);
+    pid_ = -1;
+    return r;
+  }
+  bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  TempDir io_;
+  std::string out_, err_;
+  pid_t pid_ = -1;
+};
+
+// Polls for `path` to exist, at most 30 s.
+inline bool WaitForFile(const std::string& path) {
+  for (int i = 0; i < 30000; ++i) {
+    if (access(path.c_str(), F_OK) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
 }
 
 // A fresh directory with an initialized repository at root = tmp/repo and a

@@ -34,7 +34,14 @@ bool ExpectScanMatchesParse(std::string_view text) {
     seen[ti].columns = t.columns;
     EXPECT_EQ(row.size(), t.columns.size());
     std::vector<std::string> values;
-    for (size_t c = 0; c < row.size(); ++c) values.push_back(row.Value(c));
+    for (size_t c = 0; c < row.size(); ++c) {
+      values.push_back(row.Value(c));
+      // Is compares without building the value: it agrees with Value.
+      EXPECT_TRUE(row.Is(c, values.back())) << values.back();
+      EXPECT_FALSE(row.Is(c, values.back() + "\"")) << values.back();
+      if (!values.back().empty())
+        EXPECT_FALSE(row.Is(c, values.back().substr(1))) << values.back();
+    }
     seen[ti].rows.push_back(std::move(values));
   });
   EXPECT_EQ(scanned.has_value(), parsed.has_value())

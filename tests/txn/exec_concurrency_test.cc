@@ -21,53 +21,6 @@ namespace {
 
 constexpr int kConflict = 5;
 
-// A txdir process started with extra environment variables; Wait() collects it.
-class Started {
- public:
-  Started(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
-    out_ = io_ / "out";
-    err_ = io_ / "err";
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    for (const auto& e : extra_env) env_strings.push_back(e);
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CliArgv argv(args);
-    if (posix_spawn(&pid_, TXDIR_CLI, &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Started() {
-    if (pid_ > 0) (void)Wait();
-  }
-  CliResult Wait() {
-    if (pid_ <= 0) return CliResult{};
-    CliResult r = WaitForCli(pid_, out_, err_);
-    pid_ = -1;
-    return r;
-  }
-  bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-
- private:
-  TempDir io_;
-  std::string out_, err_;
-  pid_t pid_ = -1;
-};
-
-bool WaitForFile(const std::string& path) {
-  for (int i = 0; i < 30000; ++i) {
-    if (access(path.c_str(), F_OK) == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
-}
-
 std::map<std::string, std::string> ManyFiles(int n) {
   std::map<std::string, std::string> files;
   for (int i = 0; i < n; ++i)
@@ -83,8 +36,8 @@ void ExecSurvivesRecoveryAt(const std::string& point) {
   const auto files = ManyFiles(41);
   ASSERT_EQ(f.Publish(files).exit, 0);
   TempDir pause;
-  Started exec({"exec", f.root, "--", "sh", "-c", "echo added > \"$TXDIR_STAGE/new.txt\""},
-               {"TXDIR_PAUSE_AT=" + point, "TXDIR_PAUSE_DIR=" + pause.path()});
+  StartedCli exec({"exec", f.root, "--", "sh", "-c", "echo added > \"$TXDIR_STAGE/new.txt\""},
+                  {"TXDIR_PAUSE_AT=" + point, "TXDIR_PAUSE_DIR=" + pause.path()});
   ASSERT_TRUE(exec.started());
   ASSERT_TRUE(WaitForFile(pause / "paused")) << "exec never reached " << point;
   CliResult rec = RunCli({"recover", f.root});
@@ -123,11 +76,11 @@ TEST(ExecAgainstRecovery, AKilledExecsProgramStillHoldsItsStage) {
   CliFixture f;
   ASSERT_EQ(f.Publish({{"a", "A"}}).exit, 0);
   TempDir done;
-  Started exec({"exec", f.root, "--", "sh", "-c",
-                "cd \"$TXDIR_STAGE\"; touch started; for i in 1 2 3 4 5 6 7 8 9 10; do "
-                "mkdir -p d$i; echo $i > d$i/f; sleep 0.1; done; touch " +
-                    (done / "finished")},
-               {});
+  StartedCli exec({"exec", f.root, "--", "sh", "-c",
+                   "cd \"$TXDIR_STAGE\"; touch started; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                   "mkdir -p d$i; echo $i > d$i/f; sleep 0.1; done; touch " +
+                       (done / "finished")},
+                  {});
   ASSERT_TRUE(exec.started());
   const std::string stage = StageWith(f.root, "started");
   ASSERT_FALSE(stage.empty());

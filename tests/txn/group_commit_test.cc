@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "tests/cli/cli_runner.h"
 #include "tests/txn/txn_test_util.h"
 #include "txdir/simple_records.h"
 #include "txdir/transaction.h"
@@ -129,6 +130,51 @@ TEST_F(GroupCommitTest, QueuedTransactionsLandInTheHoldersGeneration) {
        at = out.find("unreachable blob", at + 1))
     ++unreachable;
   EXPECT_LE(unreachable, static_cast<size_t>(kWriters)) << out;
+}
+
+// A request queued while the holder applies what it claimed joins the same
+// generation: the holder looks at the queue again before it publishes. The
+// holder here is a `txdir db` process parked (TXDIR_PAUSE_AT) right after
+// its first claim, which held its own request; the late writer queues then.
+TEST_F(GroupCommitTest, ARequestQueuedWhileTheHolderAppliesJoinsItsGeneration) {
+  auto holder_handle = OpenAnother();
+  auto blocker = HoldLock(*holder_handle);
+  ASSERT_TRUE(blocker);
+  testing::TempDir pause;
+  testing::StartedCli early({"db", root, kTodoFile, "todos", "set", "1", "description=early"},
+                            {"TXDIR_PAUSE_AT=group.claimed", "TXDIR_PAUSE_DIR=" + pause.path()});
+  ASSERT_TRUE(early.started());
+  ASSERT_TRUE(WaitForQueued(root, 1));
+  blocker.reset();  // the lock is free: the queued `db` takes it and claims its own request
+  ASSERT_TRUE(testing::WaitForFile(pause / "paused")) << "the db writer never claimed";
+  ASSERT_EQ(QueueFiles(root, ".req"), 0u);
+
+  Writer late;
+  late.handle = OpenAnother(20s);
+  late.thread = std::thread([&late] {
+    auto tx = late.handle->Begin();
+    if (!tx) {
+      late.result = tl::unexpected(tx.error());
+      return;
+    }
+    auto st = SetTodo(**tx, 2, [](Todo& t) { t.description = "late"; });
+    late.result = st ? (*tx)->Commit(CommitOptions{.strategy = Strategy::kMerge})
+                     : Result<CommitResult>(tl::unexpected(st.error()));
+  });
+  const bool queued = WaitForQueued(root, 1);
+  testing::WriteFile(pause / "resume", "");
+  late.thread.join();
+  testing::CliResult r = early.Wait();
+  ASSERT_TRUE(queued) << "the late writer never queued";
+  ASSERT_EQ(r.exit, 0) << r;
+  ASSERT_TRUE(late.result.has_value()) << late.result.error().ToString();
+  EXPECT_EQ(late.result->generation.number, 2u) << "the late request got a generation of its own";
+  EXPECT_EQ(Head(), 2u);
+  auto db = MustLoadTodos(LiveFile(kTodoFile));
+  EXPECT_EQ(db.Get("1")->description, "early");
+  EXPECT_EQ(db.Get("2")->description, "late");
+  EXPECT_EQ(QueueFiles(root, ""), 0u) << "the queue must be empty afterwards";
+  ExpectClean(2);
 }
 
 TEST_F(GroupCommitTest, AConflictFailsOnlyItsOwnTransaction) {

@@ -292,7 +292,8 @@ class Parser {
 
   Status Row(size_t begin, size_t first) {
     Table& table = doc_.tables.back();
-    internal::RowScan scan = internal::ScanRow(text_, first, table.columns.size());
+    internal::RowScan& scan = scan_;  // a visitor keeps no row: one buffer serves them all
+    internal::ScanRow(text_, first, table.columns.size(), scan);
     if (scan.cells.size() != table.columns.size()) {
       return Fail(first, "row has " + std::to_string(scan.cells.size()) + " cells but table '" +
                              table.name + "' has " + std::to_string(table.columns.size()) +
@@ -311,6 +312,7 @@ class Parser {
     return Ok();
   }
 
+  internal::RowScan scan_;                    // the row being read
   std::shared_ptr<internal::Source> source_;  // null with a visitor
   std::string_view text_;
   const RowVisitor* visit_ = nullptr;
@@ -341,7 +343,7 @@ Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view 
       named = t.name == table;
       key_index = t.KeyIndex();
     }
-    if (!named || key_index >= row.size() || row.Value(key_index) != key) return;
+    if (!named || key_index >= row.size() || !row.Is(key_index, key)) return;
     std::vector<std::string>& values = last[ti];
     values.clear();
     for (size_t i = 0; i < row.size(); ++i) values.push_back(row.Value(i));
@@ -358,6 +360,10 @@ Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view 
 size_t RowCells::size() const { return cells_->size(); }
 
 std::string RowCells::Value(size_t i) const { return internal::CellValue(text_, (*cells_)[i]); }
+
+bool RowCells::Is(size_t i, std::string_view value) const {
+  return internal::CellHasValue(text_, (*cells_)[i], value);
+}
 
 int Table::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i)

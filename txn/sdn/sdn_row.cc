@@ -91,9 +91,11 @@ CellSpan ScanCell(std::string_view text, size_t begin, bool toggle_quotes, size_
   return ScanBare(text, begin, toggle_quotes, pos);
 }
 
-RowScan ScanWith(std::string_view text, size_t pos, bool toggle_quotes, size_t expected_cells) {
-  RowScan row;
-  row.cells.reserve(expected_cells);  // one allocation for a row of the header's width
+// Scans into `row`, reusing the capacity of its cells.
+void ScanWith(std::string_view text, size_t pos, bool toggle_quotes, size_t expected_cells,
+              RowScan& row) {
+  row.cells.clear();
+  row.cells.reserve(expected_cells);  // at most one allocation for a row of the header's width
   while (true) {
     pos = SkipBlanks(text, pos);
     if (IsRowEnd(text, pos) || text[pos] == ',') {
@@ -108,23 +110,30 @@ RowScan ScanWith(std::string_view text, size_t pos, bool toggle_quotes, size_t e
     break;
   }
   row.end = pos < text.size() ? pos + 1 : pos;
-  return row;
 }
 
 }  // namespace
 
-RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells) {
-  RowScan row = ScanWith(text, pos, /*toggle_quotes=*/true, expected_cells);
-  if (row.cells.size() == expected_cells) return row;
+void ScanRow(std::string_view text, size_t pos, size_t expected_cells, RowScan& row) {
+  ScanWith(text, pos, /*toggle_quotes=*/true, expected_cells, row);
+  if (row.cells.size() == expected_cells) return;
   // A lone '"' inside unquoted text (`5" screen`) makes the library's split
   // swallow the rest of the line; splitting on every comma outside tokens
   // reads such a row when that gives the header's count.
-  RowScan plain = ScanWith(text, pos, /*toggle_quotes=*/false, expected_cells);
-  return plain.cells.size() == expected_cells ? plain : row;
+  RowScan plain;
+  ScanWith(text, pos, /*toggle_quotes=*/false, expected_cells, plain);
+  if (plain.cells.size() == expected_cells) row = std::move(plain);
+}
+
+RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells) {
+  RowScan row;
+  ScanRow(text, pos, expected_cells, row);
+  return row;
 }
 
 bool SplitsInto(std::string_view row, const std::vector<std::string>& values) {
-  RowScan scan = ScanWith(row, 0, /*toggle_quotes=*/true, values.size());
+  RowScan scan;
+  ScanWith(row, 0, /*toggle_quotes=*/true, values.size(), scan);
   if (scan.cells.size() != values.size()) return false;
   for (size_t c = 0; c < values.size(); ++c)
     if (CellValue(row, scan.cells[c]) != values[c]) return false;

@@ -57,6 +57,9 @@ struct RowScan {
   size_t end = 0;
 };
 RowScan ScanRow(std::string_view text, size_t pos, size_t expected_cells);
+// The same into `row`, whose cells' capacity it reuses: a reader that keeps
+// no row allocates nothing per row.
+void ScanRow(std::string_view text, size_t pos, size_t expected_cells, RowScan& row);
 // True when `row` (one row's text) splits, as Simple's database library
 // splits it (commas outside double quotes), into exactly `values`.
 bool SplitsInto(std::string_view row, const std::vector<std::string>& values);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <thread>
 
@@ -518,7 +519,10 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
   auto head = TXDIR_TRY(internal::ReadHead(r));
   if (own && !head && own->base_commit)
     return MakeError(Code::kCorruption, "the store's head disappeared during the transaction");
-  std::vector<Claimed> claimed = TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup, own_id));
+  // A deque: slots point at the claimed transactions while more are claimed.
+  std::deque<Claimed> claimed;
+  for (Claimed& c : TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup, own_id)))
+    claimed.push_back(std::move(c));
 
   FileMap acc = head ? TXDIR_TRY(TreeMap(*r.store, head->tree)) : FileMap{};
   int64_t acc_time = head ? head->meta.time_ms : 0;
@@ -543,12 +547,23 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     slots.push_back(Slot{id, &tx, std::move(res)});
   };
   if (own) apply("", *own, own_base);
-  for (const Claimed& c : claimed) {
-    if (c.tx) {
-      apply(c.id, *c.tx, nullptr);
-    } else {
-      slots.push_back(Slot{c.id, nullptr, tl::unexpected(c.error)});
+  for (size_t next = 0;;) {
+    for (; next < claimed.size(); ++next) {
+      const Claimed& c = claimed[next];
+      if (c.tx) {
+        apply(c.id, *c.tx, nullptr);
+      } else {
+        slots.push_back(Slot{c.id, nullptr, tl::unexpected(c.error)});
+      }
     }
+    // What was queued while these applied joins the group too, without
+    // waiting for more: those writers would otherwise wait out this whole
+    // turn and the next holder's fixed costs (reading the head's tables,
+    // the flushes). An empty queue ends the group.
+    if (claimed.empty() || claimed.size() >= internal::kMaxGroup) break;
+    auto more = TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup - claimed.size()));
+    if (more.empty()) break;
+    for (Claimed& c : more) claimed.push_back(std::move(c));
   }
   TXDIR_FAILPOINT("tx.merged");
 
