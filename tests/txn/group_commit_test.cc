@@ -65,6 +65,53 @@ struct GroupCommitTest : ::testing::Test, TxFixture {
     EXPECT_TRUE(tx.has_value()) << tx.error().ToString();
     return tx ? std::move(*tx) : nullptr;
   }
+  // Runs `txdir db ... set 1 description=early` parked (TXDIR_PAUSE_AT)
+  // once it has applied what it holds, queues a library writer's change to
+  // record 2 meanwhile, and lets the db writer go on. `queued_first`: the
+  // db writer finds the lock taken, queues, and holds its own request when
+  // it gets the lock; else it takes the free lock at once and claims
+  // nothing. Either way the late change must land in its generation.
+  void ExpectALateRequestJoinsTheHoldersGeneration(bool queued_first) {
+    auto blocker_handle = OpenAnother();
+    auto blocker = queued_first ? HoldLock(*blocker_handle) : nullptr;
+    testing::TempDir pause;
+    testing::StartedCli early({"db", root, kTodoFile, "todos", "set", "1", "description=early"},
+                              {"TXDIR_PAUSE_AT=group.applied", "TXDIR_PAUSE_DIR=" + pause.path()});
+    ASSERT_TRUE(early.started());
+    if (queued_first) {
+      ASSERT_TRUE(WaitForQueued(root, 1));
+      blocker.reset();  // the queued db writer takes the lock and claims its own request
+    }
+    ASSERT_TRUE(testing::WaitForFile(pause / "paused")) << "the db writer never applied";
+    ASSERT_EQ(QueueFiles(root, ".req"), 0u);
+
+    testing::ThreadWriter late;
+    late.handle = OpenAnother(20s);
+    late.thread = std::thread([&late] {
+      auto tx = late.handle->Begin();
+      if (!tx) {
+        late.result = tl::unexpected(tx.error());
+        return;
+      }
+      auto st = SetTodo(**tx, 2, [](Todo& t) { t.description = "late"; });
+      late.result = st ? (*tx)->Commit(CommitOptions{.strategy = Strategy::kMerge})
+                       : Result<CommitResult>(tl::unexpected(st.error()));
+    });
+    const bool queued = WaitForQueued(root, 1);
+    testing::WriteFile(pause / "resume", "");
+    late.thread.join();
+    testing::CliResult r = early.Wait();
+    ASSERT_TRUE(queued) << "the late writer never queued";
+    ASSERT_EQ(r.exit, 0) << r;
+    ASSERT_TRUE(late.result.has_value()) << late.result.error().ToString();
+    EXPECT_EQ(late.result->generation.number, 2u) << "the late request got a generation of its own";
+    EXPECT_EQ(Head(), 2u);
+    auto db = MustLoadTodos(LiveFile(kTodoFile));
+    EXPECT_EQ(db.Get("1")->description, "early");
+    EXPECT_EQ(db.Get("2")->description, "late");
+    EXPECT_EQ(QueueFiles(root, ""), 0u) << "the queue must be empty afterwards";
+    ExpectClean(2);
+  }
 };
 
 using Writer = testing::ThreadWriter;
@@ -132,49 +179,15 @@ TEST_F(GroupCommitTest, QueuedTransactionsLandInTheHoldersGeneration) {
   EXPECT_LE(unreachable, static_cast<size_t>(kWriters)) << out;
 }
 
-// A request queued while the holder applies what it claimed joins the same
-// generation: the holder looks at the queue again before it publishes. The
-// holder here is a `txdir db` process parked (TXDIR_PAUSE_AT) right after
-// its first claim, which held its own request; the late writer queues then.
-TEST_F(GroupCommitTest, ARequestQueuedWhileTheHolderAppliesJoinsItsGeneration) {
-  auto holder_handle = OpenAnother();
-  auto blocker = HoldLock(*holder_handle);
-  ASSERT_TRUE(blocker);
-  testing::TempDir pause;
-  testing::StartedCli early({"db", root, kTodoFile, "todos", "set", "1", "description=early"},
-                            {"TXDIR_PAUSE_AT=group.claimed", "TXDIR_PAUSE_DIR=" + pause.path()});
-  ASSERT_TRUE(early.started());
-  ASSERT_TRUE(WaitForQueued(root, 1));
-  blocker.reset();  // the lock is free: the queued `db` takes it and claims its own request
-  ASSERT_TRUE(testing::WaitForFile(pause / "paused")) << "the db writer never claimed";
-  ASSERT_EQ(QueueFiles(root, ".req"), 0u);
+// A request queued while the holder applies what it took joins the same
+// generation: the holder looks at the queue again before it publishes,
+// whether it came to the lock from the queue or found it free.
+TEST_F(GroupCommitTest, ARequestQueuedWhileAQueuedHolderAppliesJoinsItsGeneration) {
+  ExpectALateRequestJoinsTheHoldersGeneration(/*queued_first=*/true);
+}
 
-  Writer late;
-  late.handle = OpenAnother(20s);
-  late.thread = std::thread([&late] {
-    auto tx = late.handle->Begin();
-    if (!tx) {
-      late.result = tl::unexpected(tx.error());
-      return;
-    }
-    auto st = SetTodo(**tx, 2, [](Todo& t) { t.description = "late"; });
-    late.result = st ? (*tx)->Commit(CommitOptions{.strategy = Strategy::kMerge})
-                     : Result<CommitResult>(tl::unexpected(st.error()));
-  });
-  const bool queued = WaitForQueued(root, 1);
-  testing::WriteFile(pause / "resume", "");
-  late.thread.join();
-  testing::CliResult r = early.Wait();
-  ASSERT_TRUE(queued) << "the late writer never queued";
-  ASSERT_EQ(r.exit, 0) << r;
-  ASSERT_TRUE(late.result.has_value()) << late.result.error().ToString();
-  EXPECT_EQ(late.result->generation.number, 2u) << "the late request got a generation of its own";
-  EXPECT_EQ(Head(), 2u);
-  auto db = MustLoadTodos(LiveFile(kTodoFile));
-  EXPECT_EQ(db.Get("1")->description, "early");
-  EXPECT_EQ(db.Get("2")->description, "late");
-  EXPECT_EQ(QueueFiles(root, ""), 0u) << "the queue must be empty afterwards";
-  ExpectClean(2);
+TEST_F(GroupCommitTest, ARequestQueuedWhileALoneHolderAppliesJoinsItsGeneration) {
+  ExpectALateRequestJoinsTheHoldersGeneration(/*queued_first=*/false);
 }
 
 TEST_F(GroupCommitTest, AConflictFailsOnlyItsOwnTransaction) {

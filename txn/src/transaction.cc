@@ -66,9 +66,12 @@ Result<Fd> PinTmpForObjectWrites(Repository::Impl& r) {
 // before the failing one.
 Status ApplyEdits(const std::string& path, const std::vector<RecordEdit>& edits, sdn::Document& doc,
                   std::vector<RecordEditResult>* results) {
-  RecordKeyIndex index;  // many edits of one table stay linear
+  // Many edits of one table stay linear with an index; for one edit,
+  // building it (a hash of every key) costs more than the one lookup.
+  RecordKeyIndex index;
+  RecordKeyIndex* by_key = edits.size() > 1 ? &index : nullptr;
   for (const RecordEdit& e : edits) {
-    RecordEditResult done = TXDIR_TRY(ApplyRecordEdit(path, e, doc, &index));
+    RecordEditResult done = TXDIR_TRY(ApplyRecordEdit(path, e, doc, by_key));
     if (results) results->push_back(std::move(done));
   }
   return Ok();
@@ -556,11 +559,12 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
         slots.push_back(Slot{c.id, nullptr, tl::unexpected(c.error)});
       }
     }
+    TXDIR_FAILPOINT("group.applied");
     // What was queued while these applied joins the group too, without
     // waiting for more: those writers would otherwise wait out this whole
     // turn and the next holder's fixed costs (reading the head's tables,
     // the flushes). An empty queue ends the group.
-    if (claimed.empty() || claimed.size() >= internal::kMaxGroup) break;
+    if (claimed.size() >= internal::kMaxGroup) break;
     auto more = TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup - claimed.size()));
     if (more.empty()) break;
     for (Claimed& c : more) claimed.push_back(std::move(c));
