@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,12 @@ Result<Document> ScanRows(std::string_view text, const RowVisitor& visit);
 // line (LoadRecordDocument does).
 Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
                                         std::string_view key);
+// Several records in one scan: as FindRecord, with as rows the record of
+// each of `keys` that the table has (the last row with that key), in key
+// order. For a process that checks a few records of a large table, e.g.
+// whether they changed since an older version.
+Result<std::optional<Table>> FindRecords(std::string_view text, std::string_view table,
+                                         const std::set<std::string, std::less<>>& keys);
 
 // Checks the invariants Write relies on: table and column names match
 // NAME (see docs/sdn.md), each table has at least one column, column names are

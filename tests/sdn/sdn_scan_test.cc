@@ -39,8 +39,7 @@ bool ExpectScanMatchesParse(std::string_view text) {
       // Is compares without building the value: it agrees with Value.
       EXPECT_TRUE(row.Is(c, values.back())) << values.back();
       EXPECT_FALSE(row.Is(c, values.back() + "\"")) << values.back();
-      if (!values.back().empty())
-        EXPECT_FALSE(row.Is(c, values.back().substr(1))) << values.back();
+      if (!values.back().empty()) EXPECT_FALSE(row.Is(c, values.back().substr(1))) << values.back();
     }
     seen[ti].rows.push_back(std::move(values));
   });
@@ -142,6 +141,32 @@ void ExpectFindRecordMatchesParse(std::string_view text, std::string_view table,
   EXPECT_EQ(*got, *want);
 }
 
+// What FindRecords must answer: Parse, Find, and FindRow for each key, in
+// key order.
+Result<std::optional<Table>> ByParse(std::string_view text, std::string_view table,
+                                     const std::set<std::string, std::less<>>& keys) {
+  auto doc = TXDIR_TRY(Parse(text));
+  const Table* t = doc.Find(table);
+  if (t == nullptr) return std::optional<Table>();
+  Table out{t->name, t->columns, {}};
+  for (const std::string& key : keys)
+    if (int r = t->FindRow(key); r >= 0) out.rows.push_back(t->rows[static_cast<size_t>(r)]);
+  return std::optional<Table>(std::move(out));
+}
+
+void ExpectFindRecordsMatchesParse(std::string_view text, std::string_view table,
+                                   const std::set<std::string, std::less<>>& keys) {
+  SCOPED_TRACE(std::string(table) + " / " + std::to_string(keys.size()) + " keys");
+  auto want = ByParse(text, table, keys);
+  auto got = FindRecords(text, table, keys);
+  ASSERT_EQ(got.has_value(), want.has_value());
+  if (!want) {
+    EXPECT_EQ(got.error().message, want.error().message);
+    return;
+  }
+  EXPECT_EQ(*got, *want);
+}
+
 TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnTheCornerCases) {
   const std::string text =
       "a |k, id, v|\n    x, 1, one\n    y, 2, \"two, quoted\"\n    z, 1, one again\n"
@@ -157,6 +182,12 @@ TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnTheCornerCases) {
   ExpectFindRecordMatchesParse(text, "empty", "9");      // the first "empty" has no rows
   ExpectFindRecordMatchesParse(text, "none", "1");       // no such table
   ExpectFindRecordMatchesParse("t |a, a|\n", "t", "1");  // refused, with Parse's error
+  // Several keys in one scan: each its last row, in key order; absent ones left out.
+  ExpectFindRecordsMatchesParse(text, "a", {"2", "1", "3", "x"});
+  ExpectFindRecordsMatchesParse(text, "nokey", {"q", "p"});
+  ExpectFindRecordsMatchesParse(text, "a", {});
+  ExpectFindRecordsMatchesParse(text, "none", {"1", "2"});
+  ExpectFindRecordsMatchesParse("t |a, a|\n", "t", {"1", "2"});
 
   auto found = FindRecord(text, "a", "1");
   ASSERT_TRUE(found && *found);
@@ -184,11 +215,16 @@ TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnEveryFixture) {
         // At most about 20 keys of each table, spread over it, and one absent.
         const size_t step = std::max<size_t>(1, t.rows.size() / 20);
         const size_t k = t.KeyIndex();
+        std::set<std::string, std::less<>> keys{"no such key \x01"};
         for (size_t r = 0; r < t.rows.size(); r += step) {
-          if (k < t.rows[r].size()) ExpectFindRecordMatchesParse(text, t.name, t.rows[r][k]);
+          if (k < t.rows[r].size()) {
+            ExpectFindRecordMatchesParse(text, t.name, t.rows[r][k]);
+            keys.insert(t.rows[r][k]);
+          }
           ++lookups;
         }
         ExpectFindRecordMatchesParse(text, t.name, "no such key \x01");
+        ExpectFindRecordsMatchesParse(text, t.name, keys);
       }
     }
   }

@@ -4,6 +4,7 @@
 // the grammar is in docs/sdn.md.
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_set>
 
 #include "sdn_source.h"
@@ -329,32 +330,44 @@ Result<Document> ScanRows(std::string_view text, const RowVisitor& visit) {
   return Parser(text, visit).Run();
 }
 
-Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
-                                        std::string_view key) {
-  // The last row with the key in each table of that name; the first such
+Result<std::optional<Table>> FindRecords(std::string_view text, std::string_view table,
+                                         const std::set<std::string, std::less<>>& keys) {
+  // The last row with each key in each table of that name; the first such
   // table answers, once the scan has named them all.
-  std::map<size_t, std::vector<std::string>> last;
+  std::map<size_t, std::map<std::string_view, std::vector<std::string>>> last;
   size_t seen = std::string::npos;  // the table the next three describe
   bool named = false;
   size_t key_index = 0;
+  std::string key;
   auto doc = TXDIR_TRY(ScanRows(text, [&](size_t ti, const Table& t, const RowCells& row) {
     if (ti != seen) {
       seen = ti;
       named = t.name == table;
       key_index = t.KeyIndex();
     }
-    if (!named || key_index >= row.size() || !row.Is(key_index, key)) return;
-    std::vector<std::string>& values = last[ti];
+    if (!named || key_index >= row.size() || keys.empty()) return;
+    // One key: compared in place, no value built for the other rows.
+    if (keys.size() == 1 ? !row.Is(key_index, *keys.begin())
+                         : !keys.count(key = row.Value(key_index)))
+      return;
+    const std::string& wanted = keys.size() == 1 ? *keys.begin() : *keys.find(key);
+    std::vector<std::string>& values = last[ti][wanted];
     values.clear();
     for (size_t i = 0; i < row.size(); ++i) values.push_back(row.Value(i));
   }));
   for (size_t ti = 0; ti < doc.tables.size(); ++ti) {
     if (doc.tables[ti].name != table) continue;
     Table out = std::move(doc.tables[ti]);
-    if (auto it = last.find(ti); it != last.end()) out.rows.push_back(std::move(it->second));
+    if (auto it = last.find(ti); it != last.end())
+      for (auto& [k, values] : it->second) out.rows.push_back(std::move(values));  // key order
     return std::optional<Table>(std::move(out));
   }
   return std::optional<Table>();
+}
+
+Result<std::optional<Table>> FindRecord(std::string_view text, std::string_view table,
+                                        std::string_view key) {
+  return FindRecords(text, table, {std::string(key)});
 }
 
 size_t RowCells::size() const { return cells_->size(); }

@@ -249,12 +249,15 @@ struct EditedChanges {
 // only sets, without versioning, of records that are in both with the same
 // cells, in tables with the same columns. Every other record is then
 // changed on one side only (kept as that side has it), and so is each
-// edited one.
-bool EditsApplyDirectly(const sdn::Document& base, const sdn::Document& now,
-                        const std::vector<RecordEdit>& edits) {
+// edited one. Of the base it reads only the edited records
+// (MergeCache::BaseRecords, of the file `path` at `base_blob`).
+Result<bool> EditsApplyDirectly(const store::GitStore& store, internal::MergeCache& cache,
+                                const std::string& path, const git_oid& base_blob,
+                                const sdn::Document& now, const std::vector<RecordEdit>& edits) {
   for (const RecordEdit& e : edits) {
     if (e.op != "set" || e.versioning) return false;
-    const sdn::Table *b = base.Find(e.table), *n = now.Find(e.table);
+    const sdn::Table* b = TXDIR_TRY(cache.BaseRecords(store, path, base_blob, e.table, e.id));
+    const sdn::Table* n = now.Find(e.table);
     if (b == nullptr || n == nullptr || b->columns != n->columns) return false;
     const int rb = b->FindRow(e.id), rn = n->FindRow(e.id);
     if (rb < 0 || rn < 0 || b->rows[static_cast<size_t>(rb)] != n->rows[static_cast<size_t>(rn)])
@@ -286,9 +289,8 @@ Result<EditedChanges> ResolveEdits(Repository::Impl& r, const PendingTx& tx,
                sdn::IsTablesPath(path) &&
                std::none_of(r.merge_drivers.begin(), r.merge_drivers.end(),
                             [&p = path](const auto& d) { return d->Handles(p); })) {
-      auto b = TXDIR_TRY(cache.ReadDocument(*r.store, path, base->oid));
       auto n = TXDIR_TRY(cache.ReadDocument(*r.store, path, now->oid));
-      direct = EditsApplyDirectly(*b, *n, c.edits);
+      direct = TXDIR_TRY(EditsApplyDirectly(*r.store, cache, path, base->oid, *n, c.edits));
     }
     if (direct) {
       out.direct[path] = {now, &c.edits};
@@ -358,18 +360,17 @@ Result<CommitResult> ApplyPending(Repository::Impl& r, const std::optional<Head>
                  : "a transaction committed just before it in the same group changed the files "
                    "of generation " +
                        std::to_string(tx.base_gen) + " it began from";
-  FileMap queued_base;
+  const FileMap no_files;
   if (!base_files) {
+    base_files = &no_files;
     if (tx.base_commit) {
-      auto tree = r.store->CommitTree(*tx.base_commit);
-      if (!tree)
+      base_files = TXDIR_TRY(cache.CommitFiles(*r.store, *tx.base_commit));
+      if (base_files == nullptr)
         return MakeError(Code::kConflict,
                          "conflict: the generation this transaction began from (" +
                              std::to_string(tx.base_gen) +
                              ") is no longer in the history; nothing was published; run it again");
-      queued_base = TXDIR_TRY(TreeMap(*r.store, *tree));
     }
-    base_files = &queued_base;
   }
   // Record edits become files here: applied to the newer file when that
   // gives what a merge would, else to the base version as this
@@ -549,6 +550,27 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     }
     slots.push_back(Slot{id, &tx, std::move(res)});
   };
+  // The records a transaction's edits will read of the version it began
+  // from (once the group has changed that file): named before a batch
+  // applies, so that one scan of each version answers the whole batch
+  // (MergeCache::BaseRecords). Errors here are ApplyPending's to report.
+  auto want = [&](const PendingTx& tx, const FileMap* base) {
+    if (!tx.base_commit) return;
+    if (base == nullptr) {
+      auto files = cache.CommitFiles(*r.store, *tx.base_commit);
+      if (!files || *files == nullptr) return;
+      base = *files;
+    }
+    for (const auto& [path, c] : tx.changes) {
+      auto it = base->find(path);
+      if (it == base->end()) continue;
+      for (const RecordEdit& e : c.edits)
+        if (e.op == "set") cache.WantRecord(it->second.oid, e.table, e.id);
+    }
+  };
+  if (own) want(*own, own_base);
+  for (const Claimed& c : claimed)
+    if (c.tx) want(*c.tx, nullptr);
   if (own) apply("", *own, own_base);
   for (size_t next = 0;;) {
     for (; next < claimed.size(); ++next) {
@@ -567,7 +589,10 @@ Result<CommitResult> CommitAsHolder(Repository::Impl& r, const internal::WriterL
     if (claimed.size() >= internal::kMaxGroup) break;
     auto more = TXDIR_TRY(internal::ClaimQueued(r, internal::kMaxGroup - claimed.size()));
     if (more.empty()) break;
-    for (Claimed& c : more) claimed.push_back(std::move(c));
+    for (Claimed& c : more) {
+      if (c.tx) want(*c.tx, nullptr);
+      claimed.push_back(std::move(c));
+    }
   }
   TXDIR_FAILPOINT("tx.merged");
 

@@ -20,11 +20,22 @@ Result<FileMap> TreeMap(const store::GitStore& store, const git_oid& tree) {
   return m;
 }
 
+namespace {
+constexpr size_t kKeptReadBytes = size_t{1} << 20;
+}  // namespace
+
 Result<std::string> MergeCache::Read(const store::GitStore& store, const git_oid& blob) {
   const std::string id = store::OidHex(blob);
   if (auto it = pending_.find(id); it != pending_.end()) return it->second;
   if (auto it = provisional_.find(id); it != provisional_.end()) return sdn::Write(*it->second);
-  return store.ReadBlob(blob);
+  // Read once per group: a version is often both parsed (the newer side)
+  // and scanned (BaseRecords), and blobs another process wrote are inflated
+  // on every read. Up to 1 MiB each: a group holds few tables, and larger
+  // files are merged once.
+  if (auto it = read_.find(id); it != read_.end()) return it->second;
+  std::string text = TXDIR_TRY(store.ReadBlob(blob));
+  if (text.size() <= kKeptReadBytes) read_.emplace(id, text);
+  return text;
 }
 
 Result<git_oid> MergeCache::Put(std::string text) {
@@ -49,6 +60,7 @@ Status MergeCache::Flush(store::GitStore& store, std::map<std::string, store::Tr
   pending_.clear();
   provisional_.clear();
   docs_.clear();
+  read_.clear();
   return Ok();
 }
 
@@ -96,6 +108,43 @@ git_oid MergeCache::PutDocument(std::shared_ptr<sdn::Document> doc) {
   made_.insert(id);
   provisional_[id] = std::move(doc);
   return oid;
+}
+
+Result<const FileMap*> MergeCache::CommitFiles(const store::GitStore& store,
+                                               const git_oid& commit) {
+  const std::string id = store::OidHex(commit);
+  if (auto it = commit_files_.find(id); it != commit_files_.end()) return &it->second;
+  auto tree = store.CommitTree(commit);
+  if (!tree) return nullptr;
+  return &commit_files_.emplace(id, TXDIR_TRY(TreeMap(store, *tree))).first->second;
+}
+
+void MergeCache::WantRecord(const git_oid& blob, const std::string& table, const std::string& key) {
+  Records& r = records_[{store::OidHex(blob), table}];
+  if (!r.scanned) r.keys.insert(key);
+}
+
+Result<const sdn::Table*> MergeCache::BaseRecords(const store::GitStore& store,
+                                                  const std::string& path, const git_oid& blob,
+                                                  const std::string& table,
+                                                  const std::string& key) {
+  Records& r = records_[{store::OidHex(blob), table}];
+  if (!r.scanned || (r.table && !r.keys.count(key))) {
+    // Not scanned for this key (nobody said it was wanted): scan again for
+    // all of them.
+    r.keys.insert(key);
+    const std::string text = TXDIR_TRY(Read(store, blob));
+    auto named = [&](Error e) {
+      e.message = path + ": " + e.message;  // as LoadRecordDocument names them
+      return tl::unexpected(std::move(e));
+    };
+    if (Status seal = sdn::VerifySeal(text); !seal) return named(seal.error());
+    auto found = sdn::FindRecords(text, table, r.keys);
+    if (!found) return named(found.error());
+    r.table = std::move(*found);
+    r.scanned = true;
+  }
+  return r.table ? &*r.table : nullptr;
 }
 
 MergeDriver::Cache* MergeCache::DriverCache(const MergeDriver& driver) {

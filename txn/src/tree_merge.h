@@ -87,12 +87,38 @@ class MergeCache {
   // Keeps `doc` under a new provisional blob id, which it returns.
   git_oid PutDocument(std::shared_ptr<sdn::Document> doc);
 
+  // The files of `commit`, listed once per group: the queued transactions
+  // of a group began from one of a few generations. nullptr when the store
+  // has no such commit. Errors: ListTree's.
+  Result<const FileMap*> CommitFiles(const store::GitStore& store, const git_oid& commit);
+  // Whether a record edit applies to the newer version of its table
+  // directly needs, of the version it began from, only the records it
+  // edits. WantRecord names one that a transaction of the group will ask
+  // BaseRecords for, so that one scan of that version answers them all.
+  void WantRecord(const git_oid& blob, const std::string& table, const std::string& key);
+  // The first table called `table` of `blob` (the file `path`, named in
+  // errors) with its columns and, as rows, the records asked for (`key`
+  // and those wanted before the scan) that it has; nullptr when it has no
+  // such table. Read as LoadRecordDocument reads: seal checked, Parse's
+  // errors; the rest of the table is not kept.
+  Result<const sdn::Table*> BaseRecords(const store::GitStore& store, const std::string& path,
+                                        const git_oid& blob, const std::string& table,
+                                        const std::string& key);
+
  private:
   std::map<std::string, std::string> pending_;                         // blob id (hex) -> text
   std::map<std::string, std::shared_ptr<sdn::Document>> docs_;         // blob id (hex) -> document
   std::map<std::string, std::shared_ptr<sdn::Document>> provisional_;  // the same, unrendered
   std::set<std::string> made_;  // every provisional id PutDocument gave
   std::map<const MergeDriver*, std::unique_ptr<MergeDriver::Cache>> driver_caches_;
+  std::map<std::string, FileMap> commit_files_;  // commit id (hex) -> its files
+  std::map<std::string, std::string> read_;      // blob id (hex) -> text read from the store
+  struct Records {
+    std::set<std::string, std::less<>> keys;  // wanted, and (once scanned) asked for
+    bool scanned = false;
+    std::optional<sdn::Table> table;  // the scan's answer
+  };
+  std::map<std::pair<std::string, std::string>, Records> records_;  // (blob id, table)
 };
 
 // Applies `ours` (changes relative to `base`) on top of `theirs`. A path
