@@ -36,9 +36,9 @@ Result<bool> RemoveTreeUnlessPinned(Env* env, int dir, const std::string& name);
 Status WriteNewFile(Env* env, int dir, const std::string& name, std::string_view data, mode_t mode,
                     bool sync);
 
-// 64 bits from a per-thread generator seeded once from std::random_device.
-// Not for secrets. One seeding per thread because constructing a
-// random_device executes CPUID, which a virtual machine traps. A child made
+// 64 bits from a per-thread generator seeded once from getrandom(2). Not
+// for secrets. One seeding per thread: a system call per name would cost
+// more than the name. A child made
 // by fork() continues its parent's sequence: callers that need names unique
 // across processes also use the pid (UniqueName does).
 uint64_t RandomU64();
