@@ -127,7 +127,7 @@ struct Goal {
 };
 
 struct Options {
-  int runs = 40, writers = 8, updates = 7, rounds = 3;
+  int runs = 40, writers = 8, updates = 7, rounds = 7;
   std::string parent = "/var/tmp", txdir, json_file;
   bool all = false, quick = false, keep = false;
 };
