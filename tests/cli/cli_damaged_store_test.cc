@@ -25,21 +25,10 @@ struct BoundedResult {
 BoundedResult RunCliWithin(const std::vector<std::string>& args) {
   TempDir io;
   const std::string out_path = io / "out", err_path = io / "err";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  CliArgv argv(args);
-  pid_t pid = -1;
   const auto start = std::chrono::steady_clock::now();
-  const int rc = posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  const pid_t pid = SpawnCli(args, "/dev/null", out_path, err_path);
   BoundedResult b;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot run " << TXDIR_CLI;
-    return b;
-  }
+  if (pid < 0) return b;
   for (;;) {
     siginfo_t info{};  // WNOWAIT: WaitForCli reaps it below
     if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&

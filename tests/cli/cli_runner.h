@@ -56,11 +56,13 @@ inline CliResult WaitForCli(pid_t pid, const std::string& out_path, const std::s
   return r;
 }
 
-// As RunCli, with standard input read from `stdin_path` (default /dev/null).
-inline CliResult RunCliFrom(const std::vector<std::string>& args,
-                            const std::string& stdin_path = "/dev/null") {
-  TempDir io;
-  const std::string out_path = io / "out", err_path = io / "err";
+// Starts the txdir binary with `args`, standard input from `stdin_path`,
+// standard output and error into the files named (WaitForCli reads them),
+// and the environment `envp` (default: this process's). The child's pid;
+// -1, with a test failure, when it cannot start.
+inline pid_t SpawnCli(const std::vector<std::string>& args, const std::string& stdin_path,
+                      const std::string& out_path, const std::string& err_path,
+                      char* const* envp = environ) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
@@ -68,12 +70,20 @@ inline CliResult RunCliFrom(const std::vector<std::string>& args,
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CliArgv argv(args);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot run " << TXDIR_CLI;
-    return CliResult{};
-  }
+  if (rc == 0) return pid;
+  ADD_FAILURE() << "cannot run " << TXDIR_CLI;
+  return -1;
+}
+
+// As RunCli, with standard input read from `stdin_path` (default /dev/null).
+inline CliResult RunCliFrom(const std::vector<std::string>& args,
+                            const std::string& stdin_path = "/dev/null") {
+  TempDir io;
+  const std::string out_path = io / "out", err_path = io / "err";
+  const pid_t pid = SpawnCli(args, stdin_path, out_path, err_path);
+  if (pid < 0) return CliResult{};
   return WaitForCli(pid, out_path, err_path);
 }
 
@@ -103,14 +113,7 @@ class StartedCli {
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CliArgv argv(args);
-    if (posix_spawn(&pid_, TXDIR_CLI, &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = SpawnCli(args, "/dev/null", out_, err_, envp.data());
   }
   ~StartedCli() {
     if (pid_ > 0) (void)Wait();

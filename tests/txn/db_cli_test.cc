@@ -1,7 +1,7 @@
 // The `txdir db` and `txdir exec` commands, run as the built binary.
 #include <gtest/gtest.h>
-#include <spawn.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -221,32 +221,20 @@ TEST(DbCli, ErrorsHaveTheirExitCodes) {
   EXPECT_EQ(f.Head(), 1u);  // none of them published anything
 }
 
-// Spawns the CLI without waiting; output discarded.
-pid_t SpawnCli(const std::vector<std::string>& args) {
-  std::vector<std::string> all = {TXDIR_CLI};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, TXDIR_CLI, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  EXPECT_EQ(rc, 0);
-  return pid;
-}
-
 TEST(DbCli, ConcurrentSetsOnDifferentRecordsAllLand) {
   constexpr int kWriters = 6, kRounds = 5;
   DbFixture f(kWriters);
   for (int round = 1; round <= kRounds; ++round) {
-    std::vector<pid_t> pids;
+    std::vector<std::unique_ptr<testing::StartedCli>> writers;
     for (int w = 0; w < kWriters; ++w)
-      pids.push_back(SpawnCli({"db", f.root, kTodoFile, "todos", "set", std::to_string(w),
-                               "line=" + std::to_string(round), "--strategy", "merge"}));
-    for (pid_t p : pids) EXPECT_EQ(testing::WaitChild(p), 0) << "round " << round;
+      writers.push_back(std::make_unique<testing::StartedCli>(
+          std::vector<std::string>{"db", f.root, kTodoFile, "todos", "set", std::to_string(w),
+                                   "line=" + std::to_string(round), "--strategy", "merge"},
+          std::vector<std::string>{}));
+    for (auto& w : writers) {
+      CliResult r = w->Wait();
+      EXPECT_EQ(r.exit, 0) << "round " << round << ": " << r;
+    }
   }
   auto db = f.Live();
   for (int w = 0; w < kWriters; ++w) EXPECT_EQ(db.Get(std::to_string(w))->line, kRounds) << w;
