@@ -21,6 +21,7 @@
 
 #include "store/git_store.h"
 #include "store/odb_backend.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace txdir::testing {
@@ -131,28 +132,13 @@ std::string Inflate(const std::string& z) {
   return out;
 }
 
-class DamagedObjectTest : public ::testing::Test {
+class DamagedObjectTest : public StoreTest {
  protected:
-  void SetUp() override {
-    auto s = GitStore::Init(Env::Default(), git_dir_);
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
-  }
-
   // Overwrites the object file `path` (read-only, as the store writes it).
   static void Replace(const std::string& path, const std::string& data) {
     ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
     WriteFile(path, data);
   }
-
-  std::string LoosePath(const git_oid& oid) const {
-    const std::string hex = store::OidHex(oid);
-    return git_dir_ + "/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
-  }
-
-  TempDir tmp_;
-  std::string git_dir_ = tmp_ / "store.git";
-  std::unique_ptr<GitStore> store_;
 };
 
 TEST_F(DamagedObjectTest, EveryReadOfADamagedLooseObjectIsACorruptionErrorInBoundedTime) {

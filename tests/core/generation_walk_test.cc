@@ -10,6 +10,7 @@
 
 #include "store/git_store.h"
 #include "store/history_walk.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace txdir::testing {
@@ -18,12 +19,11 @@ namespace {
 using store::GenerationWalk;
 using store::GitStore;
 
-class GenerationWalkTest : public ::testing::Test {
+class GenerationWalkTest : public StoreTest {
  protected:
   void SetUp() override {
-    auto s = GitStore::Init(Env::Default(), git_dir_);
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
+    StoreTest::SetUp();
+    if (HasFatalFailure()) return;
     auto tree = store_->WriteTree({});
     ASSERT_TRUE(tree) << tree.error().ToString();
     tree_ = *tree;
@@ -62,9 +62,6 @@ class GenerationWalkTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  TempDir tmp_;
-  std::string git_dir_ = tmp_ / "store.git";
-  std::unique_ptr<GitStore> store_;
   git_oid tree_{};
 };
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "store/git_store.h"
-#include "test_util.h"
+#include "store_fixture.h"
 #include "txdir/sdn.h"
 #include "txn/src/tree_merge.h"
 
@@ -18,7 +18,6 @@ namespace txdir {
 namespace {
 
 using internal::MergeCache;
-using store::GitStore;
 
 const char kTable[] =
     "todos |id, status|\n"
@@ -29,24 +28,7 @@ const char kTable[] =
     "other |id|\n"
     "    1\n";
 
-class MergeCacheTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto s = GitStore::Init(Env::Default(), git_dir_);
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
-  }
-
-  git_oid Write(const std::string& content) {
-    auto oid = store_->WriteBlob(content);
-    EXPECT_TRUE(oid) << oid.error().ToString();
-    return oid ? *oid : git_oid{};
-  }
-
-  testing::TempDir dir_;
-  std::string git_dir_ = dir_ / "store.git";
-  std::unique_ptr<GitStore> store_;
-};
+using MergeCacheTest = testing::StoreTest;
 
 using Rows = std::vector<std::vector<std::string>>;
 

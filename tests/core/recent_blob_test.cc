@@ -14,6 +14,7 @@
 
 #include "store/git_store.h"
 #include "store/odb_backend.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace txdir {
@@ -23,24 +24,11 @@ namespace stdfs = std::filesystem;
 using store::GitStore;
 using store::OdbBackend;
 
-class RecentBlobTest : public ::testing::Test {
+class RecentBlobTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    auto s = GitStore::Init(Env::Default(), git_dir_);
-    ASSERT_TRUE(s) << s.error().ToString();
-    store_ = std::move(*s);
-  }
-
-  git_oid Write(const std::string& content) {
-    auto oid = store_->WriteBlob(content);
-    EXPECT_TRUE(oid) << oid.error().ToString();
-    return oid ? *oid : git_oid{};
-  }
-
   // Replaces the loose object's file with bytes that are not zlib.
   void Damage(const git_oid& oid) {
-    const std::string hex = store::OidHex(oid);
-    const std::string path = git_dir_ + "/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
+    const std::string path = LoosePath(oid);
     ASSERT_TRUE(stdfs::exists(path)) << path;
     ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
     testing::WriteFile(path, "this is not a zlib stream");
@@ -52,10 +40,6 @@ class RecentBlobTest : public ::testing::Test {
     s.resize(size, static_cast<char>('a' + tag % 26));
     return s;
   }
-
-  testing::TempDir dir_;
-  std::string git_dir_ = dir_ / "store.git";
-  std::unique_ptr<GitStore> store_;
 };
 
 TEST_F(RecentBlobTest, ABlobJustWrittenReadsBackFromMemory) {
