@@ -117,32 +117,8 @@ TEST(SdnScan, ReadsEveryFixtureAsParseDoes) {
   EXPECT_GE(files, 20);  // the project's own fixtures alone are 20
 }
 
-// What FindRecord must answer: Parse, Find, FindRow.
-Result<std::optional<Table>> ByParse(std::string_view text, std::string_view table,
-                                     std::string_view key) {
-  auto doc = TXDIR_TRY(Parse(text));
-  const Table* t = doc.Find(table);
-  if (t == nullptr) return std::optional<Table>();
-  Table out{t->name, t->columns, {}};
-  if (int r = t->FindRow(key); r >= 0) out.rows.push_back(t->rows[static_cast<size_t>(r)]);
-  return std::optional<Table>(std::move(out));
-}
-
-void ExpectFindRecordMatchesParse(std::string_view text, std::string_view table,
-                                  std::string_view key) {
-  SCOPED_TRACE(std::string(table) + " / " + std::string(key));
-  auto want = ByParse(text, table, key);
-  auto got = FindRecord(text, table, key);
-  ASSERT_EQ(got.has_value(), want.has_value());
-  if (!want) {
-    EXPECT_EQ(got.error().message, want.error().message);
-    return;
-  }
-  EXPECT_EQ(*got, *want);
-}
-
 // What FindRecords must answer: Parse, Find, and FindRow for each key, in
-// key order.
+// key order; and FindRecord, for its one key.
 Result<std::optional<Table>> ByParse(std::string_view text, std::string_view table,
                                      const std::set<std::string, std::less<>>& keys) {
   auto doc = TXDIR_TRY(Parse(text));
@@ -154,17 +130,27 @@ Result<std::optional<Table>> ByParse(std::string_view text, std::string_view tab
   return std::optional<Table>(std::move(out));
 }
 
-void ExpectFindRecordsMatchesParse(std::string_view text, std::string_view table,
-                                   const std::set<std::string, std::less<>>& keys) {
-  SCOPED_TRACE(std::string(table) + " / " + std::to_string(keys.size()) + " keys");
-  auto want = ByParse(text, table, keys);
-  auto got = FindRecords(text, table, keys);
+// The same records, or the same error.
+void ExpectSameAnswer(const Result<std::optional<Table>>& got,
+                      const Result<std::optional<Table>>& want) {
   ASSERT_EQ(got.has_value(), want.has_value());
   if (!want) {
     EXPECT_EQ(got.error().message, want.error().message);
     return;
   }
   EXPECT_EQ(*got, *want);
+}
+
+void ExpectFindRecordMatchesParse(std::string_view text, std::string_view table,
+                                  std::string_view key) {
+  SCOPED_TRACE(std::string(table) + " / " + std::string(key));
+  ExpectSameAnswer(FindRecord(text, table, key), ByParse(text, table, {std::string(key)}));
+}
+
+void ExpectFindRecordsMatchesParse(std::string_view text, std::string_view table,
+                                   const std::set<std::string, std::less<>>& keys) {
+  SCOPED_TRACE(std::string(table) + " / " + std::to_string(keys.size()) + " keys");
+  ExpectSameAnswer(FindRecords(text, table, keys), ByParse(text, table, keys));
 }
 
 TEST(SdnFindRecord, AnswersAsParseFindAndFindRowOnTheCornerCases) {
