@@ -338,20 +338,27 @@ Result<std::optional<Table>> FindRecords(std::string_view text, std::string_view
   size_t seen = std::string::npos;  // the table the next three describe
   bool named = false;
   size_t key_index = 0;
-  std::string key;
+  // The wanted key `row` has, or null. A few keys are compared in place,
+  // without building the row's key; many through the set.
+  auto wanted = [&](const RowCells& row) -> const std::string* {
+    if (keys.size() <= 8) {
+      for (const std::string& k : keys)
+        if (row.Is(key_index, k)) return &k;
+      return nullptr;
+    }
+    auto it = keys.find(row.Value(key_index));
+    return it == keys.end() ? nullptr : &*it;
+  };
   auto doc = TXDIR_TRY(ScanRows(text, [&](size_t ti, const Table& t, const RowCells& row) {
     if (ti != seen) {
       seen = ti;
       named = t.name == table;
       key_index = t.KeyIndex();
     }
-    if (!named || key_index >= row.size() || keys.empty()) return;
-    // One key: compared in place, no value built for the other rows.
-    if (keys.size() == 1 ? !row.Is(key_index, *keys.begin())
-                         : !keys.count(key = row.Value(key_index)))
-      return;
-    const std::string& wanted = keys.size() == 1 ? *keys.begin() : *keys.find(key);
-    std::vector<std::string>& values = last[ti][wanted];
+    if (!named || key_index >= row.size()) return;
+    const std::string* key = wanted(row);
+    if (key == nullptr) return;
+    std::vector<std::string>& values = last[ti][*key];
     values.clear();
     for (size_t i = 0; i < row.size(); ++i) values.push_back(row.Value(i));
   }));
