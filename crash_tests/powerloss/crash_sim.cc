@@ -351,7 +351,7 @@ class Replayer {
 }  // namespace
 
 std::string CrashState::Describe(const std::vector<Op>& ops) const {
-  static const char* kClass[] = {"prefix", "one-drop", "two-drop", "data"};
+  static const char* kClass[] = {"prefix", "one-drop", "two-drop", "data", "all-drop"};
   std::string s = std::string(kClass[static_cast<int>(cls)]) + " crash after op " +
                   std::to_string(prefix) + "/" + std::to_string(ops.size());
   if (prefix > 0) s += " (" + ops[prefix - 1].Describe() + ")";
@@ -450,6 +450,15 @@ std::vector<CrashState> EnumerateCrashStates(const std::vector<Op>& ops, bool co
           out.push_back(s);
         }
       }
+    }
+    // Everything not yet durable lost at once: what a publish acknowledged
+    // before its last writes were flushed must survive (with three or more
+    // such writes, no one- or two-drop state loses them all).
+    if (vol.size() > 2) {
+      CrashState s = base;
+      s.cls = StateClass::kAllDrop;
+      s.dropped = vol;
+      out.push_back(s);
     }
     if (options.max_two_drop > 0) {
       for (size_t a = 0; a < vol.size(); ++a)

@@ -16,7 +16,9 @@
 //     lost, a rename of a name that is not there) cannot happen either.
 // A crash state is: a prefix of the log (the ops issued before the crash),
 // a set of those ops that were not yet durable and are lost, and at most
-// one unsynced write that is zeroed or half written instead.
+// one unsynced write that is zeroed or half written instead. The sets
+// enumerated are: none, each one op, pairs of ops (sampled), and all of
+// them (the disk kept nothing since the last flush).
 #pragma once
 
 #include <cstddef>
@@ -31,7 +33,7 @@
 
 namespace txdir::powerloss {
 
-enum class StateClass { kPrefix, kOneDrop, kTwoDrop, kData };
+enum class StateClass { kPrefix, kOneDrop, kTwoDrop, kData, kAllDrop };
 enum class DataVariant { kNone, kZeroed, kHalf };
 
 struct CrashState {

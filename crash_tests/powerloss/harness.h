@@ -28,6 +28,11 @@ struct OpExpectation {
   std::optional<GenExpect> before;
   GenExpect after;
   std::string next_source;  // a tree to publish after recovery
+  // The operation is the recovery of a publish acknowledged after one flush
+  // whose renames a power loss undid: `after` was acknowledged before the
+  // operation began, so every state counts as acknowledged after recovery
+  // (acked-durable), though readers may see `before` until then.
+  bool acknowledged_after_one_flush = false;
 };
 
 struct Violation {
@@ -40,8 +45,21 @@ struct Violation {
 // leftovers, idempotence, and the next publish. `env` is used for every
 // call (the harness passes one that skips fsync: the checked state's own
 // durability is not under test).
+//
+// `one_flush`: the operation was a publish acknowledged after one flush
+// (single-flush mode: SingleFlushPublish).
+// Its renames may still be lost when it returns, so readers may see the
+// old generation until recovery completes the commit: `acked-visible` is
+// not checked before recovery; `acked-durable` and `live-is-head` check
+// that recovery makes it the head and shows it.
 std::vector<Violation> CheckCrashState(const std::string& root, const OpExpectation& expect,
-                                       bool acked, Env* env);
+                                       bool acked, Env* env, bool one_flush = false);
+
+// True when `ops` hold a publish acknowledged after one flush: exactly one
+// syncfs, and the head ref's rename after it (txn/src/single_flush.h). It
+// does not look for the ack record, so that a publish that skips writing
+// it is judged by what recovery makes of it.
+bool SingleFlushPublish(const std::vector<Op>& ops);
 
 struct RunOptions {
   EnumerateOptions enumerate;

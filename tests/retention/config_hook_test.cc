@@ -62,7 +62,7 @@ TEST(Config, RejectsBadKeysAndValuesWithClearErrors) {
            {{"gc.keep", "ten"}, "gc.keep must be a positive integer"},
            {{"gc.keep_within", "soon"}, "is not a duration"},
            {{"gc.auto", "maybe"}, "gc.auto must be true or false"},
-           {{"sync", "never"}, "sync must be syncfs or fsync"},
+           {{"sync", "never"}, "sync must be syncfs, single-flush or fsync"},
            {{"lock_timeout_ms", "-5"}, "lock_timeout_ms must be a number of milliseconds"},
            {{"live_path", "elsewhere"}, "live_path cannot be changed"},
        }) {

@@ -10,6 +10,7 @@
 #include "txn/src/host_info.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/single_flush.h"
 #include "txn/src/trust.h"
 
 namespace txdir::internal {
@@ -160,12 +161,34 @@ std::optional<Error> FlushAfterCommitPoint(Repository::Impl& r, const WriterLock
 }
 
 // What makes the head ref's new content durable with everything before it:
-// in batched mode (config sync = "syncfs") one syncfs, run by SetHead
-// between writing the new ref and renaming it into place; in fsync mode
-// nothing extra (SetHead fsyncs the ref and its directory).
+// in batched mode (config sync = "syncfs" or "single-flush") one syncfs, run
+// by SetHead between writing the new ref and renaming it into place; in
+// fsync mode nothing extra (SetHead fsyncs the ref and its directory).
 std::function<Status()> BarrierFor(Repository::Impl& r, const ProtocolOrder& order) {
   if (!BatchedSync(r)) return {};
   return [&r, barrier = order.barrier]() -> Status { return barrier ? SyncBarrier(r) : Ok(); };
+}
+
+// The barrier of a generation acknowledged after one flush. Its ack record
+// is written before it, so once the barrier has started, a power loss
+// before the next flush may leave that record, main.lock and every object
+// whole, and recovery would then complete the commit: a failed barrier
+// leaves the outcome unknown, not "nothing published". It taints the lock,
+// so the next writer recovers.
+std::function<Status()> SingleFlushBarrier(std::function<Status()> barrier, const WriterLock& lock,
+                                           uint64_t number) {
+  return [barrier = std::move(barrier), &lock, number]() -> Status {
+    auto s = barrier();
+    if (s) return s;
+    lock.Taint();
+    Error e = s.error();
+    e.message = "commit outcome unknown (the flush before the commit point failed; generation " +
+                std::to_string(number) +
+                " is not live, but a power loss before the next flush may still commit it; "
+                "`txdir status` shows what is committed): " +
+                e.message;
+    return tl::unexpected(e);
+  };
 }
 
 // THE COMMIT POINT of every write: the head ref moves from `expected` to
@@ -219,11 +242,21 @@ Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, c
   if (!batched && order.sync_objects) TXDIR_CHECK(r.store->SyncObjects());
   TXDIR_FAILPOINT(t.objects_synced);
 
-  const std::function<Status()> barrier = BarrierFor(r, order);
+  // The generation's files (this also brings its trees into libgit2's
+  // cache for the count below).
+  auto files = TXDIR_TRY(r.store->ListTree(t.tree));
+  // Single-flush mode, and a small generation one step above the head: it
+  // is acknowledged after the barrier alone, its ack record written now so
+  // that the barrier makes it durable (single_flush.h).
+  const bool single_flush = TXDIR_TRY(SingleFlushEligible(r, t.commit, t.tree, t.expected));
+  std::function<Status()> barrier = BarrierFor(r, order);
+  if (single_flush) {
+    TXDIR_CHECK(WriteAckRecord(r, t.meta.number, t.commit));
+    barrier = SingleFlushBarrier(std::move(barrier), lock, t.meta.number);
+  }
   if (order.ref_first) TXDIR_CHECK(r.store->SetHead(t.commit, t.expected, barrier));
 
   // The generation's directory, complete and durable, not yet live.
-  auto files = TXDIR_TRY(r.store->ListTree(t.tree));
   TXDIR_CHECK(Materialize(r, t.meta.number, files, t.donors, /*sync=*/!batched));
   TXDIR_FAILPOINT(t.materialized);
 
@@ -266,8 +299,12 @@ Result<GenerationInfo> CommitTail(Repository::Impl& r, const WriterLock& lock, c
       live_error = s.error();
   }
   TXDIR_FAILPOINT(t.live_swapped);
-  if (auto not_durable = FlushAfterCommitPoint(r, lock, order))
-    return Committed(r, t.commit, t.tree, t.meta, t.author, not_durable);
+  // Single-flush mode leaves both renames to the next flush (any later
+  // write's barrier), and to recovery after a power loss before it.
+  if (!single_flush) {
+    if (auto not_durable = FlushAfterCommitPoint(r, lock, order))
+      return Committed(r, t.commit, t.tree, t.meta, t.author, not_durable);
+  }
   GenerationInfo info = Committed(r, t.commit, t.tree, t.meta, t.author, live_error);
   if (info.live_pending) {
     lock.Taint();

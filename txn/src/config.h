@@ -26,6 +26,10 @@ struct RepoConfig {
   // How a write makes its new files durable before the commit point:
   //   "syncfs": write everything, then one syncfs(2) barrier (default; the
   //             cost of a publish follows what changed, not how many files)
+  //   "single-flush": as "syncfs", and a small generation is acknowledged
+  //             after that one barrier, without the flush that makes the
+  //             head's and the live link's renames durable; recovery
+  //             completes them after a power loss (docs/commit_protocol.md)
   //   "fsync":  fsync every file and directory as it is written
   std::string sync = "syncfs";
   // Retention (txdir gc): keep the newest `gc_keep` generations AND every

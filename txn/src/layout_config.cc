@@ -38,7 +38,9 @@ std::optional<uint64_t> ParseGenName(const std::string& s) {
   return n;
 }
 
-bool ValidSyncMode(const std::string& mode) { return mode == "syncfs" || mode == "fsync"; }
+bool ValidSyncMode(const std::string& mode) {
+  return mode == "syncfs" || mode == "single-flush" || mode == "fsync";
+}
 
 namespace {
 
@@ -275,7 +277,8 @@ Status SetConfigKey(RepoConfig* c, const std::string& key,
     c->lock_timeout_ms = static_cast<int64_t>(*n);
   } else if (key == "sync") {
     if (!ValidSyncMode(v))
-      return MakeError(Code::kInvalidArgument, "sync must be syncfs or fsync, not '" + v + "'");
+      return MakeError(Code::kInvalidArgument,
+                       "sync must be syncfs, single-flush or fsync, not '" + v + "'");
     c->sync = v;
   } else if (key == "gc.keep") {
     auto n = ParsePositive(key, v);

@@ -170,7 +170,11 @@ class StageDirs {
 
 }  // namespace
 
-bool BatchedSync(const Repository::Impl& r) { return r.config.sync == "syncfs"; }
+bool BatchedSync(const Repository::Impl& r) {
+  return r.config.sync == "syncfs" || r.config.sync == "single-flush";
+}
+
+bool SingleFlushSync(const Repository::Impl& r) { return r.config.sync == "single-flush"; }
 
 Status SyncBarrier(Repository::Impl& r) {
   Fd meta = TXDIR_TRY(internal::OpenMetaDir(r.env, r.layout, ""));

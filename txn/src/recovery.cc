@@ -15,6 +15,7 @@
 #include "txn/src/replication_internal.h"
 #include "txn/src/repo_impl.h"
 #include "txn/src/retention_internal.h"
+#include "txn/src/single_flush.h"
 #include "txn/src/source_tree.h"
 #include "txn/src/trust.h"
 
@@ -148,21 +149,39 @@ Status RemoveStagingLeftovers(Env* env, const Layout& l, RecoveryReport& report)
   return Ok();
 }
 
-// 2a. A head move whose rename a power loss undid while the live link's
-// rename survived: syncfs mode makes both durable with one flush after
-// both (commit.cc, FlushAfterCommitPoint). The ref's lock file still names
-// the new head (the barrier before the rename made it, and everything the
-// commit refers to, durable), and readers may already have seen its
-// generation through the link: the move is completed, not undone. Only
-// when the link shows that commit's generation and the commit descends
-// from the head; any other lock file is stale, and step 2 removes it.
+// 2a. A head move whose rename a power loss undid. Completed, not undone,
+// in two cases; any other lock file is stale, and step 2 removes it.
+//  - The live link's rename survived: syncfs mode makes both durable with
+//    one flush after both (commit.cc, FlushAfterCommitPoint). The ref's
+//    lock file still names the new head (the barrier before the rename made
+//    it, and everything the commit refers to, durable), and readers may
+//    already have seen its generation through the link. Only when the link
+//    shows that commit's generation and the commit descends from the head.
+//  - The commit was published in single-flush mode and is whole, so it may
+//    have been acknowledged (single_flush.h). Its gens/N may be partial (the
+//    barrier may not have completed, and no reader can have seen it: the
+//    link moves only after the barrier), so it is removed, and step 6
+//    materializes it again from the store.
 Status CompleteHeadMove(Repository::Impl& r, RecoveryReport& report) {
   auto pending = TXDIR_TRY(r.store->PendingHead());
   if (!pending) return Ok();
   auto meta = r.store->ReadMeta(*pending);
   if (!meta) return Ok();  // not a commit of ours, or not whole: stale
   auto live = ReadLiveGeneration(r.env, r.layout);
-  if (!live || !*live || **live != meta->number) return Ok();
+  if (!live || !*live || **live != meta->number) {
+    if (!TXDIR_TRY(AckedAfterOneFlush(r, *pending, meta->number))) return Ok();
+    const std::string gen = std::to_string(meta->number);
+    Fd gens = TXDIR_TRY(OpenMetaDir(r.env, r.layout, "gens"));
+    if (r.env->StatAt(gens.get(), gen, false)) {
+      TXDIR_CHECK(fs::RemoveTree(r.env, gens.get(), gen));
+      TXDIR_CHECK(fs::FsyncDir(r.env, gens.get()));
+    }
+    TXDIR_CHECK(r.store->CompletePendingHead());
+    report.actions.push_back("completed the commit of generation " + gen +
+                             ", published in single-flush mode (its ack record and objects "
+                             "are whole)");
+    return Ok();
+  }
   if (auto head = TXDIR_TRY(r.store->Head())) {
     if (store::OidEqual(*head, *pending)) return Ok();
     auto descends = store::IsDescendantOf(*r.store, *pending, *head);

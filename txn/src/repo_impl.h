@@ -98,8 +98,12 @@ Result<std::string> StageGeneration(Repository::Impl& r, uint64_t gen,
 // Makes gens/<gen>'s top directory read-only (0555), fsynced with sync.
 Status SealPlaced(Env* env, int gens, uint64_t gen, bool sync);
 
-// True when the repository batches durability into one syncfs barrier.
+// True when the repository batches durability into one syncfs barrier
+// (config sync = "syncfs" or "single-flush").
 bool BatchedSync(const Repository::Impl& r);
+// True when a small generation is acknowledged after that barrier alone
+// (config sync = "single-flush"; commit.cc, SingleFlushEligible).
+bool SingleFlushSync(const Repository::Impl& r);
 // The barrier: syncfs(2) on the repository's file system.
 Status SyncBarrier(Repository::Impl& r);
 

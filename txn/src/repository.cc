@@ -153,7 +153,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg
   if (const char* mode = std::getenv("TXDIR_SYNC"); mode != nullptr && *mode != '\0') {
     if (!internal::ValidSyncMode(mode))
       return MakeError(Code::kInvalidArgument,
-                       std::string("TXDIR_SYNC must be syncfs or fsync, not '") + mode + "'");
+                       std::string("TXDIR_SYNC must be syncfs, single-flush or fsync, not '") + mode + "'");
     impl->config.sync = mode;
   }
   store::StoreOptions so;
