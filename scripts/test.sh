@@ -4,8 +4,9 @@
 # Stages, each printing a header and its wall and CPU time:
 #   asan-build  build/: failpoints, ASan+UBSan at -O1 -g1
 #   asan-test   the suite on that build as root, but for the heavy crash
-#               scenarios and the fsync-mode copies of the crash tests
-#               (label mode-fsync); any sanitizer report (memory error,
+#               scenarios and the fsync- and single-flush-mode copies of the
+#               crash tests (labels mode-fsync, mode-single-flush); any
+#               sanitizer report (memory error,
 #               leak, undefined behaviour) fails the test
 #   user-test   the same on the same build as an ordinary user (txdir-ci,
 #               created if missing), so that nothing passes only because
@@ -20,8 +21,8 @@
 #               txdir (tests/package) built against it with find_package
 #               and with pkg-config, and run
 #   crash-test  the heavy crash scenarios (power-loss enumeration and strace
-#               kills, labels heavy-syncfs and heavy-fsync): the syncfs mode
-#               as root, the fsync mode as txdir-ci; then PLAIN_TESTS
+#               kills, labels heavy-<mode>): the syncfs and single-flush
+#               modes as root, the fsync mode as txdir-ci; then PLAIN_TESTS
 #   tsan-build  build-tsan/: TSan at -O1 -g1, only the targets of the threaded
 #               tests
 #   tsan-test   the tests whose processes run threads (TSAN_TESTS below)
@@ -79,7 +80,7 @@ stage_asan_test() {
     ctest_in build -LE heavy  # no user-test follows: both modes run here
     return
   fi
-  ctest_in build -LE 'heavy|mode-fsync'
+  ctest_in build -LE 'heavy|mode-fsync|mode-single-flush'
 }
 
 # The unprivileged runs. The user owns the build folder (ctest and the fuzz
@@ -154,7 +155,7 @@ stage_package() {
 }
 stage_crash_test() {
   local rc=0
-  ctest_in build-crash -L heavy-syncfs || rc=1
+  ctest_in build-crash -L 'heavy-syncfs|heavy-single-flush' || rc=1
   as_ci_user build-crash -L heavy-fsync || rc=1
   ctest_in build-crash -R "$PLAIN_TESTS" || rc=1
   return $rc

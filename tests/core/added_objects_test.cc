@@ -28,6 +28,7 @@ class AddedObjectsTest : public testing::StoreTest {
  protected:
   git_oid Tree(const std::vector<std::pair<std::string, std::string>>& files) {
     std::vector<TreeFile> list;
+    list.reserve(files.size());
     for (const auto& [path, content] : files)
       list.push_back(TreeFile{path, Write(content), store::kModeFile});
     auto t = store_->WriteTree(list);
@@ -84,6 +85,7 @@ TEST_F(AddedObjectsTest, AFileThatBecomesADirectoryIsWalkedWhole) {
 
 TEST_F(AddedObjectsTest, PastTheCapTheAnswerIsNone) {
   std::vector<std::pair<std::string, std::string>> files;
+  files.reserve(10);
   for (int i = 0; i < 10; ++i) files.emplace_back("f" + std::to_string(i), std::to_string(i));
   const git_oid t = Tree(files);
   auto at = store::AddedObjects(*store_, t, std::nullopt, 11);  // the root + 10 blobs

@@ -160,7 +160,7 @@ Status RemoveStagingLeftovers(Env* env, const Layout& l, RecoveryReport& report)
 //  - The commit was published in single-flush mode and is whole, so it may
 //    have been acknowledged (single_flush.h). Its gens/N may be partial (the
 //    barrier may not have completed, and no reader can have seen it: the
-//    link moves only after the barrier), so it is removed, and step 6
+//    link moves only after the barrier), so it is renamed away, and step 6
 //    materializes it again from the store.
 Status CompleteHeadMove(Repository::Impl& r, RecoveryReport& report) {
   auto pending = TXDIR_TRY(r.store->PendingHead());
@@ -173,7 +173,13 @@ Status CompleteHeadMove(Repository::Impl& r, RecoveryReport& report) {
     const std::string gen = std::to_string(meta->number);
     Fd gens = TXDIR_TRY(OpenMetaDir(r.env, r.layout, "gens"));
     if (r.env->StatAt(gens.get(), gen, false)) {
-      TXDIR_CHECK(fs::RemoveTree(r.env, gens.get(), gen));
+      // Renamed away (one atomic rename, durable with the fsync of gens/)
+      // before the head moves, not removed: a removal's unlinks inside are
+      // not durable until each directory is synced, and a power loss could
+      // leave a partial gens/N under a head that names it. Step 3 removes
+      // the trash.
+      TXDIR_CHECK(
+          r.env->RenameAt(gens.get(), gen, gens.get(), fs::UniqueName(".trash-" + gen + "-")));
       TXDIR_CHECK(fs::FsyncDir(r.env, gens.get()));
     }
     TXDIR_CHECK(r.store->CompletePendingHead());
