@@ -107,6 +107,12 @@ struct RepoStatus {
   // link moves as soon as that writer finishes. False when consistent.
   bool publish_in_progress = false;
   std::optional<LockHolder> lock_holder;
+  // Single-flush mode (config sync): a generation published after one
+  // flush (and so possibly acknowledged) whose head move a power loss or a
+  // crash left to recovery; its commit is whole. Readers see `live` until
+  // the next write or Recover() completes it. nullopt otherwise, and while
+  // a writer holds the lock.
+  std::optional<uint64_t> awaiting_recovery;
 };
 
 struct RecoveryReport {

@@ -88,6 +88,35 @@ TEST_F(CliTest, StatusJsonParses) {
   EXPECT_TRUE(j["lock_holder"].is_null());
   EXPECT_EQ(j["root"], f_.root);
   EXPECT_EQ(j["live_path"], f_.root + "/current");
+  EXPECT_TRUE(j["awaiting_recovery"].is_null());
+}
+
+// Single-flush mode: a publish killed after its one flush, before the head
+// moved (the state a power loss leaves when it undoes both renames). Status
+// names the generation that recovery will complete; `recover` completes it.
+TEST_F(CliTest, StatusNamesAGenerationAwaitingRecoveryAndRecoverCompletesIt) {
+  ASSERT_EQ(RunCli({"config", f_.root, "sync", "single-flush"}).exit, 0);
+  MakeTree(f_.src, {{"a", "three"}, {"dir/b", "bee"}});
+  ::setenv("TXDIR_CRASH_AT", "store.sethead.before_rename", 1);
+  CliResult killed = RunCli({"publish", f_.root, "--from", f_.src});
+  ::unsetenv("TXDIR_CRASH_AT");
+  ASSERT_EQ(killed.exit, -1) << "the failpoint must kill the publish: " << killed;
+
+  CliResult r = RunCli({"status", f_.root});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "committed:   generation 2")) << r;
+  EXPECT_TRUE(Has(r.out, "awaiting:    generation 3, published in single-flush mode")) << r;
+  json j = json::parse(RunCli({"status", f_.root, "--json"}).out, nullptr, false);
+  EXPECT_EQ(j["awaiting_recovery"], 3);
+  EXPECT_EQ(ReadFile(f_.root + "/current/a"), "two");
+
+  r = RunCli({"recover", f_.root});
+  ASSERT_EQ(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.out, "completed the commit of generation 3")) << r;
+  EXPECT_EQ(ReadFile(f_.root + "/current/a"), "three");
+  r = RunCli({"status", f_.root});
+  EXPECT_TRUE(Has(r.out, "committed:   generation 3")) << r;
+  EXPECT_FALSE(Has(r.out, "awaiting:")) << r;
 }
 
 TEST_F(CliTest, LogListsNewestFirst) {

@@ -130,11 +130,16 @@ TEST_F(SingleFlushTest, RecoveryCompletesAnAcknowledgedCommitWhoseRenamesWereLos
   ASSERT_TRUE(g) << g.error().ToString();
   repo.reset();
   UndoRenames(g->number, 1, first);
-  // A reader before recovery sees the previous generation, whole.
+  // A reader before recovery sees the previous generation, whole, and
+  // status says which generation awaits recovery.
   EXPECT_EQ(testing::ReadTree(f_.live()), v1_);
 
   repo = Open();
   ASSERT_TRUE(repo);
+  auto before = repo->Status();
+  ASSERT_TRUE(before) << before.error().ToString();
+  EXPECT_EQ(before->awaiting_recovery, std::optional<uint64_t>(2));
+  EXPECT_EQ(before->committed, std::optional<uint64_t>(1));
   auto report = repo->Recover();
   ASSERT_TRUE(report) << report.error().ToString();
   EXPECT_TRUE(HasAction(*report, "completed the commit of generation 2")) << report->actions[0];
@@ -142,6 +147,7 @@ TEST_F(SingleFlushTest, RecoveryCompletesAnAcknowledgedCommitWhoseRenamesWereLos
   ASSERT_TRUE(st);
   EXPECT_EQ(st->committed, std::optional<uint64_t>(2));
   EXPECT_EQ(st->live, std::optional<uint64_t>(2));
+  EXPECT_FALSE(st->awaiting_recovery);
   EXPECT_EQ(testing::ReadTree(f_.live()), v2_);
   EXPECT_FALSE(stdfs::exists(Ref("main.lock")));
   auto again = repo->Recover();
@@ -162,6 +168,7 @@ TEST_F(SingleFlushTest, WithoutItsAckRecordAPendingCommitIsDropped) {
 
   repo = Open();
   ASSERT_TRUE(repo);
+  EXPECT_FALSE(repo->Status()->awaiting_recovery);
   auto report = repo->Recover();
   ASSERT_TRUE(report) << report.error().ToString();
   EXPECT_FALSE(HasAction(*report, "completed the commit"));

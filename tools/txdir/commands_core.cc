@@ -298,6 +298,7 @@ cmdline::Command StatusCommand(Globals& g) {
                 {"publish_in_progress", s->publish_in_progress}};
       j["live"] = s->live ? json(*s->live) : json(nullptr);
       j["committed"] = s->committed ? json(*s->committed) : json(nullptr);
+      j["awaiting_recovery"] = s->awaiting_recovery ? json(*s->awaiting_recovery) : json(nullptr);
       if (s->lock_holder)
         j["lock_holder"] = {{"pid", s->lock_holder->pid},
                             {"host", s->lock_holder->host},
@@ -321,6 +322,11 @@ cmdline::Command StatusCommand(Globals& g) {
                                                  "is about to move the live link)"
                                                : "live link behind the committed generation (the "
                                                  "next write or `txdir recover` repairs it)"));
+    if (s->awaiting_recovery)
+      Out(g, "awaiting:    " + gen(s->awaiting_recovery) +
+                 ", published in single-flush mode and whole, its head move left to recovery by "
+                 "a power loss or a crash after its flush; readers see the live generation "
+                 "until the next write or `txdir recover` completes it");
     if (s->lock_holder)
       Out(g, "writer lock: held by pid " + std::to_string(s->lock_holder->pid) + " on " +
                  s->lock_holder->host + " (" + s->lock_holder->command + ") since " +

@@ -15,6 +15,7 @@
 #include "store/logging.h"
 #include "txn/src/path_check.h"
 #include "txn/src/repo_impl.h"
+#include "txn/src/single_flush.h"
 #include "txn/src/source_tree.h"
 #include "txn/src/trust.h"
 
@@ -152,8 +153,9 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& root_arg
   // run the crash suites in both modes; operators can force "fsync").
   if (const char* mode = std::getenv("TXDIR_SYNC"); mode != nullptr && *mode != '\0') {
     if (!internal::ValidSyncMode(mode))
-      return MakeError(Code::kInvalidArgument,
-                       std::string("TXDIR_SYNC must be syncfs, single-flush or fsync, not '") + mode + "'");
+      return MakeError(
+          Code::kInvalidArgument,
+          std::string("TXDIR_SYNC must be syncfs, single-flush or fsync, not '") + mode + "'");
     impl->config.sync = mode;
   }
   store::StoreOptions so;
@@ -395,6 +397,18 @@ Result<RepoStatus> Repository::Status() {
     s.consistent = s.live == s.committed;
     s.publish_in_progress = !s.consistent && s.lock_holder.has_value();
     if (s.consistent || s.publish_in_progress) break;
+  }
+  // With the lock free, refs/heads/main.lock is a commit an interrupted
+  // writer left: one recovery will complete, if it was published in
+  // single-flush mode and is whole (single_flush.h). Only reads; what
+  // cannot be read says nothing here (recovery decides).
+  if (!s.lock_holder) {
+    if (auto pending = r.store->PendingHead(); pending && *pending) {
+      if (auto meta = r.store->ReadMeta(**pending)) {
+        auto acked = internal::AckedAfterOneFlush(r, **pending, meta->number);
+        if (acked && *acked) s.awaiting_recovery = meta->number;
+      }
+    }
   }
   return s;
 }
