@@ -29,6 +29,12 @@ Result<bool> NotWhole(const Error& e) {
   return tl::unexpected(e);
 }
 
+// `e` with the record's full path (the Env names only what it was given).
+Error AtRecord(const Repository::Impl& r, uint64_t number, Error e) {
+  e.path = r.layout.meta + "/" + AckRecordName(number);
+  return e;
+}
+
 }  // namespace
 
 Result<bool> SingleFlushEligible(Repository::Impl& r, const git_oid& commit, const git_oid& tree,
@@ -47,10 +53,12 @@ Status WriteAckRecord(Repository::Impl& r, uint64_t number, const git_oid& commi
   Fd meta = TXDIR_TRY(OpenMetaDir(r.env, r.layout, ""));
   // Every record has the same length, so writing over the old one from
   // offset 0 leaves no tail to cut.
-  Fd f = TXDIR_TRY(
-      r.env->OpenAt(meta.get(), AckRecordName(number), O_WRONLY | O_CREAT | O_NOFOLLOW, 0644));
+  auto f = r.env->OpenAt(meta.get(), AckRecordName(number), O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+  if (!f) return tl::unexpected(AtRecord(r, number, f.error()));
   const std::string line = store::OidHex(commit) + "\n";
-  return r.env->Write(f.get(), line.data(), line.size());
+  if (auto s = r.env->Write(f->get(), line.data(), line.size()); !s)
+    return tl::unexpected(AtRecord(r, number, s.error()));
+  return Ok();
 }
 
 Result<bool> AckedAfterOneFlush(Repository::Impl& r, const git_oid& pending, uint64_t number) {
@@ -58,9 +66,11 @@ Result<bool> AckedAfterOneFlush(Repository::Impl& r, const git_oid& pending, uin
   auto f = r.env->OpenAt(meta.get(), AckRecordName(number), O_RDONLY | O_NOFOLLOW);
   if (!f) {
     if (f.error().code == Code::kNotFound) return false;
-    return tl::unexpected(f.error());
+    return tl::unexpected(AtRecord(r, number, f.error()));
   }
-  if (TXDIR_TRY(r.env->ReadAll(f->get())) != store::OidHex(pending) + "\n") return false;
+  auto text = r.env->ReadAll(f->get());
+  if (!text) return tl::unexpected(AtRecord(r, number, text.error()));
+  if (*text != store::OidHex(pending) + "\n") return false;
 
   const auto head = TXDIR_TRY(r.store->Head());
   std::optional<git_oid> base;
