@@ -105,6 +105,23 @@ TEST(CliTrustTest, LinkedTmpIsRefusedAndItsTargetKept) {
   EXPECT_EQ(ReadFile(f.tmp / "victim/keep"), "1");
 }
 
+// Single-flush mode writes an ack record in .txdir: a link in its place is
+// never followed. The publish fails naming it, publishes nothing, and
+// leaves the link's target as it was.
+TEST(CliTrustTest, ALinkedAckRecordFailsThePublishAndItsTargetIsKept) {
+  CliFixture f;
+  ASSERT_EQ(f.Publish({{"a", "one"}}).exit, 0);
+  ASSERT_EQ(RunCli({"config", f.root, "sync", "single-flush"}).exit, 0);
+  WriteFile(f.tmp / "victim", "keep");
+  std::filesystem::create_symlink(f.tmp / "victim", f.root + "/.txdir/ack.0");
+  CliResult r = f.Publish({{"a", "two"}});
+  EXPECT_NE(r.exit, 0) << r;
+  EXPECT_TRUE(Has(r.err, f.root + "/.txdir/ack.0")) << r;
+  EXPECT_EQ(ReadFile(f.tmp / "victim"), "keep");
+  EXPECT_EQ(ReadFile(f.root + "/current/a"), "one");
+  EXPECT_TRUE(Has(RunCli({"status", f.root}).out, "committed:   generation 1"));
+}
+
 TEST(CliTrustTest, InitRefusesALivePathInsideTheMetadataFolder) {
   TempDir tmp;
   CliResult r = RunCli({"init", tmp / "r", "--live", tmp / "r/.txdir/gens/x"});
