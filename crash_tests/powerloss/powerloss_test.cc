@@ -152,6 +152,31 @@ class PowerLossTest : public ::testing::Test {
     return ops;
   }
 
+  // Makes crash state `crash` of the log `publish` the repository and its
+  // pre-operation copy: where the next recorded operation starts.
+  void RestartFrom(const std::vector<Op>& publish, const CrashState& crash) {
+    const std::string crashed = base_ + "/crashed";
+    ASSERT_TRUE(BuildState(pre_, crashed, root_, publish, crash));
+    RemoveTreeForce(root_);
+    RemoveTreeForce(pre_);
+    ASSERT_TRUE(CopyTree(crashed, root_));
+    Snapshot();
+  }
+
+  // Runs Recover() on a repository opened through a RecordingEnv; returns
+  // its log, and its report in `report`. A failure is a test failure.
+  std::vector<Op> RecordRecovery(RecoveryReport* report) {
+    RecordingEnv rec(Env::Default());
+    auto repo = Repository::Open(root_, OpenOptions{.env = &rec});
+    EXPECT_TRUE(repo) << repo.error().ToString();
+    if (!repo) return {};
+    rec.Take();
+    auto r = (*repo)->Recover();
+    EXPECT_TRUE(r) << r.error().ToString();
+    if (r) *report = std::move(*r);
+    return rec.Take();
+  }
+
   RunResult Run(const std::string& op_name, const std::string& case_name,
                 const std::vector<Op>& ops, size_t two_drop, size_t stop_after = 0) {
     RunOptions o;
@@ -336,21 +361,12 @@ TEST_F(PowerLossTest, Recovery) {
   }
   ASSERT_EQ(crash.dropped.size(), 1u);
   ASSERT_GT(crash.prefix, crash.dropped[0]);
-  const std::string crashed = base_ + "/crashed";
-  ASSERT_TRUE(BuildState(pre_, crashed, root_, publish, crash));
-  RemoveTreeForce(root_);
-  RemoveTreeForce(pre_);
-  ASSERT_TRUE(CopyTree(crashed, root_));
-  Snapshot();
+  ASSERT_NO_FATAL_FAILURE(RestartFrom(publish, crash));
 
-  RecordingEnv rec(Env::Default());
-  auto repo = Repository::Open(root_, OpenOptions{.env = &rec});
-  ASSERT_TRUE(repo);
-  rec.Take();
-  auto report = (*repo)->Recover();
-  ASSERT_TRUE(report) << report.error().ToString();
-  auto ops = rec.Take();
-  EXPECT_GE(report->actions.size(), 3u);  // stage removed, re-materialized, link moved
+  RecoveryReport report;
+  const std::vector<Op> ops = RecordRecovery(&report);
+  ASSERT_FALSE(HasFailure());
+  EXPECT_GE(report.actions.size(), 3u);  // stage removed, re-materialized, link moved
   RunResult r = Run("recover", "after-commit-point", ops, TwoDropBudget(ops));
   EXPECT_EQ(r.violating_states, 0u);
 }
@@ -377,24 +393,15 @@ TEST_F(PowerLossTest, RecoveryCompletesOneFlushPublish) {
   }
   ASSERT_EQ(flushes, 1u);
   ASSERT_LT(crash.prefix, publish.size()) << "nothing after the flush: no rename to lose";
-  const std::string crashed = base_ + "/crashed";
-  ASSERT_TRUE(BuildState(pre_, crashed, root_, publish, crash));
-  RemoveTreeForce(root_);
-  RemoveTreeForce(pre_);
-  ASSERT_TRUE(CopyTree(crashed, root_));
-  Snapshot();
+  ASSERT_NO_FATAL_FAILURE(RestartFrom(publish, crash));
   expect_.acknowledged_after_one_flush = true;
 
-  RecordingEnv rec(Env::Default());
-  auto repo = Repository::Open(root_, OpenOptions{.env = &rec});
-  ASSERT_TRUE(repo);
-  rec.Take();
-  auto report = (*repo)->Recover();
-  ASSERT_TRUE(report) << report.error().ToString();
-  auto ops = rec.Take();
-  ASSERT_FALSE(report->actions.empty());
-  EXPECT_NE(report->actions[0].find("completed the commit of generation 2"), std::string::npos)
-      << report->actions[0];
+  RecoveryReport report;
+  const std::vector<Op> ops = RecordRecovery(&report);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_FALSE(report.actions.empty());
+  EXPECT_NE(report.actions[0].find("completed the commit of generation 2"), std::string::npos)
+      << report.actions[0];
   RunResult r = Run("recover", "one-flush-publish", ops, TwoDropBudget(ops));
   EXPECT_EQ(r.violating_states, 0u);
 }

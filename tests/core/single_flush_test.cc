@@ -72,17 +72,25 @@ class SingleFlushTest : public ::testing::Test {
   std::string Meta(const std::string& rel) const { return f_.root + "/.txdir/" + rel; }
   std::string Ref(const std::string& name) const { return Meta("store.git/refs/heads/" + name); }
 
-  // The state a power loss leaves when it keeps everything before the
-  // flush of generation `gen` and undoes both renames after it: the head
-  // back at `previous` with the new id in main.lock, the live link on
-  // `previous`.
-  void UndoRenames(uint64_t gen, uint64_t previous, const std::string& previous_commit) {
+  // Publishes v2_ as generation 2 in single-flush mode, then makes the
+  // state a power loss leaves when it keeps everything before the flush and
+  // undoes both renames after it: the head back at generation 1 with
+  // generation 2's id in main.lock, the live link on generation 1.
+  void PublishAndUndoRenames() {
+    const std::string first = f_.repo->Log(1)->front().commit;
+    {
+      auto repo = Open();
+      ASSERT_TRUE(repo);
+      auto g = PublishThrough(*repo, v2_);
+      ASSERT_TRUE(g) << g.error().ToString();
+      ASSERT_EQ(g->number, 2u);
+    }
     ASSERT_EQ(::rename(Ref("main").c_str(), Ref("main.lock").c_str()), 0);
-    testing::WriteFile(Ref("main"), previous_commit + "\n");
+    testing::WriteFile(Ref("main"), first + "\n");
     const std::string tmp = f_.root + "/.live-tmp";
-    stdfs::create_symlink(".txdir/gens/" + std::to_string(previous), tmp);
+    stdfs::create_symlink(".txdir/gens/1", tmp);
     stdfs::rename(tmp, f_.live());
-    ASSERT_TRUE(stdfs::exists(f_.gen_dir(gen)));
+    ASSERT_TRUE(stdfs::exists(f_.gen_dir(2)));
   }
 
   testing::RepoFixture f_;
@@ -123,18 +131,12 @@ TEST_F(SingleFlushTest, SyncfsModeStillFlushesAfterTheCommitPoint) {
 }
 
 TEST_F(SingleFlushTest, RecoveryCompletesAnAcknowledgedCommitWhoseRenamesWereLost) {
-  const std::string first = f_.repo->Log(1)->front().commit;
-  auto repo = Open();
-  ASSERT_TRUE(repo);
-  auto g = PublishThrough(*repo, v2_);
-  ASSERT_TRUE(g) << g.error().ToString();
-  repo.reset();
-  UndoRenames(g->number, 1, first);
+  ASSERT_NO_FATAL_FAILURE(PublishAndUndoRenames());
   // A reader before recovery sees the previous generation, whole, and
   // status says which generation awaits recovery.
   EXPECT_EQ(testing::ReadTree(f_.live()), v1_);
 
-  repo = Open();
+  auto repo = Open();
   ASSERT_TRUE(repo);
   auto before = repo->Status();
   ASSERT_TRUE(before) << before.error().ToString();
@@ -156,17 +158,11 @@ TEST_F(SingleFlushTest, RecoveryCompletesAnAcknowledgedCommitWhoseRenamesWereLos
 }
 
 TEST_F(SingleFlushTest, WithoutItsAckRecordAPendingCommitIsDropped) {
-  const std::string first = f_.repo->Log(1)->front().commit;
-  auto repo = Open();
-  ASSERT_TRUE(repo);
-  auto g = PublishThrough(*repo, v2_);
-  ASSERT_TRUE(g);
-  repo.reset();
-  UndoRenames(g->number, 1, first);
+  ASSERT_NO_FATAL_FAILURE(PublishAndUndoRenames());
   // The record's write was lost: it holds what it held before (here: torn).
   testing::WriteFile(Meta("ack.0"), std::string(41, '\0'));
 
-  repo = Open();
+  auto repo = Open();
   ASSERT_TRUE(repo);
   EXPECT_FALSE(repo->Status()->awaiting_recovery);
   auto report = repo->Recover();
@@ -178,13 +174,7 @@ TEST_F(SingleFlushTest, WithoutItsAckRecordAPendingCommitIsDropped) {
 }
 
 TEST_F(SingleFlushTest, APendingCommitWithADamagedObjectIsDropped) {
-  const std::string first = f_.repo->Log(1)->front().commit;
-  auto repo = Open();
-  ASSERT_TRUE(repo);
-  auto g = PublishThrough(*repo, v2_);
-  ASSERT_TRUE(g);
-  repo.reset();
-  UndoRenames(g->number, 1, first);
+  ASSERT_NO_FATAL_FAILURE(PublishAndUndoRenames());
   // The new file's object kept its name and lost its bytes.
   auto store = store::GitStore::Open(Env::Default(), Meta("store.git"));
   ASSERT_TRUE(store);
@@ -195,7 +185,7 @@ TEST_F(SingleFlushTest, APendingCommitWithADamagedObjectIsDropped) {
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   testing::WriteFile(path, "");
 
-  repo = Open();
+  auto repo = Open();
   ASSERT_TRUE(repo);
   auto report = repo->Recover();
   ASSERT_TRUE(report) << report.error().ToString();
